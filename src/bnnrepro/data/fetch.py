@@ -1,0 +1,178 @@
+"""Finding, verifying and downloading dataset files.
+
+Look-up order for each file of a dataset (the first place that has the file wins):
+
+1. an explicit data directory: the ``data_dir`` argument, else the ``BNNREPRO_DATA`` variable;
+2. the project cache (``BNNREPRO_CACHE``, else ``resources/`` of the source checkout, else
+   ``~/.cache/bnnrepro``);
+3. the system dataset folder of a Debian package (Fashion-MNIST: ``dataset-fashion-mnist``);
+4. a download from the canonical URL into the data directory (if given) or the cache.
+
+A file that is found is verified (MD5 of the file as published, or SHA-256 of its decompressed
+content); a mismatch is an error that names the file, the expected checksum and the fix. Downloads
+go to a temporary name and are renamed only once verified, so nothing half-written is ever left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from bnnrepro.data.parsers import read_maybe_gzip
+from bnnrepro.data.registry import DatasetSpec, RemoteFile
+from bnnrepro.errors import DataError
+from bnnrepro.io import file_digest
+
+DOWNLOAD_TIMEOUT_S = 60
+
+
+def project_root() -> Path | None:
+    """The source checkout this package runs from (the folder with pyproject.toml), if any."""
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "bnnrepro").is_dir() else None
+
+
+def cache_dir() -> Path:
+    """Where downloads are cached when no explicit data directory is given."""
+    if os.environ.get("BNNREPRO_CACHE"):
+        return Path(os.environ["BNNREPRO_CACHE"]).expanduser()
+    root = project_root()
+    return root / "resources" if root else Path.home() / ".cache" / "bnnrepro"
+
+
+def explicit_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The explicit data directory: the argument, else ``$BNNREPRO_DATA``, else None."""
+    if data_dir:
+        return Path(data_dir).expanduser()
+    if os.environ.get("BNNREPRO_DATA"):
+        return Path(os.environ["BNNREPRO_DATA"]).expanduser()
+    return None
+
+
+def candidate_dirs(spec: DatasetSpec, data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
+    """(kind, folder) pairs searched for the files of ``spec``, in look-up order."""
+    dirs: list[tuple[str, Path]] = []
+    explicit = explicit_data_dir(data_dir)
+    if explicit is not None:
+        dirs.append(("data dir", explicit / spec.name))
+    dirs.append(("cache", cache_dir() / spec.name))
+    dirs.extend(("system", Path(d)) for d in spec.system_dirs)
+    return dirs
+
+
+def download_dir(spec: DatasetSpec, data_dir: str | os.PathLike | None = None) -> Path:
+    explicit = explicit_data_dir(data_dir)
+    return (explicit if explicit is not None else cache_dir()) / spec.name
+
+
+def verify_file(path: Path, remote: RemoteFile) -> str | None:
+    """None if ``path`` matches ``remote``'s published checksums, else a description of the mismatch."""
+    md5 = file_digest(path, "md5")
+    if md5 == remote.md5:
+        return None
+    if remote.content_sha256 is not None:
+        content = hashlib.sha256(read_maybe_gzip(path)).hexdigest()
+        if content == remote.content_sha256:
+            return None
+        return (f"MD5 {md5} (expected {remote.md5}) and decompressed SHA-256 {content} "
+                f"(expected {remote.content_sha256})")
+    return f"MD5 {md5} (expected {remote.md5})"
+
+
+@dataclass(frozen=True)
+class LocatedFile:
+    remote: RemoteFile
+    path: Path
+    source: str  # "data dir", "cache", "system" or "download"
+
+
+def _fix_hint(spec: DatasetSpec, path: Path) -> str:
+    return (f"Delete {path} and run `bnnrepro data fetch {spec.name}` to download it again, "
+            f"or put a good copy of {path.name} (from {spec.homepage}) in its place.")
+
+
+def locate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, verify: bool = True) -> dict[str, LocatedFile | None]:
+    """Find each file of ``spec`` locally (no download). Verified unless ``verify`` is False.
+
+    A file that exists but fails verification raises :class:`DataError`.
+    """
+    found: dict[str, LocatedFile | None] = {}
+    for remote in spec.files:
+        found[remote.name] = None
+        for kind, folder in candidate_dirs(spec, data_dir):
+            path = folder / remote.name
+            if path.is_file():
+                if verify:
+                    mismatch = verify_file(path, remote)
+                    if mismatch:
+                        raise DataError(
+                            f"{spec.title} file {path} is corrupt or not the published version: "
+                            f"{mismatch}. {_fix_hint(spec, path)}"
+                        )
+                found[remote.name] = LocatedFile(remote, path, kind)
+                break
+    return found
+
+
+def _progress(total: int | None, desc: str, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
+                disable=quiet or not sys.stderr.isatty(), leave=False)
+
+
+def download_file(remote: RemoteFile, dest: Path, *, quiet: bool = False) -> None:
+    """Download ``remote`` to ``dest`` (verified, atomic). Raises DataError on any failure."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(f".{dest.name}.part")
+    if not quiet:
+        print(f"downloading {remote.url} -> {dest}", file=sys.stderr)
+    try:
+        request = urllib.request.Request(remote.url, headers={"User-Agent": "bnnrepro"})
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_S) as response, open(part, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or remote.size
+            with _progress(total, remote.name, quiet) as bar:
+                for block in iter(lambda: response.read(1 << 20), b""):
+                    out.write(block)
+                    bar.update(len(block))
+        md5 = file_digest(part, "md5")
+        if md5 != remote.md5:
+            raise DataError(f"downloaded {remote.url} but its MD5 is {md5}, expected {remote.md5}; "
+                            "the server sent something else (a proxy page?). Try again later, or "
+                            f"download it by hand into {dest.parent}.")
+        os.replace(part, dest)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise DataError(
+            f"cannot download {remote.url} ({exc}). Without network access, put {remote.name} "
+            f"(MD5 {remote.md5}) into {dest.parent} or into $BNNREPRO_DATA/<dataset>/."
+        ) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+
+
+def fetch(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, download: bool = True,
+          quiet: bool = False) -> dict[str, LocatedFile]:
+    """Every file of ``spec``, located and verified, downloading what is missing if allowed."""
+    found = locate(spec, data_dir)
+    missing = [name for name, loc in found.items() if loc is None]
+    if missing and not download:
+        where = ", ".join(str(d) for _, d in candidate_dirs(spec, data_dir))
+        hint = (f" On Debian, `apt-get install {spec.system_package}` provides them offline."
+                if spec.system_package else "")
+        raise DataError(
+            f"{spec.title}: {', '.join(missing)} not found (looked in {where}). "
+            f"Run `bnnrepro data fetch {spec.name}` to download.{hint}"
+        )
+    target = download_dir(spec, data_dir)
+    for name in missing:
+        remote = spec.file(name)
+        download_file(remote, target / name, quiet=quiet)
+        found[name] = LocatedFile(remote, target / name, "download")
+    return found  # type: ignore[return-value]

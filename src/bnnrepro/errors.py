@@ -1,0 +1,22 @@
+"""Errors that carry a message meant for the user: what is wrong, and how to fix it.
+
+The CLI prints these without a traceback and exits with status 2 (bad input) or 1 (bad data).
+"""
+
+
+class BnnreproError(Exception):
+    """Base class for errors whose message is shown to the user as is."""
+
+    exit_code = 1
+
+
+class ConfigError(BnnreproError, ValueError):
+    """A setting (CLI option, YAML key, config value) is invalid."""
+
+    exit_code = 2
+
+
+class DataError(BnnreproError):
+    """A dataset file is missing, corrupt or cannot be obtained."""
+
+    exit_code = 1

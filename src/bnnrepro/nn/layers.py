@@ -1,0 +1,127 @@
+"""Binary dense and convolution layers.
+
+A layer holds real-valued *latent* weights. In the forward pass its ``kernel_quantizer``
+binarizes them and its ``input_quantizer`` binarizes the incoming activations (larq's split):
+
+=================  ===================  ====================
+mode               input_quantizer      kernel_quantizer
+=================  ===================  ====================
+``binarynet``      sign (None on the    sign / stochastic
+                   first layer)
+``binaryconnect``  None (real inputs)   sign / stochastic
+``float``          None                 None
+=================  ===================  ====================
+
+Layers with a kernel quantizer are *binary layers*: their latent weights are initialised
+Uniform(-1, 1), get the Glorot learning-rate scale and are clipped to [-1, 1] after each step
+(see :mod:`bnnrepro.train.optim`).
+
+In eval mode a layer whose inputs and weights are both +-1 can compute its product with the
+xnor-popcount kernel instead of a float matmul (exactly equal; see :mod:`bnnrepro.kernels`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bnnrepro.nn.quantizers import Quantizer, activation_quantizer, weight_quantizer
+
+MODES = ("binarynet", "binaryconnect", "float")
+
+
+class QuantLayerMixin:
+    """Shared logic of :class:`BinaryLinear` and :class:`BinaryConv2d`."""
+
+    input_quantizer: Quantizer | None
+    kernel_quantizer: Quantizer | None
+    weight: nn.Parameter
+
+    def _init_quantized(self, input_quantizer, kernel_quantizer) -> None:
+        self.input_quantizer = input_quantizer
+        self.kernel_quantizer = kernel_quantizer
+        if kernel_quantizer is not None:
+            # BinaryNet: latent weights ~ Uniform(-H, H) with H = 1.
+            nn.init.uniform_(self.weight, -1.0, 1.0)
+
+    @property
+    def is_binary(self) -> bool:
+        """True if the weights are binarized in training (a *binary layer*)."""
+        return self.kernel_quantizer is not None
+
+    @property
+    def fan_in_out(self) -> tuple[int, int]:
+        w = self.weight
+        receptive = math.prod(w.shape[2:]) if w.dim() > 2 else 1
+        return w.shape[1] * receptive, w.shape[0] * receptive
+
+    @property
+    def glorot_lr_scale(self) -> float:
+        """BinaryNet's per-layer learning-rate scale: 1 / sqrt(1.5 / (fan_in + fan_out))."""
+        fan_in, fan_out = self.fan_in_out
+        return 1.0 / math.sqrt(1.5 / (fan_in + fan_out))
+
+    @property
+    def binary_weights_at_eval(self) -> bool:
+        return self.kernel_quantizer is not None and self.kernel_quantizer.binary_at_eval
+
+    @property
+    def xnor_eligible(self) -> bool:
+        """True if, in eval mode, both operands are exactly +-1 (xnor-popcount applies)."""
+        return (self.input_quantizer is not None and self.input_quantizer.pm1_at_eval
+                and self.kernel_quantizer is not None and self.kernel_quantizer.pm1_at_eval)
+
+    def quantized_weight(self) -> torch.Tensor:
+        w = self.weight
+        return w if self.kernel_quantizer is None else self.kernel_quantizer(w)
+
+    def quantized_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.input_quantizer is None else self.input_quantizer(x)
+
+
+class BinaryLinear(QuantLayerMixin, nn.Linear):
+    """Dense layer with optional input and kernel quantizers (see the module docstring)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 input_quantizer: Quantizer | None = None, kernel_quantizer: Quantizer | None = None):
+        nn.Linear.__init__(self, in_features, out_features, bias=bias)
+        self._init_quantized(input_quantizer, kernel_quantizer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Eval-mode dispatch to the xnor-popcount kernel is added by bnnrepro.kernels (issue 3).
+        return F.linear(self.quantized_input(x), self.quantized_weight(), self.bias)
+
+
+class BinaryConv2d(QuantLayerMixin, nn.Conv2d):
+    """2-d convolution with optional input and kernel quantizers. Zero padding is applied after
+    the input quantizer, so a padded position contributes 0 (not +-1), as in the original code."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 bias: bool = True, *, input_quantizer: Quantizer | None = None,
+                 kernel_quantizer: Quantizer | None = None):
+        nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias)
+        self._init_quantized(input_quantizer, kernel_quantizer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(self.quantized_input(x), self.quantized_weight(), self.bias)
+
+
+def layer_quantizers(mode: str, binarization: str = "det", *, first: bool = False,
+                     activation: str = "sign", stochastic_eval: str = "real"):
+    """(input_quantizer, kernel_quantizer) of one layer for ``mode`` (see the module docstring)."""
+    if mode == "float":
+        return None, None
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    kernel = weight_quantizer(binarization, stochastic_eval)
+    if mode == "binaryconnect" or first:
+        return None, kernel
+    return activation_quantizer(activation), kernel
+
+
+def binary_layers(model: nn.Module) -> list[QuantLayerMixin]:
+    """All layers of ``model`` with binarized weights, in module order."""
+    return [m for m in model.modules() if isinstance(m, QuantLayerMixin) and m.is_binary]
