@@ -91,7 +91,14 @@ class BinaryLinear(QuantLayerMixin, nn.Linear):
         self._init_quantized(input_quantizer, kernel_quantizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Eval-mode dispatch to the xnor-popcount kernel is added by bnnrepro.kernels (issue 3).
+        if not self.training and self.xnor_eligible:
+            # Inference on +-1 operands: the exact product from the xnor backend in force
+            # (bnnrepro.kernels.dispatch; imported here because bnnrepro.kernels imports nn).
+            from bnnrepro.kernels.dispatch import binary_linear_forward
+
+            return binary_linear_forward(self, x)
+        # Training: weights change every step, so drop any packed copy cached at eval.
+        self.__dict__.pop("_xnor_cache", None)
         return F.linear(self.quantized_input(x), self.quantized_weight(), self.bias)
 
 
@@ -106,6 +113,11 @@ class BinaryConv2d(QuantLayerMixin, nn.Conv2d):
         self._init_quantized(input_quantizer, kernel_quantizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training and self.xnor_eligible:
+            from bnnrepro.kernels.dispatch import binary_conv2d_forward
+
+            return binary_conv2d_forward(self, x)
+        self.__dict__.pop("_xnor_cache", None)
         return self._conv_forward(self.quantized_input(x), self.quantized_weight(), self.bias)
 
 

@@ -1,0 +1,102 @@
+"""Training-speed benchmark: seconds per epoch of the BNN vs the float MLP, same data, same run.
+
+Measures the product's own training step (:func:`bnnrepro.train.loop._train_epoch`) for the
+deterministic BNN, the stochastic BNN and the float version of the same architecture, plus a
+*plain torch* float MLP (nn.Linear / BatchNorm / ReLU, cross-entropy, stock Adam) as the reference
+the speed goal is stated against. Each variant trains ``--epochs`` timed epochs after one warm-up
+epoch; the median is reported. Output: a tidy CSV, one row per timed epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bnnrepro.io import write_csv
+
+VARIANTS = ("plain_torch", "float", "det", "stoch")
+
+
+def add_train_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="benchmarks/out/train_speed.csv", help="CSV of per-epoch times")
+    parser.add_argument("--dataset", default="fashion_mnist")
+    parser.add_argument("--train-size", type=int, default=50000, help="training examples per epoch")
+    parser.add_argument("--hidden", type=int, default=1024, help="hidden units of the 784-H-10 MLP")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 5000])
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per variant (after one warm-up)")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+
+
+def _plain_torch_epoch(model, optimizer, x, y, batch_size, order):
+    model.train()
+    perm = torch.randperm(len(x), generator=order)
+    for step in range(len(x) // batch_size):
+        idx = perm[step * batch_size:(step + 1) * batch_size]
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+
+def run_train_benchmark(args: argparse.Namespace) -> int:
+    from bnnrepro.data import load_dataset, prepare_data
+    from bnnrepro.nn import build_model
+    from bnnrepro.train import TrainConfig
+    from bnnrepro.train.loop import _train_epoch
+    from bnnrepro.train.optim import WeightClipper, make_optimizer, pm1_targets
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = prepare_data(load_dataset(args.dataset), train_size=args.train_size, test_size=100)
+    x, y = data.train.x, data.train.y
+    targets = pm1_targets(y, data.num_classes)
+    rows = []
+    for batch_size in args.batch_sizes:
+        for variant in args.variants:
+            torch.manual_seed(0)
+            order = torch.Generator().manual_seed(0)
+            if variant == "plain_torch":
+                model = nn.Sequential(nn.Flatten(), nn.Linear(x[0].numel(), args.hidden), nn.BatchNorm1d(args.hidden),
+                                      nn.ReLU(), nn.Linear(args.hidden, data.num_classes))
+                optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+                def epoch():
+                    _plain_torch_epoch(model, optimizer, x, y, batch_size, order)
+            else:
+                cfg = TrainConfig(arch="mlp", hidden=[args.hidden], batch_size=batch_size,
+                                  mode="float" if variant == "float" else "binarynet",
+                                  binarization="stoch" if variant == "stoch" else "det")
+                model = build_model(cfg.model_spec(), data.input_shape, data.num_classes)
+                optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale)
+                clipper = WeightClipper(model)
+
+                def epoch():
+                    _train_epoch(model, optimizer, clipper, x, targets, cfg, order, [])
+            epoch()  # warm-up: allocator, lazy init
+            for i in range(args.epochs):
+                t0 = time.perf_counter()
+                epoch()
+                rows.append({"variant": variant, "batch_size": batch_size, "epoch": i + 1,
+                             "seconds": time.perf_counter() - t0, "train_examples": len(x),
+                             "hidden": args.hidden, "threads": torch.get_num_threads(),
+                             "torch": torch.__version__})
+            med = statistics.median(r["seconds"] for r in rows[-args.epochs:])
+            print(f"batch {batch_size:>5} {variant:<12} {med:7.2f} s/epoch (median of {args.epochs})", flush=True)
+    frame = pd.DataFrame(rows)
+    write_csv(args.out, frame)
+    medians = frame.groupby(["batch_size", "variant"])["seconds"].median().unstack()
+    if {"det", "float"} <= set(medians.columns):
+        for bs, row in medians.iterrows():
+            line = f"batch {bs}: det BNN / float = {row['det'] / row['float']:.2f}x"
+            if "plain_torch" in medians.columns:
+                line += f", det BNN / plain torch = {row['det'] / row['plain_torch']:.2f}x"
+            print(line)
+    print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,200 @@
+"""The settings of one training run, their defaults, documentation and validation.
+
+One flat dataclass, so that every setting is at once a CLI option (``--lr-start``), a YAML key
+(``lr_start``), a column of the metrics file and a Snakemake ``params:`` value. Each field's
+metadata holds its help text and, where it applies, its allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bnnrepro.data.prepare import LABEL_MODES, parse_task
+from bnnrepro.data.registry import DATASETS
+from bnnrepro.errors import ConfigError
+from bnnrepro.nn.layers import MODES
+from bnnrepro.nn.models import ARCHITECTURES, FLOAT_ACTIVATIONS, ModelSpec
+from bnnrepro.nn.quantizers import ACTIVATION_QUANTIZERS, BINARIZATIONS
+
+LOSSES = ("squared_hinge", "cross_entropy")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def setting(default: Any, help: str, *, choices=None, group: str = "training", minimum=None):
+    """A dataclass field with CLI/YAML metadata."""
+    meta = {"help": help, "choices": choices, "group": group, "minimum": minimum}
+    if isinstance(default, list):
+        return field(default_factory=lambda d=default: list(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class TrainConfig:
+    """All settings of one training run (see ``bnnrepro train --help`` for each)."""
+
+    # data
+    dataset: str = setting("fashion_mnist", "dataset to train on", choices=tuple(DATASETS), group="data")
+    data_dir: str | None = setting(None, "explicit data directory (else $BNNREPRO_DATA, the cache, system folders, download)", group="data")
+    task: str = setting("multiclass", "'multiclass', 'binary' (classes 0-4 vs 5-9) or 'pair-A-B'", group="data")
+    labels: str = setting("true", "true labels, randY (uniform random labels) or randX (Gaussian inputs)", choices=LABEL_MODES, group="data")
+    randx_variance: float = setting(0.1, "variance of randX's Gaussian inputs (original: N(0, 0.1))", group="data", minimum=0.0)
+    train_size: int | None = setting(None, "random subset of the training set (default: all of it)", group="data", minimum=1)
+    valid_size: int = setting(0, "hold out the last N training examples for validation", group="data", minimum=0)
+    test_size: int | None = setting(None, "random subset of the test set (default: all of it)", group="data", minimum=1)
+    data_seed: int = setting(0, "seed of random labels, randX noise and subsets (separate from --seed)", group="data", minimum=0)
+    # model
+    arch: str = setting("mlp", "architecture", choices=tuple(ARCHITECTURES), group="model")
+    hidden: list[int] = setting([], "hidden layer sizes of arch 'mlp' (default 1024)", group="model")
+    width: float = setting(1.0, "width multiplier of all hidden layers (CPU-sized variants)", group="model", minimum=0.0)
+    mode: str = setting("binarynet", "binarynet (binary weights and activations), binaryconnect (weights only) or float", choices=MODES, group="model")
+    binarization: str = setting("det", "deterministic sign or stochastic hard-sigmoid binarization", choices=BINARIZATIONS, group="model")
+    activation: str = setting("sign", "binary activation of binarynet hidden layers", choices=tuple(ACTIVATION_QUANTIZERS), group="model")
+    float_activation: str = setting("relu", "activation of binaryconnect / float hidden layers", choices=tuple(FLOAT_ACTIVATIONS), group="model")
+    stochastic_eval: str = setting("real", "weights of stochastic layers at eval: real (original) or sign", choices=("real", "sign"), group="model")
+    # regularization
+    dropout: list[float] = setting([], "dropout rate(s) after the hidden dense layers (one value, or one per layer)", group="regularization")
+    input_dropout: float = setting(0.0, "dropout rate on the input of MLPs", group="regularization", minimum=0.0)
+    l2: float = setting(0.0, "L2 coefficient: l2 * sum(W^2) over latent weights (applied to them, as intended)", group="regularization", minimum=0.0)
+    l2_scope: str = setting("dense", "layers the L2 penalty covers: dense (original) or all binary layers", choices=("dense", "all"), group="regularization")
+    # optimisation
+    loss: str = setting("squared_hinge", "squared hinge (BinaryNet) or cross-entropy", choices=LOSSES)
+    epochs: int = setting(10, "number of epochs", minimum=1)
+    batch_size: int = setting(100, "minibatch size (the last partial batch is dropped, as the original)", minimum=1)
+    lr_start: float = setting(1e-3, "Adam learning rate of the first epoch", minimum=0.0)
+    lr_end: float = setting(1e-4, "learning rate after the last epoch (geometric decay per epoch)", minimum=0.0)
+    glorot_lr_scale: bool = setting(True, "scale binary weights' learning rate by 1/sqrt(1.5/(fan_in+fan_out))")
+    clip_weights: bool = setting(True, "clip latent binary weights to [-1, 1] after each step")
+    seed: int = setting(0, "seed of initialisation, data order, dropout and stochastic binarization", minimum=0)
+    # execution
+    device: str = setting("auto", "cpu, cuda, or auto (cuda when available)", choices=DEVICES, group="execution")
+    threads: int | None = setting(None, "torch CPU threads (default: torch's choice)", group="execution", minimum=1)
+    eval_batch_size: int = setting(5000, "batch size of evaluation passes", group="execution", minimum=1)
+    probe_size: int = setting(0, "record per-example correctness of N fixed training examples after training", group="execution", minimum=0)
+    probe_seed: int = setting(0, "seed choosing the probe examples (fixed across runs)", group="execution", minimum=0)
+    save_model: bool = setting(True, "save the final model (model.pt)", group="execution")
+
+    # ---------------------------------------------------------------------------------------
+    def validate(self) -> "TrainConfig":
+        """Raise :class:`ConfigError` naming the first invalid setting; return self."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            meta = f.metadata
+            if value is None:
+                continue
+            if meta.get("choices") and value not in meta["choices"]:
+                raise ConfigError(f"{f.name}={value!r} is not allowed; choose one of: {', '.join(map(str, meta['choices']))}")
+            if meta.get("minimum") is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if value < meta["minimum"] or (isinstance(value, float) and not math.isfinite(value)):
+                    raise ConfigError(f"{f.name}={value!r} must be >= {meta['minimum']}")
+        parse_task(self.task)
+        if self.width == 0:
+            raise ConfigError("width must be > 0")
+        if any(not 0.0 <= p < 1.0 for p in self.dropout) or not 0.0 <= self.input_dropout < 1.0:
+            raise ConfigError(f"dropout rates must be in [0, 1): dropout={self.dropout}, input_dropout={self.input_dropout}")
+        if any(h < 1 for h in self.hidden):
+            raise ConfigError(f"hidden sizes must be >= 1, got {self.hidden}")
+        if self.hidden and self.arch != "mlp":
+            raise ConfigError(f"hidden applies to arch 'mlp' only (arch is {self.arch!r}); use width to scale {self.arch}")
+        if self.lr_start <= 0 or self.lr_end <= 0:
+            raise ConfigError("lr_start and lr_end must be > 0")
+        try:
+            self.model_spec().dropout_rates()
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return self
+
+    def model_spec(self) -> ModelSpec:
+        try:
+            return ModelSpec(arch=self.arch, mode=self.mode, binarization=self.binarization, width=self.width,
+                             hidden=tuple(self.hidden) or None, dropout=tuple(self.dropout),
+                             input_dropout=self.input_dropout, activation=self.activation,
+                             float_activation=self.float_activation, stochastic_eval=self.stochastic_eval)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate of 0-based ``epoch``: lr_start * (lr_end / lr_start) ** (epoch / epochs)."""
+        return self.lr_start * (self.lr_end / self.lr_start) ** (epoch / self.epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self) -> str:
+        """Hash of every setting that changes the result (a checkpoint of another config is not resumed)."""
+        relevant = {k: v for k, v in self.to_dict().items() if k not in ("data_dir", "eval_batch_size", "save_model")}
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> "TrainConfig":
+        """Build from a mapping, rejecting unknown keys and values of the wrong type."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(known)}")
+        kwargs = {name: coerce(known[name], value, source) for name, value in values.items()}
+        return cls(**kwargs)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> "TrainConfig":
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path} must contain a mapping of setting: value, found {type(values).__name__}")
+        values.update(overrides or {})
+        return cls.from_dict(values, str(path))
+
+
+def field_type(f: dataclasses.Field) -> tuple[type, bool, bool]:
+    """(scalar type, is_list, optional) of a TrainConfig field, from its annotation string."""
+    ann = str(f.type).replace(" ", "")
+    optional = ann.endswith("|None")
+    ann = ann.removesuffix("|None")
+    is_list = ann.startswith("list[")
+    name = ann[5:-1] if is_list else ann
+    return {"int": int, "float": float, "str": str, "bool": bool}[name], is_list, optional
+
+
+def coerce(f: dataclasses.Field, value: Any, source: str = "config") -> Any:
+    """Check (and where lossless, convert) ``value`` to the type of field ``f``."""
+    scalar, is_list, optional = field_type(f)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{source}: {f.name} cannot be empty (expected {_type_name(scalar, is_list)})")
+
+    def one(v: Any) -> Any:
+        if scalar is bool:
+            if isinstance(v, bool):
+                return v
+        elif scalar is float:
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return float(v)
+        elif scalar is int:
+            if isinstance(v, int) and not isinstance(v, bool):
+                return v
+            if isinstance(v, float) and v.is_integer():
+                return int(v)
+        elif isinstance(v, str):
+            return v
+        raise ConfigError(f"{source}: {f.name}={value!r} has the wrong type; expected {_type_name(scalar, is_list)}")
+
+    if is_list:
+        return [one(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+    return one(value)
+
+
+def _type_name(scalar: type, is_list: bool) -> str:
+    return f"a list of {scalar.__name__}" if is_list else scalar.__name__

@@ -1,0 +1,346 @@
+"""The one training loop of every experiment.
+
+Outputs in the run directory (each written atomically):
+
+``metrics.csv``   tidy learning curves: one row per (epoch, split, class) with error, loss, LR and the
+                  run's main settings. Deterministic: the same config and seed on CPU (same thread
+                  count) give a byte-identical file, resumed or not. Written last: its presence
+                  means the run is complete.
+``timing.csv``    the measured cost of each epoch (train / eval seconds, RSS, peak RSS, CUDA peak).
+                  Kept apart from metrics.csv because measurements differ from run to run.
+``summary.json``  final errors, total time, model size, config, versions, hardware.
+``model.pt``      the final model (spec + state dict), unless ``save_model`` is False.
+``probe.csv``     per-example correctness of the fixed probe examples (``probe_size`` > 0).
+``checkpoint.pt`` state after the last finished epoch while the run is in progress; a restarted
+                  run (after kill -9, say) resumes from it. Removed when the run completes.
+``progress.csv``  metrics rows so far, for watching a long run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import psutil
+import torch
+import torch.nn.functional as F
+
+import bnnrepro
+from bnnrepro.data import load_dataset, prepare_data
+from bnnrepro.io import torch_save, write_csv, write_json
+from bnnrepro.nn.models import build_model
+from bnnrepro.nn.summary import summarize
+from bnnrepro.train.config import TrainConfig
+from bnnrepro.train.metrics import error_rows, loss_value, predict
+from bnnrepro.train.optim import (
+    WeightClipper,
+    l2_weights,
+    make_optimizer,
+    pm1_targets,
+    set_learning_rate,
+    squared_hinge,
+)
+
+#: Settings copied into every metrics row, so that concatenated runs stay self-describing.
+ROW_SETTINGS = ("dataset", "task", "labels", "arch", "width", "mode", "binarization", "dropout", "l2",
+                "loss", "epochs", "batch_size", "lr_start", "lr_end", "train_size", "seed", "data_seed")
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    metrics: pd.DataFrame
+    timing: pd.DataFrame
+    summary: dict
+    resumed_from: int  # epochs already done when this call started (0: fresh start)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from bnnrepro.errors import ConfigError
+
+        raise ConfigError("device=cuda was asked for but torch sees no CUDA device; use --device cpu or auto")
+    return torch.device(name)
+
+
+def _settings_columns(cfg: TrainConfig, run_name: str) -> dict:
+    values = {"run": run_name}
+    for key in ROW_SETTINGS:
+        value = getattr(cfg, key)
+        values[key] = " ".join(str(v) for v in value) if isinstance(value, list) else value
+    return values
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def _rng_state(generator: torch.Generator, device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state(), "order": generator.get_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, generator: torch.Generator, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["order"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="epoch", disable=not enabled, dynamic_ncols=True)
+
+
+def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None = None,
+          progress: bool | None = None, log: Callable[[str], None] | None = None,
+          stop_after_epoch: int | None = None) -> RunResult:
+    """Train one run described by ``cfg`` into ``out_dir`` (resuming if a checkpoint is there).
+
+    ``progress``: a tqdm bar (default: when stderr is a terminal); otherwise one log line per
+    epoch. ``stop_after_epoch`` stops after that many epochs as if killed (for tests).
+    """
+    cfg.validate()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run_name = run_name or out.name
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if progress is None:
+        progress = sys.stderr.isatty()
+    fingerprint = cfg.fingerprint()
+
+    done = _completed(out, fingerprint)
+    if done is not None:
+        log(f"{run_name}: already complete ({out / 'metrics.csv'})")
+        return done
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    raw = load_dataset(cfg.dataset, cfg.data_dir, quiet=not progress)
+    data = prepare_data(raw, train_size=cfg.train_size, valid_size=cfg.valid_size, test_size=cfg.test_size,
+                        labels=cfg.labels, randx_variance=cfg.randx_variance, task=cfg.task,
+                        data_seed=cfg.data_seed)
+    num_classes = data.num_classes
+    splits = {"train": data.train, "valid": data.valid, "test": data.test}
+    splits = {k: v for k, v in splits.items() if v is not None}
+
+    torch.manual_seed(cfg.seed)
+    order = torch.Generator().manual_seed(cfg.seed)
+    spec = cfg.model_spec()
+    model = build_model(spec, data.input_shape, num_classes).to(device)
+    optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale)
+    clipper = WeightClipper(model) if cfg.clip_weights else (lambda: None)
+    penalised = l2_weights(model, cfg.l2_scope) if cfg.l2 else []
+
+    x_train = data.train.x.to(device)
+    y_train = data.train.y.to(device)
+    t_train = pm1_targets(y_train, num_classes) if cfg.loss == "squared_hinge" else y_train
+
+    rows: list[dict] = []
+    timing: list[dict] = []
+    start_epoch = 0
+    ckpt_path = out / CHECKPOINT
+    if ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        if ckpt.get("fingerprint") == fingerprint:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            _set_rng_state(ckpt["rng"], order, device)
+            rows, timing, start_epoch = ckpt["rows"], ckpt["timing"], ckpt["epoch"]
+            log(f"{run_name}: resuming after epoch {start_epoch} of {cfg.epochs}")
+        else:
+            log(f"{run_name}: ignoring a checkpoint of different settings; starting afresh")
+    settings = _settings_columns(cfg, run_name)
+    process = psutil.Process()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+    with _progress(cfg.epochs, start_epoch, progress) as bar:
+        for epoch in range(start_epoch, cfg.epochs):
+            lr = cfg.lr_at(epoch)
+            set_learning_rate(optimizer, lr)
+            t0 = time.perf_counter()
+            _train_epoch(model, optimizer, clipper, x_train, t_train, cfg, order, penalised)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            t1 = time.perf_counter()
+            epoch_rows = _evaluate(model, splits, cfg, num_classes, device)
+            t2 = time.perf_counter()
+            for row in epoch_rows:
+                row.update(epoch=epoch + 1, lr=lr)
+                rows.append({**row, **settings})
+            timing.append({
+                "run": run_name, "epoch": epoch + 1, "train_seconds": t1 - t0, "eval_seconds": t2 - t1,
+                "epoch_seconds": t2 - t0, "rss_mb": process.memory_info().rss / 2**20,
+                "peak_rss_mb": _peak_rss_mb(),
+                "cuda_peak_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else np.nan,
+            })
+            torch_save({"fingerprint": fingerprint, "epoch": epoch + 1, "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(), "rng": _rng_state(order, device),
+                        "rows": rows, "timing": timing}, ckpt_path)
+            write_csv(out / "progress.csv", _metrics_frame(rows))
+            errs = {r["split"]: r["error"] for r in epoch_rows if r["class"] == "all"}
+            message = " ".join(f"{k} {v:.4f}" for k, v in errs.items())
+            bar.set_postfix_str(message)
+            bar.update(1)
+            if not progress:
+                log(f"{run_name}: epoch {epoch + 1}/{cfg.epochs} lr {lr:.3g} error {message} "
+                    f"({t2 - t0:.2f} s)")
+            if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < cfg.epochs:
+                raise KeyboardInterrupt(f"stopped after epoch {epoch + 1} as asked")
+
+    return _finish(out, cfg, run_name, model, data, rows, timing, start_epoch, fingerprint, device)
+
+
+def _train_epoch(model, optimizer, clipper, x, targets, cfg: TrainConfig, order: torch.Generator,
+                 penalised: list[torch.Tensor]) -> None:
+    model.train()
+    n, bs = len(x), cfg.batch_size
+    perm = torch.randperm(n, generator=order).to(x.device)
+    steps = max(1, n // bs)  # the last partial batch is dropped, as in the original code
+    squared = cfg.loss == "squared_hinge"
+    for step in range(steps):
+        idx = perm[step * bs:(step + 1) * bs]
+        out = model(x.index_select(0, idx))
+        target = targets.index_select(0, idx)
+        loss = squared_hinge(out, target) if squared else F.cross_entropy(out, target)
+        if penalised:
+            loss = loss + cfg.l2 * torch.stack([w.square().sum() for w in penalised]).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        clipper()
+
+
+def _evaluate(model, splits, cfg: TrainConfig, num_classes: int, device) -> list[dict]:
+    model.eval()
+    rows = []
+    for name, split in splits.items():
+        outputs = predict(model, split.x, cfg.eval_batch_size, device)
+        loss = loss_value(outputs, split.y, cfg.loss, num_classes)
+        for row in error_rows(outputs, split.y, num_classes):
+            rows.append({"split": name, **row, "loss": loss})
+    return rows
+
+
+def _metrics_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    first = ["run", "epoch", "split", "class", "error", "loss", "lr", "n"]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def _completed(out: Path, fingerprint: str) -> RunResult | None:
+    metrics, summary = out / "metrics.csv", out / "summary.json"
+    if not (metrics.is_file() and summary.is_file()):
+        return None
+    info = json.loads(summary.read_text())
+    if info.get("fingerprint") != fingerprint:
+        return None
+    timing = pd.read_csv(out / "timing.csv") if (out / "timing.csv").is_file() else pd.DataFrame()
+    return RunResult(out, pd.read_csv(metrics, dtype={"class": str}), timing, info, info["epochs_done"])
+
+
+def _probe(model, data, cfg: TrainConfig, device) -> pd.DataFrame:
+    rng = np.random.default_rng([cfg.probe_seed, 0x70726F6265])
+    size = min(cfg.probe_size, len(data.train))
+    positions = np.sort(rng.choice(len(data.train), size=size, replace=False))
+    model.eval()
+    outputs = predict(model, data.train.x[positions], cfg.eval_batch_size, device)
+    labels = data.train.y[positions]
+    predicted = outputs.argmax(1)
+    return pd.DataFrame({"example": data.train.index[positions], "position": positions,
+                         "label": labels.numpy(), "predicted": predicted.numpy(),
+                         "correct": (predicted == labels).numpy().astype(int)})
+
+
+def _finish(out: Path, cfg, run_name, model, data, rows, timing, start_epoch, fingerprint, device) -> RunResult:
+    metrics = _metrics_frame(rows)
+    timing_frame = pd.DataFrame(timing)
+    final = metrics[(metrics["epoch"] == cfg.epochs) & (metrics["class"] == "all")]
+    model_summary = summarize(model)
+    summary = {
+        "run": run_name,
+        "fingerprint": fingerprint,
+        "epochs_done": cfg.epochs,
+        "final_error": {r.split: r.error for r in final.itertuples()},
+        "final_loss": {r.split: r.loss for r in final.itertuples()},
+        "train_seconds_total": float(timing_frame["train_seconds"].sum()),
+        "seconds_per_epoch_mean": float(timing_frame["train_seconds"].mean()),
+        "peak_rss_mb": float(timing_frame["peak_rss_mb"].max()),
+        "cuda_peak_mb": float(timing_frame["cuda_peak_mb"].max()),
+        "binary_params": model_summary.binary_params,
+        "float_params": model_summary.float_params,
+        "fp32_bytes": model_summary.fp32_bytes,
+        "packed_bytes": model_summary.packed_bytes,
+        "resumed_after_epoch": start_epoch,
+        "config": cfg.to_dict(),
+        "environment": environment(device),
+        "train_examples": len(data.train),
+        "test_examples": len(data.test),
+    }
+    if cfg.save_model:
+        torch_save({"spec": dataclasses.asdict(cfg.model_spec()), "input_shape": list(data.input_shape),
+                    "num_classes": data.num_classes, "classes": list(data.classes),
+                    "state_dict": model.state_dict()}, out / "model.pt")
+    if cfg.probe_size:
+        write_csv(out / "probe.csv", _probe(model, data, cfg, device))
+    write_csv(out / "timing.csv", timing_frame)
+    write_json(out / "summary.json", summary)
+    write_csv(out / "metrics.csv", metrics)  # last: marks the run complete
+    with contextlib.suppress(FileNotFoundError):
+        (out / CHECKPOINT).unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (out / "progress.csv").unlink()
+    return RunResult(out, metrics, timing_frame, summary, start_epoch)
+
+
+def environment(device: torch.device | None = None) -> dict:
+    """Versions and hardware, for provenance."""
+    env = {
+        "bnnrepro": bnnrepro.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device) if device is not None else None,
+    }
+    if device is not None and device.type == "cuda":
+        env["gpu"] = torch.cuda.get_device_name(device)
+    return env
+
+
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild a model saved as ``model.pt`` by :func:`train` (in eval mode)."""
+    from bnnrepro.nn.models import ModelSpec
+
+    saved = torch.load(path, map_location=map_location, weights_only=False)
+    spec_values = dict(saved["spec"])
+    spec_values["hidden"] = tuple(spec_values["hidden"]) if spec_values.get("hidden") else None
+    spec_values["dropout"] = tuple(spec_values.get("dropout") or ())
+    model = build_model(ModelSpec(**spec_values), tuple(saved["input_shape"]), saved["num_classes"])
+    model.load_state_dict(saved["state_dict"])
+    return model.eval()

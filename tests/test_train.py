@@ -1,0 +1,206 @@
+"""The training loop: metrics, determinism, kill-and-resume, the BinaryNet recipe, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from bnnrepro.train import TrainConfig, load_model, train
+from bnnrepro.train.loop import CHECKPOINT
+from conftest import ROOT, run_cli
+
+TINY = dict(arch="mlp", hidden=[32], train_size=600, test_size=300, batch_size=50, threads=1,
+            lr_start=3e-3, lr_end=3e-4)
+TINY_ARGS = ["--hidden", "32", "--train-size", "600", "--test-size", "300", "--batch-size", "50",
+             "--threads", "1", "--lr-start", "3e-3", "--lr-end", "3e-4"]
+
+
+def quiet(msg: str) -> None:
+    pass
+
+
+def test_cli_train_writes_classwise_metrics(tmp_path, fashion_mnist):
+    out = tmp_path / "run"
+    proc = run_cli("train", "--out", str(out), "--epochs", "2", "--valid-size", "200", "--probe-size", "50",
+                   *TINY_ARGS)
+    assert proc.returncode == 0, proc.stderr
+    assert "epoch 2/2" in proc.stderr  # plain log lines when not on a terminal
+    metrics = pd.read_csv(out / "metrics.csv", dtype={"class": str})
+    assert list(metrics.columns[:8]) == ["run", "epoch", "split", "class", "error", "loss", "lr", "n"]
+    assert set(metrics["split"]) == {"train", "valid", "test"}
+    assert set(metrics["class"]) == {"all"} | {str(c) for c in range(10)}
+    assert metrics["epoch"].tolist()[0] == 1 and metrics["epoch"].max() == 2
+    assert metrics["error"].between(0, 1).all()
+    overall = metrics[(metrics["class"] == "all") & (metrics["split"] == "test") & (metrics["epoch"] == 2)]
+    assert overall["n"].item() == 300 and overall["error"].item() < 0.5  # learns something
+    # class-wise errors average (weighted by counts) to the overall error
+    cls = metrics[(metrics["class"] != "all") & (metrics["split"] == "train") & (metrics["epoch"] == 2)]
+    overall_train = metrics[(metrics["class"] == "all") & (metrics["split"] == "train") & (metrics["epoch"] == 2)]
+    assert np.isclose((cls["error"] * cls["n"]).sum() / cls["n"].sum(), overall_train["error"].item())
+    timing = pd.read_csv(out / "timing.csv")
+    assert {"train_seconds", "eval_seconds", "rss_mb", "peak_rss_mb"} <= set(timing.columns)
+    assert (timing["peak_rss_mb"] > 50).all()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["hidden"] == [32] and summary["train_examples"] == 600
+    probe = pd.read_csv(out / "probe.csv")
+    assert len(probe) == 50 and set(probe["correct"]) <= {0, 1}
+    assert not (out / CHECKPOINT).exists()
+    model = load_model(out / "model.pt")
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_same_seed_gives_byte_identical_metrics(tmp_path, fashion_mnist):
+    cfg = TrainConfig(**TINY, epochs=2, labels="randY", dropout=[0.3], seed=5)
+    a = train(cfg, tmp_path / "a", run_name="r", log=quiet)
+    b = train(cfg, tmp_path / "b", run_name="r", log=quiet)
+    assert (tmp_path / "a" / "metrics.csv").read_bytes() == (tmp_path / "b" / "metrics.csv").read_bytes()
+    other = TrainConfig(**TINY, epochs=2, labels="randY", dropout=[0.3], seed=6)
+    c = train(other, tmp_path / "c", run_name="r", log=quiet)
+    assert not a.metrics["error"].equals(c.metrics["error"])
+    assert b.resumed_from == 0
+
+
+def test_stochastic_run_is_repeatable(tmp_path, fashion_mnist):
+    cfg = TrainConfig(**TINY, epochs=1, binarization="stoch", seed=2)
+    train(cfg, tmp_path / "a", run_name="r", log=quiet)
+    train(cfg, tmp_path / "b", run_name="r", log=quiet)
+    assert (tmp_path / "a" / "metrics.csv").read_bytes() == (tmp_path / "b" / "metrics.csv").read_bytes()
+
+
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, fashion_mnist):
+    cfg = TrainConfig(**TINY, epochs=3, binarization="stoch", dropout=[0.2], seed=1)
+    train(cfg, tmp_path / "full", run_name="r", log=quiet)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "cut", run_name="r", log=quiet, stop_after_epoch=1)
+    assert (tmp_path / "cut" / CHECKPOINT).is_file() and not (tmp_path / "cut" / "metrics.csv").exists()
+    resumed = train(cfg, tmp_path / "cut", run_name="r", log=quiet)
+    assert resumed.resumed_from == 1
+    assert (tmp_path / "full" / "metrics.csv").read_bytes() == (tmp_path / "cut" / "metrics.csv").read_bytes()
+    again = train(cfg, tmp_path / "cut", run_name="r", log=quiet)  # complete: nothing to do
+    assert again.resumed_from == 3
+
+
+def test_kill_9_then_resume_equals_uninterrupted(tmp_path, fashion_mnist):
+    """A real SIGKILL in the middle of training; the restarted command resumes and matches."""
+    args = ["train", "--epochs", "5", "--name", "r", *TINY_ARGS, "--train-size", "2000"]
+    reference = run_cli(*args, "--out", str(tmp_path / "ref"))
+    assert reference.returncode == 0, reference.stderr
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "bnnrepro", *args, "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        progress = out / "progress.csv"
+        if progress.is_file() and pd.read_csv(progress)["epoch"].max() >= 2:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "metrics.csv").exists()
+    resumed = run_cli(*args, "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming after epoch" in resumed.stderr
+    assert (out / "metrics.csv").read_bytes() == (tmp_path / "ref" / "metrics.csv").read_bytes()
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, fashion_mnist):
+    cfg = TrainConfig(**TINY, epochs=2)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "r", log=quiet, stop_after_epoch=1)
+    changed = TrainConfig(**TINY, epochs=2, seed=9)
+    messages = []
+    result = train(changed, tmp_path / "r", log=messages.append)
+    assert result.resumed_from == 0 and any("different settings" in m for m in messages)
+
+
+def test_recipe_clipping_lr_schedule_and_l2(tmp_path, fashion_mnist):
+    base = dict(TINY, epochs=2, lr_start=0.05, lr_end=0.005)
+    plain = train(TrainConfig(**base), tmp_path / "plain", log=quiet)
+    lrs = plain.metrics.groupby("epoch")["lr"].first().tolist()
+    assert lrs == pytest.approx([0.05, 0.05 * 0.1 ** 0.5])
+    weights = [v for k, v in torch.load(tmp_path / "plain" / "model.pt")["state_dict"].items()
+               if k.endswith("weight") and v.dim() == 2]
+    assert all(w.abs().max() <= 1.0 for w in weights)  # clipped latent weights
+    # L2 reaches the latent weights (the original's penalty did not): they shrink.
+    decayed = train(TrainConfig(**base, l2=0.05), tmp_path / "l2", log=quiet)
+    w_plain = torch.load(tmp_path / "plain" / "model.pt")["state_dict"]["1.weight"].abs().mean()
+    w_l2 = torch.load(tmp_path / "l2" / "model.pt")["state_dict"]["1.weight"].abs().mean()
+    assert w_l2 < 0.8 * w_plain
+    assert decayed.summary["config"]["l2"] == 0.05
+
+
+def test_float_and_binaryconnect_modes_train(tmp_path, fashion_mnist):
+    for mode in ("float", "binaryconnect"):
+        result = train(TrainConfig(**TINY, epochs=1, mode=mode, loss="cross_entropy"), tmp_path / mode, log=quiet)
+        assert result.summary["final_error"]["test"] < 0.5
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args,needle", [
+    (["--epochs", "0"], "epochs=0 must be >= 1"),
+    (["--epochs", "two"], "invalid int value"),
+    (["--labels", "random"], "invalid choice"),
+    (["--dropout", "1.5"], "dropout rates must be in [0, 1)"),
+    (["--task", "pair-3-3"], "pair-A-B"),
+    (["--arch", "cifar10_cnn", "--hidden", "10"], "hidden applies to arch 'mlp' only"),
+    (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+])
+def test_bad_cli_arguments_exit_2_without_traceback(tmp_path, args, needle):
+    proc = run_cli("train", "--out", str(tmp_path / "x"), *args)
+    assert proc.returncode == 2
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_yaml_config_names_the_key(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("epochs: 3\nlearning_rate: 0.1\n")
+    proc = run_cli("train", "--config", str(config), "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2 and "learning_rate" in proc.stderr and "Traceback" not in proc.stderr
+    config.write_text("epochs: [3]\n")
+    proc = run_cli("train", "--config", str(config), "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2 and "epochs" in proc.stderr and "wrong type" in proc.stderr
+
+
+def test_yaml_config_with_cli_override(tmp_path, fashion_mnist):
+    config = tmp_path / "run.yaml"
+    config.write_text("hidden: [16]\ntrain_size: 300\ntest_size: 100\nepochs: 3\nthreads: 1\n")
+    proc = run_cli("train", "--config", str(config), "--epochs", "1", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["config"]["epochs"] == 1 and summary["config"]["hidden"] == [16]
+
+
+def test_too_large_subset_is_a_config_error(tmp_path, fashion_mnist):
+    proc = run_cli("train", "--out", str(tmp_path / "x"), "--train-size", "70000", "--epochs", "1")
+    assert proc.returncode == 2 and "train_size=70000" in proc.stderr
+
+
+def test_corrupt_data_file_gives_a_clear_error(tmp_path):
+    folder = tmp_path / "data" / "fashion_mnist"
+    folder.mkdir(parents=True)
+    bad = folder / "train-labels-idx1-ubyte.gz"
+    bad.write_bytes(b"not a gzip file at all")
+    proc = run_cli("train", "--out", str(tmp_path / "x"), "--epochs", "1",
+                   env={"BNNREPRO_DATA": str(tmp_path / "data")})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert str(bad) in proc.stderr and "25c81989df183df01b3e8a0aad5dffbe" in proc.stderr
+    assert "bnnrepro data fetch fashion_mnist" in proc.stderr
+
+
+def test_help_explains_the_command():
+    proc = run_cli("train", "--help")
+    assert proc.returncode == 0
+    for text in ("--labels", "randY", "--lr-start", "metrics.csv", "examples:"):
+        assert text in proc.stdout
