@@ -131,9 +131,12 @@ def _cmd_bench_train(args: argparse.Namespace) -> int:
 
 #: Commands implemented in their own modules, loaded only when called (keeps `bnnrepro --help`
 #: fast and avoids importing triton or scikit-learn for unrelated commands). Each module has
-#: ``add_arguments(parser)`` and ``run(args) -> int``; the entry is (command path, module, help).
+#: ``add_arguments(parser)`` and ``run(args) -> int`` (or "module:object" for an object that has
+#: them); the entry is (command path, module, help).
 LAZY_COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("bench", "kernel"), "bnnrepro.kernels.bench", "xnor-popcount GEMM vs torch matmul, tidy CSV"),
+    (("schema",), "bnnrepro.schema", "regenerate workflow/schemas/train_settings.schema.yaml"),
+    (("report", "build"), "bnnrepro.report.build", "render report/index.html from the result files"),
 ]
 
 
@@ -145,8 +148,11 @@ def _lazy_parser(sub, name: str, module: str, help_text: str) -> None:
 def _run_lazy(module_name: str, prog: str, argv: list[str]) -> int:
     import importlib
 
-    module = importlib.import_module(module_name)
+    module_path, _, attr = module_name.partition(":")
+    module = importlib.import_module(module_path)
     doc = (module.__doc__ or "").strip()
+    if attr:  # several commands in one module: an object with add_arguments / run
+        module = getattr(module, attr)
     parser = ArgumentParser(prog=prog, description=doc.split("\n\n")[0] if doc else None)
     module.add_arguments(parser)
     return int(module.run(parser.parse_args(argv)) or 0)

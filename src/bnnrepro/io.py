@@ -66,3 +66,17 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256", chunk: int =
         for block in iter(lambda: handle.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+#: Columns that are always read as text: "true" (a label mode) must not become a boolean, and
+#: class "all" mixes with class numbers.
+TEXT_COLUMNS = ("class", "labels", "split", "dataset", "binarization", "regularization", "variant", "run")
+
+
+def read_csv(path: str | os.PathLike, **kwargs: Any):
+    """pandas.read_csv with the project's text columns kept as strings."""
+    import pandas as pd
+
+    dtype = {col: str for col in TEXT_COLUMNS}
+    dtype.update(kwargs.pop("dtype", {}))
+    return pd.read_csv(path, dtype=dtype, keep_default_na=True, **kwargs)

@@ -78,6 +78,7 @@ class TrainConfig:
     probe_size: int = setting(0, "record per-example correctness of N fixed training examples after training", group="execution", minimum=0)
     probe_seed: int = setting(0, "seed choosing the probe examples (fixed across runs)", group="execution", minimum=0)
     save_model: bool = setting(True, "save the final model (model.pt)", group="execution")
+    tags: list[str] = setting([], "KEY=VALUE labels added as columns to the metrics (e.g. regularization=dropout)", group="execution")
 
     # ---------------------------------------------------------------------------------------
     def validate(self) -> "TrainConfig":
@@ -101,6 +102,10 @@ class TrainConfig:
             raise ConfigError(f"hidden sizes must be >= 1, got {self.hidden}")
         if self.hidden and self.arch != "mlp":
             raise ConfigError(f"hidden applies to arch 'mlp' only (arch is {self.arch!r}); use width to scale {self.arch}")
+        for tag in self.tags:
+            key, sep, _ = tag.partition("=")
+            if not sep or not key.isidentifier():
+                raise ConfigError(f"tag {tag!r} must look like KEY=VALUE with KEY a plain name")
         if self.lr_start <= 0 or self.lr_end <= 0:
             raise ConfigError("lr_start and lr_end must be > 0")
         try:
@@ -108,6 +113,9 @@ class TrainConfig:
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         return self
+
+    def tag_columns(self) -> dict[str, str]:
+        return dict(tag.split("=", 1) for tag in self.tags)
 
     def model_spec(self) -> ModelSpec:
         try:
@@ -127,7 +135,8 @@ class TrainConfig:
 
     def fingerprint(self) -> str:
         """Hash of every setting that changes the result (a checkpoint of another config is not resumed)."""
-        relevant = {k: v for k, v in self.to_dict().items() if k not in ("data_dir", "eval_batch_size", "save_model")}
+        ignored = ("data_dir", "eval_batch_size", "save_model")
+        relevant = {k: v for k, v in self.to_dict().items() if k not in ignored}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod

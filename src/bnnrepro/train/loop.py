@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 import bnnrepro
 from bnnrepro.data import load_dataset, prepare_data
-from bnnrepro.io import torch_save, write_csv, write_json
+from bnnrepro.io import read_csv, torch_save, write_csv, write_json
 from bnnrepro.nn.models import build_model
 from bnnrepro.nn.summary import summarize
 from bnnrepro.train.config import TrainConfig
@@ -79,7 +79,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _settings_columns(cfg: TrainConfig, run_name: str) -> dict:
-    values = {"run": run_name}
+    values = {"run": run_name, **cfg.tag_columns()}
     for key in ROW_SETTINGS:
         value = getattr(cfg, key)
         values[key] = " ".join(str(v) for v in value) if isinstance(value, list) else value
@@ -257,8 +257,8 @@ def _completed(out: Path, fingerprint: str) -> RunResult | None:
     info = json.loads(summary.read_text())
     if info.get("fingerprint") != fingerprint:
         return None
-    timing = pd.read_csv(out / "timing.csv") if (out / "timing.csv").is_file() else pd.DataFrame()
-    return RunResult(out, pd.read_csv(metrics, dtype={"class": str}), timing, info, info["epochs_done"])
+    timing = read_csv(out / "timing.csv") if (out / "timing.csv").is_file() else pd.DataFrame()
+    return RunResult(out, read_csv(metrics), timing, info, info["epochs_done"])
 
 
 def _probe(model, data, cfg: TrainConfig, device) -> pd.DataFrame:

@@ -1,0 +1,63 @@
+"""Figure style shared by every figure: one colour per condition everywhere, labelled axes with
+units, PNG (and SVG) written atomically. Figures read only result files (tidy CSVs)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are files
+
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from bnnrepro.io import atomic_open  # noqa: E402
+
+#: Colours per condition, the same in every figure of the report.
+PALETTES: dict[str, dict[str, str]] = {
+    "labels": {"true": "#1b7837", "randY": "#d95f02", "randX": "#7570b3"},
+    "regularization": {"none": "#4477aa", "dropout": "#ee6677", "l2": "#228833"},
+    "binarization": {"det": "#222222", "stoch": "#aa3377"},
+    "variant": {"float": "#4477aa", "det": "#222222", "stoch": "#aa3377",
+                "none": "#4477aa", "bc_det": "#222222", "bc_stoch": "#aa3377", "dropout": "#ee6677",
+                "plain_torch": "#999933"},
+    "method": {},
+}
+DASHES = {"det": "", "stoch": (4, 2)}
+CLASS_PALETTE = "tab10"
+
+
+def setup() -> None:
+    sns.set_theme(context="paper", style="whitegrid", font_scale=1.05)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "axes.titlesize": "medium"})
+
+
+def save(fig, path: str | os.PathLike, svg: bool = True) -> list[Path]:
+    """Save ``fig`` as PNG (the given path) and, if ``svg``, an SVG beside it; close it."""
+    path = Path(path)
+    written = []
+    formats = [("png", path)] + ([("svg", path.with_suffix(".svg"))] if svg else [])
+    for fmt, target in formats:
+        with atomic_open(target, "wb") as handle:
+            fig.savefig(handle, format=fmt, dpi=130)
+        written.append(target)
+    plt.close(fig)
+    return written
+
+
+def palette(kind: str, values) -> dict[str, str]:
+    """Colours for ``values`` of a condition ``kind`` (fixed ones first, then a fallback cycle)."""
+    fixed = PALETTES.get(kind, {})
+    extra = [v for v in values if v not in fixed]
+    cycle = sns.color_palette("colorblind", len(extra) or 1).as_hex()
+    return {**{v: fixed[v] for v in values if v in fixed}, **dict(zip(extra, cycle))}
+
+
+def integer_axis(axes, axis: str = "x") -> None:
+    """Integer ticks (epochs, counts) on every axes of ``axes``."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in getattr(axes, "flat", [axes]):
+        getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True))

@@ -1,0 +1,52 @@
+"""The published numbers (published.yaml) as a table, and their juxtaposition with ours."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+PUBLISHED_FILE = Path(__file__).with_name("published.yaml")
+
+
+@lru_cache(maxsize=1)
+def load_published() -> tuple[dict, ...]:
+    return tuple(yaml.safe_load(PUBLISHED_FILE.read_text()))
+
+
+def published(family: str) -> list[dict]:
+    return [entry for entry in load_published() if entry["family"] == family]
+
+
+def compare(family: str, ours: pd.DataFrame, condition_columns: list[str]) -> pd.DataFrame:
+    """Published value next to ours for every published number of ``family``.
+
+    ``ours`` has the condition columns, ``dataset`` and one column per metric (one row per
+    condition, e.g. the mean over seeds). The difference is given only where the dataset matches:
+    across datasets the numbers are shown side by side, not subtracted.
+    """
+    rows = []
+    for entry in published(family):
+        cond = entry.get("condition", {})
+        label = ", ".join(f"{k}={v}" for k, v in cond.items())
+        match = ours
+        for key, value in cond.items():
+            if key in match.columns:
+                match = match[match[key].astype(str) == str(value)]
+        metric = entry["metric"]
+        same = match[match["dataset"] == entry["dataset"]] if "dataset" in match.columns else match
+        if len(same) and metric in same.columns:
+            ours_value, ours_dataset, comparable = float(same[metric].iloc[0]), entry["dataset"], True
+        elif len(match) and metric in match.columns:
+            ours_value, ours_dataset, comparable = float(match[metric].iloc[0]), str(match["dataset"].iloc[0]), False
+        else:
+            ours_value, ours_dataset, comparable = np.nan, "not run", False
+        rows.append({"condition": label, "metric": metric, "published dataset": entry["dataset"],
+                     "published": entry["value"], "approx.": "~" if entry.get("approx") else "",
+                     "our dataset": ours_dataset, "ours": ours_value,
+                     "difference": ours_value - entry["value"] if comparable else np.nan,
+                     "source": entry["source"] + (f" ({entry['note']})" if entry.get("note") else "")})
+    return pd.DataFrame(rows)

@@ -1,0 +1,56 @@
+# Helpers shared by the rule files. The logic lives in bnnrepro.workflow (plain, tested Python);
+# this file binds it to the workflow: paths, the command that runs the package, code versions.
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from snakemake.exceptions import WorkflowError
+
+from bnnrepro.errors import ConfigError
+import bnnrepro.workflow as bw
+
+
+def validate_workflow_config(config, schema):
+    """Validate the config (with defaults) and every run's settings; stop with a clear message."""
+    try:
+        bw.validate_config(config, Path(workflow.basedir) / schema)
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+
+
+def R(path):
+    """A path under the results folder."""
+    return os.path.join(config["results"], path)
+
+
+def REPORT(path):
+    """A path under the report folder."""
+    return os.path.join(config["report_dir"], path)
+
+
+# The package runs with the interpreter that runs Snakemake (the project environment), or, with
+# --software-deployment-method conda, with the rule's conda environment (envs/bnnrepro.yaml).
+_uses_conda = "CONDA" in {m.name for m in workflow.deployment_settings.deployment_method}
+PYTHON = "python" if _uses_conda else sys.executable
+BNNREPRO = f"PYTHONPATH={Path(workflow.basedir) / 'src'}${{PYTHONPATH:+:$PYTHONPATH}} {PYTHON} -m bnnrepro"
+ENV = "../../envs/bnnrepro.yaml"
+
+
+def code_version(component):
+    return bw.code_version(component)
+
+
+def train_resources():
+    return dict(mem_mb=config["execution"]["mem_mb_per_run"], gpu=config["execution"]["gpus_per_run"])
+
+
+def data_marker(dataset):
+    return R(f"data/{dataset}.verified")
+
+
+
+
+wildcard_constraints:
+    dataset="fashion_mnist|mnist|cifar10|svhn",
