@@ -225,7 +225,7 @@ def memorization_runs(config: dict) -> list[Run]:
         return []
     grid = family.get("grid", {})
     conditions = [dict(dataset=d, binarization=b, labels=lab, regularization=r, settings={})
-                  for d in family.get("datasets", {})
+                  for d in family.get("datasets", [])
                   for b, lab, r in itertools.product(grid.get("binarization", []), grid.get("labels", []),
                                                      grid.get("regularization", []))]
     conditions += [dict(c, settings=c.get("settings", {})) for c in family.get("conditions", [])]
@@ -240,7 +240,7 @@ def memorization_runs(config: dict) -> list[Run]:
             if (cond["dataset"], name) in seen:
                 continue
             seen.add((cond["dataset"], name))
-            settings = _merge(_base(config, family), family.get("datasets", {}).get(cond["dataset"]),
+            settings = _merge(_base(config, family), family.get("dataset_settings", {}).get(cond["dataset"]),
                               family.get("binarizations", {}).get(cond["binarization"]),
                               family["regularizers"][reg], cond["settings"])
             settings.update(dataset=cond["dataset"], labels=cond["labels"], seed=seed,
@@ -257,7 +257,8 @@ def easy_example_runs(config: dict) -> list[Run]:
     if not family.get("enabled", True):
         return []
     runs = []
-    for dataset, dataset_settings in family.get("datasets", {}).items():
+    for dataset in family.get("datasets", []):
+        dataset_settings = family.get("dataset_settings", {}).get(dataset)
         for b, lab in itertools.product(family.get("binarizations", []), family.get("labels", [])):
             for rep in range(family.get("repeats", 20)):
                 settings = _merge(_base(config, family), dataset_settings)

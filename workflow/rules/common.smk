@@ -30,11 +30,14 @@ def REPORT(path):
     return os.path.join(config["report_dir"], path)
 
 
-# The package runs with the interpreter that runs Snakemake (the project environment), or, with
-# --software-deployment-method conda, with the rule's conda environment (envs/bnnrepro.yaml).
-_uses_conda = "CONDA" in {m.name for m in workflow.deployment_settings.deployment_method}
-PYTHON = "python" if _uses_conda else sys.executable
-BNNREPRO = f"PYTHONPATH={Path(workflow.basedir) / 'src'}${{PYTHONPATH:+:$PYTHONPATH}} {PYTHON} -m bnnrepro"
+# Rules run `python -m bnnrepro` from this checkout's src/. Without conda, `python` is the
+# interpreter running Snakemake (the project environment, activated or not); with
+# --software-deployment-method conda it is the rule's environment (envs/bnnrepro.yaml).
+# (doubled braces: Snakemake formats the prefix like a shell command)
+_prefix = "set -euo pipefail; " + f"export PYTHONPATH={Path(workflow.basedir) / 'src'}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+if "CONDA" not in {m.name for m in workflow.deployment_settings.deployment_method}:
+    _prefix += f"export PATH={os.path.dirname(sys.executable)}:$PATH; "
+shell.prefix(_prefix)
 ENV = "../../envs/bnnrepro.yaml"
 
 
@@ -48,6 +51,11 @@ def train_resources():
 
 def data_marker(dataset):
     return R(f"data/{dataset}.verified")
+
+
+def all_targets():
+    """The report and every family's tables and figures (FAMILY_OUTPUTS is set in report.smk)."""
+    return [REPORT("index.html")] + FAMILY_OUTPUTS
 
 
 

@@ -12,4 +12,4 @@ rule data_fetch:
     conda:
         ENV
     shell:
-        "{BNNREPRO} data fetch {wildcards.dataset} {params.data_dir} > {log} 2>&1"
+        "python -m bnnrepro data fetch {wildcards.dataset} {params.data_dir} > {log} 2>&1"

@@ -26,7 +26,7 @@ rule easy_examples_train:
     conda:
         ENV
     shell:
-        "{BNNREPRO} train --out {params.out} {params.args} --threads {threads} > {log} 2>&1"
+        "python -m bnnrepro train --out {params.out} {params.args} --threads {threads} > {log} 2>&1"
 
 
 rule easy_examples_aggregate:
@@ -46,7 +46,7 @@ rule easy_examples_aggregate:
     conda:
         ENV
     shell:
-        "{BNNREPRO} easy-examples aggregate {input} --examples {output.examples} --summary {output.summary}"
+        "python -m bnnrepro easy-examples aggregate {input} --examples {output.examples} --summary {output.summary}"
         " --at-least {params.at_least} > {log} 2>&1"
 
 
@@ -54,9 +54,9 @@ rule easy_examples_plot:
     input:
         R("easy_examples/examples.csv"),
     output:
-        report(REPORT("figures/easy_examples/{dataset}-histogram.png"), caption="../report/easy_examples.rst",
+        png=report(REPORT("figures/easy_examples/{dataset}-histogram.png"), caption="../report/easy_examples.rst",
                category="Easy examples"),
-        REPORT("figures/easy_examples/{dataset}-histogram.svg"),
+        svg=REPORT("figures/easy_examples/{dataset}-histogram.svg"),
     params:
         code=code_version("easy_examples"),
     log:
@@ -64,7 +64,7 @@ rule easy_examples_plot:
     conda:
         ENV
     shell:
-        "{BNNREPRO} easy-examples plot --examples {input} --dataset {wildcards.dataset} --out {output[0]} > {log} 2>&1"
+        "python -m bnnrepro easy-examples plot --examples {input} --dataset {wildcards.dataset} --out {output.png} > {log} 2>&1"
 
 
 EASY_OUTPUTS = (

@@ -26,7 +26,7 @@ rule memorization_train:
     conda:
         ENV
     shell:
-        "{BNNREPRO} train --out {params.out} {params.args} --threads {threads} > {log} 2>&1"
+        "python -m bnnrepro train --out {params.out} {params.args} --threads {threads} > {log} 2>&1"
 
 
 rule memorization_aggregate:
@@ -46,7 +46,7 @@ rule memorization_aggregate:
     conda:
         ENV
     shell:
-        "{BNNREPRO} memorization aggregate {input} --curves {output.curves} --summary {output.summary}"
+        "python -m bnnrepro memorization aggregate {input} --curves {output.curves} --summary {output.summary}"
         " --thresholds {params.thresholds} > {log} 2>&1"
 
 
@@ -54,10 +54,10 @@ rule memorization_plot_classwise:
     input:
         R("memorization/curves.csv"),
     output:
-        report(REPORT("figures/memorization/{dataset}-{binarization}-classwise.png"),
+        png=report(REPORT("figures/memorization/{dataset}-{binarization}-classwise.png"),
                caption="../report/memorization_classwise.rst", category="Memorization",
                subcategory="{dataset}"),
-        REPORT("figures/memorization/{dataset}-{binarization}-classwise.svg"),
+        svg=REPORT("figures/memorization/{dataset}-{binarization}-classwise.svg"),
     params:
         code=code_version("memorization"),
     log:
@@ -67,17 +67,17 @@ rule memorization_plot_classwise:
     conda:
         ENV
     shell:
-        "{BNNREPRO} memorization plot --kind classwise --curves {input} --dataset {wildcards.dataset}"
-        " --binarization {wildcards.binarization} --out {output[0]} > {log} 2>&1"
+        "python -m bnnrepro memorization plot --kind classwise --curves {input} --dataset {wildcards.dataset}"
+        " --binarization {wildcards.binarization} --out {output.png} > {log} 2>&1"
 
 
 rule memorization_plot_overlay:
     input:
         R("memorization/curves.csv"),
     output:
-        report(REPORT("figures/memorization/{dataset}-overlay.png"), caption="../report/memorization_overlay.rst",
+        png=report(REPORT("figures/memorization/{dataset}-overlay.png"), caption="../report/memorization_overlay.rst",
                category="Memorization", subcategory="{dataset}"),
-        REPORT("figures/memorization/{dataset}-overlay.svg"),
+        svg=REPORT("figures/memorization/{dataset}-overlay.svg"),
     params:
         code=code_version("memorization"),
     log:
@@ -85,8 +85,8 @@ rule memorization_plot_overlay:
     conda:
         ENV
     shell:
-        "{BNNREPRO} memorization plot --kind overlay --curves {input} --dataset {wildcards.dataset}"
-        " --out {output[0]} > {log} 2>&1"
+        "python -m bnnrepro memorization plot --kind overlay --curves {input} --dataset {wildcards.dataset}"
+        " --out {output.png} > {log} 2>&1"
 
 
 MEMORIZATION_OUTPUTS = (

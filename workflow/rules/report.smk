@@ -24,16 +24,15 @@ rule report:
         REPORT("index.html"),
     params:
         configfiles=" ".join(f"--configfile {os.path.relpath(c)}" for c in workflow.configfiles),
+        results=lambda w, input: os.path.dirname(input.config),
+        report_dir=lambda w, output: os.path.dirname(output[0]),
+        repo=workflow.basedir,
         code=code_version("report"),
     log:
         R("logs/report.log"),
     conda:
         ENV
     shell:
-        "{BNNREPRO} report build --config {input.config} --results {config[results]}"
-        " --report-dir {config[report_dir]} --out {output} {params.configfiles}"
-        " --repo {workflow.basedir} > {log} 2>&1"
-
-
-def all_targets():
-    return [REPORT("index.html")] + FAMILY_OUTPUTS
+        "python -m bnnrepro report build --config {input.config} --results {params.results}"
+        " --report-dir {params.report_dir} --out {output} {params.configfiles}"
+        " --repo {params.repo} > {log} 2>&1"

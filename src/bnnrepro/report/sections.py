@@ -11,7 +11,7 @@ PCT_MEMO = ("final_train_error", "final_test_error", "min_train_error", "final_t
 
 def _dataset_settings(context: Context, family: str, dataset: str) -> dict:
     fam = context.family(family)
-    merged = {**context.config.get("defaults", {}), **fam.get("settings", {}), **fam.get("datasets", {}).get(dataset, {})}
+    merged = {**context.config.get("defaults", {}), **fam.get("settings", {}), **fam.get("dataset_settings", {}).get(dataset, {})}
     return merged
 
 
