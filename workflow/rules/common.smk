@@ -33,11 +33,13 @@ def REPORT(path):
 # Rules run `python -m bnnrepro` from this checkout's src/. Without conda, `python` is the
 # interpreter running Snakemake (the project environment, activated or not); with
 # --software-deployment-method conda it is the rule's environment (envs/bnnrepro.yaml).
-# (doubled braces: Snakemake formats the prefix like a shell command)
-_prefix = "set -euo pipefail; " + f"export PYTHONPATH={Path(workflow.basedir) / 'src'}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
-if "CONDA" not in {m.name for m in workflow.deployment_settings.deployment_method}:
-    _prefix += f"export PATH={os.path.dirname(sys.executable)}:$PATH; "
-shell.prefix(_prefix)
+_uses_conda = "CONDA" in {m.name for m in workflow.deployment_settings.deployment_method}
+_python_dir = "" if _uses_conda else f"export PATH={os.path.dirname(sys.executable)}:$PATH; "
+# Doubled braces: Snakemake formats the prefix like a shell command.
+shell.prefix(
+    f"set -euo pipefail; export PYTHONPATH={Path(workflow.basedir) / 'src'}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f"{_python_dir}"
+)
 ENV = "../../envs/bnnrepro.yaml"
 
 

@@ -1,0 +1,76 @@
+"""Packed binary inference: bit packing, the xnor-popcount GEMM (torch and Triton), binary
+convolution, backend dispatch for the binary layers, packed model export and the kernel benchmark.
+
+Small composable pieces, larq-style:
+
+* packing (:mod:`~bnnrepro.kernels.packing`): :func:`pack_bits` / :func:`unpack_bits` put 32
+  +-1 values in an int32 word along the last axis (bit 1 = -1, zero padding of the last word);
+* products: :func:`packed_gemm` (packed operands, any backend), :func:`xnor_gemm_torch` (plain torch,
+  the oracle), ``xnor_gemm_triton`` / ``int8_gemm_triton`` / ``pack_bits_triton`` (Triton; imported
+  on first access); :func:`xnor_linear` and :func:`xnor_conv2d` on +-1 float tensors, equal to
+  ``F.linear`` / ``F.conv2d`` (zero padding included) exactly;
+* dispatch (:mod:`~bnnrepro.kernels.dispatch`): :func:`set_backend`, :func:`use_backend`,
+  :func:`get_backend`, :func:`resolve_backend` over ``"auto" | "torch" | "triton" | "float"``
+  (env var ``BNNREPRO_XNOR_BACKEND``); ``BinaryLinear`` / ``BinaryConv2d`` use it in eval mode;
+* export (:mod:`~bnnrepro.kernels.export`): :func:`save_packed` / :func:`load_packed`;
+* benchmark (:mod:`~bnnrepro.kernels.bench`): ``add_arguments(parser)`` and ``run(args)`` for
+  ``bnnrepro bench kernel``.
+
+Importing this package does not import Triton. The Triton kernels are decorated on their first
+use; to run them on CPU (the interpreter, for tests) set ``TRITON_INTERPRET=1`` before that.
+"""
+
+from bnnrepro.kernels.conv import PackedConvWeight, im2col_words, padding_correction, xnor_conv2d_packed
+from bnnrepro.kernels.dispatch import (
+    BACKENDS,
+    CPU_PACKED_MAX_ROWS,
+    CPU_PACKED_MIN_WEIGHTS,
+    ENV_VAR,
+    XNOR_MAX_BATCH,
+    choose_triton_impl,
+    clear_packed_cache,
+    cpu_prefers_packed,
+    get_backend,
+    packed_gemm,
+    resolve_backend,
+    set_backend,
+    triton_usable,
+    use_backend,
+    xnor_conv2d,
+    xnor_linear,
+)
+from bnnrepro.kernels.export import PackedModel, load_packed, packed_state, payload_bytes, save_packed
+from bnnrepro.kernels.packing import (
+    BITS,
+    check_pm1,
+    pack_bits,
+    pack_conv_weight,
+    pack_input_channels,
+    packed_words,
+    unpack_bits,
+)
+from bnnrepro.kernels.reference import popcount32, xnor_gemm_torch
+
+_TRITON_NAMES = ("xnor_gemm_triton", "pack_bits_triton", "int8_gemm_triton")
+
+
+def __getattr__(name: str):
+    # The Triton wrappers are imported on first access so that TRITON_INTERPRET can still be set
+    # after `import bnnrepro.kernels` (Triton reads it when the kernels are decorated).
+    if name in _TRITON_NAMES:
+        from bnnrepro.kernels import xnor_gemm as _triton_kernels
+
+        return getattr(_triton_kernels, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# The Triton wrappers (_TRITON_NAMES) are public too but left out of __all__, so that
+# `from bnnrepro.kernels import *` does not decorate the kernels before TRITON_INTERPRET is set.
+__all__ = [
+    "BACKENDS", "BITS", "CPU_PACKED_MAX_ROWS", "CPU_PACKED_MIN_WEIGHTS", "ENV_VAR", "PackedConvWeight",
+    "PackedModel", "XNOR_MAX_BATCH", "check_pm1", "choose_triton_impl", "clear_packed_cache",
+    "cpu_prefers_packed", "get_backend", "im2col_words", "load_packed", "pack_bits", "pack_conv_weight",
+    "pack_input_channels", "packed_gemm", "packed_state", "packed_words", "padding_correction", "payload_bytes",
+    "popcount32", "resolve_backend", "save_packed", "set_backend", "triton_usable", "unpack_bits", "use_backend",
+    "xnor_conv2d", "xnor_conv2d_packed", "xnor_gemm_torch", "xnor_linear",
+]

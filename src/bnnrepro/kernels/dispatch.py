@@ -1,0 +1,407 @@
+"""Backend selection and the exact binary products used by the layers at inference.
+
+Backends
+--------
+``"float"``
+    float matmul / conv of the +-1 values (exact: sums of +-1 are integers below 2**24 in float32).
+``"torch"``
+    the packed xnor-popcount product in plain torch (:mod:`bnnrepro.kernels.reference`); any device.
+``"triton"``
+    the Triton kernels (:mod:`bnnrepro.kernels.xnor_gemm`): on CUDA tensors, or on CPU tensors when
+    ``TRITON_INTERPRET=1`` was set before their first use (the interpreter: for tests only).
+``"auto"`` (default)
+    On CUDA: ``"triton"`` when Triton imports, else ``"float"``. On CPU: the cheaper exact path
+    *per product shape*, from the measurements below: ``"torch"`` for dense products with at most
+    :data:`CPU_PACKED_MAX_ROWS` rows and at least :data:`CPU_PACKED_MIN_WEIGHTS` weights (a
+    memory-bound matrix-vector product: the packed weights are 32x smaller), ``"float"`` for
+    everything else, convolutions included (im2col makes them large-batch products).
+
+Measured on the 2-core AVX-512 Xeon (KVM guest) this was written on, torch 2.13 with 2 threads,
+``bnnrepro bench kernel --device cpu`` (median ms of ``A[M, K] @ B[N, K].T`` on +-1 values,
+K = N; "packed" times include packing the activations, the weights are pre-packed):
+
+======  ======  =========  ========  ================
+K = N   M       fp32 (ms)  packed    packed vs fp32
+======  ======  =========  ========  ================
+1024    1       0.091      0.270     2.97x slower
+1024    8       0.214      1.82      8.5x slower
+1024    64      1.18       4.85      4.1x slower
+1024    512     5.56       34.1      6.1x slower
+1024    4096    41.5       258       6.2x slower
+4096    1       2.26       1.11      **2.0x faster**
+4096    8       8.25       7.15      **1.15x faster**
+4096    64      15.0       60.1      4.0x slower
+4096    512     79.9       516       6.5x slower
+4096    4096    567        4920      8.7x slower
+8192    1       10.1       4.10      **2.5x faster**
+8192    8       35.5       28.3      **1.25x faster**
+8192    64      65.3       248       3.8x slower
+8192    512     340        2036      6.0x slower
+8192    4096    2575       16761     6.5x slower
+======  ======  =========  ========  ================
+
+fp32 sgemm reaches ~200-240 Gop/s once the batch is large, the packed torch path ~30-40 G binary
+op/s (torch has no popcount operator; see :mod:`bnnrepro.kernels.reference`). So on CPU the packed
+path only pays off for batch <= 8 on large layers, where fp32 is bound by reading the weights.
+
+The setting is, in order: the innermost :func:`use_backend` block, else :func:`set_backend`, else the
+environment variable ``BNNREPRO_XNOR_BACKEND``, else ``"auto"``.
+
+On the ``"triton"`` backend, :func:`choose_triton_impl` picks, per product shape, the popcount
+kernel (small batch, memory-bound: 1-bit weights) or the int8 ``tl.dot`` kernel (large batch,
+compute-bound: int8 tensor cores out-run ``POPC``). The threshold :data:`XNOR_MAX_BATCH` comes
+from the H100 throughput tables, not from a measurement (no GPU was available); rerun the
+benchmark on the target GPU and adjust it.
+
+Layers
+------
+:func:`binary_linear_forward` / :func:`binary_conv2d_forward` are the eval-mode forwards of
+*xnor-eligible* :class:`~bnnrepro.nn.BinaryLinear` / :class:`~bnnrepro.nn.BinaryConv2d` layers.
+Every backend returns ``product + bias`` where ``product`` is the exact integer product of the
++-1 input and weights and the bias is added once, in the input dtype: so all backends give
+bit-identical outputs (``F.linear(x, w, b)`` itself may round differently, because oneDNN adds
+the bias before the last K-block is accumulated). The packed backends run only when autograd is
+not recording (``torch.no_grad()`` / ``torch.inference_mode()``); otherwise the float path keeps
+the graph (same values). Packed weights are cached on the layer, keyed on the weight's version
+counter and storage, and dropped by every training-mode forward; call
+:func:`clear_packed_cache` after editing weights through ``.data`` while in eval mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from bnnrepro.errors import ConfigError
+from bnnrepro.kernels.conv import PackedConvWeight, _pair, conv_output_size, int8_im2col, xnor_conv2d_packed
+from bnnrepro.kernels.packing import pack_bits, unpack_bits
+from bnnrepro.kernels.reference import xnor_gemm_torch
+
+BACKENDS = ("auto", "torch", "triton", "float")
+ENV_VAR = "BNNREPRO_XNOR_BACKEND"
+#: CPU "auto": the packed torch path for dense products with at most this many rows ...
+CPU_PACKED_MAX_ROWS = 8
+#: ... and at least this many weights (N * K); measured break-even between 1024^2 and 4096^2.
+CPU_PACKED_MIN_WEIGHTS = 4096 * 4096
+#: The Triton popcount kernel is chosen for products with at most this many rows (batch x pixels);
+#: above it, the int8 ``tl.dot`` kernel. From throughput tables (H100), not measured.
+XNOR_MAX_BATCH = 64
+TRITON_IMPLS = ("xnor", "int8")
+
+_setting: str | None = None
+_scoped: contextvars.ContextVar[str | None] = contextvars.ContextVar("bnnrepro_xnor_backend", default=None)
+
+
+def _validate(name: str, source: str) -> str:
+    if not isinstance(name, str) or name.lower() not in BACKENDS:
+        raise ConfigError(f"unknown xnor backend {name!r} (from {source}); choose one of {BACKENDS}")
+    return name.lower()
+
+
+def set_backend(name: str | None) -> None:
+    """Set the process-wide backend (one of :data:`BACKENDS`); ``None`` falls back to the env var."""
+    global _setting
+    _setting = None if name is None else _validate(name, "set_backend")
+
+
+def get_backend() -> str:
+    """The backend name now in force (before resolving ``"auto"``); see the module docstring."""
+    scoped = _scoped.get()
+    if scoped is not None:
+        return scoped
+    if _setting is not None:
+        return _setting
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return _validate(env, f"the environment variable {ENV_VAR}")
+    return "auto"
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[str]:
+    """``with use_backend("torch"): ...`` runs the block with that backend (nestable, per thread/task)."""
+    token = _scoped.set(_validate(name, "use_backend"))
+    try:
+        yield name
+    finally:
+        _scoped.reset(token)
+
+
+def triton_module():
+    """The lazily imported :mod:`bnnrepro.kernels.xnor_gemm`, or None if Triton cannot be imported."""
+    try:
+        from bnnrepro.kernels import xnor_gemm
+    except ImportError:
+        return None
+    return xnor_gemm
+
+
+def triton_usable(device: torch.device | str) -> bool:
+    """True if the Triton kernels can run on tensors of ``device`` in this process: CUDA with
+    Triton installed, or any device when the kernels were decorated for the interpreter."""
+    mod = triton_module()
+    if mod is None:
+        return False
+    return mod.INTERPRET or (torch.device(device).type == "cuda" and torch.cuda.is_available())
+
+
+def resolve_backend(device: torch.device | str, backend: str | None = None, *,
+                    shape: tuple[int, int, int] | None = None) -> str:
+    """The concrete backend (``"torch"``, ``"triton"`` or ``"float"``) for tensors on ``device``.
+
+    ``backend`` overrides the current setting. ``shape = (rows, n, k)`` of a dense product lets
+    ``"auto"`` pick the packed torch path on CPU where it was measured faster (module
+    docstring); without it ``"auto"`` is ``"float"`` on CPU. Raises
+    :class:`~bnnrepro.errors.ConfigError` when ``"triton"`` is asked for where it cannot run,
+    saying what to do instead.
+    """
+    name = get_backend() if backend is None else _validate(backend, "the backend argument")
+    device = torch.device(device)
+    if name == "auto":
+        if device.type == "cuda":
+            return "triton" if triton_usable(device) else "float"
+        return "torch" if shape is not None and cpu_prefers_packed(*shape) else "float"
+    if name == "triton" and not triton_usable(device):
+        if device.type == "cuda":
+            why = "Triton cannot be imported" if triton_module() is None else "CUDA is not available"
+            raise ConfigError(f"xnor backend 'triton' cannot run: {why}; use 'torch' or 'float'")
+        raise ConfigError(
+            f"xnor backend 'triton' needs CUDA tensors, or the Triton interpreter for {device} tensors "
+            "(set TRITON_INTERPRET=1 before the first use of the triton backend; it is slow and meant for "
+            "tests); on CPU use 'float' (fastest) or 'torch'")
+    return name
+
+
+def cpu_prefers_packed(rows: int, n: int, k: int) -> bool:
+    """True if, on CPU, the packed torch product beats fp32 for a ``[rows, k] x [k, n]`` product."""
+    return rows <= CPU_PACKED_MAX_ROWS and n * k >= CPU_PACKED_MIN_WEIGHTS
+
+
+def choose_triton_impl(rows: int, n: int, k: int) -> str:
+    """``"xnor"`` (popcount) or ``"int8"`` (``tl.dot``) for a ``[rows, k] x [k, n]`` product on GPU."""
+    return "xnor" if rows <= XNOR_MAX_BATCH else "int8"
+
+
+# ----------------------------------------------------------------------------------------------
+# Functional products on +-1 tensors
+
+def _sign_pm1(x: torch.Tensor) -> torch.Tensor:
+    # The packing convention: value < 0 is -1, anything else +1.
+    return torch.where(x < 0, -1.0, 1.0).to(x.dtype if x.is_floating_point() else torch.float32)
+
+
+def gemm_function(backend: str):
+    """The packed product ``gemm(a [M, W], b [N, W], k) -> int32 [M, N]`` of a concrete backend."""
+    if backend == "torch":
+        return xnor_gemm_torch
+    if backend == "triton":
+        return triton_module().xnor_gemm_triton
+    raise ConfigError(f"backend {backend!r} has no packed product; use 'torch' or 'triton'")
+
+
+def packed_gemm(a: torch.Tensor, b: torch.Tensor, k: int, *, backend: str | None = None) -> torch.Tensor:
+    """``k - 2 * popcount(a[m] xor b[n])``: int32 ``[M, N]`` from packed ``a [M, W]``, ``b [N, W]``.
+
+    Equals ``A @ B.T`` of the +-1 matrices that were packed (true reduction length ``k``).
+    ``backend`` as in :func:`resolve_backend`; ``"float"`` unpacks and uses a float matmul.
+    """
+    chosen = resolve_backend(a.device, backend, shape=(a.shape[0], b.shape[0], k))
+    if chosen == "float":
+        from bnnrepro.kernels.reference import _check_packed
+
+        _check_packed(a, b, k)
+        bits = 32 * a.shape[1]
+        dtype = torch.float64 if bits >= 1 << 24 else torch.float32
+        # Every bit, padding included: a padding bit is 0 (+1) in both operands and adds exactly
+        # 1, wherever it sits (also inside the per-tap layout of packed convolutions).
+        full = unpack_bits(a, bits, dtype) @ unpack_bits(b, bits, dtype).T
+        return full.to(torch.int32) - (bits - k)
+    return gemm_function(chosen)(a, b, k)
+
+
+def _pack_rows(x2: torch.Tensor, backend: str) -> torch.Tensor:
+    if backend == "triton" and x2.is_floating_point():
+        return triton_module().pack_bits_triton(x2)
+    return pack_bits(x2)
+
+
+def _int_product_2d(x2: torch.Tensor, weight_source, backend: str, n: int, k: int) -> torch.Tensor:
+    """int32 ``x2 @ w.T`` for +-1 ``x2 [M, K]`` and ``w [N, K]``; ``weight_source(fmt)`` gives ``w``
+    as ``"packed"`` bits or as an ``"int8"`` matrix."""
+    if backend == "triton" and choose_triton_impl(x2.shape[0], n, k) == "int8":
+        return triton_module().int8_gemm_triton(x2.to(torch.int8), weight_source("int8"))
+    return gemm_function(backend)(_pack_rows(x2, backend), weight_source("packed"), k)
+
+
+def xnor_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
+                backend: str | None = None) -> torch.Tensor:
+    """``F.linear(x, weight) + bias`` for +-1 ``x [..., K]`` and ``weight [N, K]``, exactly.
+
+    Inputs are taken by sign (value < 0 is -1, else +1). The product is computed by ``backend``
+    (default: the current setting, see :func:`resolve_backend`) and returned in ``x``'s float
+    dtype (float32 for integer inputs); ``bias`` is added once, after the exact product.
+    """
+    if weight.dim() != 2 or x.dim() == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"xnor_linear: input [..., K] and weight [N, K] disagree: {tuple(x.shape)} vs "
+                         f"{tuple(weight.shape)}")
+    rows = x.numel() // max(1, x.shape[-1])
+    chosen = resolve_backend(x.device, backend, shape=(rows, weight.shape[0], weight.shape[1]))
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    if chosen == "float":
+        out = F.linear(_sign_pm1(x).to(dtype), _sign_pm1(weight).to(dtype))
+    else:
+        k = weight.shape[1]
+        formats = {"packed": lambda: pack_bits(weight), "int8": lambda: _sign_pm1(weight).to(torch.int8)}
+        x2 = x.reshape(-1, k)
+        if not x2.is_floating_point():
+            x2 = x2.to(torch.float32)
+        out = _int_product_2d(x2, lambda fmt: formats[fmt](), chosen, weight.shape[0], k)
+        out = out.to(dtype).reshape(*x.shape[:-1], weight.shape[0])
+    return out if bias is None else out + bias
+
+
+def xnor_conv2d(x: torch.Tensor, weight: torch.Tensor | PackedConvWeight, bias: torch.Tensor | None = None,
+                stride=1, padding=0, *, backend: str | None = None) -> torch.Tensor:
+    """``F.conv2d(x, weight, stride=stride, padding=padding) + bias`` for +-1 tensors, exactly.
+
+    ``x`` ``[N, C, H, W]`` and ``weight`` ``[O, C, kh, kw]`` (or a prepared
+    :class:`~bnnrepro.kernels.conv.PackedConvWeight`) are taken by sign; the zero padding
+    contributes 0, as in the float model. Dilation 1, one group.
+    """
+    chosen = resolve_backend(x.device, backend)
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    if isinstance(weight, PackedConvWeight):
+        prepared = weight
+    else:
+        if weight.dim() != 4:
+            raise ValueError(f"a conv weight has shape [out, in, kh, kw], not {tuple(weight.shape)}")
+        prepared = None
+    in_channels = weight.in_channels if prepared else weight.shape[1]
+    if x.dim() != 4 or x.shape[1] != in_channels:
+        raise ValueError(f"conv input must be [batch, {in_channels}, height, width], not {tuple(x.shape)}")
+    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
+    if chosen == "float":
+        if prepared is not None:
+            raise ValueError("backend 'float' needs the +-1 weight tensor, not a PackedConvWeight")
+        out = F.conv2d(_sign_pm1(x).to(dtype), _sign_pm1(weight).to(dtype), stride=stride, padding=padding)
+    else:
+        if prepared is None:
+            prepared = PackedConvWeight(weight)
+        out = _conv_int(x, prepared, chosen, stride, padding).to(dtype)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+def _conv_int(x: torch.Tensor, prepared: PackedConvWeight, backend: str, stride, padding):
+    n, _, h, w = x.shape
+    kh, kw = prepared.kernel_size
+    rows = n * conv_output_size(h, kh, stride[0], padding[0]) * conv_output_size(w, kw, stride[1], padding[1])
+    if backend == "triton" and choose_triton_impl(rows, prepared.out_channels, prepared.k) == "int8":
+        xi = torch.where(x < 0, -1, 1).to(torch.int8)
+        cols = int8_im2col(xi, prepared.kernel_size, stride, padding)
+        out = triton_module().int8_gemm_triton(cols, prepared.int8_matrix())
+        ho, wo = conv_output_size(h, kh, stride[0], padding[0]), conv_output_size(w, kw, stride[1], padding[1])
+        return out.view(n, ho, wo, prepared.out_channels).permute(0, 3, 1, 2).contiguous()
+    return xnor_conv2d_packed(x, prepared, gemm_function(backend), stride, padding)
+
+
+# ----------------------------------------------------------------------------------------------
+# Layer forwards (called from bnnrepro.nn.layers in eval mode)
+
+_CACHE_ATTR = "_xnor_cache"
+
+
+def clear_packed_cache(module: torch.nn.Module) -> None:
+    """Drop the cached packed weights of ``module`` and all its submodules."""
+    for m in module.modules():
+        m.__dict__.pop(_CACHE_ATTR, None)
+
+
+def _weight_cache(layer) -> dict:
+    w = layer.weight
+    key = (w._version, w.data_ptr(), w.device, w.dtype, tuple(w.shape), id(layer.kernel_quantizer))
+    cache = layer.__dict__.get(_CACHE_ATTR)
+    if cache is None or cache["key"] != key:
+        cache = {"key": key}
+        layer.__dict__[_CACHE_ATTR] = cache
+    return cache
+
+
+def _cached(layer, fmt: str, build):
+    cache = _weight_cache(layer)
+    if fmt not in cache:
+        with torch.no_grad():
+            cache[fmt] = build()
+    return cache[fmt]
+
+
+def _layer_backend(layer, x: torch.Tensor, shape: tuple[int, int, int] | None = None) -> str:
+    chosen = resolve_backend(x.device, shape=shape)
+    if chosen != "float" and torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in layer.parameters(recurse=False))):
+        return "float"
+    return chosen
+
+
+def _add_bias(out: torch.Tensor, bias: torch.Tensor | None, channel_dim: int = -1) -> torch.Tensor:
+    if bias is None:
+        return out
+    return out + (bias if channel_dim == -1 else bias.view(1, -1, 1, 1))
+
+
+def binary_linear_forward(layer, x: torch.Tensor) -> torch.Tensor:
+    """Eval-mode forward of an xnor-eligible ``BinaryLinear``: exact product + bias (module docstring)."""
+    rows = x.numel() // max(1, x.shape[-1])
+    backend = _layer_backend(layer, x, (rows, layer.out_features, layer.in_features))
+    qx = layer.quantized_input(x)
+    if backend == "float":
+        return _add_bias(F.linear(qx, layer.quantized_weight()), layer.bias)
+    k = layer.in_features
+    if qx.shape[-1] != k:
+        raise ValueError(f"{type(layer).__name__} expects inputs [..., {k}], got {tuple(x.shape)}")
+    qx2 = qx.reshape(-1, k)
+
+    def weight_source(fmt):
+        if fmt == "packed":
+            return _cached(layer, fmt, lambda: pack_bits(layer.quantized_weight()))
+        return _cached(layer, fmt, lambda: layer.quantized_weight().to(torch.int8))
+
+    out = _int_product_2d(qx2, weight_source, backend, layer.out_features, k)
+    out = out.to(qx.dtype).reshape(*qx.shape[:-1], layer.out_features)
+    return _add_bias(out, layer.bias)
+
+
+def conv_supported(layer) -> bool:
+    """True if the packed convolution handles ``layer``'s geometry (else the float path is used)."""
+    return (layer.groups == 1 and tuple(layer.dilation) == (1, 1) and layer.padding_mode == "zeros"
+            and isinstance(layer.padding, tuple))
+
+
+def binary_conv2d_forward(layer, x: torch.Tensor) -> torch.Tensor:
+    """Eval-mode forward of an xnor-eligible ``BinaryConv2d``: exact product + bias (module docstring).
+
+    Groups, dilation, string padding and non-zero padding modes fall back to the float path.
+    """
+    backend = _layer_backend(layer, x)
+    if backend != "float" and not conv_supported(layer):
+        backend = "float"
+    qx = layer.quantized_input(x)
+    if backend == "float":
+        return _add_bias(layer._conv_forward(qx, layer.quantized_weight(), None), layer.bias, 1)
+    unbatched = qx.dim() == 3
+    if unbatched:
+        qx = qx.unsqueeze(0)
+    prepared = _cached(layer, "conv", lambda: PackedConvWeight(layer.quantized_weight()))
+    out = _conv_int(qx, prepared, backend, tuple(layer.stride), tuple(layer.padding))
+    out = _add_bias(out.to(qx.dtype), layer.bias, 1)
+    return out.squeeze(0) if unbatched else out
+
+
+__all__ = ["BACKENDS", "CPU_PACKED_MAX_ROWS", "CPU_PACKED_MIN_WEIGHTS", "ENV_VAR", "TRITON_IMPLS", "XNOR_MAX_BATCH",
+           "binary_conv2d_forward", "binary_linear_forward", "choose_triton_impl", "clear_packed_cache",
+           "conv_supported", "cpu_prefers_packed", "gemm_function", "get_backend", "packed_gemm", "resolve_backend",
+           "set_backend", "triton_module", "triton_usable", "use_backend", "xnor_conv2d", "xnor_linear"]
