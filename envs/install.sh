@@ -23,20 +23,22 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+# Local mirrors configured on some machines warn about every package they lack: keep the log readable.
+quiet_pip() { "${PIP[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2); }
 
 if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] == '${TORCH_SPEC#torch==}' else 1)" 2>/dev/null; then
-  if "${PIP[@]}" install --no-deps --no-index "$TORCH_SPEC" 2>/dev/null; then
+  if quiet_pip install --no-deps --no-index "$TORCH_SPEC" 2>/dev/null; then
     echo "install: $TORCH_SPEC from a local wheel"
   elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then
     echo "install: $TORCH_SPEC (CUDA build, NVIDIA driver found)"
-    "${PIP[@]}" install --no-deps "$TORCH_SPEC"
+    quiet_pip install --no-deps "$TORCH_SPEC"
   else
     echo "install: $TORCH_SPEC (CPU build from download.pytorch.org)"
-    "${PIP[@]}" install --no-deps --index-url https://download.pytorch.org/whl/cpu "$TORCH_SPEC"
+    quiet_pip install --no-deps --index-url https://download.pytorch.org/whl/cpu "$TORCH_SPEC"
   fi
 fi
 
 # The rest, with the full lock as constraints. torch is already satisfied, so nothing CUDA comes in.
-"${PIP[@]}" install -c envs/constraints.txt -e ".[dev]"
+quiet_pip install -c envs/constraints.txt -e ".[dev]"
 echo "$want" > "$STAMP"
 echo "install: environment ready in $VENV"

@@ -71,8 +71,39 @@ def download_dir(spec: DatasetSpec, data_dir: str | os.PathLike | None = None) -
     return (explicit if explicit is not None else cache_dir()) / spec.name
 
 
+def _memo_path(path: Path) -> Path:
+    key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:20]
+    return cache_dir() / ".verified" / f"{key}.json"
+
+
+def _memo_key(path: Path, remote: RemoteFile) -> dict:
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "md5": remote.md5, "content_sha256": remote.content_sha256}
+
+
 def verify_file(path: Path, remote: RemoteFile) -> str | None:
-    """None if ``path`` matches ``remote``'s published checksums, else a description of the mismatch."""
+    """None if ``path`` matches ``remote``'s published checksums, else a description of the mismatch.
+
+    A successful verification is remembered (keyed on the file's path, size and modification
+    time) so that the many runs of a workflow do not hash the same files again and again."""
+    import json
+
+    memo = _memo_path(path)
+    key = _memo_key(path, remote)
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(memo.read_text()) == key:
+            return None
+    mismatch = _verify_file(path, remote)
+    if mismatch is None:
+        with contextlib.suppress(OSError):
+            from bnnrepro.io import write_json
+
+            write_json(memo, key)
+    return mismatch
+
+
+def _verify_file(path: Path, remote: RemoteFile) -> str | None:
     md5 = file_digest(path, "md5")
     if md5 == remote.md5:
         return None

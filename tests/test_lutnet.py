@@ -1,0 +1,422 @@
+"""Tests of bnnrepro.lutnet: the lut rule, the network, the tables and the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bnnrepro.data.registry import RawDataset
+from bnnrepro.errors import ConfigError
+from bnnrepro.lutnet import (
+    COLUMNS, PAIR_COLUMNS, TABLE2_COLUMNS, LutNetwork, all_pairs, generalization_gap, make_task,
+    pairwise, table1, table2, table3,
+)
+from bnnrepro.lutnet import cli as lutcli
+from bnnrepro.lutnet.network import (
+    chunk_size, count_patterns, fit_layer, lookup, lut_keys, lut_patterns, memorize,
+    random_connections, table_accuracy, tie_bits, to_feature_major,
+)
+
+
+def fit_one_lut(x: np.ndarray, y: np.ndarray, inputs: list[int], key: int = 12345):
+    """Memorize a single lut reading ``inputs`` of (examples, features) bits ``x``."""
+    conn = np.array([inputs])
+    tables, outputs, acc = fit_layer(to_feature_major(x), np.asarray(y), conn,
+                                     np.array([key], dtype=np.uint32))
+    return tables[0], outputs[0, :len(y)], acc[0]
+
+
+def random_bits(n: int, d: int, seed: int = 0, p: float = 0.5) -> np.ndarray:
+    return (np.random.default_rng(seed).random((n, d)) < p).astype(np.uint8)
+
+
+# ---------------------------------------------------------------------------------------------
+# The lut rule on hand-made cases
+# ---------------------------------------------------------------------------------------------
+
+def test_majority_class_per_pattern():
+    # Two inputs; pattern index = x0 + 2 * x1. Pattern 0: 3 x class 0, 1 x class 1 -> 0.
+    # Pattern 1: 1 x 0, 2 x 1 -> 1. Pattern 2: only class 1 -> 1. Pattern 3: only class 0 -> 0.
+    rows = [((0, 0), 0)] * 3 + [((0, 0), 1)] + [((1, 0), 0)] + [((1, 0), 1)] * 2 \
+        + [((0, 1), 1)] * 4 + [((1, 1), 0)] * 2
+    x = np.array([r[0] for r in rows], dtype=np.uint8)
+    y = np.array([r[1] for r in rows])
+    table, outputs, acc = fit_one_lut(x, y, [0, 1])
+    assert table.tolist() == [0, 1, 1, 0]
+    expected = table[x[:, 0] + 2 * x[:, 1]]
+    assert np.array_equal(outputs, expected)
+    assert acc == pytest.approx((3 + 2 + 4 + 2) / len(y))
+    assert acc == pytest.approx(np.mean(outputs == y))
+
+
+def test_ties_are_random_and_reproducible():
+    # Pattern 0 (x = 0) is seen once with each class: a tie.
+    x = np.array([[0], [0], [1], [1], [1]], dtype=np.uint8)
+    y = np.array([0, 1, 1, 1, 0])
+    outcomes = {int(fit_one_lut(x, y, [0], key=key)[0][0]) for key in range(64)}
+    assert outcomes == {0, 1}  # both classes win the tie for some key
+    for key in (0, 7, 99):
+        first = fit_one_lut(x, y, [0], key=key)[0]
+        assert np.array_equal(first, fit_one_lut(x, y, [0], key=key)[0])
+        assert first[1] == 1  # the non-tied pattern keeps its majority whatever the key
+
+
+def test_unseen_patterns_are_random_and_reproducible():
+    x = np.zeros((6, 4), dtype=np.uint8)  # only pattern 0 seen, 15 patterns unseen
+    y = np.ones(6, dtype=np.int64)
+    tables = np.stack([fit_one_lut(x, y, [0, 1, 2, 3], key=key)[0] for key in range(20)])
+    assert (tables[:, 0] == 1).all()
+    unseen = tables[:, 1:]
+    assert 0.3 < unseen.mean() < 0.7  # unseen patterns go either way, about half each
+    assert len({row.tobytes() for row in unseen}) > 1  # keys give different draws
+    again = np.stack([fit_one_lut(x, y, [0, 1, 2, 3], key=key)[0] for key in range(20)])
+    assert np.array_equal(tables, again)
+    # Network level: same seed, same tables; another seed, other tie-breaks.
+    xs, ys = random_bits(40, 12, seed=1), np.random.default_rng(2).integers(0, 2, 40)
+    a = LutNetwork(k=6, hidden_layers=1, width=8, seed=3).fit(xs, ys)
+    b = LutNetwork(k=6, hidden_layers=1, width=8, seed=3).fit(xs, ys)
+    c = LutNetwork(k=6, hidden_layers=1, width=8, seed=4).fit(xs, ys)
+    assert all(np.array_equal(p, q) for p, q in zip(a.tables_, b.tables_))
+    assert not np.array_equal(a.tables_[0], c.tables_[0])
+
+
+def test_tie_bits_depend_only_on_key_and_pattern():
+    keys = lut_keys(5, 1, 6)
+    bits = tie_bits(keys, 10)
+    assert bits.shape == (6, 1024) and set(np.unique(bits)) == {0, 1}
+    assert np.array_equal(bits[2:4], tie_bits(keys[2:4], 10))  # chunk-independent
+    assert np.array_equal(tie_bits(keys, 3), bits[:, :8])  # small k: prefix of the same stream
+    assert 0.45 < bits.mean() < 0.55
+
+
+def test_wider_lut_never_has_lower_training_accuracy():
+    # Chatterjee, section 2: the rule is optimal per lut, so a superset of inputs cannot do worse.
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        n, d = int(rng.integers(5, 200)), 10
+        x = random_bits(n, d, seed=trial, p=float(rng.uniform(0.2, 0.8)))
+        y = (x[:, 0] ^ x[:, 1]) if trial % 2 else rng.integers(0, 2, n)
+        narrow = list(rng.choice(d, 3, replace=False))
+        extra = [i for i in rng.permutation(d) if i not in narrow][: int(rng.integers(1, 5))]
+        wide = list(rng.permutation(narrow + extra))  # any order of the superset
+        acc_narrow = fit_one_lut(x, y, narrow, key=trial)[2]
+        acc_wide = fit_one_lut(x, y, wide, key=trial + 1)[2]
+        assert acc_wide >= acc_narrow - 1e-12
+
+
+def test_many_class_rule():
+    patterns = np.array([[0, 0, 0, 1, 1, 1, 1, 2, 2, 2]], dtype=np.uint8)
+    y = np.array([2, 2, 1, 0, 1, 0, 1, 1, 1, 0])
+    counts = count_patterns(patterns, y, k=2, num_classes=3)
+    assert counts.shape == (1, 3, 4)
+    assert counts[0, :, 0].tolist() == [0, 1, 2]
+    assert counts[0, :, 3].tolist() == [0, 0, 0]  # unseen
+    outcomes = set()
+    for key in range(40):
+        table = memorize(counts, np.array([key], dtype=np.uint32))[0]
+        assert table[0] == 2 and table[2] == 1
+        assert table[1] in (0, 1)  # tie between classes 0 and 1, never class 2
+        outcomes.add(int(table[1]))
+        outcomes.add(10 + int(table[3]))
+    assert outcomes == {0, 1, 10, 11, 12}  # the tie and the unseen pattern go every allowed way
+    assert table_accuracy(counts)[0] == pytest.approx((2 + 2 + 2) / 10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Vectorised building blocks
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k", [1, 3, 8, 9, 16])
+def test_patterns_match_reference(k):
+    x = random_bits(101, 20, seed=k)  # 101 examples: not a multiple of 8 (padding path)
+    conn = random_connections(20, 7, k, seed=1, layer=1)
+    patterns = lut_patterns(to_feature_major(x), conn)[:, :101]
+    expected = (x[:, conn].astype(np.int64) << np.arange(k)).sum(axis=2).T
+    assert patterns.dtype == (np.uint8 if k <= 8 else np.uint16)
+    assert np.array_equal(patterns, expected)
+    assert np.array_equal(lut_patterns(np.ascontiguousarray(x.T), conn), expected)  # unpadded input
+
+
+def test_counts_and_lookup_match_reference():
+    rng = np.random.default_rng(0)
+    patterns = rng.integers(0, 16, (5, 300)).astype(np.uint8)
+    y = rng.integers(0, 2, 300)
+    counts = count_patterns(patterns, y, k=4, num_classes=2)
+    expected = np.zeros((5, 2, 16), dtype=np.int64)
+    for j in range(5):
+        np.add.at(expected[j], (y, patterns[j]), 1)
+    assert np.array_equal(counts, expected)
+    tables = memorize(counts, lut_keys(0, 1, 5))
+    out = lookup(tables, patterns)
+    assert np.array_equal(out, np.take_along_axis(tables, patterns.astype(np.intp), axis=1))
+    assert np.allclose(table_accuracy(counts), (out == y).mean(axis=1))
+
+
+def test_random_connections_reproducible_distinct_and_in_range():
+    a = random_connections(50, 30, 8, seed=7, layer=2)
+    assert a.shape == (30, 8) and a.min() >= 0 and a.max() < 50
+    assert all(len(set(row)) == 8 for row in a)
+    assert np.array_equal(a, random_connections(50, 30, 8, seed=7, layer=2))
+    assert not np.array_equal(a, random_connections(50, 30, 8, seed=8, layer=2))
+    assert not np.array_equal(a, random_connections(50, 30, 8, seed=7, layer=3))
+    # Every input is used about equally often: the subsets are uniform.
+    many = random_connections(10, 2000, 3, seed=0, layer=1)
+    assert np.bincount(many.ravel(), minlength=10).min() > 500
+    with pytest.raises(ConfigError):
+        random_connections(5, 3, 6, seed=0, layer=1)
+
+
+def test_chunked_and_threaded_equal_unchunked():
+    x, y = random_bits(203, 40, seed=3), np.random.default_rng(4).integers(0, 2, 203)
+    bits = to_feature_major(x)
+    conn = random_connections(40, 37, 10, seed=0, layer=1)
+    keys = lut_keys(0, 1, 37)
+    whole = fit_layer(bits, y, conn, keys, max_chunk_bytes=1 << 30)
+    assert chunk_size(10, 2, bits.shape[1], 1) == 1  # a tiny budget means one lut per chunk
+    for budget, threads in [(1, 1), (50_000, 1), (50_000, 2), (1 << 30, 2)]:
+        part = fit_layer(bits, y, conn, keys, max_chunk_bytes=budget, n_threads=threads)
+        for p, q in zip(whole, part):
+            assert np.array_equal(p, q)
+    nets = [LutNetwork(k=5, hidden_layers=2, width=16, seed=1, max_chunk_bytes=b, n_threads=t).fit(x, y)
+            for b, t in [(1 << 30, 1), (3000, 1), (3000, 2)]]
+    for net in nets[1:]:
+        assert np.array_equal(net.predict(x), nets[0].predict(x))
+        assert all(np.array_equal(p, q) for p, q in zip(net.tables_, nets[0].tables_))
+
+
+def test_k16_memory_bounded_path():
+    x, y = random_bits(300, 24, seed=5), np.random.default_rng(6).integers(0, 2, 300)
+    budget = 4 << 20  # 4 MiB: about 3 luts of k = 16 per chunk
+    assert chunk_size(16, 2, 304, budget) < 16
+    net = LutNetwork(k=16, hidden_layers=1, width=16, seed=0, max_chunk_bytes=budget).fit(x, y)
+    assert net.tables_[0].shape == (16, 1 << 16) and net.tables_[0].dtype == np.uint8
+    # 300 examples spread over 65,536 patterns: every lut memorizes (almost) everything, even
+    # random labels; the output lut (which sees 16 near-copies of the labels) memorizes them too.
+    assert net.train_accuracy_[1].min() > 0.95
+    assert net.train_accuracy > 0.95
+    assert np.mean(net.predict(x) == y) == pytest.approx(net.train_accuracy)
+    big = LutNetwork(k=16, hidden_layers=1, width=16, seed=0, max_chunk_bytes=1 << 30).fit(x, y)
+    assert all(np.array_equal(p, q) for p, q in zip(net.tables_, big.tables_))
+
+
+# ---------------------------------------------------------------------------------------------
+# The network
+# ---------------------------------------------------------------------------------------------
+
+def test_network_fits_a_tiny_dataset():
+    # 3 input bits and k = 3: every first-layer lut sees the whole input, so any labelling of the
+    # 8 patterns is memorized exactly, and so is the output.
+    x = np.array(list(itertools.product([0, 1], repeat=3)) * 5, dtype=np.uint8)
+    y = np.random.default_rng(0).integers(0, 2, 8)[x @ np.array([1, 2, 4])]
+    net = LutNetwork(k=3, hidden_layers=2, width=4, seed=0).fit(x, y)
+    assert net.train_accuracy == 1.0
+    assert np.array_equal(net.predict(x), y)
+    stats = net.layer_stats()
+    assert stats["layer"].tolist() == [0, 1, 2, 3]
+    assert stats["count"].tolist() == [3, 4, 4, 1]
+    assert (stats.loc[1:, "min"] == 1.0).all()
+
+
+def test_network_learns_a_simple_rule_and_generalizes():
+    x = random_bits(4000, 16, seed=1)
+    y = (x[:, :5].sum(axis=1) >= 3).astype(np.int64)  # majority of the first five bits
+    net = LutNetwork(k=4, hidden_layers=3, width=64, seed=0).fit(x[:3000], y[:3000])
+    assert net.score(x[3000:], y[3000:]) > 0.7
+    accs = net.layer_accuracy(x[:3000], y[:3000])
+    for train_acc, recomputed in zip(net.train_accuracy_, accs):
+        assert np.allclose(train_acc, recomputed)  # inference reproduces the training outputs
+    assert [len(a) for a in accs] == [16, 64, 64, 64, 1]
+
+
+def test_network_widths_and_validation():
+    net = LutNetwork(k=2, hidden_layers=2, width=[5, 3], seed=0).fit(random_bits(50, 6), np.arange(50) % 2)
+    assert [len(t) for t in net.tables_] == [5, 3, 1]
+    assert LutNetwork(k=3, hidden_layers=0).fit(random_bits(20, 4), np.arange(20) % 2).layer_widths == [1]
+    for bad in [dict(k=0), dict(k=17), dict(hidden_layers=-1), dict(k=4, width=3), dict(seed=-1),
+                dict(hidden_layers=2, width=[8]), dict(n_threads=0)]:
+        with pytest.raises(ConfigError):
+            LutNetwork(**bad).layer_widths
+    with pytest.raises(ValueError, match="bits"):
+        LutNetwork(k=2, hidden_layers=1, width=4).fit(np.full((4, 3), 2), np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="binary"):
+        LutNetwork(k=2, hidden_layers=1, width=4).fit(random_bits(4, 3), np.array([0, 1, 2, 1]))
+    with pytest.raises(ConfigError):  # first-layer luts need k distinct input bits
+        LutNetwork(k=5, hidden_layers=1, width=8).fit(random_bits(4, 3), np.array([0, 1, 0, 1]))
+    fitted = LutNetwork(k=2, hidden_layers=1, width=4).fit(random_bits(8, 3), np.arange(8) % 2)
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict(random_bits(2, 4))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        LutNetwork().predict(random_bits(2, 4))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables on a synthetic dataset
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def synthetic() -> RawDataset:
+    """10 classes of 16x16 images: class c lights up a class-specific random half of the pixels
+    more often, so the tasks are learnable."""
+    rng = np.random.default_rng(0)
+    prototypes = rng.random((10, 256)) < 0.5
+
+    def make(n):
+        y = rng.integers(0, 10, n)
+        on = np.where(prototypes[y], 0.8, 0.2) > rng.random((n, 256))
+        return (on * 255).astype(np.uint8).reshape(n, 1, 16, 16), y.astype(np.int64)
+
+    x_train, y_train = make(600)
+    x_test, y_test = make(200)
+    return RawDataset("synthetic", x_train, y_train, x_test, y_test, tuple(f"c{i}" for i in range(10)))
+
+
+def check_schema(frame: pd.DataFrame, columns: list[str]) -> None:
+    assert list(frame.columns) == columns
+    assert frame["accuracy"].between(0, 1).all()
+    assert set(frame["split"]) == {"train", "test"}
+    assert not frame.drop(columns=["k", "hidden_layers", "width"]).isna().any().any()
+
+
+def test_make_task(synthetic):
+    task = make_task(synthetic, "binary", train_size=100, test_size=50, data_seed=3)
+    assert task.x_train.shape == (100, 256) and task.x_test.shape == (50, 256)
+    assert set(np.unique(task.x_train)) <= {0, 1} and set(np.unique(task.y_train)) <= {0, 1}
+    again = make_task(synthetic, "binary", train_size=100, test_size=50, data_seed=3)
+    assert np.array_equal(task.x_train, again.x_train)
+    rand = make_task(synthetic, "binary", labels="random", train_size=100, test_size=50, data_seed=3)
+    assert np.array_equal(rand.x_train, task.x_train) and np.array_equal(rand.y_test, task.y_test)
+    assert not np.array_equal(rand.y_train, task.y_train)
+    pair = make_task(synthetic, "pair-2-7")
+    assert pair.n_train == int(np.isin(synthetic.y_train, [2, 7]).sum())
+    for bad in [dict(task="multiclass"), dict(task="pair-3-3"), dict(labels="randY"),
+                dict(train_size=0), dict(test_size=201)]:
+        with pytest.raises(ConfigError):
+            make_task(synthetic, **bad)
+
+
+def test_table1(synthetic):
+    methods = ["memorization", "1-nn", "5-nn", "random_forest_10", "logistic_regression",
+               "naive_bayes", "conv_net", "random_guess"]
+    frame = table1(synthetic, methods=methods, ks=[4, 6], hidden_layers=2, width=32, train_size=400,
+                   test_size=150, train_eval_size=100, conv_epochs=1)
+    check_schema(frame, COLUMNS)
+    assert len(frame) == 2 * (len(methods) + 1)
+    assert frame.loc[frame["split"] == "train", "n_eval"].eq(100).all()
+    assert frame.loc[frame["split"] == "test", "n_eval"].eq(150).all()
+    assert frame["n_train"].eq(400).all()
+    acc = frame.set_index(["method", "split"])["accuracy"]
+    assert acc[("1-nn", "train")] == 1.0
+    assert acc[("naive_bayes", "test")] > 0.7  # the synthetic classes are easy
+    assert frame.loc[frame["method"] == "memorization", "k"].tolist() == [4, 4, 6, 6]
+    gap = generalization_gap(frame)
+    assert len(gap) == len(methods) + 1
+    assert np.allclose(gap["gap"], gap["train_accuracy"] - gap["test_accuracy"])
+    with pytest.raises(ConfigError):
+        table1(synthetic, methods=["svm"])
+
+
+def test_table2(synthetic):
+    frame = table2(synthetic, k=4, hidden_layers=2, width=16, train_size=300)
+    assert list(frame.columns) == TABLE2_COLUMNS
+    assert frame["layer"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert frame["split"].tolist() == ["train", "test"] * 4
+    assert frame["kind"].tolist() == ["input"] * 2 + ["hidden"] * 4 + ["output"] * 2
+    assert frame["count"].tolist() == [256, 256, 16, 16, 16, 16, 1, 1]
+    assert ((frame["min"] <= frame["mean"]) & (frame["mean"] <= frame["max"])).all()
+    assert frame[["mean", "min", "max"]].stack().between(0, 1).all()
+    assert frame.iloc[-1]["std"] == 0.0
+
+
+def test_table3_real_vs_random(synthetic):
+    frame = table3(synthetic, ks=[2, 8], hidden_layers=[2], width=32, seeds=[0, 1], data_seeds=[0, 5])
+    check_schema(frame, COLUMNS)
+    assert len(frame) == 2 * 2 * 2 * 2 * 2  # labels x data seeds x k x seeds x splits
+    assert sorted(set(frame["data_seed"])) == [0, 5]
+    gap = generalization_gap(frame)
+    real = gap[gap["labels"] == "real"]["test_accuracy"].mean()
+    random = gap[gap["labels"] == "random"]["test_accuracy"].mean()
+    assert real > random + 0.1  # generalization on real labels only
+
+
+def test_pairwise(synthetic):
+    assert len(all_pairs()) == 45
+    frame = pairwise(synthetic, ks=[2, 4], pairs=[(0, 1), (2, 9)], hidden_layers=[1, 2], width=16)
+    check_schema(frame, COLUMNS + PAIR_COLUMNS)
+    assert len(frame) == 2 * 2 * 2 * 2  # pairs x k x depths x splits
+    assert set(frame["task"]) == {"pair-0-1", "pair-2-9"}
+    assert frame.loc[frame["task"] == "pair-2-9", ["class_a", "class_b", "name_b"]].iloc[0].tolist() == [2, 9, "c9"]
+    assert len(generalization_gap(frame)) == 8
+    with pytest.raises(ConfigError):
+        pairwise(synthetic, pairs=[(1, 1)])
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    lutcli.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", [
+    ["table3", "--k", "0"],
+    ["table3", "--k", "17"],
+    ["table3", "--k", "8", "--width", "4"],
+    ["table2", "--k", "4", "8"],
+    ["table1", "--layers", "2", "3"],
+    ["table3", "--pairs", "1-2"],
+    ["table3", "--methods", "1-nn"],
+    ["table1", "--labels", "random"],
+    ["pairwise", "--pairs", "3-3"],
+    ["pairwise", "--pairs", "3to5"],
+    ["table3", "--train-size", "0"],
+    ["table3", "--seed", "-1"],
+    ["table3", "--data-seed", "0", "-2"],
+    ["table3", "--dataset", "no_such_data"],
+])
+def test_cli_rejects_bad_settings(argv, tmp_path):
+    with pytest.raises(ConfigError):
+        lutcli.run(parse(argv + ["--out", str(tmp_path / "t.csv"), "--offline"]))
+    assert lutcli.main(argv + ["--out", str(tmp_path / "t.csv"), "--offline", "--quiet"]) == 2
+    assert not (tmp_path / "t.csv").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Real data (skipped when Fashion-MNIST is not installed)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fashion():
+    from bnnrepro.data import load_dataset
+    from bnnrepro.errors import DataError
+
+    try:
+        return load_dataset("fashion_mnist", download=False, quiet=True)
+    except DataError as exc:
+        pytest.skip(f"Fashion-MNIST not available offline: {exc}")
+
+
+def test_binary_fashion_mnist_generalizes_above_chance(fashion):
+    task = make_task(fashion, "binary", train_size=10000, test_size=2000)
+    real = LutNetwork(k=8, hidden_layers=3, width=256, seed=0).fit(task.x_train, task.y_train)
+    assert real.score(task.x_test, task.y_test) > 0.8  # chance is 0.5
+    rand = make_task(fashion, "binary", labels="random", train_size=10000, test_size=2000)
+    net = LutNetwork(k=8, hidden_layers=3, width=256, seed=0).fit(rand.x_train, rand.y_train)
+    assert net.train_accuracy > 0.55  # some memorization of random labels...
+    assert abs(net.score(rand.x_test, rand.y_test) - 0.5) < 0.05  # ...and no generalization
+
+
+def test_cli_writes_csv(fashion, tmp_path):
+    out = tmp_path / "sub" / "pairs.csv"
+    assert lutcli.main(["pairwise", "--out", str(out), "--k", "4", "--layers", "1", "--width", "16",
+                        "--train-size", "400", "--test-size", "200", "--pairs", "0-1", "7-5",
+                        "--offline", "--quiet"]) == 0
+    frame = pd.read_csv(out)
+    check_schema(frame, COLUMNS + PAIR_COLUMNS)
+    assert frame["task"].tolist() == ["pair-0-1"] * 2 + ["pair-5-7"] * 2
