@@ -19,6 +19,8 @@ validate_workflow_config(config, "workflow/schemas/config.schema.yaml")
 include: "workflow/rules/data.smk"
 include: "workflow/rules/memorization.smk"
 include: "workflow/rules/easy_examples.smk"
+include: "workflow/rules/efficiency.smk"
+include: "workflow/rules/binaryconnect.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -462,3 +462,17 @@ def test_bench_gpu_case_list_under_interpreter():
         assert torch.equal(fn().cpu().to(torch.int32), expected), (impl, dtype, prep)
         if config:
             assert "BLOCK_M" in config()
+
+
+def test_layer_built_under_inference_mode_runs_on_the_packed_path():
+    """Weights created inside torch.inference_mode have no version counter; the cache copes."""
+    from bnnrepro.kernels import use_backend
+    from bnnrepro.nn import ModelSpec, build_model
+
+    with torch.inference_mode():
+        model = build_model(ModelSpec(arch="mlp", hidden=(64,)), (1, 8, 8), 10).eval()
+        x = torch.randn(5, 1, 8, 8)
+        with use_backend("float"):
+            expected = model(x)
+        with use_backend("torch"):
+            assert torch.equal(model(x), expected)

@@ -135,3 +135,17 @@ def test_summary_counts_binary_and_float_parameters():
     stoch_real = build_model(ModelSpec(arch="fashion_mlp_1024", binarization="stoch"), (1, 28, 28), 10)
     assert summarize(stoch_real).binary_params == 0  # real weights at inference
     assert summarize(build_model(ModelSpec(arch="mlp", mode="float"), (1, 28, 28), 10)).binary_params == 0
+
+
+def test_eval_weight_cache_follows_weight_updates():
+    layer = BinaryLinear(8, 3, kernel_quantizer=SignWeight()).eval()
+    x = torch.randn(2, 8)
+    with torch.no_grad():
+        first = layer(x)
+        layer.weight.mul_(-1)  # an in-place update bumps the version counter
+        flipped = layer(x)
+    torch.testing.assert_close(flipped - layer.bias, -(first - layer.bias))
+    layer.train()
+    out = layer(x)
+    out.sum().backward()  # training still gets gradients through the quantizer
+    assert layer.weight.grad is not None

@@ -41,6 +41,8 @@ def test_cli_train_writes_classwise_metrics(tmp_path, fashion_mnist):
     assert set(metrics["class"]) == {"all"} | {str(c) for c in range(10)}
     assert metrics["epoch"].tolist()[0] == 1 and metrics["epoch"].max() == 2
     assert metrics["error"].between(0, 1).all()
+    assert metrics["loss"].dtype == float and (metrics["loss"] >= 0).all()
+    assert set(metrics["loss_function"]) == {"squared_hinge"}
     overall = metrics[(metrics["class"] == "all") & (metrics["split"] == "test") & (metrics["epoch"] == 2)]
     assert overall["n"].item() == 300 and overall["error"].item() < 0.5  # learns something
     # class-wise errors average (weighted by counts) to the overall error

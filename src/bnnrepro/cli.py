@@ -137,6 +137,7 @@ LAZY_COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("bench", "kernel"), "bnnrepro.kernels.bench", "xnor-popcount GEMM vs torch matmul, tidy CSV"),
     (("schema",), "bnnrepro.schema", "regenerate workflow/schemas/train_settings.schema.yaml"),
     (("report", "build"), "bnnrepro.report.build", "render report/index.html from the result files"),
+    (("lutnet",), "bnnrepro.lutnet.cli", "networks of lookup tables trained by memorization (Chatterjee 2018)"),
 ]
 
 

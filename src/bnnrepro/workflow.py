@@ -270,7 +270,37 @@ def easy_example_runs(config: dict) -> list[Run]:
     return runs
 
 
-FAMILY_RUNS = {"memorization": memorization_runs, "easy_examples": easy_example_runs}
+def _variant_runs(config: dict, family_name: str, extra_axis: str | None = None) -> list[Run]:
+    """Runs of a family defined by datasets x [archs] x variants x seeds (efficiency, BinaryConnect)."""
+    family = config.get(family_name, {})
+    if not family.get("enabled", True):
+        return []
+    runs = []
+    axis_values = family.get(extra_axis, []) if extra_axis else [None]
+    for dataset in family.get("datasets", []):
+        for value, variant, seed in itertools.product(axis_values, family.get("variants", []), family.get("seeds", [0])):
+            if variant not in family.get("variant_settings", {}):
+                raise ConfigError(f"config {family_name}: variant {variant!r} is not defined under "
+                                  f"{family_name}.variant_settings (defined: {', '.join(family.get('variant_settings', {}))})")
+            settings = _merge(_base(config, family), family.get("dataset_settings", {}).get(dataset),
+                              {"arch": value} if extra_axis == "archs" else None, family["variant_settings"][variant])
+            settings.update(dataset=dataset, seed=seed, tags=_tags(variant=variant))
+            name = f"{value}-{variant}-s{seed}" if value else f"{variant}-s{seed}"
+            runs.append(Run(family_name, dataset, name, settings,
+                            dict(variant=variant, seed=seed, **({"arch": value} if value else {}))))
+    return runs
+
+
+def efficiency_runs(config: dict) -> list[Run]:
+    return _variant_runs(config, "efficiency", "archs")
+
+
+def binaryconnect_runs(config: dict) -> list[Run]:
+    return _variant_runs(config, "binaryconnect")
+
+
+FAMILY_RUNS = {"memorization": memorization_runs, "easy_examples": easy_example_runs,
+               "efficiency": efficiency_runs, "binaryconnect": binaryconnect_runs}
 
 
 def all_runs(config: dict) -> list[Run]:

@@ -1,5 +1,5 @@
 # The HTML report: every family's tables and figures, the claim checklist and the provenance.
-FAMILY_OUTPUTS = MEMORIZATION_OUTPUTS + EASY_OUTPUTS
+FAMILY_OUTPUTS = MEMORIZATION_OUTPUTS + EASY_OUTPUTS + EFFICIENCY_OUTPUTS + BINARYCONNECT_OUTPUTS
 
 
 rule resolved_config:

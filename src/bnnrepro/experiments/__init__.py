@@ -25,4 +25,9 @@ COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("memorization", "plot"), _E + "memorization:plot", "class-wise and overlay figures of memorization runs"),
     (("easy-examples", "aggregate"), _E + "easy_examples:aggregate", "per-example correctness over one-epoch runs"),
     (("easy-examples", "plot"), _E + "easy_examples:plot", "histogram of easy examples vs the binomial"),
+    (("efficiency", "inference"), _E + "efficiency:inference", "inference latency/throughput and size of a trained run"),
+    (("efficiency", "aggregate"), _E + "efficiency:aggregate", "time, memory and accuracy table of efficiency runs"),
+    (("efficiency", "plot"), _E + "efficiency:plot", "figures of the efficiency study"),
+    (("binaryconnect", "aggregate"), _E + "binaryconnect:aggregate", "test error, training time and weight statistics"),
+    (("binaryconnect", "plot"), _E + "binaryconnect:plot", "curves, first-layer features and weight histograms"),
 )

@@ -323,7 +323,10 @@ def clear_packed_cache(module: torch.nn.Module) -> None:
 
 def _weight_cache(layer) -> dict:
     w = layer.weight
-    key = (w._version, w.data_ptr(), w.device, w.dtype, tuple(w.shape), id(layer.kernel_quantizer))
+    # Inference tensors (made under torch.inference_mode) have no version counter; they cannot be
+    # modified outside inference mode, so their storage identifies them.
+    version = -1 if w.is_inference() else w._version
+    key = (version, w.data_ptr(), w.device, w.dtype, tuple(w.shape), id(layer.kernel_quantizer))
     cache = layer.__dict__.get(_CACHE_ATTR)
     if cache is None or cache["key"] != key:
         cache = {"key": key}

@@ -76,7 +76,18 @@ class QuantLayerMixin:
 
     def quantized_weight(self) -> torch.Tensor:
         w = self.weight
-        return w if self.kernel_quantizer is None else self.kernel_quantizer(w)
+        if self.kernel_quantizer is None:
+            return w
+        if self.training or torch.is_grad_enabled():
+            return self.kernel_quantizer(w)
+        # Inference: binarizing all weights on every call dominates small batches (a 784x1024
+        # sign per image), so keep the quantized copy until the weights change.
+        key = (-1 if w.is_inference() else w._version, w.data_ptr(), id(self.kernel_quantizer))
+        cached = self.__dict__.get("_eval_weight")
+        if cached is None or cached[0] != key:
+            cached = (key, self.kernel_quantizer(w))
+            self.__dict__["_eval_weight"] = cached
+        return cached[1]
 
     def quantized_input(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.input_quantizer is None else self.input_quantizer(x)

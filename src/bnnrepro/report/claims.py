@@ -173,6 +173,41 @@ def _randx_binomial(context: Context, t: dict):
     return out
 
 
+# --- efficiency ----------------------------------------------------------------------------------
+
+def _efficiency_compare(column: str, what: str):
+    def check(context: Context, t: dict):
+        summary = context.csv("efficiency/summary.csv").groupby(["arch", "variant"], as_index=False).mean(numeric_only=True)
+        out = []
+        for arch, group in summary.groupby("arch", sort=False):
+            by = group.set_index("variant")[column]
+            if "det" not in by or "float" not in by:
+                out.append((arch, _missing("det", "float")))
+                continue
+            ratio = by["det"] / by["float"]
+            out.append((arch, Outcome(_verdict(ratio < 1.0),
+                                      f"{what}: det BNN {by['det']:.3g} vs float {by['float']:.3g} ({ratio:.2f}x)",
+                                      "held if the BNN's value is below the float network's")))
+        return out
+    return check
+
+
+# --- BinaryConnect -------------------------------------------------------------------------------
+
+def _bc_pushes_weights(context: Context, t: dict):
+    weights = context.csv("binaryconnect/weights.csv").groupby(["dataset", "variant"], as_index=False).mean(numeric_only=True)
+    out = []
+    for (dataset, variant), row in weights.set_index(["dataset", "variant"]).iterrows():
+        if not variant.startswith("bc_"):
+            continue
+        frac = row["frac_abs_above_0.9"]
+        out.append((f"{dataset}, {variant}", Outcome(
+            _verdict(frac >= t["bc_saturation_fraction"]),
+            f"{100 * frac:.1f}% of first-layer weights have |w| > 0.9",
+            f"10% at initialisation; held above {100 * t['bc_saturation_fraction']:.0f}%")))
+    return out or [("", _missing("bc_det or bc_stoch"))]
+
+
 CLAIMS: list[Claim] = [
     Claim("det-fits-randY", "A deterministic BNN fits random labels (train error near 0).",
           "seed 000, Sec. 3", "memorization", _det_fits_randy),
@@ -188,6 +223,12 @@ CLAIMS: list[Claim] = [
           "seed 000, Sec. 5, Fig. 5", "easy_examples", _real_more_easy),
     Claim("randX-binomial", "Under randX the per-example correctness follows the binomial (all examples equally hard).",
           "papers.md (Arpit et al. 2017)", "easy_examples", _randx_binomial),
+    Claim("bnn-trains-faster", "Binarized training is faster than float training (seconds per epoch).",
+          "seed 003, Sec. III", "efficiency", _efficiency_compare("seconds_per_epoch", "s/epoch")),
+    Claim("bnn-trains-leaner", "Binarized training uses less memory than float training (peak RSS).",
+          "seed 003, Sec. III", "efficiency", _efficiency_compare("peak_rss_mb", "peak RSS MB")),
+    Claim("bc-pushes-weights", "BinaryConnect pushes the first layer's weights toward +-1.",
+          "BinaryConnect paper Fig 2; seed 004, Sec. 3.1", "binaryconnect", _bc_pushes_weights),
 ]
 
 

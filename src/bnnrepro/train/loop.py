@@ -82,7 +82,9 @@ def _settings_columns(cfg: TrainConfig, run_name: str) -> dict:
     values = {"run": run_name, **cfg.tag_columns()}
     for key in ROW_SETTINGS:
         value = getattr(cfg, key)
-        values[key] = " ".join(str(v) for v in value) if isinstance(value, list) else value
+        # "loss" is the measured loss of each row; the setting goes in "loss_function".
+        values["loss_function" if key == "loss" else key] = (
+            " ".join(str(v) for v in value) if isinstance(value, list) else value)
     return values
 
 
@@ -135,7 +137,8 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None 
         return done
 
     if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+        # Never more threads than cores: oversubscribed OpenMP threads spin and slow everything.
+        torch.set_num_threads(min(cfg.threads, os.cpu_count() or cfg.threads))
     device = resolve_device(cfg.device)
     raw = load_dataset(cfg.dataset, cfg.data_dir, quiet=not progress)
     data = prepare_data(raw, train_size=cfg.train_size, valid_size=cfg.valid_size, test_size=cfg.test_size,
@@ -333,14 +336,19 @@ def environment(device: torch.device | None = None) -> dict:
     return env
 
 
-def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> torch.nn.Module:
-    """Rebuild a model saved as ``model.pt`` by :func:`train` (in eval mode)."""
+def saved_spec(saved: dict):
+    """The :class:`~bnnrepro.nn.models.ModelSpec` stored in a ``model.pt`` dictionary."""
     from bnnrepro.nn.models import ModelSpec
 
+    values = dict(saved["spec"])
+    values["hidden"] = tuple(values["hidden"]) if values.get("hidden") else None
+    values["dropout"] = tuple(values.get("dropout") or ())
+    return ModelSpec(**values)
+
+
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild a model saved as ``model.pt`` by :func:`train` (in eval mode)."""
     saved = torch.load(path, map_location=map_location, weights_only=False)
-    spec_values = dict(saved["spec"])
-    spec_values["hidden"] = tuple(spec_values["hidden"]) if spec_values.get("hidden") else None
-    spec_values["dropout"] = tuple(spec_values.get("dropout") or ())
-    model = build_model(ModelSpec(**spec_values), tuple(saved["input_shape"]), saved["num_classes"])
+    model = build_model(saved_spec(saved), tuple(saved["input_shape"]), saved["num_classes"])
     model.load_state_dict(saved["state_dict"])
     return model.eval()
