@@ -21,6 +21,7 @@ include: "workflow/rules/memorization.smk"
 include: "workflow/rules/easy_examples.smk"
 include: "workflow/rules/efficiency.smk"
 include: "workflow/rules/binaryconnect.smk"
+include: "workflow/rules/lutnet.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -299,6 +299,68 @@ def binaryconnect_runs(config: dict) -> list[Run]:
     return _variant_runs(config, "binaryconnect")
 
 
+@dataclass
+class LutJob:
+    """One `bnnrepro lutnet` table of the lookup-table family."""
+
+    dataset: str
+    name: str  # table1, table2, table3-real, table3-random, pairwise-k<k>
+    table: str
+    args: list[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}/{self.name}"
+
+    def cli_args(self) -> str:
+        return shlex.join(self.args)
+
+
+def lutnet_jobs(config: dict) -> list[LutJob]:
+    """The lookup-table family's jobs; each writes one tidy CSV (real-label and random-label
+    sweeps are separate jobs so that only random labels repeat over ``data_seeds``)."""
+    family = config.get("lutnet", {})
+    if not family.get("enabled", True):
+        return []
+    jobs = []
+
+    def common(section: dict) -> list[str]:
+        args = ["--layers", str(family["hidden_layers"]), "--width", str(family["width"]),
+                "--seed", *map(str, family["seeds"]), "--threads", str(family["threads"]), "--offline"]
+        for key in ("train_size", "test_size"):
+            if section.get(key) is not None:
+                args += ["--" + key.replace("_", "-"), str(section[key])]
+        if config.get("data_dir"):
+            args += ["--data-dir", str(config["data_dir"])]
+        return args
+
+    for dataset in family.get("datasets", []):
+        t1, t2, t3, pw = family["table1"], family["table2"], family["table3"], family["pairwise"]
+        if t1["enabled"]:
+            args = common(t1) + ["--k", *map(str, t1["k"]), "--conv-epochs", str(t1["conv_epochs"]),
+                                 "--jobs", str(t1["jobs"])]
+            if t1.get("train_eval_size") is not None:
+                args += ["--train-eval-size", str(t1["train_eval_size"])]
+            if t1.get("methods"):
+                args += ["--methods", *t1["methods"]]
+            jobs.append(LutJob(dataset, "table1", "table1", args))
+        if t2["enabled"]:
+            jobs.append(LutJob(dataset, "table2", "table2", common(t2) + ["--k", str(t2["k"])]))
+        if t3["enabled"]:
+            for labels in t3["labels"]:
+                seeds = family["data_seeds"] if labels == "random" else family["data_seeds"][:1]
+                jobs.append(LutJob(dataset, f"table3-{labels}", "table3",
+                                   common(t3) + ["--k", *map(str, t3["k"]), "--labels", labels,
+                                                 "--data-seed", *map(str, seeds)]))
+        if pw["enabled"]:
+            for k in pw["k"]:
+                args = common(pw) + ["--k", str(k)]
+                if pw.get("pairs"):
+                    args += ["--pairs", *pw["pairs"]]
+                jobs.append(LutJob(dataset, f"pairwise-k{k}", "pairwise", args))
+    return jobs
+
+
 FAMILY_RUNS = {"memorization": memorization_runs, "easy_examples": easy_example_runs,
                "efficiency": efficiency_runs, "binaryconnect": binaryconnect_runs}
 

@@ -30,4 +30,5 @@ COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("efficiency", "plot"), _E + "efficiency:plot", "figures of the efficiency study"),
     (("binaryconnect", "aggregate"), _E + "binaryconnect:aggregate", "test error, training time and weight statistics"),
     (("binaryconnect", "plot"), _E + "binaryconnect:plot", "curves, first-layer features and weight histograms"),
+    (("lutnet-plot",), _E + "lookup_tables:plot", "figures of the lookup-table tables"),
 )

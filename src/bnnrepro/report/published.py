@@ -21,7 +21,7 @@ def published(family: str) -> list[dict]:
     return [entry for entry in load_published() if entry["family"] == family]
 
 
-def compare(family: str, ours: pd.DataFrame, condition_columns: list[str]) -> pd.DataFrame:
+def compare(family: str, ours: pd.DataFrame, condition_columns: list[str], only: dict | None = None) -> pd.DataFrame:
     """Published value next to ours for every published number of ``family``.
 
     ``ours`` has the condition columns, ``dataset`` and one column per metric (one row per
@@ -31,6 +31,8 @@ def compare(family: str, ours: pd.DataFrame, condition_columns: list[str]) -> pd
     rows = []
     for entry in published(family):
         cond = entry.get("condition", {})
+        if only and any(str(cond.get(k)) != str(v) for k, v in only.items()):
+            continue
         label = ", ".join(f"{k}={v}" for k, v in cond.items())
         match = ours
         for key, value in cond.items():

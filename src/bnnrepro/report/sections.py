@@ -210,4 +210,76 @@ def binaryconnect_section(context: Context) -> Section | None:
     return section
 
 
-SECTION_BUILDERS = [memorization_section, easy_examples_section, efficiency_section, binaryconnect_section]
+def _lut_tables(context: Context, dataset: str, prefix: str):
+    import pandas as pd
+
+    files = sorted((context.results / "lutnet" / dataset).glob(f"{prefix}*.csv"))
+    return pd.concat([context.csv(str(f.relative_to(context.results))) for f in files], ignore_index=True) if files else None
+
+
+def lutnet_section(context: Context) -> Section | None:
+    if not context.enabled("lutnet"):
+        return None
+    fam = context.family("lutnet")
+    section = Section(
+        "lutnet", "Networks of lookup tables trained by memorization (seed 002)",
+        "<p>Chatterjee (2018) builds layers of k-input lookup tables (luts) wired at random; each lut "
+        "memorizes, for every input pattern, the class most often seen with it in the training set "
+        "(ties and unseen patterns broken at random), layer by layer, and a final lut predicts. The "
+        "paper finds that such pure memorization generalizes well above chance on Binary-MNIST "
+        "(0-4 vs 5-9, 1-bit pixels) and Binary-CIFAR-10, less so as k grows, and that random labels are "
+        "harder to fit than real ones. Here on the datasets of this config; the paper's numbers (MNIST, "
+        "CIFAR-10) are shown beside ours for the shape of the results, not as a like-for-like check.</p>",
+    )
+    section.settings = (f"{fam.get('hidden_layers')} hidden layers of {fam.get('width')} luts + 1 output lut; "
+                        f"network seeds {fam.get('seeds')}; random-label draws (data seeds) {fam.get('data_seeds')}; "
+                        f"table 1: k {fam['table1'].get('k')}, {fam['table1'].get('train_size') or 'all'} training examples; "
+                        f"table 3: k {fam['table3'].get('k')}; pairwise: k {fam['pairwise'].get('k')}.")
+    keys = ["dataset", "method", "k", "split"]
+    for dataset in fam.get("datasets", []):
+        t1 = _lut_tables(context, dataset, "table1")
+        if t1 is not None:
+            means = t1.groupby(["dataset", "method", "k", "split"], dropna=False, as_index=False)["accuracy"].mean()
+            wide = means.pivot_table(index=["method", "k"], columns="split", values="accuracy", dropna=False).reset_index()
+            wide = wide.sort_values("test", ascending=False)[["method", "k", "train", "test"]]
+            section.tables.append(Table(f"Table 1: Binary-{dataset}, memorization vs standard methods (accuracy)", wide))
+            section.tables.append(Table("Table 1, paper vs ours",
+                                        compare("lutnet", means.assign(table="table1"), keys, only={"table": "table1"})))
+            section.figures.append(context.figure(f"figures/lutnet/{dataset}-table1.png",
+                                                  f"Train and test accuracy on Binary-{dataset} of memorization and the "
+                                                  "baselines (library defaults, seeded; the conv net is a small LeNet)."))
+        t2 = _lut_tables(context, dataset, "table2")
+        if t2 is not None:
+            shown = t2[["layer", "kind", "split", "count", "mean", "std", "min", "max"]]
+            section.tables.append(Table(f"Table 2: layer-by-layer accuracy of the luts, k = {t2['k'].iloc[0]}, Binary-{dataset}", shown))
+            section.figures.append(context.figure(f"figures/lutnet/{dataset}-table2.png",
+                                                  "Mean (line) and range (band) of the accuracy of the luts of each layer."))
+        t3 = _lut_tables(context, dataset, "table3")
+        if t3 is not None:
+            means = t3.groupby(["dataset", "k", "labels", "split"], as_index=False)["accuracy"].agg(["mean", "min", "max"])
+            wide = means.pivot_table(index="k", columns=["labels", "split"], values="mean")
+            wide.columns = [f"{lab} {split}" for lab, split in wide.columns]
+            section.tables.append(Table(f"Table 3: accuracy against k on real and random labels, Binary-{dataset} "
+                                        "(mean over seeds / random-label draws)", wide.reset_index()))
+            ours = means.rename(columns={"mean": "accuracy"}).assign(table="table3")
+            section.tables.append(Table("Table 3, paper (Binary-MNIST) vs ours",
+                                        compare("lutnet", ours, ["k", "labels", "split"], only={"table": "table3"})))
+            section.figures.append(context.figure(f"figures/lutnet/{dataset}-table3.png",
+                                                  "Accuracy against k; solid = train, dashed = test; green = real labels, "
+                                                  "orange = random labels; band = range over seeds and random-label draws."))
+        pw = _lut_tables(context, dataset, "pairwise")
+        if pw is not None:
+            fits = pw.pivot_table(index=["class_a", "class_b", "k", "seed"], columns="split", values="accuracy").reset_index()
+            fits["gap"] = fits["train"] - fits["test"]
+            summary = fits.groupby("k").agg(pairs=("gap", "size"), train_mean=("train", "mean"), test_mean=("test", "mean"),
+                                            test_min=("test", "min"), gap_mean=("gap", "mean"), gap_max=("gap", "max")).reset_index()
+            section.tables.append(Table(f"Pairwise tasks (Table 4 / Figure 1), Binary pairs of {dataset}", summary))
+            section.figures.append(context.figure(f"figures/lutnet/{dataset}-pairwise.png",
+                                                  f"Left: the 45 pairwise tasks at k = {max(fam['pairwise']['k'])}, train accuracy "
+                                                  "below the diagonal and test above (the paper's Table 4). Right: the "
+                                                  "generalization gap against k over the pairs (the paper's Figure 1)."))
+    return section if section.tables else None
+
+
+SECTION_BUILDERS = [memorization_section, easy_examples_section, efficiency_section, binaryconnect_section,
+                    lutnet_section]
