@@ -109,3 +109,22 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "bnnrepro", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd or ROOT, timeout=timeout)
+
+
+def snakemake(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run Snakemake on the project's workflow (in the repository root)."""
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def ci_run(tmp_path_factory):
+    """The ci preset end to end into a temporary folder, once per test session.
+
+    Returns (folder, the config arguments that point Snakemake at it)."""
+    base = tmp_path_factory.mktemp("ci")
+    args = ["--configfile", "workflow/configs/ci.yaml", "--config", f"results={base / 'results'}",
+            f"report_dir={base / 'report'}"]
+    proc = snakemake("--cores", "2", "all", *args)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return base, args

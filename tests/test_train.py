@@ -206,3 +206,25 @@ def test_help_explains_the_command():
     assert proc.returncode == 0
     for text in ("--labels", "randY", "--lr-start", "metrics.csv", "examples:"):
         assert text in proc.stdout
+
+
+def test_adam_matches_torch_optim_adam():
+    from bnnrepro.train.optim import Adam
+
+    torch.manual_seed(0)
+    ours = [torch.randn(5, 3, requires_grad=True), torch.randn(4, requires_grad=True)]
+    ref = [p.detach().clone().requires_grad_(True) for p in ours]
+    opt = Adam([{"params": [ours[0]], "lr": 0.01}, {"params": [ours[1]], "lr": 0.1}])
+    ref_opt = torch.optim.Adam([{"params": [ref[0]], "lr": 0.01}, {"params": [ref[1]], "lr": 0.1}])
+    for step in range(20):
+        for params, optimizer in ((ours, opt), (ref, ref_opt)):
+            optimizer.zero_grad()
+            loss = (params[0].sin().sum() + (params[1] ** 3).sum()) * (step + 1)
+            loss.backward()
+            optimizer.step()
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    state = opt.state_dict()
+    clone = Adam([{"params": [ours[0].detach().clone()], "lr": 0.0}, {"params": [ours[1].detach().clone()], "lr": 0.0}])
+    clone.load_state_dict(state)
+    assert clone.param_groups[1]["lr"] == 0.1 and int(clone.state[0]["step"]) == 20

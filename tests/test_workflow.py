@@ -3,11 +3,7 @@ end to end (every rule of the DAG, on real Fashion-MNIST, in about a minute)."""
 
 from __future__ import annotations
 
-import copy
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,14 +12,9 @@ import yaml
 
 from bnnrepro import workflow as bw
 from bnnrepro.errors import ConfigError
-from conftest import ROOT
+from conftest import ROOT, snakemake
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def snakemake(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([*SNAKEMAKE, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def load(path: Path) -> dict:
@@ -166,28 +157,18 @@ def test_code_version_tracks_sources(tmp_path):
     assert bw.code_version("train") != bw.code_version("report")
 
 
-@pytest.fixture(scope="module")
-def ci_run(tmp_path_factory):
-    """The ci preset end to end into a temporary folder (shared by the tests below)."""
-    base = tmp_path_factory.mktemp("ci")
-    args = ["--configfile", "workflow/configs/ci.yaml", "--config", f"results={base / 'results'}",
-            f"report_dir={base / 'report'}"]
-    proc = snakemake("--cores", "2", "all", *args)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return base, args
-
-
 @pytest.mark.slow
 def test_ci_preset_runs_end_to_end(ci_run):
     base, _ = ci_run
     report = base / "report" / "index.html"
     html = report.read_text()
-    for section in ("Claim checklist", "Memorization of random labels", "Easy examples", "Provenance"):
+    for section in ("Claim checklist", "Memorization of random labels", "Easy examples", "Binary vs float MLPs",
+                    "BinaryConnect", "lookup tables", "Provenance"):
         assert section in html
     images = re.findall(r'<img src="([^"]+)"', html)
     assert images and all((base / "report" / src).is_file() for src in images)
     summary = pd.read_csv(base / "results/memorization/summary.csv", dtype={"labels": str})
-    assert len(summary) == 2 * 3 * 2 and summary["final_train_error"].between(0, 1).all()
+    assert len(summary) == 3 * 2 + 1 and summary["final_train_error"].between(0, 1).all()
     assert set(summary["labels"]) == {"true", "randY", "randX"}
     assert (base / "results/benchmarks/memorization_train").is_dir()
     assert (base / "results/logs/report.log").is_file()
@@ -204,5 +185,5 @@ def test_ci_preset_is_up_to_date_and_config_changes_rerun_only_what_they_touch(c
                      "--config", f"results={base / 'results'}", f"report_dir={base / 'report'}", timeout=120)
     assert proc.returncode == 0, proc.stderr
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout, re.M))
-    assert stats["memorization_train"] == "6"  # the dropout runs only: 2 binarizations x 3 label modes
+    assert stats["memorization_train"] == "3"  # the dropout runs only: det x 3 label modes
     assert "easy_examples_train" not in stats

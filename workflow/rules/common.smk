@@ -47,6 +47,15 @@ def code_version(component):
     return bw.code_version(component)
 
 
+# `--cores` counts job slots, not the machine's cores: `snakemake --cores 8` on a 2-core machine
+# would run 8 single-threaded trainings at once, each at a quarter of a core (and 8x the memory).
+# A training job therefore claims cores_given / cores_present slots, so that at most one training
+# process runs per physical core; its torch threads stay execution.threads_per_run.
+CORE_SLOTS = max(1, (workflow.cores or 1) // (os.cpu_count() or 1))
+TRAIN_THREADS = config["execution"]["threads_per_run"]
+TRAIN_JOB_THREADS = CORE_SLOTS * TRAIN_THREADS
+
+
 def train_resources():
     return dict(mem_mb=config["execution"]["mem_mb_per_run"], gpu=config["execution"]["gpus_per_run"])
 

@@ -12,8 +12,9 @@ rule easy_examples_train:
     params:
         args=lambda w: EASY[f"{w.dataset}/{w.condition}/{w.repeat}"].cli_args(),
         out=lambda w: R(f"easy_examples/{w.dataset}/{w.condition}/{w.repeat}"),
+        torch_threads=TRAIN_THREADS,
         code=code_version("train"),
-    threads: config["execution"]["threads_per_run"]
+    threads: TRAIN_JOB_THREADS
     resources:
         **train_resources(),
     log:
@@ -26,7 +27,7 @@ rule easy_examples_train:
     conda:
         ENV
     shell:
-        "python -m bnnrepro train --out {params.out} {params.args} --threads {threads} > {log} 2>&1"
+        "python -m bnnrepro train --out {params.out} {params.args} --threads {params.torch_threads} > {log} 2>&1"
 
 
 rule easy_examples_aggregate:

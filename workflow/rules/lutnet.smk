@@ -12,7 +12,7 @@ rule lutnet_table:
         table=lambda w: LUTNET[f"{w.dataset}/{w.job}"].table,
         args=lambda w: LUTNET[f"{w.dataset}/{w.job}"].cli_args(),
         code=code_version("lutnet"),
-    threads: config["lutnet"]["threads"]
+    threads: CORE_SLOTS * config["lutnet"]["threads"]
     log:
         R("logs/lutnet/{dataset}/{job}.log"),
     benchmark:

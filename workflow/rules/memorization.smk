@@ -13,8 +13,9 @@ rule memorization_train:
     params:
         args=lambda w: MEMORIZATION[f"{w.dataset}/{w.run}"].cli_args(),
         out=lambda w: R(f"memorization/{w.dataset}/{w.run}"),
+        torch_threads=TRAIN_THREADS,
         code=code_version("train"),
-    threads: config["execution"]["threads_per_run"]
+    threads: TRAIN_JOB_THREADS
     resources:
         **train_resources(),
     log:
@@ -26,7 +27,7 @@ rule memorization_train:
     conda:
         ENV
     shell:
-        "python -m bnnrepro train --out {params.out} {params.args} --threads {threads} > {log} 2>&1"
+        "python -m bnnrepro train --out {params.out} {params.args} --threads {params.torch_threads} > {log} 2>&1"
 
 
 rule memorization_aggregate:

@@ -191,8 +191,10 @@ def choose_triton_impl(rows: int, n: int, k: int) -> str:
 # Functional products on +-1 tensors
 
 def _sign_pm1(x: torch.Tensor) -> torch.Tensor:
-    # The packing convention: value < 0 is -1, anything else +1.
-    return torch.where(x < 0, -1.0, 1.0).to(x.dtype if x.is_floating_point() else torch.float32)
+    # The packing convention: value < 0 is -1, anything else +1 (the layers' sign, sign(0) = +1).
+    from bnnrepro.nn.quantizers import sign_pm1
+
+    return sign_pm1(x if x.is_floating_point() else x.float())
 
 
 def gemm_function(backend: str):

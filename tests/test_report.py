@@ -1,0 +1,134 @@
+"""The report as a reader sees it: rendered from the ci preset, opened in headless Chromium
+(every image loads, every section is present, no script errors; a screenshot is kept), plus the
+Snakemake-native report, the published-numbers file and the claim checks."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from bnnrepro.report.build import Context
+from bnnrepro.report.claims import CLAIMS, HELD, NOT_RUN, evaluate_claims
+from bnnrepro.report.published import PUBLISHED_FILE, compare
+from conftest import ROOT, snakemake
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SECTIONS = ["claims", "memorization", "easy-examples", "efficiency", "binaryconnect", "lutnet", "provenance"]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_report_in_headless_chromium(ci_run):
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: `apt-get install chromium` (.ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    base, _ = ci_run
+    report = base / "report" / "index.html"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(report.as_uri(), wait_until="load")
+        images = page.evaluate("Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
+        present = page.evaluate("ids => ids.filter(id => document.getElementById(id) !== null)", SECTIONS)
+        statuses = page.locator("td.status").all_inner_texts()
+        page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        browser.close()
+    assert errors == []
+    assert len(images) >= 10
+    assert [src for src, ok in images if not ok] == []
+    assert present == SECTIONS
+    assert statuses and set(statuses) <= {"held", "did not hold", "not run"}
+    assert (ARTIFACTS / "report.png").stat().st_size > 100_000
+
+
+@pytest.mark.slow
+def test_snakemake_native_report_builds(ci_run):
+    base, args = ci_run
+    out = base / "snakemake-report.html"
+    proc = snakemake("--report", str(out), *args, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text(errors="replace")
+    assert out.stat().st_size > 50_000 and "<html" in text.lower()
+
+
+@pytest.mark.slow
+def test_report_numbers_come_from_the_results(ci_run):
+    """Every final error in the memorization table is the one in results/memorization/summary.csv."""
+    base, _ = ci_run
+    html = (base / "report" / "index.html").read_text()
+    summary = pd.read_csv(base / "results/memorization/summary.csv")
+    for value in summary["final_test_error"]:
+        assert f"{100 * value:.1f}%" in html
+    assert re.search(r"Commit <code>[0-9a-f]{40}</code>", html)
+    assert "snakemake --cores 8 all --configfile workflow/configs/ci.yaml" in html
+
+
+def test_published_numbers_have_sources_and_valid_values():
+    entries = yaml.safe_load(PUBLISHED_FILE.read_text())
+    families = {e["family"] for e in entries}
+    assert families == {"memorization", "easy_examples", "efficiency", "binaryconnect", "lutnet"}
+    for entry in entries:
+        assert entry["source"] and entry["dataset"] in {"mnist", "fashion_mnist", "cifar10", "svhn"}
+        assert isinstance(entry["value"], (int, float))
+
+
+def test_compare_subtracts_only_on_the_same_dataset():
+    ours = pd.DataFrame([{"dataset": "fashion_mnist", "binarization": "det", "labels": "randY",
+                          "regularization": "none", "final_train_error": 0.02, "final_test_error": 0.9}])
+    table = compare("memorization", ours, ["binarization", "labels", "regularization"])
+    row = table[(table["metric"] == "final_test_error") & (table["published dataset"] == "cifar10")].iloc[0]
+    assert row["ours"] == 0.9 and row["our dataset"] == "fashion_mnist" and pd.isna(row["difference"])
+    same = ours.assign(dataset="cifar10")
+    row = compare("memorization", same, ["binarization", "labels", "regularization"])
+    row = row[(row["metric"] == "final_test_error") & (row["published dataset"] == "cifar10")].iloc[0]
+    assert row["difference"] == pytest.approx(0.9 - 0.9058)
+
+
+def _memo_context(tmp_path, rows, config_extra=None) -> Context:
+    (tmp_path / "memorization").mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(tmp_path / "memorization/summary.csv", index=False)
+    config = {"memorization": {"enabled": True}, "claims": {"memorize_train_error": 0.05, "slowdown_margin": 0.05,
+                                                             "chance_tolerance": 0.05}}
+    config.update(config_extra or {})
+    return Context(config, tmp_path, tmp_path)
+
+
+def _row(b, lab, reg, train, test=0.9):
+    return dict(dataset="fashion_mnist", binarization=b, labels=lab, regularization=reg, seed=0, epochs=50,
+                final_train_error=train, final_test_error=test, min_train_error=train,
+                final_train_error_class_min=train, final_train_error_class_max=train)
+
+
+def test_claims_held_failed_and_not_run(tmp_path):
+    context = _memo_context(tmp_path, [_row("det", "randY", "none", 0.02), _row("det", "randY", "dropout", 0.40),
+                                       _row("stoch", "randY", "none", 0.03)])
+    claims = evaluate_claims(context).set_index("claim")
+    assert claims.loc["det-fits-randY", "status"] == HELD
+    assert claims.loc["dropout-slows", "status"] == HELD
+    assert claims.loc["stoch-floor", "status"] == "did not hold"
+    assert claims.loc["l2-does-not-prevent", "status"] == NOT_RUN
+    assert "not in this config" in claims.loc["l2-does-not-prevent", "detail"]
+    assert claims.loc["real-more-easy", "status"] == NOT_RUN  # family disabled
+    assert "disabled" in claims.loc["real-more-easy", "detail"]
+    assert set(claims.index) == {c.id for c in CLAIMS}
+
+
+def test_claim_thresholds_come_from_the_config(tmp_path):
+    rows = [_row("det", "randY", "none", 0.08)]
+    strict = evaluate_claims(_memo_context(tmp_path / "a", rows)).set_index("claim")
+    lenient = evaluate_claims(_memo_context(tmp_path / "b", rows, {"claims": {
+        "memorize_train_error": 0.1, "slowdown_margin": 0.05, "chance_tolerance": 0.05}})).set_index("claim")
+    assert strict.loc["det-fits-randY", "status"] == "did not hold"
+    assert lenient.loc["det-fits-randY", "status"] == HELD
