@@ -3,8 +3,9 @@
 Measures the product's own training step (:func:`bnnrepro.train.loop._train_epoch`) for the
 deterministic BNN, the stochastic BNN and the float version of the same architecture, plus a
 *plain torch* float MLP (nn.Linear / BatchNorm / ReLU, cross-entropy, stock Adam) as the reference
-the speed goal is stated against. Each variant trains ``--epochs`` timed epochs after one warm-up
-epoch; the median is reported. Output: a tidy CSV, one row per timed epoch.
+the speed goal is stated against. After one warm-up epoch each, the variants train ``--epochs``
+interleaved rounds of one epoch; reported are the median seconds per epoch and the median of the
+per-round ratios. Output: a tidy CSV, one row per timed epoch.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def add_train_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-size", type=int, default=50000, help="training examples per epoch")
     parser.add_argument("--hidden", type=int, default=1024, help="hidden units of the 784-H-10 MLP")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[100, 5000])
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per variant (after one warm-up)")
+    parser.add_argument("--epochs", type=int, default=5, help="timed rounds (one epoch per variant) after one warm-up")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
 
@@ -45,58 +46,62 @@ def _plain_torch_epoch(model, optimizer, x, y, batch_size, order):
         optimizer.step()
 
 
-def run_train_benchmark(args: argparse.Namespace) -> int:
-    from bnnrepro.data import load_dataset, prepare_data
+def _variant_epoch(variant: str, data, batch_size: int, hidden: int):
+    """A zero-argument function training one epoch of ``variant`` (state kept between calls)."""
     from bnnrepro.nn import build_model
     from bnnrepro.train import TrainConfig
     from bnnrepro.train.loop import _train_epoch
     from bnnrepro.train.optim import WeightClipper, make_optimizer, pm1_targets
 
+    x, y = data.train.x, data.train.y
+    torch.manual_seed(0)
+    order = torch.Generator().manual_seed(0)
+    if variant == "plain_torch":
+        model = nn.Sequential(nn.Flatten(), nn.Linear(x[0].numel(), hidden), nn.BatchNorm1d(hidden),
+                              nn.ReLU(), nn.Linear(hidden, data.num_classes))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        return lambda: _plain_torch_epoch(model, optimizer, x, y, batch_size, order)
+    cfg = TrainConfig(arch="mlp", hidden=[hidden], batch_size=batch_size,
+                      mode="float" if variant == "float" else "binarynet",
+                      binarization="stoch" if variant == "stoch" else "det")
+    model = build_model(cfg.model_spec(), data.input_shape, data.num_classes)
+    optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale)
+    clipper = WeightClipper(model)
+    targets = pm1_targets(y, data.num_classes)
+    return lambda: _train_epoch(model, optimizer, clipper, x, targets, cfg, order, [])
+
+
+def run_train_benchmark(args: argparse.Namespace) -> int:
+    from bnnrepro.data import load_dataset, prepare_data
+
     if args.threads:
         torch.set_num_threads(args.threads)
     data = prepare_data(load_dataset(args.dataset), train_size=args.train_size, test_size=100)
-    x, y = data.train.x, data.train.y
-    targets = pm1_targets(y, data.num_classes)
     rows = []
     for batch_size in args.batch_sizes:
-        for variant in args.variants:
-            torch.manual_seed(0)
-            order = torch.Generator().manual_seed(0)
-            if variant == "plain_torch":
-                model = nn.Sequential(nn.Flatten(), nn.Linear(x[0].numel(), args.hidden), nn.BatchNorm1d(args.hidden),
-                                      nn.ReLU(), nn.Linear(args.hidden, data.num_classes))
-                optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-                def epoch():
-                    _plain_torch_epoch(model, optimizer, x, y, batch_size, order)
-            else:
-                cfg = TrainConfig(arch="mlp", hidden=[args.hidden], batch_size=batch_size,
-                                  mode="float" if variant == "float" else "binarynet",
-                                  binarization="stoch" if variant == "stoch" else "det")
-                model = build_model(cfg.model_spec(), data.input_shape, data.num_classes)
-                optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale)
-                clipper = WeightClipper(model)
-
-                def epoch():
-                    _train_epoch(model, optimizer, clipper, x, targets, cfg, order, [])
-            epoch()  # warm-up: allocator, lazy init
-            for i in range(args.epochs):
+        epochs = {v: _variant_epoch(v, data, batch_size, args.hidden) for v in args.variants}
+        for run in epochs.values():
+            run()  # warm-up: allocator, lazy initialisation
+        # Rounds interleave the variants (A B C A B C ...) so that drift in the machine's speed
+        # (this VM's varies by tens of percent over minutes) hits every variant alike.
+        for round_ in range(args.epochs):
+            for variant, run in epochs.items():
                 t0 = time.perf_counter()
-                epoch()
-                rows.append({"variant": variant, "batch_size": batch_size, "epoch": i + 1,
-                             "seconds": time.perf_counter() - t0, "train_examples": len(x),
-                             "hidden": args.hidden, "threads": torch.get_num_threads(),
-                             "torch": torch.__version__})
-            med = statistics.median(r["seconds"] for r in rows[-args.epochs:])
+                run()
+                rows.append({"variant": variant, "batch_size": batch_size, "round": round_ + 1,
+                             "seconds": time.perf_counter() - t0, "train_examples": len(data.train),
+                             "hidden": args.hidden, "threads": torch.get_num_threads(), "torch": torch.__version__})
+        for variant in args.variants:
+            med = statistics.median(r["seconds"] for r in rows if r["variant"] == variant and r["batch_size"] == batch_size)
             print(f"batch {batch_size:>5} {variant:<12} {med:7.2f} s/epoch (median of {args.epochs})", flush=True)
     frame = pd.DataFrame(rows)
     write_csv(args.out, frame)
-    medians = frame.groupby(["batch_size", "variant"])["seconds"].median().unstack()
-    if {"det", "float"} <= set(medians.columns):
-        for bs, row in medians.iterrows():
-            line = f"batch {bs}: det BNN / float = {row['det'] / row['float']:.2f}x"
-            if "plain_torch" in medians.columns:
-                line += f", det BNN / plain torch = {row['det'] / row['plain_torch']:.2f}x"
-            print(line)
+    paired = frame.pivot_table(index=["batch_size", "round"], columns="variant", values="seconds")
+    for bs, group in paired.groupby(level="batch_size"):
+        if {"det", "float"} <= set(group.columns):
+            line = f"batch {bs}: det BNN / float = {(group['det'] / group['float']).median():.2f}x"
+            if "plain_torch" in group.columns:
+                line += f", det BNN / plain torch = {(group['det'] / group['plain_torch']).median():.2f}x"
+            print(line + " (median of per-round ratios)")
     print(f"wrote {args.out}")
     return 0

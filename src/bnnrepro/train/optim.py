@@ -108,9 +108,8 @@ class WeightClipper:
 
     @torch.no_grad()
     def __call__(self) -> None:
-        if self.weights:
-            torch._foreach_clamp_min_(self.weights, -1.0)
-            torch._foreach_clamp_max_(self.weights, 1.0)
+        for w in self.weights:  # one pass per tensor (a foreach min then max would make two)
+            w.clamp_(-1.0, 1.0)
 
 
 def l2_weights(model: nn.Module, scope: str = "dense") -> list[torch.Tensor]:
