@@ -41,7 +41,7 @@ def test_train_settings_schema_is_generated_from_the_code():
 def test_default_config_validates_and_fans_out():
     config = bw.validate_config(load(ROOT / "config.yaml"), SCHEMA)
     memo = bw.memorization_runs(config)
-    assert len(memo) == 2 * 3 * 3  # det/stoch x true/randY/randX x none/dropout/l2
+    assert len(memo) == 2 * 3 * 3 + 2  # det/stoch x true/randY/randX x none/dropout/l2, + 2 at the original L2
     names = {run.name for run in memo}
     assert "det-randY-dropout-s0" in names and "stoch-randX-l2-s0" in names
     run = next(r for r in memo if r.name == "det-randY-dropout-s0")
@@ -49,7 +49,9 @@ def test_default_config_validates_and_fans_out():
     assert cfg.dropout == [0.5] and cfg.labels == "randY" and cfg.dataset == "fashion_mnist"
     assert "regularization=dropout" in cfg.tags
     l2 = next(r for r in memo if r.name == "det-randY-l2-s0").train_config()
-    assert l2.l2 == 0.0005 and l2.dropout == []
+    assert l2.l2 == 1e-7 and l2.dropout == []
+    original = next(r for r in memo if r.name == "det-randY-l2_original-s0").train_config()
+    assert original.l2 == 0.0005
     easy = bw.easy_example_runs(config)
     assert len(easy) == 3 * config["easy_examples"]["repeats"]
     assert {r.train_config().epochs for r in easy} == {1}

@@ -51,7 +51,15 @@ def code_version(component):
 # would run 8 single-threaded trainings at once, each at a quarter of a core (and 8x the memory).
 # A training job therefore claims cores_given / cores_present slots, so that at most one training
 # process runs per physical core; its torch threads stay execution.threads_per_run.
-CORE_SLOTS = max(1, (workflow.cores or 1) // (os.cpu_count() or 1))
+def _given_cores():
+    try:
+        return workflow.cores or 1
+    except WorkflowError:  # no --cores (--report, cluster executors): one slot per job
+        return 1
+
+
+GIVEN_CORES = _given_cores()
+CORE_SLOTS = max(1, GIVEN_CORES // (os.cpu_count() or 1))
 TRAIN_THREADS = config["execution"]["threads_per_run"]
 TRAIN_JOB_THREADS = CORE_SLOTS * TRAIN_THREADS
 

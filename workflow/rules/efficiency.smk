@@ -2,7 +2,8 @@
 # memory, accuracy, and the inference cost of the trained models (float vs packed xnor path).
 EFFICIENCY = bw.runs_by_key(bw.efficiency_runs(config))
 # A timed job claims every core so that no other job runs beside it and disturbs its clock.
-EFFICIENCY_THREADS = workflow.cores if config["efficiency"]["exclusive"] else config["execution"]["threads_per_run"]
+EFFICIENCY_THREADS = GIVEN_CORES if config["efficiency"]["exclusive"] else TRAIN_JOB_THREADS
+EFFICIENCY_TORCH_THREADS = min(GIVEN_CORES, os.cpu_count() or 1) if config["efficiency"]["exclusive"] else TRAIN_THREADS
 
 
 rule efficiency_train:
@@ -15,6 +16,7 @@ rule efficiency_train:
     params:
         args=lambda w: EFFICIENCY[f"{w.dataset}/{w.run}"].cli_args(),
         out=lambda w: R(f"efficiency/{w.dataset}/{w.run}"),
+        torch_threads=EFFICIENCY_TORCH_THREADS,
         code=code_version("train"),
     threads: EFFICIENCY_THREADS
     resources:
@@ -28,7 +30,7 @@ rule efficiency_train:
     conda:
         ENV
     shell:
-        "python -m bnnrepro train --out {params.out} {params.args} --threads {threads} > {log} 2>&1"
+        "python -m bnnrepro train --out {params.out} {params.args} --threads {params.torch_threads} > {log} 2>&1"
 
 
 rule efficiency_inference:
@@ -42,6 +44,7 @@ rule efficiency_inference:
         batch_sizes=config["efficiency"]["inference"]["batch_sizes"],
         min_run_time=config["efficiency"]["inference"]["min_run_time"],
         data_dir=f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
+        torch_threads=EFFICIENCY_TORCH_THREADS,
         code=code_version("efficiency"),
     threads: EFFICIENCY_THREADS
     log:
@@ -54,7 +57,7 @@ rule efficiency_inference:
         ENV
     shell:
         "python -m bnnrepro efficiency inference --run-dir {params.run_dir} --out {output}"
-        " --batch-sizes {params.batch_sizes} --min-run-time {params.min_run_time} --threads {threads}"
+        " --batch-sizes {params.batch_sizes} --min-run-time {params.min_run_time} --threads {params.torch_threads}"
         " {params.data_dir} > {log} 2>&1"
 
 

@@ -26,13 +26,11 @@ rule lutnet_table:
         " > {log} 2>&1"
 
 
-def lut_tables(dataset, prefix):
-    return [R(f"lutnet/{key}.csv") for key, job in LUTNET.items() if job.dataset == dataset and job.name.startswith(prefix)]
-
-
 rule lutnet_plot:
     input:
-        lambda w: lut_tables(w.dataset, w.kind),
+        lambda w: [
+            R(f"lutnet/{key}.csv") for key, job in LUTNET.items() if job.dataset == w.dataset and job.name.startswith(w.kind)
+        ],
     output:
         png=report(REPORT("figures/lutnet/{dataset}-{kind}.png"), caption="../report/lutnet.rst",
                    category="Lookup tables", subcategory="{kind}"),

@@ -26,7 +26,7 @@ from bnnrepro.io import read_csv, write_csv
 
 CONDITION = ["dataset", "binarization", "labels", "regularization"]
 LABEL_ORDER = ["true", "randY", "randX"]
-REG_ORDER = ["none", "dropout", "l2"]
+REG_ORDER = ["none", "dropout", "l2", "l2_original"]
 BIN_ORDER = ["det", "stoch"]
 
 

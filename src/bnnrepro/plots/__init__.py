@@ -18,7 +18,7 @@ from bnnrepro.io import atomic_open  # noqa: E402
 #: Colours per condition, the same in every figure of the report.
 PALETTES: dict[str, dict[str, str]] = {
     "labels": {"true": "#1b7837", "randY": "#d95f02", "randX": "#7570b3"},
-    "regularization": {"none": "#4477aa", "dropout": "#ee6677", "l2": "#228833"},
+    "regularization": {"none": "#4477aa", "dropout": "#ee6677", "l2": "#228833", "l2_original": "#ccbb44"},
     "binarization": {"det": "#222222", "stoch": "#aa3377"},
     "variant": {"float": "#4477aa", "det": "#222222", "stoch": "#aa3377",
                 "none": "#4477aa", "bc_det": "#222222", "bc_stoch": "#aa3377", "dropout": "#ee6677",

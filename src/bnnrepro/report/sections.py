@@ -32,11 +32,16 @@ def memorization_section(context: Context) -> Section | None:
         "deterministic or stochastic binarization. Train error is measured on the labels the model "
         "was trained on, test error on the true test labels. The paper: a deterministic BNN drives "
         "randY train error to about 0% (L2 does not prevent it), dropout slows memorization with a "
-        "wide spread across classes, stochastic binarization leaves a train-error floor of about 30%.</p>",
+        "wide spread across classes, stochastic binarization leaves a train-error floor of about 30%. "
+        "Note on L2: the paper's L2 runs had no effective penalty (a bug of the original code), so their "
+        "result says nothing about a working L2; here L2 = coefficient x sum(W^2) over the latent weights "
+        "of the dense layers, and its strength matters (see the regularizers in the settings).</p>",
     )
     datasets = list(dict.fromkeys(summary["dataset"]))
+    regs = "; ".join(f"{name} = {settings_text(values) or 'nothing'}" for name, values in fam.get("regularizers", {}).items()
+                     if name in set(summary["regularization"]))
     section.settings = "; ".join(f"{d}: {settings_text(_dataset_settings(context, 'memorization', d))}, "
-                                 f"seeds {fam.get('seeds')}" for d in datasets)
+                                 f"seeds {fam.get('seeds')}" for d in datasets) + f". Regularizers: {regs}."
     thresholds = [c for c in means.columns if c.startswith("epoch_train_below_")]
     shown = cond + ["seeds", "epochs", "final_train_error", "final_test_error", "min_train_error",
                     "final_train_error_class_min", "final_train_error_class_max"] + thresholds
