@@ -96,6 +96,19 @@ def test_compare_subtracts_only_on_the_same_dataset():
     assert row["difference"] == pytest.approx(0.9 - 0.9058)
 
 
+def test_compare_matches_numeric_conditions_read_as_floats():
+    # A k column with NaN for the baselines is read as float: 12.0 must match the paper's k = 12.
+    ours = pd.DataFrame([{"dataset": "mnist", "table": "table1", "method": "memorization", "k": 12.0,
+                          "split": "test", "accuracy": 0.91},
+                         {"dataset": "mnist", "table": "table1", "method": "1-nn", "k": float("nan"),
+                          "split": "test", "accuracy": 0.97}])
+    table = compare("lutnet", ours, ["method", "k", "split"], only={"table": "table1"})
+    memo = table[table["condition"].str.contains("method=memorization, split=test, k=12")].iloc[0]
+    assert memo["ours"] == 0.91 and memo["difference"] == pytest.approx(0.91 - 0.9)
+    knn = table[table["condition"] == "table=table1, method=1-nn, split=test"].iloc[0]
+    assert knn["ours"] == 0.97
+
+
 def _memo_context(tmp_path, rows, config_extra=None) -> Context:
     (tmp_path / "memorization").mkdir(parents=True)
     pd.DataFrame(rows).to_csv(tmp_path / "memorization/summary.csv", index=False)

@@ -3,6 +3,8 @@
 EFFICIENCY = bw.runs_by_key(bw.efficiency_runs(config))
 # A timed job claims every core so that no other job runs beside it and disturbs its clock.
 EFFICIENCY_THREADS = GIVEN_CORES if config["efficiency"]["exclusive"] else TRAIN_JOB_THREADS
+# Torch threads go in as a resource, not a param: they depend on --cores and os.cpu_count(), and a
+# param change would make a later `snakemake -n` with other --cores want to retrain the models.
 EFFICIENCY_TORCH_THREADS = min(GIVEN_CORES, os.cpu_count() or 1) if config["efficiency"]["exclusive"] else TRAIN_THREADS
 
 
@@ -16,11 +18,11 @@ rule efficiency_train:
     params:
         args=lambda w: EFFICIENCY[f"{w.dataset}/{w.run}"].cli_args(),
         out=lambda w: R(f"efficiency/{w.dataset}/{w.run}"),
-        torch_threads=EFFICIENCY_TORCH_THREADS,
         code=code_version("train"),
     threads: EFFICIENCY_THREADS
     resources:
         **train_resources(),
+        torch_threads=EFFICIENCY_TORCH_THREADS,
     log:
         R("logs/efficiency/{dataset}/{run}.log"),
     benchmark:
@@ -30,7 +32,7 @@ rule efficiency_train:
     conda:
         ENV
     shell:
-        "python -m bnnrepro train --out {params.out} {params.args} --threads {params.torch_threads} > {log} 2>&1"
+        "python -m bnnrepro train --out {params.out} {params.args} --threads {resources.torch_threads} > {log} 2>&1"
 
 
 rule efficiency_inference:
@@ -44,9 +46,10 @@ rule efficiency_inference:
         batch_sizes=config["efficiency"]["inference"]["batch_sizes"],
         min_run_time=config["efficiency"]["inference"]["min_run_time"],
         data_dir=f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
-        torch_threads=EFFICIENCY_TORCH_THREADS,
         code=code_version("efficiency"),
     threads: EFFICIENCY_THREADS
+    resources:
+        torch_threads=EFFICIENCY_TORCH_THREADS,
     log:
         R("logs/efficiency/{dataset}/{run}-inference.log"),
     benchmark:
@@ -57,7 +60,7 @@ rule efficiency_inference:
         ENV
     shell:
         "python -m bnnrepro efficiency inference --run-dir {params.run_dir} --out {output}"
-        " --batch-sizes {params.batch_sizes} --min-run-time {params.min_run_time} --threads {params.torch_threads}"
+        " --batch-sizes {params.batch_sizes} --min-run-time {params.min_run_time} --threads {resources.torch_threads}"
         " {params.data_dir} > {log} 2>&1"
 
 

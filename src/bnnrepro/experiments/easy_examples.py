@@ -111,7 +111,7 @@ def plot_histogram(examples: pd.DataFrame, path: Path, dataset: str) -> None:
     conditions = [(b, lab) for b in sorted(data["binarization"].unique())
                   for lab in LABEL_ORDER if ((data["binarization"] == b) & (data["labels"] == lab)).any()]
     colours = plots.palette("labels", [c[1] for c in conditions])
-    fig, axes = plt.subplots(1, len(conditions), figsize=(3.6 * len(conditions), 3.3), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(conditions), figsize=(4.2 * len(conditions), 3.4), sharey=True, squeeze=False)
     for ax, (b, lab) in zip(axes[0], conditions):
         group = data[(data["binarization"] == b) & (data["labels"] == lab)]
         runs = int(group["runs"].max())
@@ -124,7 +124,7 @@ def plot_histogram(examples: pd.DataFrame, path: Path, dataset: str) -> None:
         easy = int((counts >= np.ceil(0.5 * runs)).sum())
         ax.axvline(np.ceil(0.5 * runs) - 0.5, color="0.4", ls=":", lw=1)
         ax.set_title(f"{b}, {lab}: {easy}/{len(counts)} correct in >= 50% of runs", fontsize=9)
-        ax.set_xlabel(f"runs (of {runs}) classifying the example correctly")
+        ax.set_xlabel(f"runs (of {runs}) correct on the example")
         ax.legend(fontsize=8, loc="upper center")
     axes[0, 0].set_ylabel("examples")
     fig.suptitle(f"One epoch from {runs} random initialisations, {dataset}", y=1.03)

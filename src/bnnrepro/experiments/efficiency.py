@@ -139,7 +139,7 @@ def plot_curves(curves: pd.DataFrame, path: Path) -> None:
     variants = [v for v in VARIANT_ORDER if v in set(curves["variant"])]
     colours = plots.palette("variant", variants)
     fig, axes = plt.subplots(len(splits), len(archs), figsize=(4.6 * len(archs), 2.8 * len(splits)),
-                             sharex=True, sharey="row", squeeze=False)
+                             sharex=True, sharey="row", squeeze=False, layout="constrained")
     mean = curves.groupby(["arch", "variant", "split", "epoch"], as_index=False)["error"].mean()
     for i, split in enumerate(splits):
         for j, arch in enumerate(archs):
@@ -154,7 +154,7 @@ def plot_curves(curves: pd.DataFrame, path: Path) -> None:
                 ax.set_ylabel("error (%)")
     plots.integer_axis(axes)
     axes[0, -1].legend(title="variant")
-    fig.suptitle("Error by epoch, binary vs float MLPs (mean over seeds)", y=1.02)
+    fig.suptitle("Error by epoch, binary vs float MLPs (mean over seeds)")
     plots.save(fig, path)
 
 
@@ -171,7 +171,10 @@ def plot_bars(summary: pd.DataFrame, inference: pd.DataFrame, path: Path) -> Non
               ("test_accuracy", "test accuracy (%)")]
     lat = inference[inference["batch_size"] == inference["batch_size"].min()]
     thr = inference[inference["batch_size"] == inference["batch_size"].max()]
-    fig, axes = plt.subplots(1, 5, figsize=(22, 3.8))
+    # Two rows (training cost, inference cost) so that the panels stay readable at page width.
+    fig, grid = plt.subplots(2, 3, figsize=(14, 8), layout="constrained")
+    axes = [grid[0, 0], grid[0, 1], grid[0, 2], grid[1, 0], grid[1, 1]]
+    grid[1, 2].axis("off")
     data = summary.assign(test_accuracy=100 * summary["test_accuracy"])
     for ax, (col, label) in zip(axes, panels):
         sns.barplot(data=data, x="arch", y=col, hue="variant", hue_order=variants, palette=colours, ax=ax,
@@ -185,11 +188,10 @@ def plot_bars(summary: pd.DataFrame, inference: pd.DataFrame, path: Path) -> Non
         sns.barplot(data=frame, x="arch", y=col, hue="impl", ax=ax, errorbar=None, palette="colorblind")
         ax.set_ylabel(label)
         ax.set_xlabel("")
-        ax.legend(fontsize=7, title="variant / backend", title_fontsize=7)
+        ax.legend(fontsize=8, title="variant / backend", title_fontsize=8)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[v]) for v in variants]
     axes[0].legend(handles, variants, title="variant")
-    fig.suptitle("Training and inference cost, binary vs float MLPs", y=1.03)
-    fig.tight_layout()
+    fig.suptitle("Training (top) and inference (bottom) cost, binary vs float MLPs")
     plots.save(fig, path)
 
 

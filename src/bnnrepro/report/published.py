@@ -21,6 +21,14 @@ def published(family: str) -> list[dict]:
     return [entry for entry in load_published() if entry["family"] == family]
 
 
+def _canonical(value) -> str:
+    """A condition value as text, with integral numbers written as integers (12.0 -> "12")."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if np.isfinite(value) and float(value).is_integer():
+            return str(int(value))
+    return str(value)
+
+
 def compare(family: str, ours: pd.DataFrame, condition_columns: list[str], only: dict | None = None) -> pd.DataFrame:
     """Published value next to ours for every published number of ``family``.
 
@@ -37,7 +45,7 @@ def compare(family: str, ours: pd.DataFrame, condition_columns: list[str], only:
         match = ours
         for key, value in cond.items():
             if key in match.columns:
-                match = match[match[key].astype(str) == str(value)]
+                match = match[match[key].map(_canonical) == _canonical(value)]
         metric = entry["metric"]
         same = match[match["dataset"] == entry["dataset"]] if "dataset" in match.columns else match
         if len(same) and metric in same.columns:

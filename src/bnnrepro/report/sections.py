@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from bnnrepro.report.build import Context, Section, Table, settings_text
 from bnnrepro.report.published import compare
 
@@ -245,7 +247,10 @@ def lutnet_section(context: Context) -> Section | None:
         t1 = _lut_tables(context, dataset, "table1")
         if t1 is not None:
             means = t1.groupby(["dataset", "method", "k", "split"], dropna=False, as_index=False)["accuracy"].mean()
-            wide = means.pivot_table(index=["method", "k"], columns="split", values="accuracy", dropna=False).reset_index()
+            # The baselines have no k: show it blank rather than let the pivot drop (or cross) NaN keys.
+            shown_k = means.assign(k=means["k"].map(lambda v: "" if pd.isna(v) else str(int(v))))
+            wide = shown_k.pivot_table(index=["method", "k"], columns="split", values="accuracy").reset_index()
+            wide.columns.name = None
             wide = wide.sort_values("test", ascending=False)[["method", "k", "train", "test"]]
             section.tables.append(Table(f"Table 1: Binary-{dataset}, memorization vs standard methods (accuracy)", wide))
             section.tables.append(Table("Table 1, paper vs ours",
