@@ -22,6 +22,7 @@ include: "workflow/rules/easy_examples.smk"
 include: "workflow/rules/efficiency.smk"
 include: "workflow/rules/binaryconnect.smk"
 include: "workflow/rules/lutnet.smk"
+include: "workflow/rules/kernels.smk"
 include: "workflow/rules/report.smk"
 
 

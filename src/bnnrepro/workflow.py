@@ -22,14 +22,16 @@ from bnnrepro.errors import ConfigError
 SRC = Path(__file__).resolve().parent
 
 #: Source files whose content defines each kind of output (a change reruns what it touches).
+#: A leading "!" leaves a file out (the kernel benchmark driver makes no training output).
 CODE_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "train": ("data", "nn", "train", "kernels", "io.py", "errors.py", "cli.py"),
+    "train": ("data", "nn", "train", "kernels", "!kernels/bench.py", "io.py", "errors.py", "cli.py"),
     "memorization": ("experiments/__init__.py", "experiments/memorization.py", "plots"),
     "easy_examples": ("experiments/__init__.py", "experiments/easy_examples.py", "plots"),
-    "efficiency": ("experiments/__init__.py", "experiments/efficiency.py", "plots", "kernels"),
+    "efficiency": ("experiments/__init__.py", "experiments/efficiency.py", "plots", "kernels", "!kernels/bench.py"),
     "binaryconnect": ("experiments/__init__.py", "experiments/binaryconnect.py", "plots"),
     "lutnet": ("lutnet", "data", "plots"),
     "kernels": ("kernels",),
+    "kernel_plot": ("experiments/__init__.py", "experiments/kernels.py", "plots"),
     "report": ("report", "plots", "experiments"),
 }
 
@@ -37,10 +39,14 @@ CODE_COMPONENTS: dict[str, tuple[str, ...]] = {
 def code_version(component: str) -> str:
     """Hash of the source files of ``component`` (see :data:`CODE_COMPONENTS`)."""
     digest = hashlib.sha256()
-    for part in CODE_COMPONENTS[component]:
+    parts = CODE_COMPONENTS[component]
+    excluded = {SRC / part[1:] for part in parts if part.startswith("!")}
+    for part in parts:
+        if part.startswith("!"):
+            continue
         path = SRC / part
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.is_file() else []
-        for file in files:
+        for file in (f for f in files if f not in excluded):
             digest.update(str(file.relative_to(SRC)).encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()[:12]

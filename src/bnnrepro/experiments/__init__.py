@@ -30,5 +30,6 @@ COMMANDS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("efficiency", "plot"), _E + "efficiency:plot", "figures of the efficiency study"),
     (("binaryconnect", "aggregate"), _E + "binaryconnect:aggregate", "test error, training time and weight statistics"),
     (("binaryconnect", "plot"), _E + "binaryconnect:plot", "curves, first-layer features and weight histograms"),
+    (("kernels", "plot"), _E + "kernels:plot", "speedup figure of the kernel benchmark"),
     (("lutnet-plot",), _E + "lookup_tables:plot", "figures of the lookup-table tables"),
 )

@@ -74,6 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=None, metavar="K",
                         help="K = N sizes (default: 1024 4096 8192; --quick: 1024)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random +-1 operands")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's own choice, usually every core)")
 
 
 def _device(name: str) -> torch.device:
@@ -269,6 +271,10 @@ def run(args: argparse.Namespace) -> int:
     sizes = tuple(args.sizes) if args.sizes else (QUICK_SIZES if args.quick else FULL_SIZES)
     if min(batches) < 1 or min(sizes) < 1:
         raise ConfigError("--batch and --sizes take positive integers")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, not {args.threads}")
+        torch.set_num_threads(min(args.threads, os.cpu_count() or args.threads))
     if device.type == "cpu":
         print("kernel bench on CPU: Triton rows skipped (the interpreter is not a performance path)",
               file=sys.stderr)

@@ -24,6 +24,11 @@ PALETTES: dict[str, dict[str, str]] = {
                 "none": "#4477aa", "bc_det": "#222222", "bc_stoch": "#aa3377", "dropout": "#ee6677",
                 "plain_torch": "#999933"},
     "method": {},
+    # One colour per implementation; activations packed inside vs outside the timing differ by dash.
+    "kernel": {"torch.matmul fp16": "#999933", "torch.matmul bf16": "#ddcc77",
+               "torch_xnor bit (packed inside)": "#222222", "torch_xnor bit (pre-packed)": "#222222",
+               "triton_xnor bit (packed inside)": "#aa3377", "triton_xnor bit (pre-packed)": "#aa3377",
+               "triton_int8 int8 (packed inside)": "#4477aa", "triton_int8 int8 (pre-packed)": "#4477aa"},
 }
 DASHES = {"det": "", "stoch": (4, 2)}
 CLASS_PALETTE = "tab10"
