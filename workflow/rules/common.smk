@@ -64,6 +64,16 @@ TRAIN_THREADS = config["execution"]["threads_per_run"]
 TRAIN_JOB_THREADS = CORE_SLOTS * TRAIN_THREADS
 
 
+def timed_job_threads(exclusive, job_threads, torch_threads):
+    """(Snakemake threads, torch threads) of a timed job. An `exclusive` one claims every core so
+    that no other job runs beside it and disturbs its clock. Rules pass the torch threads as a
+    resource, not a param: they depend on --cores and os.cpu_count(), and a param change would make
+    a later `snakemake -n` with other --cores want to rerun the job."""
+    if exclusive:
+        return GIVEN_CORES, min(GIVEN_CORES, os.cpu_count() or 1)
+    return job_threads, torch_threads
+
+
 def train_resources():
     return dict(mem_mb=config["execution"]["mem_mb_per_run"], gpu=config["execution"]["gpus_per_run"])
 

@@ -1,11 +1,8 @@
 # Efficiency (seed 003): float vs deterministic vs stochastic BNN MLPs; training cost per epoch,
 # memory, accuracy, and the inference cost of the trained models (float vs packed xnor path).
 EFFICIENCY = bw.runs_by_key(bw.efficiency_runs(config))
-# A timed job claims every core so that no other job runs beside it and disturbs its clock.
-EFFICIENCY_THREADS = GIVEN_CORES if config["efficiency"]["exclusive"] else TRAIN_JOB_THREADS
-# Torch threads go in as a resource, not a param: they depend on --cores and os.cpu_count(), and a
-# param change would make a later `snakemake -n` with other --cores want to retrain the models.
-EFFICIENCY_TORCH_THREADS = min(GIVEN_CORES, os.cpu_count() or 1) if config["efficiency"]["exclusive"] else TRAIN_THREADS
+EFFICIENCY_THREADS, EFFICIENCY_TORCH_THREADS = timed_job_threads(config["efficiency"]["exclusive"],
+                                                             TRAIN_JOB_THREADS, TRAIN_THREADS)
 
 
 rule efficiency_train:

@@ -1,11 +1,8 @@
 # Kernel benchmark (issue: the Triton xnor-popcount kernel): packed binary products vs torch.matmul
 # on the device of this run, with BinaryNet's kernel claim beside it in the report.
 KERNELS = config["kernels"]
-# The benchmark times single products: like the efficiency jobs it claims every core when
-# `exclusive`, so that no other job runs beside it; its torch threads are a resource, not a param,
-# so that another --cores does not count as a change (see efficiency.smk).
-KERNEL_THREADS = GIVEN_CORES if KERNELS["exclusive"] else 1
-KERNEL_TORCH_THREADS = min(GIVEN_CORES, os.cpu_count() or 1) if KERNELS["exclusive"] else 1
+# The benchmark times single products: like the efficiency jobs it runs alone when `exclusive`.
+KERNEL_THREADS, KERNEL_TORCH_THREADS = timed_job_threads(KERNELS["exclusive"], 1, 1)
 
 
 rule kernel_bench:

@@ -74,6 +74,7 @@ def plot_speedup(bench: pd.DataFrame, path: Path) -> None:
         set(shown["implementation"]) - set(IMPL_ORDER))
     colours = plots.palette("kernel", impls)
     device = ", ".join(dict.fromkeys(bench["device"]))
+    batches = sorted(int(m) for m in bench["M"].unique())
     fig, axes = plt.subplots(1, len(sizes), figsize=(4.4 * len(sizes), 3.6), sharey=True, squeeze=False,
                              layout="constrained")
     for ax, size in zip(axes[0], sizes):
@@ -85,7 +86,6 @@ def plot_speedup(bench: pd.DataFrame, path: Path) -> None:
         ax.axhline(1.0, color="0.3", lw=1, ls=":")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        batches = sorted(int(m) for m in bench["M"].unique())
         ax.set_xticks(batches, [str(m) for m in batches])
         ax.xaxis.set_minor_locator(ticker.NullLocator())
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}x"))

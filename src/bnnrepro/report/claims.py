@@ -286,21 +286,22 @@ def _kernel_exact(context: Context, t: dict):
                               "held if every packed product equals the float product on +-1 values"))]
 
 
-def _gpu_rows(bench: pd.DataFrame) -> tuple[pd.DataFrame, Outcome | None]:
+def _best_gpu_products(context: Context) -> tuple[pd.DataFrame, Outcome | None]:
+    """The fastest packed product per GPU shape, or the reason the GPU claims were not run."""
+    from bnnrepro.experiments.kernels import best_packed
+
+    bench = _kernel_bench(context)
     gpu = bench[bench["device_type"] == "cuda"]
     if gpu.empty:
         device = ", ".join(dict.fromkeys(bench["device"]))
         return gpu, Outcome(NOT_RUN, "", f"no GPU in this run (the benchmark ran on {device}); the claim is about a GPU kernel")
-    return gpu, None
+    return best_packed(gpu), None
 
 
 def _kernel_vs_fp16(context: Context, t: dict):
-    from bnnrepro.experiments.kernels import best_packed
-
-    gpu, skip = _gpu_rows(_kernel_bench(context))
+    best, skip = _best_gpu_products(context)
     if skip:
         return [("", skip)]
-    best = best_packed(gpu)
     small = best[(best["K"] == 4096) & (best["N"] == 4096) & (best["M"] <= 16)].dropna(subset=["speedup_vs_fp16"])
     if small.empty:
         return [("", _missing("GPU shapes K = N = 4096 with batch <= 16 and fp16 rows"))]
@@ -314,12 +315,9 @@ def _kernel_vs_fp16(context: Context, t: dict):
 
 
 def _kernel_vs_fp32_8192(context: Context, t: dict):
-    from bnnrepro.experiments.kernels import best_packed
-
-    gpu, skip = _gpu_rows(_kernel_bench(context))
+    best, skip = _best_gpu_products(context)
     if skip:
         return [("", skip)]
-    best = best_packed(gpu)
     row = best[(best["M"] == 8192) & (best["K"] == 8192) & (best["N"] == 8192)]
     if row.empty:
         return [("", _missing("GPU shape 8192 x 8192 x 8192"))]
