@@ -228,3 +228,9 @@ def test_adam_matches_torch_optim_adam():
     clone = Adam([{"params": [ours[0].detach().clone()], "lr": 0.0}, {"params": [ours[1].detach().clone()], "lr": 0.0}])
     clone.load_state_dict(state)
     assert clone.param_groups[1]["lr"] == 0.1 and int(clone.state[0]["step"]) == 20
+
+
+def test_missing_input_file_is_one_line_not_a_traceback(tmp_path):
+    proc = run_cli("kernels", "plot", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "x.png"))
+    assert proc.returncode == 2
+    assert "no such file" in proc.stderr and "absent.csv" in proc.stderr and "Traceback" not in proc.stderr

@@ -242,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     except BnnreproError as exc:
         print(f"bnnrepro: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except FileNotFoundError as exc:  # an input path given on the command line that is not there
+        print(f"bnnrepro: error: no such file: {exc.filename}; check the path (or run the step that "
+              "writes it first)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as exc:
         print(f"bnnrepro: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
