@@ -11,7 +11,7 @@ if not torch.cuda.is_available():
 import pytest  # noqa: E402
 
 import bnnrepro.kernels as K  # noqa: E402
-from bnnrepro.nn import ModelSpec, build_model, summarize  # noqa: E402
+from bnnrepro.nn import ModelSpec, build_model, load_packed, packed_state, save_packed, summarize  # noqa: E402
 from bnnrepro.nn.summary import packed_weight_bytes  # noqa: E402
 
 CASES = [
@@ -43,15 +43,15 @@ OVERHEAD_FIXED = 4096
 def test_round_trip_and_size(spec, shape, tmp_path):
     model = trained(spec, shape)
     path = tmp_path / "nested" / "model.pt"
-    payload = K.save_packed(model, path, spec=spec, input_shape=shape, num_classes=10, metadata={"seed": 0})
+    payload = save_packed(model, path, spec=spec, input_shape=shape, num_classes=10, metadata={"seed": 0})
     assert payload == summarize(model).packed_bytes
-    packed, tensors = K.packed_state(model)
+    packed, tensors = packed_state(model)
     assert 0 <= path.stat().st_size - payload <= OVERHEAD_FIXED + OVERHEAD_PER_TENSOR * (len(packed) + len(tensors))
     for name, entry in packed.items():
         out_units, k = entry["shape"][0], int(torch.tensor(entry["shape"][1:]).prod())
         assert entry["bits"].numel() * 4 == packed_weight_bytes(out_units, k)
 
-    loaded = K.load_packed(path)
+    loaded = load_packed(path)
     assert loaded.spec == spec and loaded.input_shape == shape and loaded.num_classes == 10
     assert loaded.metadata == {"seed": 0} and not loaded.model.training
     x = torch.randn(5, *shape)
@@ -65,7 +65,7 @@ def test_round_trip_and_size(spec, shape, tmp_path):
 def test_binary_layers_are_packed():
     spec, shape = ModelSpec(arch="mlp", hidden=(64, 32)), (1, 8, 8)      # every K a multiple of 32
     model = trained(spec, shape)
-    packed, tensors = K.packed_state(model)
+    packed, tensors = packed_state(model)
     binary = {n for n, p in model.named_parameters() if n.endswith("weight") and p.dim() >= 2}
     assert set(packed) == binary                            # all three dense layers, the first included
     assert not any(name.endswith("num_batches_tracked") for name in tensors)
@@ -77,9 +77,9 @@ def test_errors(tmp_path):
     spec, shape = CASES[0]
     model = trained(spec, shape)
     with pytest.raises(ValueError, match="does not match build_model"):
-        K.save_packed(model, tmp_path / "m.pt", spec=ModelSpec(arch="mlp", hidden=(99, 37)),
+        save_packed(model, tmp_path / "m.pt", spec=ModelSpec(arch="mlp", hidden=(99, 37)),
                       input_shape=shape, num_classes=10)
     assert not (tmp_path / "m.pt").exists()
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a packed bnnrepro model"):
-        K.load_packed(tmp_path / "other.pt")
+        load_packed(tmp_path / "other.pt")

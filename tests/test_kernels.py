@@ -22,7 +22,7 @@ import torch.nn.functional as F  # noqa: E402
 import bnnrepro.kernels as K  # noqa: E402
 from bnnrepro.errors import ConfigError  # noqa: E402
 from bnnrepro.kernels import bench, dispatch, packing  # noqa: E402
-from bnnrepro.nn import ModelSpec, build_model  # noqa: E402
+from bnnrepro.nn import ModelSpec, build_model, clear_packed_cache  # noqa: E402
 from bnnrepro.nn.layers import BinaryLinear  # noqa: E402
 from bnnrepro.nn.quantizers import SignWeight, SteSign  # noqa: E402
 
@@ -320,7 +320,7 @@ def test_model_eval_backends_equal_float(backend, spec):
         with K.use_backend(backend):
             out = model(x)
     assert torch.equal(out, expected)
-    assert all("_xnor_cache" in m.__dict__ for m in eligible)
+    assert all("_packed_weight" in m.__dict__ for m in eligible)
 
 
 def test_layer_product_is_exact_integer_plus_bias():
@@ -361,7 +361,7 @@ def test_training_mode_untouched():
     layer = [m for m in model.modules() if isinstance(m, BinaryLinear)][1]
     with torch.no_grad(), K.use_backend("torch"):
         model(x)
-    assert "_xnor_cache" in layer.__dict__
+    assert "_packed_weight" in layer.__dict__
     model.train()
     torch.manual_seed(1)
     with K.use_backend("torch"):
@@ -369,7 +369,7 @@ def test_training_mode_untouched():
     torch.manual_seed(1)
     xin = torch.randn(8, layer.in_features)
     assert torch.equal(out, F.linear(layer.quantized_input(xin), layer.quantized_weight(), layer.bias))
-    assert "_xnor_cache" not in layer.__dict__ and out.grad_fn is not None
+    assert "_packed_weight" not in layer.__dict__ and out.grad_fn is not None
 
 
 def test_weight_change_invalidates_cache():
@@ -389,8 +389,8 @@ def test_weight_change_invalidates_cache():
     with torch.no_grad(), K.use_backend("torch"):
         model.load_state_dict(other.state_dict())
         assert torch.equal(model(x), other(x))
-    K.clear_packed_cache(model)
-    assert not any("_xnor_cache" in m.__dict__ for m in model.modules())
+    clear_packed_cache(model)
+    assert not any("_packed_weight" in m.__dict__ for m in model.modules())
 
 
 def test_non_eligible_layers_unchanged():
@@ -403,7 +403,7 @@ def test_non_eligible_layers_unchanged():
             expected = model(x)
         with K.use_backend("torch"):
             assert torch.equal(model(x), expected)
-    assert not any("_xnor_cache" in m.__dict__ for m in model.modules())
+    assert not any("_packed_weight" in m.__dict__ for m in model.modules())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,7 +446,7 @@ def test_auto_on_cpu_picks_packed_for_small_batch_big_layer():
         with K.use_backend("float"):
             expected = layer(x)
         out = layer(x)                                     # auto: the packed torch path
-    assert "packed" in layer.__dict__["_xnor_cache"] and torch.equal(out, expected)
+    assert isinstance(layer.__dict__["_packed_weight"][1], K.PackedLinearWeight) and torch.equal(out, expected)
 
 
 def test_bench_gpu_case_list_under_interpreter():

@@ -53,7 +53,8 @@ def inference_benchmark(run_dir: Path, batch_sizes: list[int], min_run_time: flo
                         data_dir: str | None = None) -> pd.DataFrame:
     """Latency / throughput of a trained run's model, float vs packed, and its sizes."""
     from bnnrepro.data import load_dataset, scale_inputs
-    from bnnrepro.kernels import load_packed, save_packed, use_backend
+    from bnnrepro.kernels import use_backend
+    from bnnrepro.nn import load_packed, save_packed
     from bnnrepro.nn import binary_layers, summarize
     from bnnrepro.train.loop import load_model, saved_spec
 

@@ -1,5 +1,7 @@
 """Packed binary inference: bit packing, the xnor-popcount GEMM (torch and Triton), binary
-convolution, backend dispatch for the binary layers, packed model export and the kernel benchmark.
+convolution, backend dispatch and the kernel benchmark. Pure tensor operations on packed bits:
+nothing here imports :mod:`bnnrepro.nn` (the layers call in through the inference interface below;
+the packed model export lives in :mod:`bnnrepro.nn.export`).
 
 Small composable pieces, larq-style:
 
@@ -11,10 +13,11 @@ Small composable pieces, larq-style:
   ``F.linear`` / ``F.conv2d`` (zero padding included) exactly;
 * dispatch (:mod:`~bnnrepro.kernels.dispatch`): :func:`set_backend`, :func:`use_backend`,
   :func:`get_backend`, :func:`resolve_backend` over ``"auto" | "torch" | "triton" | "float"``
-  (env var ``BNNREPRO_XNOR_BACKEND``); ``BinaryLinear`` / ``BinaryConv2d`` use it in eval mode;
-* export (:mod:`~bnnrepro.kernels.export`): :func:`save_packed` / :func:`load_packed`;
-* benchmark (:mod:`~bnnrepro.kernels.bench`): ``add_arguments(parser)`` and ``run(args)`` for
-  ``bnnrepro bench kernel``.
+  (env var ``BNNREPRO_XNOR_BACKEND``);
+* the inference interface of binary layers: :class:`PackedLinearWeight` /
+  :class:`PackedConvWeight` (prepared +-1 weights), :func:`inference_backend`,
+  :func:`packed_linear`, :func:`packed_conv2d`;
+* benchmark (:mod:`~bnnrepro.kernels.bench`): times the products against ``torch.matmul``.
 
 Importing this package does not import Triton. The Triton kernels are decorated on their first
 use; to run them on CPU (the interpreter, for tests) set ``TRITON_INTERPRET=1`` before that.
@@ -27,11 +30,15 @@ from bnnrepro.kernels.dispatch import (
     CPU_PACKED_MIN_WEIGHTS,
     ENV_VAR,
     XNOR_MAX_BATCH,
+    PackedLinearWeight,
     choose_triton_impl,
-    clear_packed_cache,
+    conv_supported,
     cpu_prefers_packed,
     get_backend,
+    inference_backend,
+    packed_conv2d,
     packed_gemm,
+    packed_linear,
     resolve_backend,
     set_backend,
     triton_usable,
@@ -39,7 +46,6 @@ from bnnrepro.kernels.dispatch import (
     xnor_conv2d,
     xnor_linear,
 )
-from bnnrepro.kernels.export import PackedModel, load_packed, packed_state, payload_bytes, save_packed
 from bnnrepro.kernels.packing import (
     BITS,
     check_pm1,
@@ -47,6 +53,7 @@ from bnnrepro.kernels.packing import (
     pack_conv_weight,
     pack_input_channels,
     packed_words,
+    sign_pm1,
     unpack_bits,
 )
 from bnnrepro.kernels.reference import popcount32, xnor_gemm_torch
@@ -68,9 +75,9 @@ def __getattr__(name: str):
 # `from bnnrepro.kernels import *` does not decorate the kernels before TRITON_INTERPRET is set.
 __all__ = [
     "BACKENDS", "BITS", "CPU_PACKED_MAX_ROWS", "CPU_PACKED_MIN_WEIGHTS", "ENV_VAR", "PackedConvWeight",
-    "PackedModel", "XNOR_MAX_BATCH", "check_pm1", "choose_triton_impl", "clear_packed_cache",
-    "cpu_prefers_packed", "get_backend", "im2col_words", "load_packed", "pack_bits", "pack_conv_weight",
-    "pack_input_channels", "packed_gemm", "packed_state", "packed_words", "padding_correction", "payload_bytes",
-    "popcount32", "resolve_backend", "save_packed", "set_backend", "triton_usable", "unpack_bits", "use_backend",
+    "PackedLinearWeight", "XNOR_MAX_BATCH", "check_pm1", "choose_triton_impl", "conv_supported",
+    "cpu_prefers_packed", "get_backend", "im2col_words", "inference_backend", "pack_bits", "pack_conv_weight",
+    "pack_input_channels", "packed_conv2d", "packed_gemm", "packed_linear", "packed_words", "padding_correction",
+    "popcount32", "resolve_backend", "set_backend", "sign_pm1", "triton_usable", "unpack_bits", "use_backend",
     "xnor_conv2d", "xnor_conv2d_packed", "xnor_gemm_torch", "xnor_linear",
 ]

@@ -55,16 +55,15 @@ benchmark on the target GPU and adjust it.
 
 Layers
 ------
-:func:`binary_linear_forward` / :func:`binary_conv2d_forward` are the eval-mode forwards of
-*xnor-eligible* :class:`~bnnrepro.nn.BinaryLinear` / :class:`~bnnrepro.nn.BinaryConv2d` layers.
-Every backend returns ``product + bias`` where ``product`` is the exact integer product of the
-+-1 input and weights and the bias is added once, in the input dtype: so all backends give
-bit-identical outputs (``F.linear(x, w, b)`` itself may round differently, because oneDNN adds
-the bias before the last K-block is accumulated). The packed backends run only when autograd is
-not recording (``torch.no_grad()`` / ``torch.inference_mode()``); otherwise the float path keeps
-the graph (same values). Packed weights are cached on the layer, keyed on the weight's version
-counter and storage, and dropped by every training-mode forward; call
-:func:`clear_packed_cache` after editing weights through ``.data`` while in eval mode.
+Binary layers (:mod:`bnnrepro.nn.layers`) use a small public interface in eval mode: they prepare
+their +-1 weights once (:class:`PackedLinearWeight`, :class:`~bnnrepro.kernels.conv.PackedConvWeight`,
+cached by the layer itself), ask :func:`inference_backend` which path to take, and call
+:func:`packed_linear` / :func:`packed_conv2d`. Every backend returns ``product + bias`` where
+``product`` is the exact integer product of the +-1 input and weights and the bias is added
+once, in the input dtype: so all backends give bit-identical outputs (``F.linear(x, w, b)``
+itself may round differently, because oneDNN adds the bias before the last K-block is
+accumulated). The packed backends run only when autograd is not recording; otherwise the float
+path keeps the graph (same values).
 """
 
 from __future__ import annotations
@@ -79,7 +78,7 @@ import torch.nn.functional as F
 
 from bnnrepro.errors import ConfigError
 from bnnrepro.kernels.conv import PackedConvWeight, _pair, conv_output_size, int8_im2col, xnor_conv2d_packed
-from bnnrepro.kernels.packing import pack_bits, unpack_bits
+from bnnrepro.kernels.packing import pack_bits, sign_pm1, unpack_bits
 from bnnrepro.kernels.reference import xnor_gemm_torch
 
 BACKENDS = ("auto", "torch", "triton", "float")
@@ -191,9 +190,7 @@ def choose_triton_impl(rows: int, n: int, k: int) -> str:
 # Functional products on +-1 tensors
 
 def _sign_pm1(x: torch.Tensor) -> torch.Tensor:
-    # The packing convention: value < 0 is -1, anything else +1 (the layers' sign, sign(0) = +1).
-    from bnnrepro.nn.quantizers import sign_pm1
-
+    # The packing convention: value < 0 is -1, anything else +1 (sign(0) = +1).
     return sign_pm1(x if x.is_floating_point() else x.float())
 
 
@@ -312,101 +309,78 @@ def _conv_int(x: torch.Tensor, prepared: PackedConvWeight, backend: str, stride,
 
 
 # ----------------------------------------------------------------------------------------------
-# Layer forwards (called from bnnrepro.nn.layers in eval mode)
+# The inference interface of binary layers (bnnrepro.nn): prepared weights in, exact products out.
+# The layers own their prepared weights (and decide when they are stale); nothing here looks
+# inside a layer.
 
-_CACHE_ATTR = "_xnor_cache"
+class PackedLinearWeight:
+    """A +-1 dense weight ``[N, K]`` prepared for :func:`packed_linear`: its packed bits, and the
+    int8 matrix the Triton ``tl.dot`` kernel wants (built from the bits on first use)."""
 
+    def __init__(self, weight: torch.Tensor):
+        if weight.dim() != 2:
+            raise ValueError(f"a dense weight has shape [out, in], not {tuple(weight.shape)}")
+        self.out_features, self.k = weight.shape
+        self.bits = pack_bits(weight)
+        self._int8: torch.Tensor | None = None
 
-def clear_packed_cache(module: torch.nn.Module) -> None:
-    """Drop the cached packed weights of ``module`` and all its submodules."""
-    for m in module.modules():
-        m.__dict__.pop(_CACHE_ATTR, None)
+    def int8_matrix(self) -> torch.Tensor:
+        if self._int8 is None:
+            self._int8 = unpack_bits(self.bits, self.k, torch.int8)
+        return self._int8
 
-
-def _weight_cache(layer) -> dict:
-    w = layer.weight
-    # Inference tensors (made under torch.inference_mode) have no version counter; they cannot be
-    # modified outside inference mode, so their storage identifies them.
-    version = -1 if w.is_inference() else w._version
-    key = (version, w.data_ptr(), w.device, w.dtype, tuple(w.shape), id(layer.kernel_quantizer))
-    cache = layer.__dict__.get(_CACHE_ATTR)
-    if cache is None or cache["key"] != key:
-        cache = {"key": key}
-        layer.__dict__[_CACHE_ATTR] = cache
-    return cache
-
-
-def _cached(layer, fmt: str, build):
-    cache = _weight_cache(layer)
-    if fmt not in cache:
-        with torch.no_grad():
-            cache[fmt] = build()
-    return cache[fmt]
+    def source(self, fmt: str) -> torch.Tensor:
+        return self.bits if fmt == "packed" else self.int8_matrix()
 
 
-def _layer_backend(layer, x: torch.Tensor, shape: tuple[int, int, int] | None = None) -> str:
-    chosen = resolve_backend(x.device, shape=shape)
-    if chosen != "float" and torch.is_grad_enabled() and (
-            x.requires_grad or any(p.requires_grad for p in layer.parameters(recurse=False))):
-        return "float"
-    return chosen
+def inference_backend(device: torch.device | str, *, shape: tuple[int, int, int] | None = None,
+                      needs_grad: bool = False) -> str:
+    """The concrete backend a binary layer should use for one eval-mode product.
 
-
-def _add_bias(out: torch.Tensor, bias: torch.Tensor | None, channel_dim: int = -1) -> torch.Tensor:
-    if bias is None:
-        return out
-    return out + (bias if channel_dim == -1 else bias.view(1, -1, 1, 1))
-
-
-def binary_linear_forward(layer, x: torch.Tensor) -> torch.Tensor:
-    """Eval-mode forward of an xnor-eligible ``BinaryLinear``: exact product + bias (module docstring)."""
-    rows = x.numel() // max(1, x.shape[-1])
-    backend = _layer_backend(layer, x, (rows, layer.out_features, layer.in_features))
-    qx = layer.quantized_input(x)
-    if backend == "float":
-        return _add_bias(F.linear(qx, layer.quantized_weight()), layer.bias)
-    k = layer.in_features
-    if qx.shape[-1] != k:
-        raise ValueError(f"{type(layer).__name__} expects inputs [..., {k}], got {tuple(x.shape)}")
-    qx2 = qx.reshape(-1, k)
-
-    def weight_source(fmt):
-        if fmt == "packed":
-            return _cached(layer, fmt, lambda: pack_bits(layer.quantized_weight()))
-        return _cached(layer, fmt, lambda: layer.quantized_weight().to(torch.int8))
-
-    out = _int_product_2d(qx2, weight_source, backend, layer.out_features, k)
-    out = out.to(qx.dtype).reshape(*qx.shape[:-1], layer.out_features)
-    return _add_bias(out, layer.bias)
-
-
-def conv_supported(layer) -> bool:
-    """True if the packed convolution handles ``layer``'s geometry (else the float path is used)."""
-    return (layer.groups == 1 and tuple(layer.dilation) == (1, 1) and layer.padding_mode == "zeros"
-            and isinstance(layer.padding, tuple))
-
-
-def binary_conv2d_forward(layer, x: torch.Tensor) -> torch.Tensor:
-    """Eval-mode forward of an xnor-eligible ``BinaryConv2d``: exact product + bias (module docstring).
-
-    Groups, dilation, string padding and non-zero padding modes fall back to the float path.
+    ``"float"`` whenever autograd must record the product (``needs_grad``): the packed paths
+    have no backward. Otherwise :func:`resolve_backend` of the current setting.
     """
-    backend = _layer_backend(layer, x)
-    if backend != "float" and not conv_supported(layer):
-        backend = "float"
-    qx = layer.quantized_input(x)
-    if backend == "float":
-        return _add_bias(layer._conv_forward(qx, layer.quantized_weight(), None), layer.bias, 1)
-    unbatched = qx.dim() == 3
+    chosen = resolve_backend(device, shape=shape)
+    return "float" if needs_grad else chosen
+
+
+def packed_linear(x: torch.Tensor, weight: PackedLinearWeight, bias: torch.Tensor | None = None, *,
+                  backend: str) -> torch.Tensor:
+    """``x @ W.T + bias`` for +-1 ``x [..., K]`` and a prepared +-1 weight, exactly, with the
+    packed ``backend`` (``"torch"`` or ``"triton"``); the bias is added once, after the product."""
+    k = weight.k
+    if x.shape[-1] != k:
+        raise ValueError(f"packed_linear: inputs [..., {k}] expected, got {tuple(x.shape)}")
+    x2 = x.reshape(-1, k)
+    if not x2.is_floating_point():
+        x2 = x2.to(torch.float32)
+    out = _int_product_2d(x2, weight.source, backend, weight.out_features, k)
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    out = out.to(dtype).reshape(*x.shape[:-1], weight.out_features)
+    return out if bias is None else out + bias
+
+
+def conv_supported(groups: int, dilation, padding, padding_mode: str) -> bool:
+    """True if the packed convolution handles this geometry (else use the float path)."""
+    return groups == 1 and tuple(dilation) == (1, 1) and padding_mode == "zeros" and isinstance(padding, tuple)
+
+
+def packed_conv2d(x: torch.Tensor, weight: PackedConvWeight, bias: torch.Tensor | None = None, *,
+                  stride, padding, backend: str) -> torch.Tensor:
+    """``conv2d(x, W) + bias`` for +-1 ``x [N, C, H, W]`` (or unbatched ``[C, H, W]``) and a prepared
+    +-1 weight, zero padding included, exactly, with the packed ``backend``."""
+    unbatched = x.dim() == 3
     if unbatched:
-        qx = qx.unsqueeze(0)
-    prepared = _cached(layer, "conv", lambda: PackedConvWeight(layer.quantized_weight()))
-    out = _conv_int(qx, prepared, backend, tuple(layer.stride), tuple(layer.padding))
-    out = _add_bias(out.to(qx.dtype), layer.bias, 1)
+        x = x.unsqueeze(0)
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    out = _conv_int(x, weight, backend, _pair(stride, "stride"), _pair(padding, "padding")).to(dtype)
+    if bias is not None:
+        out = out + bias.view(1, -1, 1, 1)
     return out.squeeze(0) if unbatched else out
 
 
-__all__ = ["BACKENDS", "CPU_PACKED_MAX_ROWS", "CPU_PACKED_MIN_WEIGHTS", "ENV_VAR", "TRITON_IMPLS", "XNOR_MAX_BATCH",
-           "binary_conv2d_forward", "binary_linear_forward", "choose_triton_impl", "clear_packed_cache",
-           "conv_supported", "cpu_prefers_packed", "gemm_function", "get_backend", "packed_gemm", "resolve_backend",
-           "set_backend", "triton_module", "triton_usable", "use_backend", "xnor_conv2d", "xnor_linear"]
+__all__ = ["BACKENDS", "CPU_PACKED_MAX_ROWS", "CPU_PACKED_MIN_WEIGHTS", "ENV_VAR", "PackedLinearWeight",
+           "TRITON_IMPLS", "XNOR_MAX_BATCH", "choose_triton_impl", "conv_supported", "cpu_prefers_packed",
+           "gemm_function", "get_backend", "inference_backend", "packed_conv2d", "packed_gemm", "packed_linear",
+           "resolve_backend", "set_backend", "triton_module", "triton_usable", "use_backend", "xnor_conv2d",
+           "xnor_linear"]

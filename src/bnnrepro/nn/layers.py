@@ -17,7 +17,10 @@ Uniform(-1, 1), get the Glorot learning-rate scale and are clipped to [-1, 1] af
 (see :mod:`bnnrepro.train.optim`).
 
 In eval mode a layer whose inputs and weights are both +-1 can compute its product with the
-xnor-popcount kernel instead of a float matmul (exactly equal; see :mod:`bnnrepro.kernels`).
+xnor-popcount kernel instead of a float matmul (exactly equal), through the kernels' public
+inference interface: the layer prepares (and caches) its packed weights and calls
+:func:`bnnrepro.kernels.packed_linear` / :func:`~bnnrepro.kernels.packed_conv2d` with the backend
+:func:`bnnrepro.kernels.inference_backend` picks.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bnnrepro import kernels
 from bnnrepro.nn.quantizers import Quantizer, activation_quantizer, weight_quantizer
 
 MODES = ("binarynet", "binaryconnect", "float")
@@ -92,6 +96,27 @@ class QuantLayerMixin:
     def quantized_input(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.input_quantizer is None else self.input_quantizer(x)
 
+    def _needs_grad(self, x: torch.Tensor) -> bool:
+        return torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)
+
+    def _prepared_weight(self, prepare):
+        """The +-1 weights prepared for the packed kernels by ``prepare`` (a kernels class), kept
+        until the weights change (keyed on the weight's version counter and storage)."""
+        w = self.weight
+        # Inference tensors (made under torch.inference_mode) have no version counter; they cannot
+        # be modified outside inference mode, so their storage identifies them.
+        key = (-1 if w.is_inference() else w._version, w.data_ptr(), w.device, w.dtype, id(self.kernel_quantizer))
+        cached = self.__dict__.get("_packed_weight")
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                cached = (key, prepare(self.quantized_weight()))
+            self.__dict__["_packed_weight"] = cached
+        return cached[1]
+
+    def clear_packed_weight(self) -> None:
+        """Drop the prepared weights (needed only after editing ``weight.data`` in eval mode)."""
+        self.__dict__.pop("_packed_weight", None)
+
 
 class BinaryLinear(QuantLayerMixin, nn.Linear):
     """Dense layer with optional input and kernel quantizers (see the module docstring)."""
@@ -102,15 +127,22 @@ class BinaryLinear(QuantLayerMixin, nn.Linear):
         self._init_quantized(input_quantizer, kernel_quantizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training and self.xnor_eligible:
-            # Inference on +-1 operands: the exact product from the xnor backend in force
-            # (bnnrepro.kernels.dispatch; imported here because bnnrepro.kernels imports nn).
-            from bnnrepro.kernels.dispatch import binary_linear_forward
-
-            return binary_linear_forward(self, x)
-        # Training: weights change every step, so drop any packed copy cached at eval.
-        self.__dict__.pop("_xnor_cache", None)
-        return F.linear(self.quantized_input(x), self.quantized_weight(), self.bias)
+        if self.training:
+            self.clear_packed_weight()  # weights change every step
+            return F.linear(self.quantized_input(x), self.quantized_weight(), self.bias)
+        qx = self.quantized_input(x)
+        if not self.xnor_eligible:
+            return F.linear(qx, self.quantized_weight(), self.bias)
+        # Inference on +-1 operands: the exact product, packed or float, then the bias (so that
+        # every backend gives the same bits; see bnnrepro.kernels.dispatch).
+        rows = x.numel() // max(1, x.shape[-1])
+        backend = kernels.inference_backend(x.device, shape=(rows, self.out_features, self.in_features),
+                                            needs_grad=self._needs_grad(x))
+        if backend == "float":
+            out = F.linear(qx, self.quantized_weight())
+            return out if self.bias is None else out + self.bias
+        return kernels.packed_linear(qx, self._prepared_weight(kernels.PackedLinearWeight), self.bias,
+                                     backend=backend)
 
 
 class BinaryConv2d(QuantLayerMixin, nn.Conv2d):
@@ -124,12 +156,18 @@ class BinaryConv2d(QuantLayerMixin, nn.Conv2d):
         self._init_quantized(input_quantizer, kernel_quantizer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training and self.xnor_eligible:
-            from bnnrepro.kernels.dispatch import binary_conv2d_forward
-
-            return binary_conv2d_forward(self, x)
-        self.__dict__.pop("_xnor_cache", None)
-        return self._conv_forward(self.quantized_input(x), self.quantized_weight(), self.bias)
+        if self.training:
+            self.clear_packed_weight()
+            return self._conv_forward(self.quantized_input(x), self.quantized_weight(), self.bias)
+        qx = self.quantized_input(x)
+        if not self.xnor_eligible:
+            return self._conv_forward(qx, self.quantized_weight(), self.bias)
+        backend = kernels.inference_backend(x.device, needs_grad=self._needs_grad(x))
+        if backend != "float" and kernels.conv_supported(self.groups, self.dilation, self.padding, self.padding_mode):
+            return kernels.packed_conv2d(qx, self._prepared_weight(kernels.PackedConvWeight), self.bias,
+                                         stride=tuple(self.stride), padding=tuple(self.padding), backend=backend)
+        out = self._conv_forward(qx, self.quantized_weight(), None)
+        return out if self.bias is None else out + self.bias.view(-1, 1, 1)
 
 
 def layer_quantizers(mode: str, binarization: str = "det", *, first: bool = False,
@@ -148,3 +186,11 @@ def layer_quantizers(mode: str, binarization: str = "det", *, first: bool = Fals
 def binary_layers(model: nn.Module) -> list[QuantLayerMixin]:
     """All layers of ``model`` with binarized weights, in module order."""
     return [m for m in model.modules() if isinstance(m, QuantLayerMixin) and m.is_binary]
+
+
+def clear_packed_cache(model: nn.Module) -> None:
+    """Drop the prepared packed weights of every layer of ``model`` (after editing weights
+    through ``.data`` in eval mode; training-mode forwards drop them anyway)."""
+    for m in model.modules():
+        if isinstance(m, QuantLayerMixin):
+            m.clear_packed_weight()

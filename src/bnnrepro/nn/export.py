@@ -100,7 +100,7 @@ def save_packed(model: nn.Module, path: str | os.PathLike, *, spec, input_shape,
     Returns the payload size in bytes (see :func:`payload_bytes`). Raises ``ValueError`` if the
     model's parameter shapes do not match a fresh ``build_model`` of the spec.
     """
-    from bnnrepro.nn import build_model
+    from bnnrepro.nn.models import build_model
 
     spec_fields = _spec_dict(spec)
     reference = build_model(spec, tuple(input_shape), int(num_classes)).state_dict()
@@ -120,7 +120,7 @@ def save_packed(model: nn.Module, path: str | os.PathLike, *, spec, input_shape,
 
 def load_packed(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> PackedModel:
     """Rebuild the model saved by :func:`save_packed`, in eval mode, on ``map_location``."""
-    from bnnrepro.nn import ModelSpec, build_model
+    from bnnrepro.nn.models import ModelSpec, build_model
 
     blob = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
