@@ -1,254 +1,155 @@
-"""The ``bnnrepro`` command line.
+"""The ``bnnrepro`` command line: one registry of commands, ``<group> <verb>``.
 
-Every subcommand turns bad input into a one-line message and exit status 2 (bad data: 1), never a
-traceback. The Snakemake workflow calls these same commands.
+Every command is an object (or a module) with ``add_arguments(parser)`` and ``run(args) -> int``,
+named in :func:`registry` by ``"module:object"`` (or ``"module"``) and imported only when called, so that ``bnnrepro --help``
+and usage errors answer at once (no torch, pandas or Triton). Families contribute ``<family>
+tables``, ``<family> figures`` and their own verbs from their declarations. One error handler
+turns bad input into one line and exit status 2 (bad data or results: 1), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import errno
+import importlib
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import dataclass
 
 from bnnrepro import __version__
-from bnnrepro.errors import BnnreproError, ConfigError
+from bnnrepro.errors import BnnreproError
 
-EPILOG_TRAIN = """\
-examples:
-  bnnrepro train --out results/demo --epochs 1
-      one epoch of the default deterministic BNN (784-1024-10 MLP) on Fashion-MNIST
-  bnnrepro train --labels randY --train-size 5000 --epochs 50 --out results/randY
-      memorize 5,000 random labels
-  bnnrepro train --config run.yaml --seed 3 --out results/run-s3
-      settings from a YAML file (keys as below, with underscores), overridden by options
+DESCRIPTION = ("Regenerate, check and extend the study of memorization in binarized neural networks. The whole "
+               "study runs with `snakemake --cores 8 all`; these commands are its building blocks.")
 
-Outputs in --out: metrics.csv (class-wise train/valid/test error per epoch), timing.csv,
-summary.json, model.pt; a killed run resumes from checkpoint.pt when started again.
-"""
+
+@dataclass(frozen=True)
+class Entry:
+    path: tuple[str, ...]
+    target: str  # "module:object"
+    help: str
+
+
+def registry() -> list[Entry]:
+    from bnnrepro.families.registry import FAMILIES
+
+    entries = [
+        Entry(("train",), "bnnrepro.train.command", "train one run, or a chunk of runs, and write its metrics"),
+        Entry(("data", "fetch"), "bnnrepro.data.commands:fetch", "locate, verify and (if missing) download datasets"),
+        Entry(("data", "info"), "bnnrepro.data.commands:info", "where each dataset's files are and whether they verify"),
+        Entry(("model", "summary"), "bnnrepro.train.tools:summary", "binary vs float parameters and packed size of a model"),
+        Entry(("model", "bench"), "bnnrepro.train.tools:bench", "seconds per training epoch: BNN vs float MLP, interleaved"),
+    ]
+    for family in FAMILIES.values():
+        entries.append(Entry((family.name, "tables"), "bnnrepro.families.commands:tables",
+                             "aggregate the family's runs into its tables (tidy CSV)"))
+        entries.append(Entry((family.name, "figures"), "bnnrepro.families.commands:figures",
+                             "draw the family's figures (PNG and SVG) from its tables"))
+        entries += [Entry((family.name, verb), target, help_text) for verb, (target, help_text) in family.commands.items()]
+    entries += [
+        Entry(("report", "build"), "bnnrepro.report.build", "render the HTML report from the result files"),
+        Entry(("plan",), "bnnrepro.workflow.plan:command", "estimate a config's wall time per family and what would rerun"),
+        Entry(("generate",), "bnnrepro.workflow.generated",
+              "regenerate the files derived from the code (settings schema, report captions)"),
+    ]
+    return entries
+
+
+GROUP_HELP = {"data": "fetch and inspect datasets", "model": "inspect and benchmark models", "report": "the HTML report"}
+
+
+def _usage(entries: list[Entry]) -> str:
+    lines = ["usage: bnnrepro [--version] COMMAND [ARGS]", "", DESCRIPTION, "", "commands:"]
+    for entry in entries:
+        lines.append(f"  {' '.join(entry.path):<28} {entry.help}")
+    lines += ["", "`bnnrepro COMMAND --help` shows a command's options."]
+    return "\n".join(lines)
 
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with the error format of the rest of the CLI (message + hint, exit 2)."""
 
     def error(self, message: str):
-        # No usage dump: `train` has dozens of options; the hint points to the full help.
         self.exit(2, f"{self.prog}: error: {message}\n(run `{self.prog} --help` for the options)\n")
 
 
-def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    from bnnrepro.train.config import TrainConfig, field_type
-
-    groups: dict[str, argparse._ArgumentGroup] = {}
-    for f in fields(TrainConfig):
-        meta = f.metadata
-        group = groups.setdefault(meta["group"], parser.add_argument_group(f"{meta['group']} settings"))
-        scalar, is_list, _ = field_type(f)
-        default = f.default_factory() if f.default_factory is not MISSING else f.default
-        help_text = f"{meta['help']} (default: {default})"
-        flag = "--" + f.name.replace("_", "-")
-        kwargs = dict(dest=f.name, default=argparse.SUPPRESS, help=help_text)
-        if scalar is bool:
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
-            continue
-        if meta.get("choices"):
-            kwargs["choices"] = meta["choices"]
-        if is_list:
-            kwargs["nargs"] = "+"
-        group.add_argument(flag, type=scalar, metavar=scalar.__name__.upper() if not meta.get("choices") else None,
-                           **kwargs)
+def _find(argv: list[str], entries: list[Entry]) -> tuple[Entry | None, list[str]]:
+    for entry in sorted(entries, key=lambda e: -len(e.path)):
+        if tuple(argv[:len(entry.path)]) == entry.path:
+            return entry, argv[len(entry.path):]
+    return None, argv
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from bnnrepro.train import TrainConfig, train
-
-    settings = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
-    cfg = (TrainConfig.from_yaml(args.config, settings) if args.config
-           else TrainConfig.from_dict(settings, "command line")).validate()
-    result = train(cfg, args.out, run_name=args.name, progress=args.progress)
-    final = result.summary["final_error"]
-    print(f"{result.out_dir}: final error " + ", ".join(f"{k} {v:.4f}" for k, v in final.items()))
-    return 0
-
-
-def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from bnnrepro.data import fetch, get_spec
-
-    names = list(args.names) if args.names else []
-    if not names:
-        raise ConfigError("name at least one dataset, e.g. `bnnrepro data fetch fashion_mnist`")
-    for name in names:
-        spec = get_spec(name)
-        files = fetch(spec, args.data_dir, download=not args.offline, quiet=args.quiet)
-        for located in files.values():
-            if not args.quiet:
-                print(f"{spec.name}: {located.path} ({located.source}, verified)")
-    return 0
+def _unknown(argv: list[str], entries: list[Entry]) -> int:
+    groups = {e.path[0] for e in entries}
+    if argv[0] in groups:
+        verbs = [e for e in entries if e.path[0] == argv[0]]
+        asked_help = len(argv) == 1 or argv[1] in ("-h", "--help")
+        out = sys.stdout if asked_help and len(argv) > 1 else sys.stderr
+        if not asked_help or len(argv) == 1:
+            given = f"unknown action {argv[1]!r}" if len(argv) > 1 else "missing action"
+            print(f"bnnrepro {argv[0]}: error: {given}; choose one of: "
+                  f"{', '.join(e.path[1] for e in verbs)}", file=sys.stderr)
+            return 2
+        print(f"usage: bnnrepro {argv[0]} ACTION [ARGS]\n\n{GROUP_HELP.get(argv[0], '')}\n\nactions:", file=out)
+        for e in verbs:
+            print(f"  {e.path[1]:<12} {e.help}", file=out)
+        return 0
+    close = difflib.get_close_matches(argv[0], sorted(groups), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    print(f"bnnrepro: error: unknown command {argv[0]!r}{hint}; run `bnnrepro --help` for the commands", file=sys.stderr)
+    return 2
 
 
-def _cmd_data_info(args: argparse.Namespace) -> int:
-    from bnnrepro.data import DATASETS, locate
-    from bnnrepro.data.fetch import candidate_dirs, download_dir
-    from bnnrepro.errors import DataError
-
-    names = args.names or list(DATASETS)
-    for name in names:
-        from bnnrepro.data import get_spec
-
-        spec = get_spec(name)
-        print(f"{spec.name}: {spec.title} ({spec.train_size:,} train / {spec.test_size:,} test, "
-              f"{'x'.join(map(str, spec.image_shape))}) <{spec.homepage}>")
-        print("  looked for in: " + ", ".join(f"{kind} {d}" for kind, d in candidate_dirs(spec, args.data_dir)))
-        try:
-            found = locate(spec, args.data_dir, verify=not args.no_verify)
-        except DataError as exc:
-            print(f"  CORRUPT: {exc}")
-            continue
-        for fname, loc in found.items():
-            status = f"{loc.source}: {loc.path}" if loc else f"missing (download to {download_dir(spec, args.data_dir)})"
-            print(f"  {fname:<28} {status}")
-    return 0
-
-
-def _cmd_model_summary(args: argparse.Namespace) -> int:
-    from bnnrepro.data import get_spec
-    from bnnrepro.nn import build_model, summarize
-    from bnnrepro.train import TrainConfig
-
-    settings = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
-    cfg = TrainConfig.from_dict(settings, "command line").validate()
-    spec = get_spec(cfg.dataset)
-    num_classes = 2 if cfg.task != "multiclass" else len(spec.classes)
-    model = build_model(cfg.model_spec(), spec.image_shape, num_classes)
-    print(summarize(model).format())
-    return 0
-
-
-def _cmd_bench_train(args: argparse.Namespace) -> int:
-    from bnnrepro.bench import run_train_benchmark
-
-    return run_train_benchmark(args)
-
-
-#: Commands implemented in their own modules, loaded only when called (keeps `bnnrepro --help`
-#: fast and avoids importing triton or scikit-learn for unrelated commands). Each module has
-#: ``add_arguments(parser)`` and ``run(args) -> int`` (or "module:object" for an object that has
-#: them); the entry is (command path, module, help).
-LAZY_COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
-    (("bench", "kernel"), "bnnrepro.kernels.bench", "xnor-popcount GEMM vs torch matmul, tidy CSV"),
-    (("schema",), "bnnrepro.schema", "regenerate workflow/schemas/train_settings.schema.yaml"),
-    (("report", "build"), "bnnrepro.report.build", "render report/index.html from the result files"),
-    (("lutnet",), "bnnrepro.lutnet.cli", "networks of lookup tables trained by memorization (Chatterjee 2018)"),
-]
-
-
-def _lazy_parser(sub, name: str, module: str, help_text: str) -> None:
-    p = sub.add_parser(name, help=help_text, add_help=False)
-    p.set_defaults(func=None, lazy_module=module, lazy_prog=f"{p.prog}")
-
-
-def _run_lazy(module_name: str, prog: str, argv: list[str]) -> int:
-    import importlib
-
-    module_path, _, attr = module_name.partition(":")
-    module = importlib.import_module(module_path)
-    doc = (module.__doc__ or "").strip()
-    if attr:  # several commands in one module: an object with add_arguments / run
-        module = getattr(module, attr)
-    parser = ArgumentParser(prog=prog, description=doc.split("\n\n")[0] if doc else None)
-    module.add_arguments(parser)
-    return int(module.run(parser.parse_args(argv)) or 0)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(
-        prog="bnnrepro",
-        description="Regenerate, check and extend the study of memorization in binarized neural "
-                    "networks. The whole study runs with `snakemake --cores 8 all`; these commands "
-                    "are its building blocks.",
-    )
-    parser.add_argument("--version", action="version", version=f"bnnrepro {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
-    sub.required = True
-
-    p = sub.add_parser("train", help="train one run and write its metrics",
-                       description="Train one BNN (or float) run; every setting is an option or a YAML key.",
-                       epilog=EPILOG_TRAIN, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", metavar="FILE", help="YAML file of settings (options given here override it)")
-    p.add_argument("--out", required=True, metavar="DIR", help="run directory for the outputs")
-    p.add_argument("--name", metavar="NAME", help="run name written in the metrics (default: the --out folder's name)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="progress bar (default: when stderr is a terminal), else one log line per epoch")
-    _add_train_options(p)
-    p.set_defaults(func=_cmd_train)
-
-    data = sub.add_parser("data", help="fetch and inspect datasets").add_subparsers(
-        dest="data_command", metavar="ACTION", parser_class=ArgumentParser)
-    data.required = True
-    p = data.add_parser("fetch", help="locate, verify and (if missing) download datasets")
-    p.add_argument("names", nargs="*", metavar="NAME", help="fashion_mnist, mnist, cifar10 or svhn")
-    p.add_argument("--data-dir", help="explicit data directory (default: $BNNREPRO_DATA, then the cache)")
-    p.add_argument("--offline", action="store_true", help="only look locally; fail instead of downloading")
-    p.add_argument("--quiet", action="store_true", help="no output except errors")
-    p.set_defaults(func=_cmd_data_fetch)
-    p = data.add_parser("info", help="where each dataset's files are and whether they verify")
-    p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--data-dir")
-    p.add_argument("--no-verify", action="store_true", help="skip checksum verification (faster)")
-    p.set_defaults(func=_cmd_data_info)
-
-    p = sub.add_parser("summary", help="binary vs float parameters and packed size of a model",
-                       description="Print the layer-by-layer summary of the model that `train` would build.")
-    _add_train_options(p)
-    p.set_defaults(func=_cmd_model_summary)
-
-    bench = sub.add_parser("bench", help="speed benchmarks").add_subparsers(
-        dest="bench_command", metavar="BENCHMARK", parser_class=ArgumentParser)
-    bench.required = True
-    p = bench.add_parser("train", help="seconds per training epoch: BNN vs float MLP")
-    from bnnrepro.bench import add_train_benchmark_arguments
-
-    add_train_benchmark_arguments(p)
-    p.set_defaults(func=_cmd_bench_train)
-    groups = {"bench": bench}
-    for path, module, help_text in LAZY_COMMANDS + _experiment_commands():
-        parent = sub
-        for i, part in enumerate(path[:-1]):
-            if part not in groups:
-                groups[part] = sub.add_parser(part, help=f"{part} commands").add_subparsers(
-                    dest=f"{part}_command", metavar="ACTION", parser_class=ArgumentParser)
-                groups[part].required = True
-            parent = groups[part]
-        _lazy_parser(parent, path[-1], module, help_text)
-    return parser
-
-
-def _experiment_commands():
-    from bnnrepro.experiments import COMMANDS
-
-    return list(COMMANDS)
+def _load(target: str):
+    """The command object ``module:object``, or the module itself (with add_arguments / run)."""
+    module, _, name = target.partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, name) if name else loaded
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if getattr(args, "lazy_module", None):
-            return _run_lazy(args.lazy_module, args.lazy_prog, extra)
-        if extra:
-            prog = " ".join(["bnnrepro"] + [v for k, v in sorted(vars(args).items())
-                                            if k.endswith("command") and isinstance(v, str)])
-            ArgumentParser(prog=prog).error(f"unrecognized arguments: {' '.join(extra)}")
-        return int(args.func(args) or 0)
+        return _dispatch(argv)
     except BnnreproError as exc:
         print(f"bnnrepro: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except FileNotFoundError as exc:  # an input path given on the command line that is not there
-        print(f"bnnrepro: error: no such file: {exc.filename}; check the path (or run the step that "
-              "writes it first)", file=sys.stderr)
+    except FileNotFoundError as exc:  # an input path that is not there
+        print(f"bnnrepro: error: no such file: {exc.filename}; check the path (or run the step that writes it first)",
+              file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output that cannot be written
+        what = {errno.EACCES: "permission denied", errno.EROFS: "read-only file system",
+                errno.ENOSPC: "no space left on device", errno.EISDIR: "it is a folder",
+                errno.ENOTDIR: "a parent of it is a file, not a folder", errno.EEXIST: "it exists and is not a folder"}
+        reason = what.get(exc.errno, exc.strerror or str(exc))
+        target = exc.filename or "an output"
+        print(f"bnnrepro: error: cannot write {target}: {reason}; choose another output path or free the space",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
         print(f"bnnrepro: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
+
+
+def _dispatch(argv: list[str]) -> int:
+    if argv[:1] == ["--version"]:
+        print(f"bnnrepro {__version__}")
+        return 0
+    entries = registry()
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage(entries), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    entry, rest = _find(argv, entries)
+    if entry is None:
+        return _unknown(argv, entries)
+    command = _load(entry.target)
+    parser = ArgumentParser(prog="bnnrepro " + " ".join(entry.path), description=entry.help)
+    command.add_arguments(parser)
+    args = parser.parse_args(rest)
+    args.family = entry.path[0]
+    return int(command.run(args) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

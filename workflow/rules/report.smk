@@ -1,6 +1,15 @@
-# The HTML report: every family's tables and figures, the claim checklist and the provenance.
-FAMILY_OUTPUTS = (MEMORIZATION_OUTPUTS + EASY_OUTPUTS + EFFICIENCY_OUTPUTS + BINARYCONNECT_OUTPUTS + LUTNET_OUTPUTS
-                  + KERNEL_OUTPUTS)
+# The HTML report: every family's section (tables, figures), the claim checklist (claims.csv beside
+# it) and the provenance. Local rules: they take seconds.
+ALL_FAMILY_OUTPUTS = [path for f in FAMILIES.values() for path in family_outputs(f)]
+# The command that ran this workflow, for the report's provenance. A global the shell command
+# refers to (not a param, not part of the command's text), so that running with another command
+# line does not rebuild the report.
+INVOCATION = " ".join(["snakemake"] + sys.argv[1:]) if os.path.basename(sys.argv[0]).startswith("snakemake") else "snakemake"
+
+
+localrules:
+    resolved_config,
+    report,
 
 
 rule resolved_config:
@@ -20,20 +29,19 @@ rule resolved_config:
 rule report:
     input:
         config=R("config.yaml"),
-        outputs=FAMILY_OUTPUTS,
+        outputs=ALL_FAMILY_OUTPUTS,
     output:
-        REPORT("index.html"),
+        html=REPORT("index.html"),
+        claims=REPORT("claims.csv"),
     params:
-        configfiles=" ".join(f"--configfile {os.path.relpath(c)}" for c in workflow.configfiles),
-        results=lambda w, input: os.path.dirname(input.config),
-        report_dir=lambda w, output: os.path.dirname(output[0]),
-        repo=workflow.basedir,
-        code=code_version("report"),
+        code=code_version("bnnrepro.report.build", *[f.analysis for f in FAMILIES.values()]),
     log:
         R("logs/report.log"),
+    benchmark:
+        R("benchmarks/report/report.tsv")
     conda:
         ENV
     shell:
-        "python -m bnnrepro report build --config {input.config} --results {params.results}"
-        " --report-dir {params.report_dir} --out {output} {params.configfiles}"
-        " --repo {params.repo} > {log} 2>&1"
+        "python -m bnnrepro report build --config {input.config} --results {config[results]:q}"
+        " --report-dir {config[report_dir]:q} --out {output.html} --claims {output.claims}"
+        " --command {INVOCATION:q} > {log} 2>&1"

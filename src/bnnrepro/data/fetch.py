@@ -2,7 +2,8 @@
 
 Look-up order for each file of a dataset (the first place that has the file wins):
 
-1. an explicit data directory: the ``data_dir`` argument, else the ``BNNREPRO_DATA`` variable;
+1. an explicit data directory: the ``data_dir`` argument, else the ``BNNREPRO_DATA`` variable
+   (it must exist: a missing one is a ConfigError, never a silent fall-back to the other places);
 2. the project cache (``BNNREPRO_CACHE``, else ``resources/`` of the source checkout, else
    ``~/.cache/bnnrepro``);
 3. the system dataset folder of a Debian package (Fashion-MNIST: ``dataset-fashion-mnist``);
@@ -11,6 +12,7 @@ Look-up order for each file of a dataset (the first place that has the file wins
 A file that is found is verified (MD5 of the file as published, or SHA-256 of its decompressed
 content); a mismatch is an error that names the file, the expected checksum and the fix. Downloads
 go to a temporary name and are renamed only once verified, so nothing half-written is ever left.
+:func:`file_status` reports every file (found where, verified or corrupt) without raising.
 """
 
 from __future__ import annotations
@@ -19,14 +21,12 @@ import contextlib
 import hashlib
 import os
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from bnnrepro.data.parsers import read_maybe_gzip
 from bnnrepro.data.registry import DatasetSpec, RemoteFile
-from bnnrepro.errors import DataError
+from bnnrepro.errors import ConfigError, DataError
 from bnnrepro.io import file_digest
 
 DOWNLOAD_TIMEOUT_S = 60
@@ -47,12 +47,22 @@ def cache_dir() -> Path:
 
 
 def explicit_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
-    """The explicit data directory: the argument, else ``$BNNREPRO_DATA``, else None."""
+    """The explicit data directory: the argument, else ``$BNNREPRO_DATA``, else None.
+
+    One that is not an existing directory raises ConfigError: a mistyped path must not quietly
+    fall back to the cache or the system copy."""
     if data_dir:
-        return Path(data_dir).expanduser()
-    if os.environ.get("BNNREPRO_DATA"):
-        return Path(os.environ["BNNREPRO_DATA"]).expanduser()
-    return None
+        path, origin = Path(data_dir).expanduser(), "--data-dir / data_dir"
+    elif os.environ.get("BNNREPRO_DATA"):
+        path, origin = Path(os.environ["BNNREPRO_DATA"]).expanduser(), "$BNNREPRO_DATA"
+    else:
+        return None
+    if not path.is_dir():
+        what = "is not a directory" if path.exists() else "does not exist"
+        raise ConfigError(f"data directory {path} (from {origin}) {what}: create it (with one folder per "
+                          f"dataset, e.g. {path / 'fashion_mnist'}) or drop {origin} to use the cache and "
+                          "system copies")
+    return path
 
 
 def candidate_dirs(spec: DatasetSpec, data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
@@ -108,7 +118,10 @@ def _verify_file(path: Path, remote: RemoteFile) -> str | None:
     if md5 == remote.md5:
         return None
     if remote.content_sha256 is not None:
-        content = hashlib.sha256(read_maybe_gzip(path)).hexdigest()
+        try:
+            content = hashlib.sha256(read_maybe_gzip(path)).hexdigest()
+        except DataError:  # a damaged gzip stream: report the mismatch like any other
+            return f"MD5 {md5} (expected {remote.md5}), and it is not a valid gzip file"
         if content == remote.content_sha256:
             return None
         return (f"MD5 {md5} (expected {remote.md5}) and decompressed SHA-256 {content} "
@@ -123,9 +136,50 @@ class LocatedFile:
     source: str  # "data dir", "cache", "system" or "download"
 
 
+@dataclass(frozen=True)
+class FileStatus:
+    """What :func:`file_status` found for one file of a dataset."""
+
+    name: str
+    state: str  # "verified", "unverified" (found, not checked), "missing" or "corrupt"
+    path: Path | None  # where it was found; for "missing", where a download would put it
+    source: str | None  # "data dir", "cache" or "system"; None if missing
+    problem: str = ""  # for "corrupt": the mismatch and the fix
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("verified", "unverified")
+
+    def describe(self) -> str:
+        """One line for ``bnnrepro data info``."""
+        if self.state == "missing":
+            return f"missing (download to {self.path})"
+        if self.state == "corrupt":
+            return f"CORRUPT ({self.source}): {self.problem}"
+        return f"{self.source}: {self.path}" + (" (verified)" if self.state == "verified" else "")
+
+
 def _fix_hint(spec: DatasetSpec, path: Path) -> str:
     return (f"Delete {path} and run `bnnrepro data fetch {spec.name}` to download it again, "
             f"or put a good copy of {path.name} (from {spec.homepage}) in its place.")
+
+
+def _find(remote: RemoteFile, dirs: list[tuple[str, Path]]) -> LocatedFile | None:
+    """The first copy of ``remote`` in ``dirs`` (unverified), or None."""
+    for kind, folder in dirs:
+        path = folder / remote.name
+        if path.is_file():
+            return LocatedFile(remote, path, kind)
+    return None
+
+
+def _corruption(spec: DatasetSpec, located: LocatedFile) -> str | None:
+    """None if ``located`` verifies, else the user's message: what is wrong and the fix."""
+    mismatch = verify_file(located.path, located.remote)
+    if mismatch is None:
+        return None
+    return (f"{spec.title} file {located.path} is corrupt or not the published version: {mismatch}. "
+            f"{_fix_hint(spec, located.path)}")
 
 
 def locate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, verify: bool = True) -> dict[str, LocatedFile | None]:
@@ -133,22 +187,34 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, veri
 
     A file that exists but fails verification raises :class:`DataError`.
     """
+    dirs = candidate_dirs(spec, data_dir)
     found: dict[str, LocatedFile | None] = {}
     for remote in spec.files:
-        found[remote.name] = None
-        for kind, folder in candidate_dirs(spec, data_dir):
-            path = folder / remote.name
-            if path.is_file():
-                if verify:
-                    mismatch = verify_file(path, remote)
-                    if mismatch:
-                        raise DataError(
-                            f"{spec.title} file {path} is corrupt or not the published version: "
-                            f"{mismatch}. {_fix_hint(spec, path)}"
-                        )
-                found[remote.name] = LocatedFile(remote, path, kind)
-                break
+        found[remote.name] = located = _find(remote, dirs)
+        if verify and located is not None:
+            problem = _corruption(spec, located)
+            if problem:
+                raise DataError(problem)
     return found
+
+
+def file_status(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
+                verify: bool = True) -> list[FileStatus]:
+    """The status of every file of ``spec``, in registry order (verified unless ``verify`` is
+    False). Unlike :func:`locate`, a corrupt file does not raise: it gets state "corrupt" and the
+    message :func:`locate` would raise, so ``bnnrepro data info`` can report every file and then
+    exit non-zero."""
+    dirs = candidate_dirs(spec, data_dir)
+    statuses = []
+    for remote in spec.files:
+        located = _find(remote, dirs)
+        if located is None:
+            statuses.append(FileStatus(remote.name, "missing", download_dir(spec, data_dir) / remote.name, None))
+            continue
+        problem = _corruption(spec, located) if verify else None
+        state = "corrupt" if problem else ("verified" if verify else "unverified")
+        statuses.append(FileStatus(remote.name, state, located.path, located.source, problem or ""))
+    return statuses
 
 
 def _progress(total: int | None, desc: str, quiet: bool):
@@ -160,6 +226,9 @@ def _progress(total: int | None, desc: str, quiet: bool):
 
 def download_file(remote: RemoteFile, dest: Path, *, quiet: bool = False) -> None:
     """Download ``remote`` to ``dest`` (verified, atomic). Raises DataError on any failure."""
+    import urllib.error  # here, not at the top: most processes never download
+    import urllib.request
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(f".{dest.name}.part")
     if not quiet:

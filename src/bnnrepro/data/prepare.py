@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from bnnrepro.data import transforms
 from bnnrepro.data.registry import RawDataset
 from bnnrepro.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported when data are prepared, so `import bnnrepro.data` stays light
+    import torch
 
 LABEL_MODES = ("true", "randY", "randX")
 _PAIR = re.compile(r"^pair-(\d)-(\d)$")
@@ -81,7 +84,12 @@ def prepare_data(raw: RawDataset, *, train_size: int | None = None, valid_size: 
                  test_size: int | None = None, labels: str = "true",
                  randx_variance: float = transforms.RANDX_VARIANCE, task: str = "multiclass",
                  data_seed: int = 0) -> PreparedData:
-    """Build the train / valid / test tensors of one run (see the module docstring)."""
+    """Build the train / valid / test tensors of one run (see the module docstring).
+
+    ``raw``'s arrays may be read-only (memory-mapped): every step below copies (fancy indexing,
+    scaling to float32) before anything is changed."""
+    import torch
+
     if labels not in LABEL_MODES:
         raise ConfigError(f"unknown labels mode {labels!r}; choose one of {', '.join(LABEL_MODES)}")
     x_all, y_all, idx_all, classes = apply_task(raw.x_train, raw.y_train, raw.classes, task)

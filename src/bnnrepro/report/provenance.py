@@ -16,7 +16,11 @@ PACKAGES = ("bnnrepro", "torch", "triton", "snakemake", "numpy", "pandas", "scip
             "seaborn", "matplotlib", "jinja2")
 
 
-def git_state(repo: Path) -> dict:
+#: The checkout this package runs from (src/bnnrepro/report/provenance.py -> the repository).
+CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+def git_state(repo: Path = CHECKOUT) -> dict:
     """Commit, dirty flag and branch of ``repo`` (None values outside a git checkout)."""
     def git(*args: str) -> str | None:
         try:

@@ -23,6 +23,7 @@ from bnnrepro.nn.models import ARCHITECTURES, FLOAT_ACTIVATIONS, ModelSpec
 from bnnrepro.nn.quantizers import ACTIVATION_QUANTIZERS, BINARIZATIONS
 
 LOSSES = ("squared_hinge", "cross_entropy")
+OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -62,11 +63,13 @@ class TrainConfig:
     input_dropout: float = setting(0.0, "dropout rate on the input of MLPs", group="regularization", minimum=0.0)
     l2: float = setting(0.0, "L2 coefficient: l2 * sum(W^2) over latent weights (applied to them, as intended)", group="regularization", minimum=0.0)
     l2_scope: str = setting("dense", "layers the L2 penalty covers: dense (original) or all binary layers", choices=("dense", "all"), group="regularization")
+    l2_gradient: str = setting("latent", "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or none (as the original code: taken w.r.t. the binarized weights, the penalty never reaches the weights)", choices=("latent", "none"), group="regularization")
     # optimisation
     loss: str = setting("squared_hinge", "squared hinge (BinaryNet) or cross-entropy", choices=LOSSES)
+    optimizer: str = setting("adam", "adam (BinaryNet) or sgd (plain SGD, no momentum)", choices=OPTIMIZERS)
     epochs: int = setting(10, "number of epochs", minimum=1)
     batch_size: int = setting(100, "minibatch size (the last partial batch is dropped, as the original)", minimum=1)
-    lr_start: float = setting(1e-3, "Adam learning rate of the first epoch", minimum=0.0)
+    lr_start: float = setting(1e-3, "learning rate of the first epoch", minimum=0.0)
     lr_end: float = setting(1e-4, "learning rate after the last epoch (geometric decay per epoch)", minimum=0.0)
     glorot_lr_scale: bool = setting(True, "scale binary weights' learning rate by 1/sqrt(1.5/(fan_in+fan_out))")
     clip_weights: bool = setting(True, "clip latent binary weights to [-1, 1] after each step")
@@ -78,6 +81,7 @@ class TrainConfig:
     probe_size: int = setting(0, "record per-example correctness of N fixed training examples after training", group="execution", minimum=0)
     probe_seed: int = setting(0, "seed choosing the probe examples (fixed across runs)", group="execution", minimum=0)
     save_model: bool = setting(True, "save the final model (model.pt)", group="execution")
+    checkpoint_every: float = setting(30.0, "seconds between checkpoints (a killed run resumes from the last; 0: every epoch)", group="execution", minimum=0.0)
     tags: list[str] = setting([], "KEY=VALUE labels added as columns to the metrics (e.g. regularization=dropout)", group="execution")
 
     # ---------------------------------------------------------------------------------------
@@ -135,7 +139,7 @@ class TrainConfig:
 
     def fingerprint(self) -> str:
         """Hash of every setting that changes the result (a checkpoint of another config is not resumed)."""
-        ignored = ("data_dir", "eval_batch_size", "save_model")
+        ignored = ("data_dir", "eval_batch_size", "save_model", "checkpoint_every")
         relevant = {k: v for k, v in self.to_dict().items() if k not in ignored}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -1,5 +1,5 @@
-"""Figure style shared by every figure: one colour per condition everywhere, labelled axes with
-units, PNG (and SVG) written atomically. Figures read only result files (tidy CSVs)."""
+"""What every family's figures share: the style, one colour per condition value everywhere, and
+the PNG + SVG output written atomically. Figures read only result tables (tidy CSVs)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,20 @@ import seaborn as sns  # noqa: E402
 
 from bnnrepro.io import atomic_open  # noqa: E402
 
+
+def ordered(values, order) -> list:
+    """The distinct ``values`` in the given ``order`` first, then any others in order of appearance."""
+    values = list(dict.fromkeys(values))
+    return [v for v in order if v in values] + [v for v in values if v not in order]
+
 #: Colours per condition, the same in every figure of the report.
 PALETTES: dict[str, dict[str, str]] = {
-    "labels": {"true": "#1b7837", "randY": "#d95f02", "randX": "#7570b3"},
-    "regularization": {"none": "#4477aa", "dropout": "#ee6677", "l2": "#228833", "l2_original": "#ccbb44"},
+    "labels": {"true": "#1b7837", "randY": "#d95f02", "randX": "#7570b3", "real": "#1b7837", "random": "#d95f02"},
+    "regularization": {"none": "#4477aa", "dropout": "#ee6677", "l2": "#228833", "l2_inert": "#ccbb44"},
     "binarization": {"det": "#222222", "stoch": "#aa3377"},
     "variant": {"float": "#4477aa", "det": "#222222", "stoch": "#aa3377",
                 "none": "#4477aa", "bc_det": "#222222", "bc_stoch": "#aa3377", "dropout": "#ee6677",
-                "plain_torch": "#999933"},
+                "bc_real": "#999999", "plain_torch": "#999933"},
     "method": {},
     # One colour per implementation; activations packed inside vs outside the timing differ by dash.
     "kernel": {"torch.matmul fp16": "#999933", "torch.matmul bf16": "#ddcc77",

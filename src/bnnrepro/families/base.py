@@ -1,0 +1,196 @@
+"""What an experiment family declares, and the pieces every family shares.
+
+A family (memorization, easy examples, ...) is one package under :mod:`bnnrepro.families` with two
+modules:
+
+* ``__init__.py`` *declares* the family: its config section -> the training runs it fans out into
+  (:class:`Run`, grouped into :class:`Chunk` jobs), the tables it aggregates them into and the figures
+  it draws (paths and captions). It imports no torch, pandas or matplotlib, so that the workflow
+  (``snakemake -n``, ``--lint``) reads it in milliseconds;
+* ``analysis.py`` *computes*: tables from the runs, figures from the tables, the report section and
+  the claims, and the family's command-line verbs.
+
+The rules (workflow/rules), the report and the claim checklist only iterate over the registry
+(:data:`bnnrepro.families.FAMILIES`): a fact about a family is written in its package alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+#: The order in which a run's training settings are merged: each later layer overrides earlier keys.
+SETTINGS_LAYERS = ("execution", "defaults", "<family>.settings", "<family>.dataset_settings.<dataset>",
+                   "the condition's settings")
+
+
+# ----------------------------------------------------------------------------------------------
+# Runs and the jobs that train them
+
+@dataclass(frozen=True)
+class Run:
+    """One training run: its folder ``<results>/<family>/<dataset>/<name>``, the training settings
+    it runs with (every key a ``bnnrepro train`` setting) and the condition it belongs to."""
+
+    family: str
+    dataset: str
+    name: str
+    settings: Mapping[str, Any]
+    condition: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}/{self.name}"
+
+    def folder(self, results: str) -> str:
+        return os.path.join(results, self.family, self.dataset, self.name)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The runs one Snakemake job trains, one after another in one process (``isolate``: each in a
+    fresh process, for measurements of process memory). Its output is a manifest naming every run
+    and the checksum of its sealed summary."""
+
+    family: str
+    dataset: str
+    name: str
+    runs: tuple[Run, ...]
+    isolate: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}/{self.name}"
+
+    def manifest(self, results: str) -> str:
+        return os.path.join(results, self.family, self.dataset, "chunks", f"{self.name}.json")
+
+    def spec(self, results: str) -> str:
+        """The runs as compact JSON (``bnnrepro train --runs``): folder, name and settings each."""
+        return json.dumps({"isolate": self.isolate,
+                           "runs": [{"out": run.folder(results), "name": run.name, "settings": dict(run.settings)}
+                                    for run in self.runs]}, sort_keys=True, separators=(",", ":"))
+
+
+def chunked(family: str, runs: Sequence[Run], group_of: Callable[[Run], str], size: int,
+            isolate: bool = False) -> list[Chunk]:
+    """Split ``runs`` into chunks of at most ``size`` runs that share ``group_of(run)`` (a chunk never
+    mixes datasets). A group of n runs gives ceil(n / size) chunks named ``<group>`` (one chunk) or
+    ``<group>.<i>``; runs keep their order."""
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.dataset, group_of(run)), []).append(run)
+    chunks = []
+    for (dataset, group), members in groups.items():
+        pieces = [members[i:i + size] for i in range(0, len(members), size)]
+        for i, piece in enumerate(pieces):
+            name = group if len(pieces) == 1 else f"{group}.{i}"
+            chunks.append(Chunk(family, dataset, name, tuple(piece), isolate))
+    return chunks
+
+
+# ----------------------------------------------------------------------------------------------
+# Settings
+
+def merge(*layers: Mapping | None) -> dict:
+    """Later mappings override earlier ones key by key (values are copied)."""
+    merged: dict = {}
+    for layer in layers:
+        merged.update(copy.deepcopy(dict(layer or {})))
+    return merged
+
+
+def base_settings(config: Mapping, family: str, dataset: str) -> dict:
+    """The training settings every run of ``family`` on ``dataset`` starts from (see
+    :data:`SETTINGS_LAYERS`): execution -> defaults -> the family's ``settings`` -> its
+    ``dataset_settings.<dataset>``."""
+    execution = config.get("execution", {})
+    section = config.get(family, {})
+    return merge({"device": execution.get("device", "cpu"), "threads": execution.get("threads_per_run", 1),
+                  "data_dir": config.get("data_dir")}, config.get("defaults"), section.get("settings"),
+                 section.get("dataset_settings", {}).get(dataset))
+
+
+def tags(**values: Any) -> list[str]:
+    """``KEY=VALUE`` tags: the condition columns a run writes into its metrics."""
+    return [f"{k}={v}" for k, v in values.items()]
+
+
+def enabled(config: Mapping, family: str) -> bool:
+    return bool(config.get(family, {}).get("enabled", True))
+
+
+def dataset_warnings(config: Mapping, family: str) -> list[str]:
+    """A dataset a family runs on without settings of its own runs with the family's ``settings``
+    alone: say so (it is easy to forget, e.g., a smaller training subset for a new dataset)."""
+    section = config.get(family, {})
+    own = section.get("dataset_settings") or {}
+    return [f"{family}: dataset {d!r} has no {family}.dataset_settings.{d}; its runs use {family}.settings "
+            f"({', '.join(sorted(section.get('settings') or {})) or 'nothing'}) and the library defaults"
+            for d in section.get("datasets", []) if d not in own]
+
+
+# ----------------------------------------------------------------------------------------------
+# The family declaration
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure a family draws: its PNG path under the report folder (an SVG is written beside it),
+    its kind (a key of the family's ``CAPTIONS``: the caption shared by the HTML report and
+    Snakemake's native report) and the details of this instance (dataset, settings) that the HTML
+    report adds to the caption."""
+
+    path: str
+    kind: str
+    caption: str
+    details: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)  # what the figure shows (dataset, ...)
+
+    @property
+    def svg(self) -> str:
+        return os.path.splitext(self.path)[0] + ".svg"
+
+    @property
+    def anchor(self) -> str:
+        return "fig-" + os.path.splitext(os.path.basename(self.path))[0]
+
+
+@dataclass(frozen=True)
+class Family:
+    """The declaration of one experiment family (see the module docstring).
+
+    ``runs(config)``: its training runs (none for families without training); ``chunks(config)``: the
+    jobs that train them; ``inputs(config)``: what its ``tables`` step reads besides the chunk
+    manifests (paths under results); ``tables(config)``: name -> path under results of the tables it
+    writes; ``figures(config)``: the figures it draws from them. ``timed``: its runs measure time and
+    memory, so each chunk job runs alone on the machine and each run in a fresh process.
+    """
+
+    name: str
+    title: str
+    source: str                      # the citation of the experiment, e.g. "Mehta et al. 2017, Figs 1-4"
+    analysis: str                    # the module computing its tables, figures, section and claims
+    tables: Callable[[Mapping], dict[str, str]]
+    figures: Callable[[Mapping], list[FigureSpec]]
+    runs: Callable[[Mapping], list[Run]] = lambda config: []
+    chunks: Callable[[Mapping], list[Chunk]] = lambda config: []
+    inputs: Callable[[Mapping], list[str]] = lambda config: []
+    timed: bool = False
+    check: Callable[[Mapping], tuple[list[str], list[str]]] = lambda config: ([], [])  # (problems, warnings)
+    commands: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # verb -> ("module:object", help)
+
+    def enabled(self, config: Mapping) -> bool:
+        return enabled(config, self.name)
+
+    def manifests(self, config: Mapping) -> list[str]:
+        results = config["results"]
+        return [chunk.manifest(results) for chunk in self.chunks(config)]
+
+
+def fingerprint(payload: Any) -> str:
+    """A short, stable hash of a JSON-able value."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]

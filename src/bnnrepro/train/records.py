@@ -1,0 +1,102 @@
+"""Sealed run records: how a finished run proves its outputs are whole, and how readers check it.
+
+When a run finishes, ``summary.json`` records the SHA-256 of each of its result files
+(``metrics.csv``, ``timing.csv``, ``probe.csv``): the run's *seal*. A chunk of runs trained by one
+job ends with a *manifest* (the job's output) that lists its runs and the SHA-256 of each
+``summary.json``. Every reader goes through :func:`read_manifest` / :func:`verified_run`, so a
+truncated or edited result file is reported naming the file and the fix, never silently used; the
+training loop itself retrains a run whose seal does not verify.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from bnnrepro.errors import DataError
+from bnnrepro.io import file_digest, write_json
+
+SUMMARY = "summary.json"
+#: Result files covered by a run's seal when they exist.
+SEALED_FILES = ("metrics.csv", "timing.csv", "probe.csv")
+
+
+def seal(folder: Path) -> dict[str, str]:
+    """SHA-256 of each result file of the run in ``folder`` (for its summary.json)."""
+    return {name: file_digest(folder / name) for name in SEALED_FILES if (folder / name).is_file()}
+
+
+def read_summary(folder: str | os.PathLike) -> dict:
+    """The run's summary.json; a missing or unreadable one is a DataError naming it."""
+    path = Path(folder) / SUMMARY
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing: the run did not finish") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is corrupt (not valid JSON: {exc})") from None
+
+
+def seal_problem(folder: str | os.PathLike, summary: dict | None = None) -> str | None:
+    """Why the run in ``folder`` is not whole (a missing or changed result file), or None."""
+    folder = Path(folder)
+    try:
+        summary = summary if summary is not None else read_summary(folder)
+    except DataError as exc:
+        return str(exc)
+    recorded = summary.get("outputs")
+    if not isinstance(recorded, dict) or "metrics.csv" not in recorded:
+        return f"{folder / SUMMARY} records no checksums of the run's outputs (written by an older version?)"
+    for name, digest in recorded.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{path} is missing"
+        if file_digest(path) != digest:
+            return f"{path} is corrupt: its SHA-256 differs from the one recorded when the run finished"
+    return None
+
+
+def verified_run(folder: str | os.PathLike, fix: str = "") -> dict:
+    """The summary of a finished run after checking its seal; a DataError naming the file otherwise."""
+    problem = seal_problem(folder)
+    if problem:
+        raise DataError(problem + (f"; {fix}" if fix else "; retrain the run (delete its folder and rerun)"))
+    return read_summary(folder)
+
+
+def write_manifest(path: str | os.PathLike, folders: list[str | os.PathLike], **info) -> dict:
+    """Write the manifest of a chunk of finished runs (their folders and summary checksums)."""
+    manifest = {**info, "runs": [{"folder": str(f), "summary_sha256": file_digest(Path(f) / SUMMARY)}
+                                 for f in folders]}
+    write_json(path, manifest)
+    return manifest
+
+
+def read_manifest(path: str | os.PathLike) -> list[Path]:
+    """The run folders of a chunk manifest, each verified (its summary against the manifest, its
+    result files against the summary's seal). Problems are DataErrors naming the file and the fix."""
+    path = Path(path)
+    fix = (f"delete {path} and rerun the workflow (`snakemake --cores 8 all`): the job retrains what is not whole")
+    try:
+        manifest = json.loads(path.read_text())
+        entries = manifest["runs"]
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing; run the workflow first") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise DataError(f"{path} is corrupt ({exc}); {fix}") from None
+    folders = []
+    for entry in entries:
+        folder = Path(entry["folder"])
+        summary = folder / SUMMARY
+        if not summary.is_file() or file_digest(summary) != entry["summary_sha256"]:
+            state = "missing" if not summary.is_file() else "changed since the job finished"
+            raise DataError(f"{summary} is {state}; {fix}")
+        verified_run(folder, fix)
+        folders.append(folder)
+    return folders
+
+
+def read_manifests(paths) -> list[Path]:
+    """:func:`read_manifest` over several manifests, in order."""
+    return [folder for path in paths for folder in read_manifest(path)]

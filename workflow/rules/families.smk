@@ -1,0 +1,57 @@
+# Every family's tables (aggregated from its runs or jobs) and figures (drawn from its tables),
+# one rule each per family, all from the family's declaration (bnnrepro.families.<name>): inputs,
+# output paths and captions are written there once. Local rules: they take seconds.
+def family_outputs(family):
+    """The tables and figures of an enabled family (what `all` and the report need)."""
+    if not family.enabled(config):
+        return []
+    return [R(p) for p in family.tables(config).values()] + [REPORT(s.path) for s in family.figures(config)]
+
+
+for _family in FAMILIES.values():
+    if not _family.enabled(config):
+        continue
+
+    rule:
+        name:
+            f"{_family.name}_tables"
+        input:
+            _family.manifests(config) + [R(p) for p in _family.inputs(config)],
+        output:
+            **{name: R(path) for name, path in _family.tables(config).items()},
+        params:
+            section=section_json(_family.name),
+            code=code_version(_family.analysis),
+        log:
+            R(f"logs/{_family.name}/tables.log"),
+        benchmark:
+            R(f"benchmarks/tables/{_family.name}.tsv")
+        localrule: True
+        conda:
+            ENV
+        shell:
+            f"python -m bnnrepro {_family.name} tables --section {{params.section:q}}"
+            " --results {config[results]:q} {input} > {log} 2>&1"
+
+    rule:
+        name:
+            f"{_family.name}_figures"
+        input:
+            [R(p) for p in _family.tables(config).values()],
+        output:
+            [report(REPORT(s.path), caption=f"../report/{_family.name}-{s.kind}.rst", category=_family.title)
+             for s in _family.figures(config)]
+            + [REPORT(s.svg) for s in _family.figures(config)],
+        params:
+            section=section_json(_family.name),
+            code=code_version(_family.analysis),
+        log:
+            R(f"logs/{_family.name}/figures.log"),
+        benchmark:
+            R(f"benchmarks/figures/{_family.name}.tsv")
+        localrule: True
+        conda:
+            ENV
+        shell:
+            f"python -m bnnrepro {_family.name} figures --section {{params.section:q}}"
+            " --results {config[results]:q} --report-dir {config[report_dir]:q} > {log} 2>&1"

@@ -1,0 +1,62 @@
+# Training: one generic rule for every family's runs. A job trains a chunk of runs (the family's
+# declaration groups them) and writes the chunk's manifest; a timed family's chunk runs alone and
+# each run in a fresh process.
+CHUNKS = {(f.name, c.dataset, c.name): c for f in FAMILIES.values() if f.enabled(config) for c in f.chunks(config)}
+TRAIN_CODE = code_version("bnnrepro.train.command")
+TIMED_THREADS = {
+    f.name: timed_job_threads(config[f.name].get("exclusive", True), TRAIN_JOB_THREADS, TRAIN_THREADS)
+    for f in FAMILIES.values()
+    if f.timed
+}
+TRAINING_FAMILIES = "|".join(sorted({family for family, _, _ in CHUNKS}) or ["none"])
+
+
+def _train_threads(family, which):
+    plain = (TRAIN_JOB_THREADS, TRAIN_THREADS)
+    return TIMED_THREADS.get(family, plain)[which]
+
+
+localrules:
+    data_fetch,
+
+
+# Datasets are located, verified (and downloaded if missing) once, before the runs that use them,
+# so that parallel jobs never download the same file twice. A local rule: compute nodes of a
+# cluster often have no internet.
+rule data_fetch:
+    output:
+        touch(R("data/{dataset}.verified")),
+    params:
+        data_dir=lambda w: f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
+    log:
+        R("logs/data/{dataset}.log"),
+    conda:
+        ENV
+    shell:
+        "python -m bnnrepro data fetch {wildcards.dataset} {params.data_dir} > {log} 2>&1"
+
+
+rule train:
+    input:
+        data=lambda w: data_marker(w.dataset),
+    output:
+        R("{family}/{dataset}/chunks/{chunk}.json"),
+    params:
+        runs=lambda w: CHUNKS[(w.family, w.dataset, w.chunk)].spec(config["results"]),
+        code=TRAIN_CODE,
+    threads: lambda w: _train_threads(w.family, 0)
+    resources:
+        **train_resources(),
+        torch_threads=lambda w: _train_threads(w.family, 1),
+    log:
+        R("logs/train/{family}/{dataset}/{chunk}.log"),
+    benchmark:
+        R("benchmarks/train/{family}/{dataset}/{chunk}.tsv")
+    wildcard_constraints:
+        family=TRAINING_FAMILIES,
+        chunk="[^/]+",
+    conda:
+        ENV
+    shell:
+        "python -m bnnrepro train --runs - --manifest {output} --threads {resources.torch_threads} > {log} 2>&1"
+        " <<'BNNREPRO_RUNS'\n{params.runs}\nBNNREPRO_RUNS"
