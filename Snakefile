@@ -13,6 +13,9 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/efficiency.smk"
+include: "workflow/rules/kernels.smk"
+include: "workflow/rules/lookup_tables.smk"
 include: "workflow/rules/families.smk"
 include: "workflow/rules/report.smk"
 
@@ -23,3 +26,7 @@ rule all:
         REPORT("index.html"),
         ALL_FAMILY_OUTPUTS,
     localrule: True
+
+
+onsuccess:
+    print(f"\nReport: {os.path.abspath(REPORT('index.html'))}  (claims: {os.path.abspath(REPORT('claims.csv'))})")

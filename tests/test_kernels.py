@@ -13,8 +13,6 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-import argparse  # noqa: E402
-
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -409,34 +407,35 @@ def test_non_eligible_layers_unchanged():
 # ---------------------------------------------------------------------------------------------
 # benchmark
 
-def test_bench_quick_cpu(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
-    out = tmp_path / "bench" / "kernel.csv"
-    args = parser.parse_args(["--quick", "--device", "cpu", "--out", str(out), "--batch", "1", "3",
-                              "--sizes", "64", "100", "--max-time", "0.2"])
-    assert bench.run(args) == 0
-    frame = pd.read_csv(out)
-    assert len(frame) == 2 * 2 * 3
+def test_bench_interleaved_blocks_on_cpu():
+    # The library behind `bnnrepro kernels bench` (its command is tested in test_family_kernels.py).
+    lines = []
+    rows = bench.benchmark(torch.device("cpu"), [1, 3], [64, 100], repeats=2, max_time=0.01, log=lines.append)
+    frame = pd.DataFrame(rows)
+    assert list(frame.columns) == list(bench.COLUMNS)
+    assert len(frame) == 2 * 2 * 3 * 2                       # shapes x implementations x blocks
     assert set(frame.impl) == {"torch.matmul", "torch_xnor"}
     assert set(frame.act_prep) == {"none", "outside", "inside"}
-    assert frame.exact.all() and (frame.median_ms > 0).all()
-    fp32 = frame[frame.impl == "torch.matmul"]
-    assert (fp32.speedup_vs_fp32 == 1).all() and fp32.auto_choice.all()
-    for column in ("device_type", "device", "M", "K", "N", "dtype", "gops", "samples", "timer"):
-        assert column in frame.columns
+    assert frame.exact.all() and (frame.ms > 0).all() and (frame.calls >= 1).all()
+    assert frame[frame.impl == "torch.matmul"].auto_choice.all()
+    assert sorted(frame.block.unique()) == [0, 1] and len(lines) == 2 * 2 * 3
 
 
-def test_bench_rejects_bad_options(tmp_path):
-    parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
-    with pytest.raises(ConfigError, match="--device"):
-        bench.run(parser.parse_args(["--device", "tpu", "--out", str(tmp_path / "x.csv")]))
+def test_bench_rotates_the_order_of_each_block():
+    assert bench.rotated([0, 1, 2], 0) == [0, 1, 2]
+    assert bench.rotated([0, 1, 2], 1) == [1, 2, 0]
+    assert bench.rotated([0, 1, 2], 5) == [2, 0, 1]
+
+
+def test_bench_rejects_bad_devices():
+    with pytest.raises(ConfigError, match="device must be"):
+        bench.resolve_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA is not available"):
-            bench.run(parser.parse_args(["--device", "cuda", "--out", str(tmp_path / "x.csv")]))
-    with pytest.raises(ConfigError, match="--repeats"):
-        bench.run(parser.parse_args(["--repeats", "0", "--out", str(tmp_path / "x.csv")]))
+            bench.resolve_device("cuda")
+    assert bench.resolve_device("cpu").type == "cpu"
+    with pytest.raises(ConfigError, match="repeats"):
+        bench.benchmark(torch.device("cpu"), [1], [32], repeats=0, max_time=0.1)
 
 
 def test_auto_on_cpu_picks_packed_for_small_batch_big_layer():
@@ -454,14 +453,14 @@ def test_bench_gpu_case_list_under_interpreter():
     # interpreter (or on the GPU when there is one): every case computes the exact product.
     a, w = pm1(3, 64, seed=18, device=TRITON_DEVICE), pm1(5, 64, seed=19, device=TRITON_DEVICE)
     expected = int_product(a.cpu(), w.cpu())
-    cases = bench._cases(torch.device("cuda"), a, w)
-    assert {(impl, prep) for impl, _, prep, _, _ in cases} == {
+    cases = bench.cases(torch.device("cuda"), a, w)
+    assert {(case.impl, case.act_prep) for case in cases} == {
         ("torch.matmul", "none"), ("triton_xnor", "outside"), ("triton_xnor", "inside"),
         ("triton_int8", "outside"), ("triton_int8", "inside")}
-    for impl, dtype, prep, fn, config in cases:
-        assert torch.equal(fn().cpu().to(torch.int32), expected), (impl, dtype, prep)
-        if config:
-            assert "BLOCK_M" in config()
+    for case in cases:
+        assert torch.equal(case.fn().cpu().to(torch.int32), expected), (case.impl, case.dtype, case.act_prep)
+        if case.config:
+            assert "BLOCK_M" in case.config()
 
 
 def test_layer_built_under_inference_mode_runs_on_the_packed_path():

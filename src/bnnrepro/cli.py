@@ -73,6 +73,15 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n(run `{self.prog} --help` for the options)\n")
 
 
+def _group_help(group: str) -> str:
+    from bnnrepro.families.registry import FAMILIES
+
+    if group in FAMILIES:
+        family = FAMILIES[group]
+        return f"{family.title} ({family.source}): the experiment family's steps"
+    return GROUP_HELP.get(group, "")
+
+
 def _find(argv: list[str], entries: list[Entry]) -> tuple[Entry | None, list[str]]:
     for entry in sorted(entries, key=lambda e: -len(e.path)):
         if tuple(argv[:len(entry.path)]) == entry.path:
@@ -91,7 +100,7 @@ def _unknown(argv: list[str], entries: list[Entry]) -> int:
             print(f"bnnrepro {argv[0]}: error: {given}; choose one of: "
                   f"{', '.join(e.path[1] for e in verbs)}", file=sys.stderr)
             return 2
-        print(f"usage: bnnrepro {argv[0]} ACTION [ARGS]\n\n{GROUP_HELP.get(argv[0], '')}\n\nactions:", file=out)
+        print(f"usage: bnnrepro {argv[0]} ACTION [ARGS]\n\n{_group_help(argv[0])}\n\nactions:", file=out)
         for e in verbs:
             print(f"  {e.path[1]:<12} {e.help}", file=out)
         return 0

@@ -95,6 +95,8 @@ def section_json(family):
     return json.dumps(config[family], sort_keys=True, default=str)
 
 
+# Every rule's benchmark file mirrors its log: logs/X.log <-> benchmarks/X.tsv (`bnnrepro plan` and
+# the report's time table find a job's measured time from its log path).
 def data_marker(dataset):
     return R(f"data/{dataset}.verified")
 

@@ -1,6 +1,7 @@
 # Every family's tables (aggregated from its runs or jobs) and figures (drawn from its tables),
 # one rule each per family, all from the family's declaration (bnnrepro.families.<name>): inputs,
-# output paths and captions are written there once. Local rules: they take seconds.
+# output paths and captions are written there once. Local rules: they take seconds. (A `shell:`
+# command is evaluated when the job runs, after the loop: it reads the family from its params.)
 def family_outputs(family):
     """The tables and figures of an enabled family (what `all` and the report need)."""
     if not family.enabled(config):
@@ -20,17 +21,18 @@ for _family in FAMILIES.values():
         output:
             **{name: R(path) for name, path in _family.tables(config).items()},
         params:
+            family=_family.name,
             section=section_json(_family.name),
             code=code_version(_family.analysis),
         log:
             R(f"logs/{_family.name}/tables.log"),
         benchmark:
-            R(f"benchmarks/tables/{_family.name}.tsv")
+            R(f"benchmarks/{_family.name}/tables.tsv")
         localrule: True
         conda:
             ENV
         shell:
-            f"python -m bnnrepro {_family.name} tables --section {{params.section:q}}"
+            "python -m bnnrepro {params.family} tables --section {params.section:q}"
             " --results {config[results]:q} {input} > {log} 2>&1"
 
     rule:
@@ -43,15 +45,16 @@ for _family in FAMILIES.values():
              for s in _family.figures(config)]
             + [REPORT(s.svg) for s in _family.figures(config)],
         params:
+            family=_family.name,
             section=section_json(_family.name),
             code=code_version(_family.analysis),
         log:
             R(f"logs/{_family.name}/figures.log"),
         benchmark:
-            R(f"benchmarks/figures/{_family.name}.tsv")
+            R(f"benchmarks/{_family.name}/figures.tsv")
         localrule: True
         conda:
             ENV
         shell:
-            f"python -m bnnrepro {_family.name} figures --section {{params.section:q}}"
+            "python -m bnnrepro {params.family} figures --section {params.section:q}"
             " --results {config[results]:q} --report-dir {config[report_dir]:q} > {log} 2>&1"

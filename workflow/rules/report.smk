@@ -38,7 +38,7 @@ rule report:
     log:
         R("logs/report.log"),
     benchmark:
-        R("benchmarks/report/report.tsv")
+        R("benchmarks/report.tsv")
     conda:
         ENV
     shell:

@@ -30,6 +30,8 @@ rule data_fetch:
         data_dir=lambda w: f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
     log:
         R("logs/data/{dataset}.log"),
+    benchmark:
+        R("benchmarks/data/{dataset}.tsv")
     conda:
         ENV
     shell:

@@ -1,7 +1,7 @@
 """The registry of experiment families: what the workflow rules, the report and the claim
 checklist iterate over, in the order of the report.
 
-Adding a family: a package with a ``FAMILY`` declaration in its ``__init__.py`` and an
+Adding a family: a package with a ``FAMILY`` declaration in its ``declaration.py`` and an
 ``analysis.py`` (see :mod:`bnnrepro.families.base`), listed here (README, "Adding an experiment
 family").
 """
@@ -11,11 +11,25 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from bnnrepro.families import memorization
 from bnnrepro.errors import ConfigError
 from bnnrepro.families.base import Family
+from bnnrepro.families.binaryconnect import declaration as binaryconnect
+from bnnrepro.families.easy_examples import declaration as easy_examples
+from bnnrepro.families.efficiency import declaration as efficiency
+from bnnrepro.families.kernels import declaration as kernels
+from bnnrepro.families.lookup_tables import declaration as lookup_tables
+from bnnrepro.families.memorization import declaration as memorization
 
-FAMILIES: dict[str, Family] = {module.FAMILY.name: module.FAMILY for module in (memorization,)}
+#: In the order of the report.
+FAMILY_MODULES = [
+    memorization,
+    easy_examples,
+    efficiency,
+    binaryconnect,
+    lookup_tables,
+    kernels,
+]
+FAMILIES: dict[str, Family] = {module.FAMILY.name: module.FAMILY for module in FAMILY_MODULES}
 
 
 def get(name: str) -> Family:

@@ -1,98 +1,110 @@
-"""Kernel benchmark: xnor-popcount products vs torch.matmul, written as a tidy CSV.
+"""Kernel benchmark: the packed xnor-popcount product vs torch.matmul, timed in interleaved blocks.
 
-``bnnrepro bench kernel`` (wired by the CLI through :func:`add_arguments` and :func:`run`)
-times ``out = A @ B.T`` with ``A [M, K]`` +-1 activations and ``B [N, K]`` +-1 weights, for
-batch ``M`` in {1, 8, 64, 512, 4096} and ``K = N`` in {1024, 4096, 8192} (``--quick``: M in
-{1, 64}, K = N = 1024), and writes one row per measurement:
+A measurement library (the command that runs it is ``bnnrepro kernels bench``, a verb of the
+kernel experiment family). It times ``out = A @ B.T`` with ``A [M, K]`` +-1
+activations and ``B [N, K]`` +-1 weights (``K = N``), for every implementation that runs on the
+device (:func:`cases`):
+
+==============  ======  ========  ============================================================
+impl            dtype   act_prep  what is timed
+==============  ======  ========  ============================================================
+torch.matmul    fp32    none      ``torch.matmul(A, B.T)`` (the baseline; cuBLAS / MKL-oneDNN)
+torch.matmul    fp16,   none      the same in half precision (GPU only)
+                bf16
+torch_xnor      bit     outside   packed product in plain torch, activations given packed (CPU)
+torch_xnor      bit     inside    the same, packing the activations inside the timing (CPU)
+triton_xnor     bit     out/in    the Triton popcount kernel (GPU)
+triton_int8     int8    out/in    the Triton int8 ``tl.dot`` kernel on +-1 values (GPU)
+==============  ======  ========  ============================================================
+
+The weights are always pre-packed (a layer packs them once); ``inside`` rows time the packing
+(or int8 conversion) of the activations too, as BinaryNet's kernel numbers do.
+
+Interleaved blocks
+    Machine drift (other processes, clock changes) must hit every implementation of a shape
+    alike, so that their ratios stay fair: for one shape every implementation is first called
+    once (warm-up, Triton autotuning, and the exactness check against the fp32 product), then
+    timed in ``repeats`` blocks; in block b each implementation is timed once, in an order rotated
+    by b (so that no implementation always runs right after the same neighbour). A block of one
+    implementation takes about ``max_time / repeats`` seconds (at least one call). The blocks are
+    the repeats of the speedup intervals (:func:`bnnrepro.stats.ratio_interval`, paired by block).
+
+Timers (each framework's own tool)
+    CPU: ``timeit.Timer(fn).timeit(calls)`` (perf_counter, garbage collection off), the block's
+    time = total / calls (calls sized from a calibration after the warm-up). GPU: ``triton.testing.do_bench`` with a
+    ``max_time / repeats`` repetition budget per block (the L2 cache is flushed before every
+    call, so weights are read from memory as in a network), the block's time = the median over
+    its calls. On CPU the Triton rows are skipped: the interpreter is no performance path.
+
+:func:`benchmark` returns one row per (shape, implementation, block):
 
 ==================  ==========================================================================
 column              meaning
 ==================  ==========================================================================
 device_type, device ``cpu``/``cuda`` and the processor or GPU name
-impl                ``torch.matmul``, ``torch_xnor`` (packed, plain torch), ``triton_xnor``
-                    (popcount kernel), ``triton_int8`` (int8 +-1 ``tl.dot``)
-dtype               operand type: ``fp32``, ``fp16``, ``bf16``, ``int8``, ``bit`` (packed)
-act_prep            ``outside``: activations given packed/int8 (weights always pre-packed);
-                    ``inside``: the packing / int8 conversion of the activations is timed too;
-                    ``none`` for matmul rows
+impl, dtype,        the implementation (table above)
+act_prep
 M, K, N             product shape
-median_ms, p20_ms,  time per product (median and 20th/80th percentiles of the timed samples)
-p80_ms, samples
-gops                ``2 * M * N * K / time`` in 1e9 ops/s (a binary multiply-add counts as 2 ops)
-speedup_vs_fp32     fp32 ``torch.matmul`` time / this time on the same device (> 1: faster)
-exact               result equals the integer product exactly (fp16/bf16 round large sums)
+block, position     the block (0..repeats-1) and the implementation's place in it
+calls, ms           calls timed in the block and the time per product (ms)
+exact               the warm-up output equals the fp32 product element for element (exact on
+                    +-1 values: integer sums below 2**24); fp16/bf16 round sums above 2048 / 256
 auto_choice         the implementation the ``"auto"`` backend uses for this shape and device
 config              the autotuned Triton config (Triton rows)
-load_avg            1-minute load average just before the measurement (contention check)
+load_avg            1-minute load average before the block (contention check)
 timer, threads, torch_version, triton_version
 ==================  ==========================================================================
-
-Timing uses each framework's own tool: ``torch.utils.benchmark.Timer.adaptive_autorange`` on CPU
-(after a warm-up call; blocks of calls until the spread is small, median over blocks) and ``triton.testing.do_bench`` on
-GPU (warm-up, L2 flush, median over runs). On CPU the Triton rows are skipped: the interpreter
-is not a performance path. Neither fp16/bf16 rows run on CPU.
-
-GPU numbers were not measured where this module was written (no GPU); on a GPU the same command
-fills in the Triton and half-precision rows, and :data:`bnnrepro.kernels.dispatch.XNOR_MAX_BATCH`
-(the popcount vs int8 switch) should be set from them.
 """
 
 from __future__ import annotations
 
-import argparse
+import math
 import os
 import platform
-import sys
-from pathlib import Path
+import time
+import timeit
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
 from bnnrepro.errors import ConfigError
 
-FULL_BATCHES = (1, 8, 64, 512, 4096)
-FULL_SIZES = (1024, 4096, 8192)
-QUICK_BATCHES = (1, 64)
-QUICK_SIZES = (1024,)
-DEFAULT_OUT = Path("results/kernels/kernel_bench.csv")
+#: Fields of every row, in order.
+COLUMNS = ("device_type", "device", "impl", "dtype", "act_prep", "M", "K", "N", "block", "position", "calls", "ms",
+           "exact", "auto_choice", "config", "load_avg", "timer", "threads", "torch_version", "triton_version")
+#: The shortest calibration of the CPU timer: enough calls to time this many seconds.
+CALIBRATION_SECONDS = 0.01
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``bnnrepro bench kernel`` to ``parser``."""
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"CSV file to write (default: {DEFAULT_OUT})")
-    parser.add_argument("--quick", action="store_true",
-                        help="a small subset of shapes and short timing, for tests and smoke runs")
-    parser.add_argument("--device", default="auto",
-                        help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="CPU: time at least this many calls' worth per measurement (capped by --max-time); "
-                             "GPU: do_bench repetition time = max(100, 20 * repeats) ms. Default 5, or 3 with --quick")
-    parser.add_argument("--max-time", type=float, default=20.0,
-                        help="CPU: at most this many seconds of timed calls per measurement (default: 20)")
-    parser.add_argument("--batch", type=int, nargs="+", default=None, metavar="M",
-                        help="batch sizes M (default: 1 8 64 512 4096; --quick: 1 64)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=None, metavar="K",
-                        help="K = N sizes (default: 1024 4096 8192; --quick: 1024)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random +-1 operands")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's own choice, usually every core)")
+@dataclass(frozen=True)
+class Case:
+    """One implementation of a product: ``fn()`` computes it; ``config()`` names its Triton config."""
+
+    impl: str
+    dtype: str
+    act_prep: str
+    fn: Callable[[], torch.Tensor]
+    config: Callable[[], str] | None = None
 
 
-def _device(name: str) -> torch.device:
+def resolve_device(name: str) -> torch.device:
+    """``auto`` (CUDA if available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, not {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but CUDA is not available; use --device cpu")
+        raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, not {name!r}") from None
     if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"--device must be a CPU or CUDA device, not {name!r}")
+        raise ConfigError(f"device must be a CPU or CUDA device, not {name!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda was asked for but CUDA is not available; use device cpu (or auto)")
     return device
 
 
-def _device_name(device: torch.device) -> str:
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the processor's model name (from /proc/cpuinfo where there is one)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     try:
@@ -105,60 +117,66 @@ def _device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    lo, hi = int(pos), min(int(pos) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
-
-class _CpuTimer:
-    name = "torch.utils.benchmark.Timer.adaptive_autorange"
-
-    def __init__(self, repeats: int, max_time: float, min_time: float):
-        self.repeats, self.max_time, self.min_time = repeats, max_time, min_time
-
-    def __call__(self, fn):
-        import time
-
-        from torch.utils.benchmark import Timer
-
-        start = time.perf_counter()
-        result = fn()                       # warm-up; its output is checked for exactness
-        first = time.perf_counter() - start
-        timer = Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
-        # Blocks of calls until the spread is small (IQR < 10% of the median, >= 4 blocks) and at
-        # least `repeats` calls' worth of time was timed; never more than max_time (so a product
-        # that takes longer than max_time is timed once after its warm-up).
-        floor = min(self.max_time, max(self.min_time, self.repeats * first))
-        m = timer.adaptive_autorange(threshold=0.1, min_run_time=floor, max_run_time=self.max_time)
-        times = [t * 1e3 for t in m.times]
-        return result, dict(median_ms=m.median * 1e3, p20_ms=_quantile(times, 0.2),
-                             p80_ms=_quantile(times, 0.8), samples=len(times))
-
-
-class _GpuTimer:
-    name = "triton.testing.do_bench"
-
-    def __init__(self, repeats: int):
-        self.rep_ms = max(100, 20 * repeats)
-
-    def __call__(self, fn):
-        import triton.testing
-
-        result = fn()
-        torch.cuda.synchronize()
-        median, p20, p80 = triton.testing.do_bench(fn, warmup=25, rep=self.rep_ms, quantiles=[0.5, 0.2, 0.8])
-        return result, dict(median_ms=median, p20_ms=p20, p80_ms=p80, samples=None)
-
-
-def _load_average() -> float | None:
-    # Other processes on the machine distort CPU timings (a busy core stalls a 2-thread matmul
-    # at every barrier); the 1-minute load before each measurement is recorded with it.
+def load_average() -> float | None:
+    """The 1-minute load average: other processes distort CPU timings (a busy core stalls a
+    multi-threaded matmul at every barrier), so it is recorded beside every block."""
     try:
         return round(os.getloadavg()[0], 2)
     except (AttributeError, OSError):
         return None
+
+
+class CpuTimer:
+    """Blocks of ``calls`` back-to-back calls with :class:`timeit.Timer` (perf_counter, garbage
+    collection off); the block's time per call is the total over ``calls``. (Not
+    ``torch.utils.benchmark.Timer.timeit``: it adds at least two untimed warm-up calls to every
+    block, which would triple the cost of a product slower than a block.)"""
+
+    name = "timeit.Timer"
+
+    def __init__(self, block_seconds: float):
+        self.block_seconds = block_seconds
+
+    def calls(self, fn, warmup_seconds: float) -> int:
+        """Calls per block: about ``block_seconds`` of calls, at least one (after the warm-up call,
+        which took ``warmup_seconds``: a product slower than a block needs no calibration).
+
+        The time per call is the fastest of at least three timings (a call stalled by another
+        process must not shrink every block to one call), growing the number of calls until
+        CALIBRATION_SECONDS were timed; calibration stops after one block's worth of time."""
+        if warmup_seconds >= self.block_seconds:
+            return 1
+        timer, calls, tries, spent, per_call = timeit.Timer(fn), 1, 0, 0.0, math.inf
+        while (tries < 3 or spent < CALIBRATION_SECONDS) and spent < self.block_seconds:
+            seconds = timer.timeit(calls)
+            per_call, spent, tries = min(per_call, seconds / calls), spent + seconds, tries + 1
+            if seconds < CALIBRATION_SECONDS:
+                calls *= 2
+        return max(1, round(self.block_seconds / per_call))
+
+    def block(self, fn, calls: int) -> tuple[float, int]:
+        """(ms per call, calls) of one block."""
+        return timeit.Timer(fn).timeit(calls) / calls * 1e3, calls
+
+
+class GpuTimer:
+    """Blocks of ``triton.testing.do_bench`` (L2 flushed before every call): the median call."""
+
+    name = "triton.testing.do_bench"
+
+    def __init__(self, block_seconds: float):
+        self.rep_ms = max(1.0, 1e3 * block_seconds)
+
+    def calls(self, fn, warmup_seconds: float) -> int:
+        return 0  # do_bench sizes the block itself
+
+    def block(self, fn, calls: int) -> tuple[float, int]:
+        import statistics
+
+        import triton.testing
+
+        times = triton.testing.do_bench(fn, warmup=1, rep=self.rep_ms, return_mode="all")
+        return statistics.median(times), len(times)
 
 
 def _pm1(rows: int, cols: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -166,25 +184,25 @@ def _pm1(rows: int, cols: int, generator: torch.Generator, device: torch.device)
     return (1 - 2 * bits).to(device=device, dtype=torch.float32)
 
 
-def _cases(device: torch.device, a: torch.Tensor, w: torch.Tensor):
-    """(impl, dtype, act_prep, fn, config_getter) for one shape on ``device``."""
+def cases(device: torch.device, a: torch.Tensor, w: torch.Tensor) -> list[Case]:
+    """The implementations of ``a @ w.T`` on ``device``; the fp32 matmul comes first (the reference
+    of the exactness check)."""
     from bnnrepro.kernels.packing import pack_bits
     from bnnrepro.kernels.reference import xnor_gemm_torch
 
     k = a.shape[1]
     wt = w.t()
-    cases = [("torch.matmul", "fp32", "none", lambda: torch.matmul(a, wt), None)]
+    out = [Case("torch.matmul", "fp32", "none", lambda: torch.matmul(a, wt))]
     w_bits = pack_bits(w)
     if device.type == "cpu":
         a_bits = pack_bits(a)
-        cases += [("torch_xnor", "bit", "outside", lambda: xnor_gemm_torch(a_bits, w_bits, k), None),
-                  ("torch_xnor", "bit", "inside", lambda: xnor_gemm_torch(pack_bits(a), w_bits, k), None)]
-        return cases
+        return out + [Case("torch_xnor", "bit", "outside", lambda: xnor_gemm_torch(a_bits, w_bits, k)),
+                      Case("torch_xnor", "bit", "inside", lambda: xnor_gemm_torch(pack_bits(a), w_bits, k))]
     from bnnrepro.kernels import xnor_gemm as tk
 
     for name, dtype in (("fp16", torch.float16), ("bf16", torch.bfloat16)):
         ah, wth = a.to(dtype), wt.to(dtype)
-        cases.append(("torch.matmul", name, "none", lambda ah=ah, wth=wth: torch.matmul(ah, wth), None))
+        out.append(Case("torch.matmul", name, "none", lambda ah=ah, wth=wth: torch.matmul(ah, wth)))
     a_bits = tk.pack_bits_triton(a)
     a8, w8 = a.to(torch.int8), w.to(torch.int8)
 
@@ -194,35 +212,48 @@ def _cases(device: torch.device, a: torch.Tensor, w: torch.Tensor):
     def int8_config():
         return str(tk._int8_gemm_autotuned.best_config)
 
-    cases += [("triton_xnor", "bit", "outside", lambda: tk.xnor_gemm_triton(a_bits, w_bits, k), xnor_config),
-              ("triton_xnor", "bit", "inside", lambda: tk.xnor_gemm_triton(tk.pack_bits_triton(a), w_bits, k),
-               xnor_config),
-              ("triton_int8", "int8", "outside", lambda: tk.int8_gemm_triton(a8, w8), int8_config),
-              ("triton_int8", "int8", "inside", lambda: tk.int8_gemm_triton(a.to(torch.int8), w8), int8_config)]
-    return cases
+    return out + [
+        Case("triton_xnor", "bit", "outside", lambda: tk.xnor_gemm_triton(a_bits, w_bits, k), xnor_config),
+        Case("triton_xnor", "bit", "inside", lambda: tk.xnor_gemm_triton(tk.pack_bits_triton(a), w_bits, k),
+             xnor_config),
+        Case("triton_int8", "int8", "outside", lambda: tk.int8_gemm_triton(a8, w8), int8_config),
+        Case("triton_int8", "int8", "inside", lambda: tk.int8_gemm_triton(a.to(torch.int8), w8), int8_config)]
 
 
-def _auto_choice(device: torch.device, impl: str, dtype: str, act_prep: str, m: int, n: int, k: int) -> bool:
+def auto_choice(device: torch.device, case: Case, m: int, n: int, k: int) -> bool:
+    """Whether the ``"auto"`` backend of the binary layers runs ``case`` for this shape."""
     from bnnrepro.kernels.dispatch import choose_triton_impl, resolve_backend
 
     backend = resolve_backend(device, "auto", shape=(m, n, k))
     if backend == "float":
-        return impl == "torch.matmul" and dtype == "fp32"
+        return case.impl == "torch.matmul" and case.dtype == "fp32"
     if backend == "torch":
-        return impl == "torch_xnor" and act_prep == "inside"
-    return impl == f"triton_{choose_triton_impl(m, n, k)}" and act_prep == "inside"
+        return case.impl == "torch_xnor" and case.act_prep == "inside"
+    return case.impl == f"triton_{choose_triton_impl(m, n, k)}" and case.act_prep == "inside"
 
 
-def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: float, quick: bool,
-              seed: int = 0, log=None) -> list[dict]:
-    """Run the benchmark and return its rows (see the module docstring)."""
-    timer = _GpuTimer(repeats) if device.type == "cuda" else _CpuTimer(repeats, max_time, 0.05 if quick else 0.5)
+def rotated(items: list, by: int) -> list:
+    """``items`` rotated left by ``by`` places (the order of block ``by``)."""
+    shift = by % len(items)
+    return items[shift:] + items[:shift]
+
+
+def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: float, seed: int = 0,
+              log: Callable[[str], None] | None = None) -> list[dict]:
+    """Time every implementation of every shape (M in ``batches``, K = N in ``sizes``) in
+    ``repeats`` interleaved blocks of about ``max_time / repeats`` seconds each; one row per
+    (shape, implementation, block) with the columns of :data:`COLUMNS`."""
+    if repeats < 1 or max_time <= 0:
+        raise ConfigError(f"repeats must be >= 1 and max_time > 0 (got {repeats} and {max_time})")
+    log = log or (lambda line: None)
+    block_seconds = max_time / repeats
+    timer = GpuTimer(block_seconds) if device.type == "cuda" else CpuTimer(block_seconds)
     try:
         import triton
         triton_version = triton.__version__
     except ImportError:
         triton_version = ""
-    common = dict(device_type=device.type, device=_device_name(device), timer=timer.name,
+    common = dict(device_type=device.type, device=device_name(device), timer=timer.name,
                   threads=torch.get_num_threads(), torch_version=torch.__version__, triton_version=triton_version)
     generator = torch.Generator().manual_seed(seed)
     rows = []
@@ -230,67 +261,32 @@ def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: f
         w = _pm1(size, size, generator, device)
         for m in batches:
             a = _pm1(m, size, generator, device)
-            expected = None
-            fp32_ms = None
-            shape_rows = []
-            for impl, dtype, act_prep, fn, config in _cases(device, a, w):
-                load = _load_average()
-                with torch.inference_mode():
-                    out, timing = timer(fn)
-                if expected is None:            # the fp32 matmul comes first and is exact on +-1
-                    expected = out.to(torch.int32)
-                    fp32_ms = timing["median_ms"]
-                exact = bool(torch.equal(out.to(torch.float64), expected.to(torch.float64)))
-                ms = timing["median_ms"]
-                row = dict(common, impl=impl, dtype=dtype, act_prep=act_prep, M=m, K=size, N=size, **timing,
-                           gops=2.0 * m * size * size / (ms * 1e-3) / 1e9, speedup_vs_fp32=fp32_ms / ms,
-                           exact=exact, auto_choice=_auto_choice(device, impl, dtype, act_prep, m, size, size),
-                           config=config() if config else "", load_avg=load)
-                shape_rows.append(row)
-                if log:
-                    log(f"{impl:>13} {dtype:>4} {act_prep:>7}  M={m:<5} K=N={size:<5} {ms:10.3f} ms  "
-                        f"{row['gops']:9.1f} Gop/s  x{row['speedup_vs_fp32']:.2f} vs fp32  exact={exact}")
-            rows += shape_rows
-            del a
-    return rows
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``bnnrepro bench kernel`` with the options of :func:`add_arguments`; returns the exit status."""
-    import pandas as pd
-
-    from bnnrepro.io import write_csv
-
-    device = _device(args.device)
-    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
-    if repeats < 1:
-        raise ConfigError(f"--repeats must be >= 1, not {repeats}")
-    if args.max_time <= 0:
-        raise ConfigError(f"--max-time must be positive, not {args.max_time}")
-    batches = tuple(args.batch) if args.batch else (QUICK_BATCHES if args.quick else FULL_BATCHES)
-    sizes = tuple(args.sizes) if args.sizes else (QUICK_SIZES if args.quick else FULL_SIZES)
-    if min(batches) < 1 or min(sizes) < 1:
-        raise ConfigError("--batch and --sizes take positive integers")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads must be >= 1, not {args.threads}")
-        torch.set_num_threads(min(args.threads, os.cpu_count() or args.threads))
-    if device.type == "cpu":
-        print("kernel bench on CPU: Triton rows skipped (the interpreter is not a performance path)",
-              file=sys.stderr)
-    rows = benchmark(device, batches, sizes, repeats=repeats, max_time=args.max_time, quick=args.quick,
-                     seed=args.seed, log=lambda line: print(line, file=sys.stderr, flush=True))
-    write_csv(args.out, pd.DataFrame(rows))
-    print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bnnrepro.kernels.bench`` (the same options as ``bnnrepro bench kernel``)."""
-    parser = argparse.ArgumentParser(prog="python -m bnnrepro.kernels.bench", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            shape_cases = cases(device, a, w)
+            facts, block_calls, expected = [], [], None
+            with torch.inference_mode():
+                for case in shape_cases:      # warm-up (and Triton autotuning), exactness, block size
+                    start = time.perf_counter()
+                    out = case.fn()
+                    warmup_seconds = time.perf_counter() - start
+                    if expected is None:      # the fp32 matmul: exact on +-1 values (sums < 2**24)
+                        expected = out.to(torch.float64)
+                    facts.append(dict(exact=bool(torch.equal(out.to(torch.float64), expected)),
+                                      auto_choice=auto_choice(device, case, m, size, size),
+                                      config=case.config() if case.config else ""))
+                    block_calls.append(timer.calls(case.fn, warmup_seconds))
+                    del out
+                times = [[] for _ in shape_cases]
+                for block in range(repeats):
+                    for position, i in enumerate(rotated(list(range(len(shape_cases))), block)):
+                        case, load = shape_cases[i], load_average()
+                        ms, calls = timer.block(case.fn, block_calls[i])
+                        times[i].append(ms)
+                        rows.append(dict(common, impl=case.impl, dtype=case.dtype, act_prep=case.act_prep, M=m,
+                                         K=size, N=size, block=block, position=position, calls=calls, ms=ms,
+                                         **facts[i], load_avg=load))
+            for case, fact, case_times in zip(shape_cases, facts, times):
+                log(f"{case.impl:>13} {case.dtype:>4} {case.act_prep:>7}  M={m:<5} K=N={size:<5} "
+                    f"{sorted(case_times)[len(case_times) // 2]:10.4g} ms (median of {repeats} blocks)  "
+                    f"exact={fact['exact']}")
+            del a, expected
+    return [{column: row[column] for column in COLUMNS} for row in rows]

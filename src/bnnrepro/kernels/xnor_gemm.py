@@ -70,9 +70,11 @@ def _xnor_configs() -> list[triton.Config]:
 def _int8_configs() -> list[triton.Config]:
     if INTERPRET:
         return [triton.Config(dict(BLOCK_M=16, BLOCK_N=16, BLOCK_K=32, GROUP_M=4), num_warps=1)]
-    # int8 wgmma tiles (Hopper) / mma (Ampere); all compile for sm_90 without spills.
+    # int8 wgmma tiles (Hopper) / mma (Ampere); all compile for sm_80 and sm_90 without spills
+    # (tests/test_triton_compile.py), given K a multiple of 16 (int8_gemm_triton pads it). 128 x 256
+    # tiles are left out: on sm_90 they spill in the store when N is not a multiple of 16.
     return [triton.Config(dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, GROUP_M=8), num_warps=warps, num_stages=stages)
-            for bm, bn, bk, warps, stages in [(128, 256, 128, 8, 3), (128, 256, 64, 8, 3), (256, 128, 64, 8, 3),
+            for bm, bn, bk, warps, stages in [(256, 128, 128, 8, 3), (256, 128, 64, 8, 3),
                                               (128, 128, 128, 8, 3), (128, 128, 64, 8, 4), (64, 128, 128, 4, 4),
                                               (64, 256, 64, 8, 3), (64, 64, 128, 4, 4), (32, 64, 128, 4, 4),
                                               (16, 128, 128, 4, 4)]]
@@ -249,6 +251,21 @@ def _check_offsets(*tensors: torch.Tensor) -> None:
                              "offsets; split the batch into chunks")
 
 
+def _rows_aligned_16(x: torch.Tensor) -> torch.Tensor:
+    """``x [rows, K]``, or a zero-padded copy ``[rows, K']`` (K' = K rounded up to a multiple of 16)
+    unless its rows are contiguous, 16-byte aligned and K is a multiple of 16.
+
+    Without 16-byte rows ``tl.dot``'s operand loads cannot be vectorized and every int8 config spills
+    registers; zero columns add nothing to the product.
+    """
+    k = x.shape[1]
+    if k % 16 == 0 and x.stride(1) == 1 and x.stride(0) % 16 == 0 and x.data_ptr() % 16 == 0:
+        return x
+    padded = x.new_zeros(x.shape[0], -(-k // 16) * 16)
+    padded[:, :k] = x
+    return padded
+
+
 def _meta(config: triton.Config | dict) -> dict:
     # A Config's all_kwargs() holds its meta-parameters and launch options (num_warps, ...).
     return dict(config.all_kwargs()) if isinstance(config, triton.Config) else dict(config)
@@ -334,7 +351,8 @@ def int8_gemm_triton(a: torch.Tensor, b: torch.Tensor, *, out_dtype: torch.dtype
     """``a @ b.T`` for int8 ``a [M, K]`` and ``b [N, K]`` (any strides) with int32 accumulation.
 
     Exact for +-1 (and 0) operands. ``config`` forces BLOCK_M, BLOCK_N, BLOCK_K (each >= 16, as
-    ``tl.dot`` requires) and GROUP_M instead of autotuning.
+    ``tl.dot`` requires) and GROUP_M instead of autotuning. An operand whose rows are not
+    contiguous multiples of 16 bytes is copied zero-padded first (the kernel spills otherwise).
     """
     if a.dtype != torch.int8 or b.dtype != torch.int8 or a.dim() != 2 or b.dim() != 2:
         raise ValueError(f"int8_gemm_triton takes 2-d int8 tensors, not {a.dtype} {tuple(a.shape)} and "
@@ -350,6 +368,8 @@ def int8_gemm_triton(a: torch.Tensor, b: torch.Tensor, *, out_dtype: torch.dtype
         return out
     if k == 0:
         return out.zero_()
+    a, b = _rows_aligned_16(a), _rows_aligned_16(b)
+    k = a.shape[1]
     _check_offsets(a, b, out)
     args = (a, b, out, m, n, k, triton.next_power_of_2(m), a.stride(0), a.stride(1), b.stride(0), b.stride(1),
             out.stride(0), out.stride(1))

@@ -15,12 +15,15 @@ Data layout and speed
 Activations are kept feature-major, ``(features, examples)`` uint8 with values in {0, 1}, the
 number of examples padded to a multiple of 8, so the ``k`` inputs of a lut are ``k`` contiguous
 rows; its pattern indices are built by shift-or passes over those rows viewed as uint64 (8 examples
-per word; uint8 patterns for ``k <= 8``, uint16 up to :data:`MAX_K`). Counting is one
-``numpy.bincount`` per lut over ``pattern + (label << k)``, giving its ``(classes, 2**k)`` count
+per word; uint8 patterns for ``k <= 8``, uint16 up to :data:`MAX_K`). :meth:`LutNetwork.fit`
+sorts the training examples by class, so counting is one ``numpy.bincount`` per lut and class
+over a contiguous slice (comparisons for ``k <= 2``), giving the lut's ``(classes, 2**k)`` count
 table; truth tables, tie-breaking and training accuracies are then computed for a whole chunk of
-luts at once. The loops are over luts, never over examples, on rows of a few tens of KB that stay
-in cache. Fitting the paper's 5 x 1024 network with ``k = 8`` on 60,000 examples takes about 3 s
-on one core (benchmarks/lutnet_speed.py).
+luts at once, and the luts' outputs looked up (``bytes.translate`` for uint8 patterns). The loops
+are over luts, never over examples, on rows of a few tens of KB that stay in cache. Fitting the
+paper's 5 x 1024 network with ``k = 8`` on 60,000 examples takes about 2 s of CPU time on one
+core (benchmarks/lutnet_speed.py); each lut costs three passes over the examples (patterns,
+counts, lookup) of about 1 ns per example each, near what numpy's primitives allow.
 
 Memory is bounded for every ``k``: luts are processed in chunks whose working set (int32 count
 tables ``luts x classes x 2**k``, their temporaries and the ``luts x examples`` pattern indices)
@@ -203,19 +206,42 @@ def lut_patterns(inputs: np.ndarray, connections: np.ndarray) -> np.ndarray:
 def count_patterns(patterns: np.ndarray, y: np.ndarray, k: int, num_classes: int) -> np.ndarray:
     """Count table ``(luts, classes, 2**k)`` int32: ``counts[j, c, p]`` is the number of examples
     of class ``c`` whose pattern at lut ``j`` is ``p``. ``y`` holds int labels in ``[0, classes)``
-    for the first ``len(y)`` examples; further columns of ``patterns`` (padding) are not counted."""
+    for the first ``len(y)`` examples; further columns of ``patterns`` (padding) are not counted.
+
+    Fastest when the examples are sorted by class (:meth:`LutNetwork.fit` sorts them): each class
+    is then a contiguous slice of every row, counted directly, with no index array to build.
+    """
     if len(y) >= 2**31:
         raise ValueError("count tables are int32: at most 2**31 - 1 training examples")
     patterns = patterns[:, :len(y)]
-    n_cells = num_classes << k
-    # One bincount per lut over pattern + (label << k): a single pass that counts every class.
+    n_patterns = 1 << k
+    counts = np.empty((len(patterns), num_classes, n_patterns), dtype=np.int32)
+    y = np.asarray(y)
+    if np.all(y[:-1] <= y[1:]):
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(y, minlength=num_classes))))
+        for j in range(len(patterns)):
+            for c in range(num_classes):
+                counts[j, c] = _count_values(patterns[j, bounds[c]:bounds[c + 1]], n_patterns)
+        return counts
+    # Unsorted labels: one bincount per lut over pattern + (label << k) counts every class at once.
     offset = y.astype(np.int64) << k
     index = np.empty(len(y), dtype=np.int64)
-    counts = np.empty((len(patterns), num_classes, 1 << k), dtype=np.int32)
     for j in range(len(patterns)):
         np.add(patterns[j], offset, out=index, dtype=np.int64)
-        counts[j] = np.bincount(index, minlength=n_cells).reshape(num_classes, 1 << k)
+        counts[j] = np.bincount(index, minlength=num_classes << k).reshape(num_classes, n_patterns)
     return counts
+
+
+def _count_values(values: np.ndarray, n_values: int) -> np.ndarray | list[int]:
+    """Occurrences of each of ``0 .. n_values - 1`` in ``values`` (non-negative ints below n_values).
+
+    ``numpy.bincount`` increments one counter per value; with very few counters the increments of
+    the same counter wait for each other, so for up to 4 values one comparison pass per value is
+    several times faster.
+    """
+    if n_values <= 4:
+        return [np.count_nonzero(values == v) for v in range(n_values)]
+    return np.bincount(values, minlength=n_values)
 
 
 def memorize(counts: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -237,13 +263,27 @@ def table_accuracy(counts: np.ndarray) -> np.ndarray:
     """Training accuracy ``(luts,)`` float64 of memorized luts from their counts: a lut maps each
     pattern to one of its most frequent classes, so it is right on ``max_c counts[c, p]`` of the
     examples with pattern ``p``."""
-    return counts.max(axis=1).sum(axis=1, dtype=np.int64) / counts[0].sum(dtype=np.int64)
+    # Elementwise maxima over the classes (np.maximum) are several times faster than
+    # counts.max(axis=1), and int32 sums are exact: they are at most the number of examples,
+    # below 2**31 (count_patterns checks it).
+    most = counts[:, 0].copy()
+    for c in range(1, counts.shape[1]):
+        np.maximum(most, counts[:, c], out=most)
+    return most.sum(axis=1, dtype=np.int32) / counts[0].sum(dtype=np.int64)
 
 
 def lookup(tables: np.ndarray, patterns: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Lut outputs ``(luts, examples)`` uint8: ``tables[j, patterns[j]]``."""
     if out is None:
         out = np.empty(patterns.shape, dtype=np.uint8)
+    if patterns.dtype == np.uint8:
+        # bytes.translate maps every byte through a 256-byte table in one C loop: about 20%
+        # faster than np.take, which first converts the indices to intp and checks each one.
+        table = np.zeros(256, dtype=np.uint8)
+        for j in range(len(tables)):
+            table[:tables.shape[1]] = tables[j]
+            out[j] = np.frombuffer(patterns[j].tobytes().translate(table.tobytes()), dtype=np.uint8)
+        return out
     for j in range(len(tables)):
         np.take(tables[j], patterns[j], out=out[j])
     return out
@@ -339,10 +379,11 @@ def layer_statistics(accuracies: Sequence[np.ndarray]) -> pd.DataFrame:
 # The network
 # --------------------------------------------------------------------------------------------
 
-def to_feature_major(x: np.ndarray, name: str = "x") -> np.ndarray:
+def to_feature_major(x: np.ndarray, name: str = "x", order: np.ndarray | None = None) -> np.ndarray:
     """Validate ``(examples, features)`` bits and return them as the network's activations:
     ``(features, padded)`` C-contiguous uint8, ``padded`` the number of examples rounded up to a
-    multiple of 8, the extra columns zero (see :func:`lut_patterns`)."""
+    multiple of 8, the extra columns zero (see :func:`lut_patterns`). ``order`` (a permutation of
+    the examples) puts example ``order[i]`` in column ``i``, without a reordered copy of ``x``."""
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D (examples, features) bits, got shape {x.shape}")
@@ -357,7 +398,7 @@ def to_feature_major(x: np.ndarray, name: str = "x") -> np.ndarray:
     block = 4096  # transpose in row blocks that fit in cache: ~3x faster than one big transpose
     for start in range(0, n, block):
         stop = min(start + block, n)
-        out[:, start:stop] = x[start:stop].T
+        out[:, start:stop] = (x[start:stop] if order is None else x[order[start:stop]]).T
     return out
 
 
@@ -453,7 +494,11 @@ class LutNetwork:
         """Memorize ``(examples, features)`` bits ``x`` with labels ``y`` in {0, 1}, layer by layer."""
         x = np.asarray(x)
         y = _as_labels(y, len(x))
-        bits = to_feature_major(x)
+        # Train on the examples sorted by class, which makes counting faster (count_patterns).
+        # Counts, truth tables and accuracies do not depend on the order of the examples.
+        order = np.argsort(y, kind="stable")
+        bits = to_feature_major(x, order=order)
+        y = y[order]
         self.n_features_in_ = bits.shape[0]
         threads = self._threads
         self.connections_, self.tables_ = [], []

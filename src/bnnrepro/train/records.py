@@ -18,8 +18,8 @@ from bnnrepro.errors import DataError
 from bnnrepro.io import file_digest, write_json
 
 SUMMARY = "summary.json"
-#: Result files covered by a run's seal when they exist.
-SEALED_FILES = ("metrics.csv", "timing.csv", "probe.csv")
+#: Result files covered by a run's seal when they exist (the model too: analyses read its weights).
+SEALED_FILES = ("metrics.csv", "timing.csv", "probe.csv", "model.pt")
 
 
 def seal(folder: Path) -> dict[str, str]:

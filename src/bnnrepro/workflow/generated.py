@@ -63,7 +63,7 @@ def captions() -> dict[str, str]:
 
     out = {}
     for family in FAMILIES.values():
-        module = importlib.import_module(f"bnnrepro.families.{family.name}")
+        module = importlib.import_module(f"bnnrepro.families.{family.name}.declaration")
         for kind, text in getattr(module, "CAPTIONS", {}).items():
             out[f"{family.name}-{kind}.rst"] = f".. {HEADER[2:]}\n{text}\n"
     return out

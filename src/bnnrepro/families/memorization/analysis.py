@@ -19,7 +19,7 @@ import pandas as pd
 from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
-from bnnrepro.families.memorization import CONDITION, NAME, figures, tables
+from bnnrepro.families.memorization.declaration import CONDITION, NAME, figures, tables
 from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
 from bnnrepro.families.sources import cite, paper_vs_ours
 from bnnrepro.io import read_csv, write_csv
@@ -83,7 +83,8 @@ def by_condition(summary: pd.DataFrame) -> pd.DataFrame:
         row.update({c: float(group[c].mean()) for c in numeric})
         for col, short in (("final_train_error", "train_error"), ("final_test_error", "test_error")):
             est = stats.mean_interval(group[col], unit="seeds")
-            row[f"{short}_low"], row[f"{short}_high"] = est.low, est.high
+            # an error rate lies in [0, 1]: the t-interval of few seeds may reach past it
+            row[f"{short}_low"], row[f"{short}_high"] = max(est.low, 0.0), min(est.high, 1.0)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -108,6 +109,8 @@ def plot_classwise(curves: pd.DataFrame, dataset: str, binarization: str, path: 
     data = curves[(curves["dataset"] == dataset) & (curves["binarization"] == binarization)
                   & (curves["class"] != "all") & curves["split"].isin(["train", "test"])]
     seed0 = data[data["seed"] == data["seed"].min()]  # class-wise lines of one seed, as the paper
+    swept = seed0["regularization"].str.startswith("l2_") & (seed0["regularization"] != "l2_inert")
+    seed0 = seed0[~swept]  # the L2 sweep has its own figure
     labels = style.ordered(seed0["labels"], LABEL_ORDER)
     regs = style.ordered(seed0["regularization"], ["none", "dropout", "l2", "l2_inert"])
     classes = sorted(seed0["class"].unique(), key=int)
@@ -238,7 +241,7 @@ def _ci(frame: pd.DataFrame, low: str, high: str) -> pd.Series:
 
 def section(context: Context) -> Section:
     from bnnrepro.families.base import base_settings
-    from bnnrepro.families.memorization import runs
+    from bnnrepro.families.memorization.declaration import runs
 
     fam = context.section(NAME)
     paths = tables(context.config)

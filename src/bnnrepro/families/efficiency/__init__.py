@@ -1,0 +1,8 @@
+"""Binary vs float MLPs on Fashion-MNIST (Srivastava et al., DA422 course report): emulated training
+cost and accuracy, and what a BNN does promise at inference (packed size, latency, throughput).
+
+``declaration``: what the family runs and writes (read by the workflow; no heavy imports);
+``analysis``: its tables, figures, report section and claims; ``inference``: the inference job
+(packed exports, interleaved float vs packed timings), kept apart so that editing the analysis or
+a caption reruns no job.
+"""

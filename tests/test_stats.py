@@ -1,0 +1,380 @@
+"""Tests of bnnrepro.stats: interval coverage in simulation, exact reference values, verdict
+boundaries, and the over-dispersion analysis (exactness, null calibration, power, recovery)."""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from bnnrepro import stats
+from bnnrepro.errors import ConfigError, DataError
+from bnnrepro.stats import Estimate
+
+
+def covered(estimates, target) -> float:
+    return float(np.mean([e.low <= target <= e.high for e in estimates]))
+
+
+def beta_with(mean: float, sd: float, size: int, rng) -> np.ndarray:
+    """Beta draws with the given mean and SD: a + b = mean (1 - mean) / sd² - 1."""
+    total = mean * (1 - mean) / sd ** 2 - 1
+    return rng.beta(mean * total, (1 - mean) * total, size)
+
+
+# --- intervals over repeats -----------------------------------------------------------------------
+
+def test_mean_interval_known_value():
+    est = stats.mean_interval([1.0, 2.0, 3.0], unit="seeds")
+    half = sps.t.ppf(0.975, 2) / math.sqrt(3)  # s = 1
+    assert est.estimate == 2.0 and est.repeats == 3 and est.level == 0.95
+    assert est.low == pytest.approx(2 - half) and est.high == pytest.approx(2 + half)
+    assert est.method == "t-interval over 3 seeds"
+
+
+def test_mean_interval_coverage_in_simulation():
+    rng = np.random.default_rng(0)
+    estimates = [stats.mean_interval(rng.normal(1.0, 2.0, 5)) for _ in range(400)]
+    assert 0.91 <= covered(estimates, 1.0) <= 0.98
+
+
+def test_single_repeat_has_no_interval_and_is_inconclusive():
+    est = stats.mean_interval([0.3], unit="seeds")
+    assert est.estimate == 0.3 and math.isnan(est.low) and math.isnan(est.high) and not est.has_interval
+    assert est.method == "no interval: only 1 seed"
+    verdict, reason = stats.verdict_below(est, 0.5)
+    assert verdict == "inconclusive" and "too few" in reason
+
+
+def test_constant_repeats_give_a_point_interval():
+    est = stats.mean_interval([4.0, 4.0, 4.0])
+    assert (est.low, est.estimate, est.high) == (4.0, 4.0, 4.0)
+
+
+@pytest.mark.parametrize("values", [[], [1.0, float("nan")], [1.0, float("inf")]])
+def test_bad_values_are_data_errors(values):
+    with pytest.raises(DataError):
+        stats.mean_interval(values)
+
+
+def test_bad_level_is_a_config_error():
+    with pytest.raises(ConfigError, match="strictly between 0 and 1"):
+        stats.mean_interval([1.0, 2.0], level=95)
+
+
+def test_paired_difference():
+    est = stats.paired_difference_interval([3.0, 5.0, 7.0], [1.0, 2.0, 3.0])
+    reference = stats.mean_interval([2.0, 3.0, 4.0])
+    assert (est.estimate, est.low, est.high, est.repeats) == (3.0, reference.low, reference.high, 3)
+    assert est.method.startswith("paired difference")
+    with pytest.raises(DataError, match="one a and one b"):
+        stats.paired_difference_interval([1.0, 2.0], [1.0])
+
+
+def test_paired_ratio_coverage_and_geometric_mean():
+    rng = np.random.default_rng(1)
+    estimates = []
+    for _ in range(400):
+        shared = rng.lognormal(0.0, 0.5, 5)  # per-repeat machine load, cancels in the paired ratio
+        estimates.append(stats.ratio_interval(2 * shared * rng.lognormal(0, 0.1, 5), shared * rng.lognormal(0, 0.1, 5)))
+    assert 0.91 <= covered(estimates, 2.0) <= 0.98
+    est = stats.ratio_interval([2.0, 8.0], [1.0, 2.0])
+    assert est.estimate == pytest.approx(math.sqrt(2 * 4)) and est.repeats == 2 and "paired" in est.method
+
+
+def test_unpaired_ratio_coverage():
+    rng = np.random.default_rng(2)
+    estimates = [stats.ratio_interval(3 * rng.lognormal(0, 0.3, 5), rng.lognormal(0, 0.1, 7), paired=False)
+                 for _ in range(400)]
+    assert 0.91 <= covered(estimates, 3.0) <= 0.98
+    assert "Welch" in estimates[0].method and estimates[0].repeats == 5
+
+
+def test_ratio_rejects_non_positive_and_unequal_pairs():
+    with pytest.raises(DataError, match="positive"):
+        stats.ratio_interval([1.0, 0.0], [1.0, 1.0])
+    with pytest.raises(DataError, match="paired=False"):
+        stats.ratio_interval([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+@pytest.mark.parametrize("k, n, low, high", [
+    (0, 10, 0.0, 0.30850),      # upper end 1 - 0.025^(1/10)
+    (5, 10, 0.18709, 0.81291),
+    (10, 10, 0.69150, 1.0),
+    (1, 20, 0.00127, 0.24873),
+])
+def test_clopper_pearson_known_values(k, n, low, high):
+    est = stats.proportion_interval(k, n)
+    assert est.estimate == k / n and est.repeats == n
+    assert est.low == pytest.approx(low, abs=1e-5) and est.high == pytest.approx(high, abs=1e-5)
+
+
+def test_proportion_rejects_impossible_counts():
+    with pytest.raises(DataError):
+        stats.proportion_interval(5, 3)
+    with pytest.raises(DataError):
+        stats.proportion_interval(0, 0)
+
+
+def test_slope_interval_over_groups():
+    x = np.tile(np.arange(4.0), 3)
+    groups = np.repeat(["seed0", "seed1", "seed2"], 4)
+    y = np.concatenate([1.0 * np.arange(4) + 5, 2.0 * np.arange(4) - 1, 3.0 * np.arange(4)])
+    est = stats.slope_interval(x, y, groups)
+    reference = stats.mean_interval([1.0, 2.0, 3.0])
+    assert est.estimate == pytest.approx(2.0) and est.repeats == 3
+    assert est.low == pytest.approx(reference.low) and est.high == pytest.approx(reference.high)
+    with pytest.raises(DataError, match="two different x"):
+        stats.slope_interval([1.0, 1.0, 0.0, 1.0], [0.0, 1.0, 0.0, 1.0], ["a", "a", "b", "b"])
+
+
+# --- Fieller --------------------------------------------------------------------------------------
+
+def test_fieller_matches_the_delta_method_for_a_precise_denominator():
+    est = stats.fieller_ratio_interval((2.0, 0.1), (4.0, 0.001), math.inf, repeats=10)
+    assert est.estimate == 0.5
+    assert est.low == pytest.approx(0.5 - 1.959964 * 0.025, rel=1e-3)
+    assert est.high == pytest.approx(0.5 + 1.959964 * 0.025, rel=1e-3)
+
+
+def test_fieller_endpoints_solve_the_defining_equation():
+    a, se_a, b, se_b, df = -1.0, 0.5, 4.0, 0.8, 9
+    est = stats.fieller_ratio_interval((a, se_a), (b, se_b), df, repeats=10)
+    t = sps.t.ppf(0.975, df)
+    for theta in (est.low, est.high):
+        assert (a - theta * b) ** 2 == pytest.approx(t * t * (se_a ** 2 + theta ** 2 * se_b ** 2))
+    assert est.low < -0.25 < est.high and est.high - (-0.25) != pytest.approx(-0.25 - est.low)  # asymmetric
+
+
+def test_fieller_denominator_straddling_zero_is_unbounded_and_inconclusive():
+    est = stats.fieller_ratio_interval((1.0, 0.2), (0.5, 1.0), 20, repeats=21)
+    assert est.low == -math.inf and est.high == math.inf and "unbounded" in est.method
+    assert stats.verdict_below(est, 10.0)[0] == "inconclusive"
+
+
+def test_fieller_coverage_with_a_noisy_denominator():
+    """Known standard errors (df = inf): the exact Fieller set covers 95%; returning the whole line
+    for the two-half-lines case can only add coverage."""
+    rng = np.random.default_rng(3)
+    estimates = [stats.fieller_ratio_interval((rng.normal(1.0, 0.5), 0.5), (rng.normal(3.0, 1.0), 1.0), math.inf,
+                                              repeats=1) for _ in range(1000)]
+    assert 0.93 <= covered(estimates, 1 / 3) <= 0.99
+    assert 0.05 < np.mean([math.isinf(e.low) for e in estimates]) < 0.4
+
+
+# --- verdicts -------------------------------------------------------------------------------------
+
+def interval(low: float, high: float, repeats: int = 5) -> Estimate:
+    return Estimate((low + high) / 2, low, high, repeats, "hand-made")
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (0.10, 0.15, "held"),
+    (0.10, 0.20, "inconclusive"),   # touches the threshold: the strict claim is not established
+    (0.10, 0.30, "inconclusive"),
+    (0.20, 0.30, "did not hold"),   # at or above
+    (0.20, 0.20, "did not hold"),
+    (0.25, 0.30, "did not hold"),
+    (-math.inf, math.inf, "inconclusive"),
+])
+def test_verdict_below(low, high, expected):
+    verdict, reason = stats.verdict_below(interval(low, high), 0.2)
+    assert verdict == expected and reason
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (0.25, 0.30, "held"),
+    (0.20, 0.30, "inconclusive"),
+    (0.10, 0.30, "inconclusive"),
+    (0.10, 0.20, "did not hold"),
+    (0.20, 0.20, "did not hold"),
+])
+def test_verdict_above(low, high, expected):
+    assert stats.verdict_above(interval(low, high), 0.2)[0] == expected
+
+
+@pytest.mark.parametrize("low, high, expected", [
+    (0.89, 0.91, "held"),
+    (0.88, 0.92, "held"),           # the band is closed
+    (0.85, 0.87, "did not hold"),
+    (0.93, 0.95, "did not hold"),
+    (0.86, 0.88, "inconclusive"),   # touches the lower edge from outside
+    (0.87, 0.89, "inconclusive"),
+    (0.85, 0.95, "inconclusive"),   # wider than the band
+])
+def test_verdict_within(low, high, expected):
+    assert stats.verdict_within(interval(low, high), 0.88, 0.92)[0] == expected
+
+
+def test_verdicts_without_results_or_intervals():
+    assert stats.verdict_above(None, 0.0) == ("not run", "no result")
+    no_interval = Estimate(0.5, math.nan, math.nan, 1, "one seed")
+    for verdict in (stats.verdict_below(no_interval, 1.0), stats.verdict_above(no_interval, 0.0),
+                    stats.verdict_within(no_interval, 0.0, 1.0)):
+        assert verdict[0] == "inconclusive" and "1 repeat" in verdict[1]
+    assert stats.verdict_below(stats.exact_estimate(3), 4)[0] == "held"
+    assert set(stats.VERDICTS) == {"held", "did not hold", "inconclusive", "not run"}
+    with pytest.raises(ConfigError):
+        stats.verdict_within(interval(0.0, 1.0), 2.0, 1.0)
+
+
+def test_claim_row():
+    est = stats.mean_interval([0.1, 0.2, 0.3])
+    row = stats.claim_row("train error < 0.5", est, "< 0.5", stats.verdict_below(est, 0.5))
+    assert tuple(row) == stats.CLAIM_COLUMNS and row["verdict"] == "held" and row["repeats"] == 3
+    row = stats.claim_row("x", None, "< 1", stats.verdict_below(None, 1))
+    assert row["verdict"] == "not run" and math.isnan(row["estimate"])
+
+
+# --- over-dispersion ------------------------------------------------------------------------------
+
+def heterogeneous_null(runs: int, examples: int, rng) -> np.ndarray:
+    """Runs of different accuracies (0.3-0.9), every example equally hard."""
+    accuracy = rng.uniform(0.3, 0.9, runs)
+    return rng.random((runs, examples)) < accuracy[:, None]
+
+
+def test_overdispersion_estimate_and_jackknife_match_brute_force():
+    rng = np.random.default_rng(4)
+    x = (rng.random((6, 20)) < rng.uniform(0.2, 0.9, (6, 1))).astype(int)
+    runs, examples = x.shape
+
+    def pairwise_mean(rows):
+        y = x[rows] - x[rows].mean(axis=1, keepdims=True)
+        return np.mean([y[r] @ y[s] / (examples - 1) for r in range(len(rows)) for s in range(len(rows)) if r != s])
+
+    result = stats.overdispersion(x, permutations=50)
+    assert result.sigma2.estimate == pytest.approx(pairwise_mean(list(range(runs))))
+    leave_one_out = np.array([pairwise_mean([s for s in range(runs) if s != r]) for r in range(runs)])
+    se = math.sqrt((runs - 1) / runs * np.sum((leave_one_out - leave_one_out.mean()) ** 2))
+    assert result.sigma2_se == pytest.approx(se)
+    half = sps.t.ppf(0.975, runs - 1) * se
+    assert result.sigma2.low == pytest.approx(result.sigma2.estimate - half)
+    assert result.sigma2.repeats == runs
+    # σ̂² = (observed - null-expected count variance) / (R (R - 1))
+    assert result.sigma2.estimate == pytest.approx(
+        (result.count_variance - result.null_count_variance) / (runs * (runs - 1)))
+
+
+def test_permutation_draws_keep_each_runs_size():
+    rng = np.random.default_rng(5)
+    ones = np.array([0, 3, 10, 7])
+    counts = stats._permutation_counts(ones, 10, 4000, rng)
+    assert counts.shape == (4000, 10) and np.all(counts.sum(axis=1) == ones.sum())
+    assert counts.min() >= 1 and counts.max() <= 3  # run 2 is always right, run 0 never
+    # each example is right in run r with probability k_r / N
+    assert counts.mean(axis=0) == pytest.approx(np.full(10, ones.sum() / 10), abs=0.05)
+
+
+def test_null_histogram_matches_the_exact_poisson_binomial():
+    rng = np.random.default_rng(6)
+    result = stats.overdispersion(heterogeneous_null(8, 200, rng), permutations=2000, seed=1)
+    table = result.histogram
+    assert list(table["k"]) == list(range(9))
+    assert table["observed"].sum() == 200
+    assert table["null_exact"].sum() == pytest.approx(200) and table["binomial"].sum() == pytest.approx(200)
+    assert np.allclose(table["null_mean"], table["null_exact"], atol=0.5)
+    assert result.easy_null_mean == pytest.approx(result.easy_null_exact, abs=0.5)
+    assert (table["null_low"] <= table["null_mean"]).all() and (table["null_mean"] <= table["null_high"]).all()
+
+
+def test_overdispersion_is_seeded_and_batching_does_not_change_the_answer_much():
+    rng = np.random.default_rng(7)
+    x = heterogeneous_null(10, 100, rng)
+    first, again = stats.overdispersion(x, 300, seed=3), stats.overdispersion(x, 300, seed=3)
+    assert first.p_value == again.p_value and first.histogram.equals(again.histogram)
+    batched = stats.overdispersion(x, 300, seed=3, memory_bytes=20_000)  # batches of ~7 draws
+    assert batched.sigma2 == first.sigma2  # the estimate and its interval do not depend on the draws
+    assert abs(batched.p_value - first.p_value) < 0.1
+
+
+def test_null_calibration_with_runs_of_different_accuracy():
+    """(a) Equally hard examples, run accuracies 0.3-0.9: the permutation test rejects at its level.
+    The jackknife interval is conservative at σ² = 0 (the U-statistic is degenerate there and the
+    jackknife variance is about twice the true one): it covers 0 more often than 95%, and its SE
+    is about √2 times the SD of σ̂² over the permutations."""
+    rng = np.random.default_rng(8)
+    results = [stats.overdispersion(heterogeneous_null(16, 200, rng), permutations=200, seed=i) for i in range(200)]
+    rejection = np.mean([r.p_value <= 0.05 for r in results])
+    assert 0.015 <= rejection <= 0.10  # 5% ± 2.3 binomial SDs over 200 data sets
+    assert 0.93 <= covered([r.sigma2 for r in results], 0.0) <= 1.0
+    se_over_null_sd = np.mean([r.sigma2_se / r.null_sigma2_sd for r in results])
+    assert 1.1 <= se_over_null_sd <= 1.8
+    # the null keeps each run's accuracy: here the binomial model overstates the count variance
+    assert all(r.binomial_count_variance > r.null_count_variance for r in results)
+
+
+@pytest.mark.parametrize("runs", [16, 64])
+def test_power_against_a_real_spread_of_difficulty(runs):
+    """(b) p_i ~ Beta with mean 0.55 and SD 0.15 is detected."""
+    rng = np.random.default_rng(9)
+    p = beta_with(0.55, 0.15, 1000, rng)
+    result = stats.overdispersion(rng.random((runs, 1000)) < p, permutations=200)
+    assert result.p_value == pytest.approx(1 / 201)
+    assert result.sigma2.low > 0 and stats.verdict_above(result.sigma2, 0.0)[0] == "held"
+    assert result.min_detectable_sigma2 < 0.15 ** 2 / 4
+    assert result.dispersion_ratio > 2
+
+
+def test_recovers_a_known_between_example_variance():
+    """(c) The interval targets the variance of p over the probe examples; it covers it ~95%."""
+    rng = np.random.default_rng(10)
+    results, targets = [], []
+    for i in range(80):
+        p = beta_with(0.6, 0.1, 500, rng)
+        targets.append(p.var(ddof=1))
+        results.append(stats.overdispersion(rng.random((32, 500)) < p, permutations=20, seed=i))
+    coverage = np.mean([r.sigma2.low <= t <= r.sigma2.high for r, t in zip(results, targets)])
+    assert 0.88 <= coverage <= 1.0
+    bias = np.mean([r.sigma2.estimate - t for r, t in zip(results, targets)])
+    assert abs(bias) < 3 * np.std([r.sigma2.estimate - t for r, t in zip(results, targets)]) / math.sqrt(80)
+    assert results[0].sd_of_p == pytest.approx(0.1, abs=0.02)
+
+
+def test_easy_example_count_when_all_examples_are_equally_hard():
+    """(d) Mean accuracy 0.55, R = 100, N = 1000, equally hard: ~865 examples are right in >= 50%
+    of the runs by chance alone (N · P(Bin(100, 0.55) >= 50) = 865.4)."""
+    rng = np.random.default_rng(11)
+    x = np.zeros((100, 1000), dtype=bool)
+    for row in x:
+        row[rng.choice(1000, 550, replace=False)] = True
+    result = stats.overdispersion(x, permutations=400)
+    expected = 1000 * sps.binom.sf(49, 100, 0.55)
+    assert expected == pytest.approx(865.4, abs=0.1)
+    assert result.easy_binomial == pytest.approx(expected) and result.easy_null_exact == pytest.approx(expected)
+    assert result.easy_null_mean == pytest.approx(expected, abs=3)
+    assert 840 <= result.easy_null_low <= 858 and 872 <= result.easy_null_high <= 890
+    assert result.easy_null_low <= result.easy_examples <= result.easy_null_high
+    assert result.p_value > 0.05
+
+
+def test_overdispersion_memory_stays_bounded_at_r128():
+    rng = np.random.default_rng(12)
+    x = heterogeneous_null(128, 1000, rng)
+    tracemalloc.start()
+    try:
+        result = stats.overdispersion(x, permutations=2000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 500e6 and result.permutations == 2000
+
+
+@pytest.mark.parametrize("correct, message", [
+    (np.ones(5), "2-D"),
+    (np.ones((1, 5)), "at least 2 runs"),
+    (np.full((3, 4), 2), "only 0/1"),
+])
+def test_overdispersion_rejects_bad_matrices(correct, message):
+    with pytest.raises(DataError, match=message):
+        stats.overdispersion(correct)
+
+
+def test_overdispersion_rejects_bad_settings():
+    with pytest.raises(ConfigError, match="permutations"):
+        stats.overdispersion(np.eye(3), permutations=0)
+    with pytest.raises(ConfigError, match="at_least"):
+        stats.overdispersion(np.eye(3), at_least=1.5)
