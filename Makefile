@@ -1,21 +1,28 @@
 # The two commands of the README. Both set up everything they need first (idempotent).
 #   make run   -> the whole study on the default config (snakemake --cores 8 all)
-#   make test  -> the test suite
+#   make test  -> the test suite (all but the SLURM cluster test: `make test-cluster`; CI runs both)
 VENV    ?= .venv
 CORES   ?= 8
 PY      := $(VENV)/bin/python
 SMK     := $(VENV)/bin/snakemake
 
-.PHONY: run test setup data lock report-native bench clean-results help
+.PHONY: run test test-cluster setup system data lock report-native bench clean-results help
 
 help:
 	@echo "make run    - set up, then run the whole study (snakemake --cores $(CORES) all)"
 	@echo "make test   - set up, then run the test suite"
+	@echo "make test-cluster - the ci preset on a single-node SLURM cluster started for the test (~8 min)"
 	@echo "make bench  - speed benchmarks (training epoch, xnor kernel) into benchmarks/out/"
 	@echo "make lock   - regenerate envs/constraints.txt after changing pins in pyproject.toml"
 
 setup:
 	@envs/install.sh
+
+# Debian packages the tests need: chromium (report's browser test), SLURM with accounting and MariaDB
+# (tests/test_slurm.py's cluster). Installed where apt and root allow; otherwise one line per
+# missing package, and the tests that need it fail with the same advice.
+system:
+	@envs/install-system.sh
 
 # Fashion-MNIST: already there (verified) -> nothing to do; else Debian's dataset package where
 # apt is available (offline source, verified on load); else the canonical download.
@@ -31,15 +38,30 @@ data: setup
 run: data
 	$(SMK) --cores $(CORES) all
 
-test: data
-	$(PY) -m pytest -q
+test: data system
+	$(PY) -m pytest -q -m "not cluster"
 
-bench: setup
-	$(PY) -m bnnrepro bench train --out benchmarks/out/train_speed.csv
-	$(PY) -m bnnrepro bench kernel --out benchmarks/out/kernel.csv
+# The ci preset through `--profile profiles/slurm` on a single-node SLURM cluster that the test starts
+# and stops (tests/cluster/slurm.sh), with jobs confined to their CPUs and without.
+test-cluster: data system
+	$(PY) -m pytest -q -m cluster
+
+bench: data
+	$(PY) -m bnnrepro model bench --out benchmarks/out/train_speed.csv
+	$(PY) benchmarks/data_load.py
+	$(PY) -m bnnrepro kernels bench --out benchmarks/out/kernel.csv
 
 report-native: setup
 	$(SMK) --cores 1 all --report report/snakemake-report.html
+
+# The report of the results there are as one self-contained HTML file to mail (figures inlined):
+# report/report-single.html. After another preset: make report-single RESULTS=results-ci REPORT_DIR=report-ci
+RESULTS    ?= results
+REPORT_DIR ?= report
+.PHONY: report-single
+report-single: setup
+	$(PY) -m bnnrepro report build --config $(RESULTS)/config.yaml --results $(RESULTS) --report-dir $(REPORT_DIR) \
+	  --single-file --out $(REPORT_DIR)/report-single.html
 
 lock: setup
 	$(PY) -m pip freeze --exclude-editable --exclude pip --exclude setuptools \

@@ -12,6 +12,12 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    dataset="fashion_mnist|mnist|cifar10|svhn",
+
+
 include: "workflow/rules/train.smk"
 include: "workflow/rules/efficiency.smk"
 include: "workflow/rules/kernels.smk"

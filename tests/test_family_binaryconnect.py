@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnnrepro.families import binaryconnect
-from bnnrepro.families.binaryconnect.declaration import analysis
+from bnnrepro.families.binaryconnect import declaration as binaryconnect
+from bnnrepro.families.binaryconnect import analysis
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from bnnrepro.errors import DataError
-from bnnrepro.families import easy_examples as declaration
-from bnnrepro.families.easy_examples.declaration import analysis
+from bnnrepro.families.easy_examples import declaration
+from bnnrepro.families.easy_examples import analysis
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json

@@ -13,8 +13,8 @@ import pytest
 
 from bnnrepro import stats
 from bnnrepro.cli import main
-from bnnrepro.families import kernels
-from bnnrepro.families.kernels.declaration import analysis
+from bnnrepro.families.kernels import declaration as kernels
+from bnnrepro.families.kernels import analysis
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
 from bnnrepro.report.tables import format_value, render

@@ -15,8 +15,8 @@ import pytest
 from bnnrepro.cli import main as cli_main
 from bnnrepro.data.registry import RawDataset
 from bnnrepro.errors import ConfigError, DataError
-from bnnrepro.families import lookup_tables as declaration
-from bnnrepro.families.lookup_tables.declaration import analysis
+from bnnrepro.families.lookup_tables import declaration
+from bnnrepro.families.lookup_tables import analysis
 from bnnrepro.families.lookup_tables.compute import (
     COLUMNS, PAIR_COLUMNS, TABLE2_COLUMNS, all_pairs, make_task, pairwise, seed_plan, table, table1, table2, table3,
 )
@@ -54,7 +54,10 @@ def test_jobs_fan_out_per_table_with_each_tables_network():
     assert "--seed 0 --data-seed 0" in args["table2"]
     assert "--labels real --seed 0 1 2 --data-seed 0" in args["table3-real"]
     # one network per random-label draw, seeded with the draw
-    assert "--labels random --seed 0 1 2 3 4 --data-seed 0 1 2 3 4 --pairing paired" in args["table3-random"]
+    assert "--labels random random_mirror --seed 0 1 2 3 4 --data-seed 0 1 2 3 4 --pairing paired" in args["table3-random"]
+    config["lookup_tables"]["mirror_draws"] = False
+    unmirrored = {job.name: job.cli_args() for job in declaration.jobs(config)}
+    assert "--labels random --seed" in unmirrored["table3-random"]
     assert "--k 2 10 --seed 0" in args["pairwise"]
     assert declaration.inputs(config) == [f"lookup_tables/fashion_mnist/{name}.csv" for name in jobs]
     assert set(declaration.tables(config)) == {"table1", "table2", "table3", "table3_summary", "random_draws",
@@ -473,3 +476,20 @@ def test_section_and_figures_on_synthetic_results(tmp_path, synthetic):
         analysis.make_tables(context, [str(tmp_path / "lookup_tables/summary.csv")])
     with pytest.raises(DataError, match="no table1 results among the inputs"):
         analysis.make_tables(context, [str(folder / "table2.csv")])
+
+
+def test_a_draw_and_its_mirror_are_one_repeat_near_chance(fashion_mnist):
+    """The mirror of a draw (its complement) is as likely as the draw; their mean test accuracy is
+    close to chance even when each sits far from it, and the pair counts as one repeat."""
+    from bnnrepro.families.lookup_tables.analysis import random_draws
+
+    frame = table3(fashion_mnist, ks=[8], labels=["random", "random_mirror"], hidden_layers=[2], width=64,
+                   seeds=[0, 1, 2], data_seeds=[0, 1, 2], pairing="paired", train_size=3000, test_size=1000)
+    test = frame[frame["split"] == "test"].pivot_table(index="data_seed", columns="labels", values="accuracy")
+    assert (test["random"] + test["random_mirror"] - 1).abs().max() < 0.08
+    draws = random_draws(frame)
+    assert len(draws) == 3  # one row per draw, not per fit
+    pair_means = (test["random"] + test["random_mirror"]) / 2
+    assert (draws.set_index("data_seed")["test_accuracy"] - pair_means).abs().max() < 1e-12
+    agreement = frame[(frame["labels"] == "random") & (frame["split"] == "test")].groupby("data_seed")["label_agreement"].first()
+    assert (draws.set_index("data_seed")["label_agreement"] - agreement).abs().max() == 0

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import itertools
 
 import numpy as np
-import pandas as pd
+
 import pytest
 
-from bnnrepro.data.registry import RawDataset
 from bnnrepro.errors import ConfigError
-from bnnrepro.lutnet import (
-    COLUMNS, PAIR_COLUMNS, TABLE2_COLUMNS, LutNetwork, all_pairs, generalization_gap, make_task,
-    pairwise, table1, table2, table3,
-)
-from bnnrepro.lutnet import cli as lutcli
+from bnnrepro.lutnet import LutNetwork
 from bnnrepro.lutnet.network import (
     chunk_size, count_patterns, fit_layer, lookup, lut_keys, lut_patterns, memorize, pattern_dtype,
     random_connections, table_accuracy, tie_bits, to_feature_major,
@@ -315,155 +309,13 @@ def test_network_widths_and_validation():
 
 
 # ---------------------------------------------------------------------------------------------
-# Tables on a synthetic dataset
+# Real data
 # ---------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def synthetic() -> RawDataset:
-    """10 classes of 16x16 images: class c lights up a class-specific random half of the pixels
-    more often, so the tasks are learnable."""
-    rng = np.random.default_rng(0)
-    prototypes = rng.random((10, 256)) < 0.5
+def test_binary_fashion_mnist_generalizes_above_chance(fashion_mnist):
+    from bnnrepro.families.lookup_tables.compute import make_task
 
-    def make(n):
-        y = rng.integers(0, 10, n)
-        on = np.where(prototypes[y], 0.8, 0.2) > rng.random((n, 256))
-        return (on * 255).astype(np.uint8).reshape(n, 1, 16, 16), y.astype(np.int64)
-
-    x_train, y_train = make(600)
-    x_test, y_test = make(200)
-    return RawDataset("synthetic", x_train, y_train, x_test, y_test, tuple(f"c{i}" for i in range(10)))
-
-
-def check_schema(frame: pd.DataFrame, columns: list[str]) -> None:
-    assert list(frame.columns) == columns
-    assert frame["accuracy"].between(0, 1).all()
-    assert set(frame["split"]) == {"train", "test"}
-    assert not frame.drop(columns=["k", "hidden_layers", "width"]).isna().any().any()
-
-
-def test_make_task(synthetic):
-    task = make_task(synthetic, "binary", train_size=100, test_size=50, data_seed=3)
-    assert task.x_train.shape == (100, 256) and task.x_test.shape == (50, 256)
-    assert set(np.unique(task.x_train)) <= {0, 1} and set(np.unique(task.y_train)) <= {0, 1}
-    again = make_task(synthetic, "binary", train_size=100, test_size=50, data_seed=3)
-    assert np.array_equal(task.x_train, again.x_train)
-    rand = make_task(synthetic, "binary", labels="random", train_size=100, test_size=50, data_seed=3)
-    assert np.array_equal(rand.x_train, task.x_train) and np.array_equal(rand.y_test, task.y_test)
-    assert not np.array_equal(rand.y_train, task.y_train)
-    pair = make_task(synthetic, "pair-2-7")
-    assert pair.n_train == int(np.isin(synthetic.y_train, [2, 7]).sum())
-    for bad in [dict(task="multiclass"), dict(task="pair-3-3"), dict(labels="randY"),
-                dict(train_size=0), dict(test_size=201)]:
-        with pytest.raises(ConfigError):
-            make_task(synthetic, **bad)
-
-
-def test_table1(synthetic):
-    methods = ["memorization", "1-nn", "5-nn", "random_forest_10", "logistic_regression",
-               "naive_bayes", "conv_net", "random_guess"]
-    frame = table1(synthetic, methods=methods, ks=[4, 6], hidden_layers=2, width=32, train_size=400,
-                   test_size=150, train_eval_size=100, conv_epochs=1)
-    check_schema(frame, COLUMNS)
-    assert len(frame) == 2 * (len(methods) + 1)
-    assert frame.loc[frame["split"] == "train", "n_eval"].eq(100).all()
-    assert frame.loc[frame["split"] == "test", "n_eval"].eq(150).all()
-    assert frame["n_train"].eq(400).all()
-    acc = frame.set_index(["method", "split"])["accuracy"]
-    assert acc[("1-nn", "train")] == 1.0
-    assert acc[("naive_bayes", "test")] > 0.7  # the synthetic classes are easy
-    assert frame.loc[frame["method"] == "memorization", "k"].tolist() == [4, 4, 6, 6]
-    gap = generalization_gap(frame)
-    assert len(gap) == len(methods) + 1
-    assert np.allclose(gap["gap"], gap["train_accuracy"] - gap["test_accuracy"])
-    with pytest.raises(ConfigError):
-        table1(synthetic, methods=["svm"])
-
-
-def test_table2(synthetic):
-    frame = table2(synthetic, k=4, hidden_layers=2, width=16, train_size=300)
-    assert list(frame.columns) == TABLE2_COLUMNS
-    assert frame["layer"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert frame["split"].tolist() == ["train", "test"] * 4
-    assert frame["kind"].tolist() == ["input"] * 2 + ["hidden"] * 4 + ["output"] * 2
-    assert frame["count"].tolist() == [256, 256, 16, 16, 16, 16, 1, 1]
-    assert ((frame["min"] <= frame["mean"]) & (frame["mean"] <= frame["max"])).all()
-    assert frame[["mean", "min", "max"]].stack().between(0, 1).all()
-    assert frame.iloc[-1]["std"] == 0.0
-
-
-def test_table3_real_vs_random(synthetic):
-    frame = table3(synthetic, ks=[2, 8], hidden_layers=[2], width=32, seeds=[0, 1], data_seeds=[0, 5])
-    check_schema(frame, COLUMNS)
-    assert len(frame) == 2 * 2 * 2 * 2 * 2  # labels x data seeds x k x seeds x splits
-    assert sorted(set(frame["data_seed"])) == [0, 5]
-    gap = generalization_gap(frame)
-    real = gap[gap["labels"] == "real"]["test_accuracy"].mean()
-    random = gap[gap["labels"] == "random"]["test_accuracy"].mean()
-    assert real > random + 0.1  # generalization on real labels only
-
-
-def test_pairwise(synthetic):
-    assert len(all_pairs()) == 45
-    frame = pairwise(synthetic, ks=[2, 4], pairs=[(0, 1), (2, 9)], hidden_layers=[1, 2], width=16)
-    check_schema(frame, COLUMNS + PAIR_COLUMNS)
-    assert len(frame) == 2 * 2 * 2 * 2  # pairs x k x depths x splits
-    assert set(frame["task"]) == {"pair-0-1", "pair-2-9"}
-    assert frame.loc[frame["task"] == "pair-2-9", ["class_a", "class_b", "name_b"]].iloc[0].tolist() == [2, 9, "c9"]
-    assert len(generalization_gap(frame)) == 8
-    with pytest.raises(ConfigError):
-        pairwise(synthetic, pairs=[(1, 1)])
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI
-# ---------------------------------------------------------------------------------------------
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    lutcli.add_arguments(parser)
-    return parser.parse_args(argv)
-
-
-@pytest.mark.parametrize("argv", [
-    ["table3", "--k", "0"],
-    ["table3", "--k", "17"],
-    ["table3", "--k", "8", "--width", "4"],
-    ["table2", "--k", "4", "8"],
-    ["table1", "--layers", "2", "3"],
-    ["table3", "--pairs", "1-2"],
-    ["table3", "--methods", "1-nn"],
-    ["table1", "--labels", "random"],
-    ["pairwise", "--pairs", "3-3"],
-    ["pairwise", "--pairs", "3to5"],
-    ["table3", "--train-size", "0"],
-    ["table3", "--seed", "-1"],
-    ["table3", "--data-seed", "0", "-2"],
-    ["table3", "--dataset", "no_such_data"],
-])
-def test_cli_rejects_bad_settings(argv, tmp_path):
-    with pytest.raises(ConfigError):
-        lutcli.run(parse(argv + ["--out", str(tmp_path / "t.csv"), "--offline"]))
-    assert lutcli.main(argv + ["--out", str(tmp_path / "t.csv"), "--offline", "--quiet"]) == 2
-    assert not (tmp_path / "t.csv").exists()
-
-
-# ---------------------------------------------------------------------------------------------
-# Real data (skipped when Fashion-MNIST is not installed)
-# ---------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def fashion():
-    from bnnrepro.data import load_dataset
-    from bnnrepro.errors import DataError
-
-    try:
-        return load_dataset("fashion_mnist", download=False, quiet=True)
-    except DataError as exc:
-        pytest.skip(f"Fashion-MNIST not available offline: {exc}")
-
-
-def test_binary_fashion_mnist_generalizes_above_chance(fashion):
+    fashion = fashion_mnist
     task = make_task(fashion, "binary", train_size=10000, test_size=2000)
     real = LutNetwork(k=8, hidden_layers=3, width=256, seed=0).fit(task.x_train, task.y_train)
     assert real.score(task.x_test, task.y_test) > 0.8  # chance is 0.5
@@ -482,13 +334,3 @@ def test_binary_fashion_mnist_generalizes_above_chance(fashion):
     assert np.mean(pred != pred_mirror) > 0.6
     accuracy_sum = np.mean(pred == rand.y_test) + np.mean(pred_mirror == rand.y_test)
     assert abs(accuracy_sum - 1) < 0.06
-
-
-def test_cli_writes_csv(fashion, tmp_path):
-    out = tmp_path / "sub" / "pairs.csv"
-    assert lutcli.main(["pairwise", "--out", str(out), "--k", "4", "--layers", "1", "--width", "16",
-                        "--train-size", "400", "--test-size", "200", "--pairs", "0-1", "7-5",
-                        "--offline", "--quiet"]) == 0
-    frame = pd.read_csv(out)
-    check_schema(frame, COLUMNS + PAIR_COLUMNS)
-    assert frame["task"].tolist() == ["pair-0-1"] * 2 + ["pair-5-7"] * 2

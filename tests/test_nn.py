@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from bnnrepro.nn import (ARCHITECTURES, BinaryConv2d, BinaryLinear, ModelSpec, SteSign, SignWeight,
                          StochasticSignWeight, binary_layers, build_model, hard_sigmoid, ste_sign,
                          stochastic_sign, summarize)
-from bnnrepro.nn.quantizers import BinarySigmoid
+from bnnrepro.kernels import sign_pm1
+from bnnrepro.nn.quantizers import BinarySigmoid, RealWeight, binarize, clipped_ste_grad
 
 
 def test_sign_of_zero_is_plus_one_and_output_is_pm1():
@@ -29,6 +30,42 @@ def test_weight_quantizer_passes_gradient_unchanged():
     w = torch.tensor([-3.0, 0.0, 0.5], requires_grad=True)
     SignWeight()(w).backward(torch.tensor([1.0, 2.0, 3.0]))
     assert w.grad.tolist() == [1.0, 2.0, 3.0]
+
+
+def _special_values(dtype: torch.dtype, n: int = 10007) -> torch.Tensor:
+    """Random values with zeros of both signs, NaNs of both signs, infinities and the smallest
+    subnormals scattered through (so that vectorised bodies and scalar tails both see them)."""
+    x = torch.randn(n, generator=torch.Generator().manual_seed(0)).to(dtype)
+    tiny = torch.finfo(dtype).smallest_normal / 4
+    for start, value in enumerate([0.0, -0.0, math.nan, -math.nan, math.inf, -math.inf, tiny, -tiny]):
+        x[start::9 + start] = value
+    return x
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+def test_fast_binarize_equals_sign_pm1_bit_for_bit(dtype):
+    x = _special_values(dtype)
+    for view in (x, x[:7], x[1::3], x.reshape(-1, 1)[3:40]):
+        fast, reference = binarize(view), sign_pm1(view)
+        assert fast.dtype == dtype and fast.shape == view.shape
+        # compare bit patterns: -0.0 or NaN would differ from +1 there
+        assert torch.equal(fast.view(-1).float().view(torch.int32), reference.reshape(-1).float().view(torch.int32))
+        assert set(fast.unique().tolist()) <= {-1.0, 1.0}
+    assert binarize(torch.tensor([-0.0, 0.0, -1e-45, math.nan])).tolist() == [1.0, 1.0, -1.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("clip_value", [1.0, 0.3, 2.5])
+def test_one_pass_ste_gradient_equals_the_masked_product(dtype, clip_value):
+    x = (torch.randn(10007, generator=torch.Generator().manual_seed(1)) * 2).to(dtype)
+    limit = torch.tensor(clip_value, dtype=dtype)
+    above = torch.nextafter(limit, torch.tensor(9.0, dtype=dtype))
+    for start, value in enumerate([limit, -limit, above, -above, 0.0, math.inf, -math.inf]):
+        x[start::11] = value
+    grad = torch.randn(10007, generator=torch.Generator().manual_seed(2)).to(dtype)
+    expected = grad * (x.abs() <= clip_value).to(dtype)
+    assert torch.equal(clipped_ste_grad(grad, x, clip_value), expected)
+    assert clipped_ste_grad(grad, x, math.inf) is grad
 
 
 def test_hard_sigmoid():
@@ -149,3 +186,36 @@ def test_eval_weight_cache_follows_weight_updates():
     out = layer(x)
     out.sum().backward()  # training still gets gradients through the quantizer
     assert layer.weight.grad is not None
+
+
+def test_real_kernel_quantizer_keeps_the_latent_weight_recipe_but_not_binary():
+    """binarization 'real': identity weights, Uniform(-1, 1) init, Glorot LR scale and clipping
+    (a binary layer for the recipe), but not binary at eval, never xnor, counted as float."""
+    from bnnrepro.train.optim import make_optimizer
+
+    torch.manual_seed(0)
+    for mode in ("binaryconnect", "binarynet"):
+        model = build_model(ModelSpec(arch="mlp", mode=mode, binarization="real", hidden=(64,)), (1, 28, 28), 10)
+        layers = binary_layers(model)
+        assert len(layers) == 2 and all(isinstance(layer.kernel_quantizer, RealWeight) for layer in layers)
+        assert all(layer.weight.abs().max() <= 1.0 for layer in layers)  # Uniform(-1, 1)
+        assert not any(layer.xnor_eligible or layer.binary_weights_at_eval for layer in layers)
+        summary = summarize(model)
+        running_stats = 2 * (64 + 10)  # BatchNorm running mean and variance
+        assert summary.binary_params == 0
+        assert summary.float_params == sum(p.numel() for p in model.parameters()) + running_stats
+        scales = [g["lr_scale"] for g in make_optimizer(model, 1e-3).param_groups]
+        assert scales[:2] == pytest.approx([layer.glorot_lr_scale for layer in layers]) and scales[2] == 1.0
+        x = torch.randn(5, 1, 28, 28)
+        for train_mode in (True, False):
+            model.train(train_mode)
+            first = layers[0]
+            assert torch.equal(first.quantized_weight(), first.weight)
+        assert torch.isfinite(model(x)).all()
+    layer = BinaryLinear(6, 3, kernel_quantizer=RealWeight())
+    x = torch.randn(4, 6)
+    torch.testing.assert_close(layer(x), F.linear(x, layer.weight, layer.bias), rtol=0, atol=0)
+    layer(x).sum().backward()
+    torch.testing.assert_close(layer.weight.grad, torch.ones(3, 1) * x.sum(0))
+    with pytest.raises(ValueError, match="binarization"):
+        ModelSpec(binarization="ternary")

@@ -30,7 +30,7 @@ def test_conda_environment_matches_pyproject():
     env = yaml.safe_load((ROOT / "envs/bnnrepro.yaml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     conda = dict(p.lower().split("==") for p in pip)
-    runtime = {k: v for k, v in pins().items() if k not in ("pytest", "playwright")}  # dev-only
+    runtime = {k: v for k, v in pins().items() if k not in ("pytest", "playwright", "import-linter")}  # dev-only
     assert conda == runtime
 
 

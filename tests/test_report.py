@@ -1,56 +1,290 @@
-"""The report as a reader sees it: rendered from the ci preset, opened in headless Chromium
-(every image loads, every section is present, no script errors; a screenshot is kept), plus the
-Snakemake-native report, the published-numbers file and the claim checks."""
+"""The report as a reader sees it.
+
+Fast: the cell formats, tables (constant columns said once, paper-vs-ours pivoted), the claim
+table's "why" column, the time table, the claims.csv columns and a report built with every family
+disabled (single file too). Slow: the ci preset's report opened in headless Chromium at 1400 px
+(every image loads, every family's section, the at-a-glance tally and table, every claim row with a
+verdict and a working link, no table wider than its container, the smoke-test banner, the SVG and
+CSV links resolve; screenshots kept in test-artifacts/), valid JSON everywhere, Snakemake's
+native report.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import shutil
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pandas as pd
 import pytest
 import yaml
 
-from bnnrepro.report.build import Context
-from bnnrepro.report.claims import CLAIMS, HELD, NOT_RUN, evaluate_claims
-from bnnrepro.report.published import PUBLISHED_FILE, compare
-from conftest import ROOT, snakemake
+from bnnrepro import stats
+from bnnrepro.families.registry import FAMILIES
+from bnnrepro.families.reporting import Col, Table
+from bnnrepro.report import build as report_build
+from bnnrepro.report.provenance import job_times
+from bnnrepro.report.tables import PAPER_VS_OURS, format_value, render
+from conftest import ROOT, run_cli, snakemake
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SECTIONS = ["claims", "memorization", "easy-examples", "efficiency", "binaryconnect", "lutnet", "kernels", "provenance"]
+VERDICTS = {"held", "did not hold", "inconclusive", "not run"}
+CLAIMS_CSV_COLUMNS = ["claim", "scope", "estimate", "ci_low", "ci_high", "repeats", "threshold", "verdict", "detail"]
+
+
+# --- cell formats and tables ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, fmt, text", [
+    (0.0512, "pct", "5.1%"), (0.0512, "pct2", "5.12%"), (0.032, "pp", "+3.2 pp"), (-0.001, "pp", "-0.1 pp"),
+    (12345.4, "int", "12,345"), (1.316, "ratio", "1.32x"), (0.012345, "ms", "0.0123 ms"),
+    (1_500_000, "bytes", "1.50 MB"), (15_720, "bytes", "15.7 kB"), (1234.5, "num", "1,234"),
+    (0.0123456, "num", "0.0123"), ("det", "text", "det"), (True, "num", "yes"), (float("nan"), "pct", ""),
+    (None, "num", ""), ((0.011, 0.053), "interval_pct", "[1.1, 5.3]%"), ((0.5, 2.25), "interval_num", "[0.500, 2.25]"),
+    ((float("nan"), 1.0), "interval_num", ""), ((-math.inf, math.inf), "interval_num", "unbounded"),
+    ((0.25, math.inf), "interval_num", "[0.250, ∞]"), ((-math.inf, 0.1), "interval_pct", "[−∞, 10.0]%"),
+])
+def test_one_format_per_metric(value, fmt, text):
+    assert format_value(value, fmt) == text
+
+
+def test_constant_columns_are_said_once_and_headers_carry_units():
+    frame = pd.DataFrame({"dataset": ["fashion_mnist"] * 2, "labels": ["true", "randY"], "error": [0.1, 0.9],
+                          "empty": [None, None]})
+    html = render(Table("t", frame, {"error": Col("Final error (%)", "pct")}, note="A note.", csv="memo/x.csv"),
+                  "../results/memo/x.csv")
+    assert "In every row: Dataset: fashion_mnist." in html
+    assert "<th" in html and "Final error (%)" in html and "Empty" not in html  # an empty column is just dropped
+    assert html.count("<tr>") == 3 and ">10.0%<" in html and ">90.0%<" in html
+    assert '<a href="../results/memo/x.csv">data (CSV)</a>' in html
+    mailed = render(Table("t", frame, csv="memo/x.csv"), "../results/memo/x.csv", inline_paths=True)
+    assert "href" not in mailed and "<code>memo/x.csv</code>" in mailed
+
+
+def _paper_vs_ours() -> pd.DataFrame:
+    rows = []
+    for (b, reg, metric, paper, approx, ours, paper_ds, our_ds, note) in [
+            ("det", "none", "final train error", 0.0, "~", 0.02, "cifar10", "cifar10", "[1]"),
+            ("det", "none", "final test error", 0.906, "", 0.9, "cifar10", "cifar10", "[2]"),
+            ("det", "none", "final train error", 0.025, "", 0.02, "svhn", "cifar10", "[3]"),
+            ("det", "dropout", "final train error", 0.18, "~", 0.4, "svhn", "cifar10", "[3]")]:
+        same = paper_ds == our_ds
+        rows.append(dict(binarization=b, regularization=reg, metric=metric, paper=paper, approx=approx, ours=ours,
+                         difference=ours - paper if same else float("nan"), paper_dataset=paper_ds,
+                         our_dataset=our_ds, note=note))
+    return pd.DataFrame(rows)
+
+
+def test_paper_vs_ours_is_pivoted_to_one_row_per_condition():
+    frame = _paper_vs_ours()
+    assert tuple(frame.columns[-len(PAPER_VS_OURS):]) == PAPER_VS_OURS
+    table = Table("Paper vs this run", frame, {"paper": Col("Paper", "pct"), "ours": Col("This run", "pct"),
+                                               "difference": Col("Difference", "pp")},
+                  footnotes=["[1] Mehta et al. 2017, Sec. 3", "[2] Mehta et al. 2017, Sec. 3", "[3] Fig. 3"])
+    html = render(table)
+    body = html.split("<tbody>")[1]
+    assert body.count("<tr>") == 3  # (det, none, cifar10), (det, none, svhn), (det, dropout, svhn)
+    assert html.count('class="group"') == 2 and "Final train error" in html and "Final test error" in html
+    assert "~0.0%<sup>1</sup>" in html and "+2.0 pp" in html and "-0.6 pp" in html
+    assert "In every row: Binarization: det, Our dataset: cifar10." in html
+    assert "<li>Mehta et al. 2017, Sec. 3</li>" in html and "~: read off a figure" in html
+
+
+def test_why_leaves_out_the_interval_the_columns_show():
+    est = stats.Estimate(0.02, 0.01, 0.03, 3, "t-interval over seeds")
+    for verdict in (stats.verdict_below(est, 0.05), stats.verdict_above(est, 0.05), stats.verdict_below(est, 0.02),
+                    stats.verdict_within(est, 0.0, 0.025), stats.verdict_within(est, 0.0, 0.005),
+                    stats.verdict_within(est, 0.0, 0.1)):
+        detail = f"{verdict[1]}; final train error after 50 epochs"
+        assert report_build.why(detail) == "final train error after 50 epochs", detail
+    assert report_build.why("only 1 repeat: too few for an interval; x") == "only 1 repeat: too few for an interval; x"
+
+
+def test_job_times_per_family_and_step(tmp_path):
+    def bench(path, seconds, rss=100.0):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:01\t{rss}\n")
+
+    bench("train/memorization/fashion_mnist/a.tsv", 10, 300)
+    bench("train/memorization/fashion_mnist/b.tsv", 30, 200)
+    bench("memorization/tables.tsv", 2)
+    bench("table/lookup_tables/fashion_mnist/table1.tsv", 5)
+    bench("efficiency_inference/fashion_mnist/x.tsv", 4)
+    bench("report.tsv", 1)
+    (tmp_path / "broken.tsv").write_text("")
+    times = job_times(tmp_path, FAMILIES).set_index(["family", "step"])
+    assert times.loc[("memorization", "training"), ["jobs", "total_seconds", "max_seconds", "max_rss_mb"]].tolist() \
+        == [2, 40.0, 30.0, 300.0]
+    assert times.loc[("memorization", "tables"), "jobs"] == 1
+    assert ("lookup_tables", "compute") in times.index and ("efficiency", "compute") in times.index
+    assert ("workflow", "report") in times.index
+    assert list(times.index.get_level_values(0)).index("memorization") == 0
+
+
+def _all_disabled(tmp_path) -> tuple[Path, Path, Path]:
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for name in FAMILIES:
+        config.setdefault(name, {})["enabled"] = False
+    config["smoke_test"] = True
+    results, report = tmp_path / "results", tmp_path / "report"
+    results.mkdir()
+    report.mkdir()
+    (results / "config.yaml").write_text(yaml.safe_dump(config))
+    return results / "config.yaml", results, report
+
+
+def test_claims_csv_columns_and_a_report_without_families(tmp_path):
+    config, results, report = _all_disabled(tmp_path)
+    out = report_build.build(config, results, report, report / "index.html", report / "claims.csv",
+                             "snakemake --cores 8 all --configfile x.yaml")
+    claims = pd.read_csv(report / "claims.csv")
+    assert [c for c in claims.columns if c in CLAIMS_CSV_COLUMNS] == CLAIMS_CSV_COLUMNS
+    assert set(claims["verdict"]) == {"not run"} and claims["detail"].str.contains("disabled").all()
+    assert len(claims) == sum(len(__import__(f.analysis, fromlist=["CLAIMS"]).CLAIMS) for f in FAMILIES.values())
+    html = out.read_text()
+    assert 'id="smoke-test"' in html and f"{len(claims)} not run" in html
+    assert report_build.earlier_command(out) == "snakemake --cores 8 all --configfile x.yaml"
+
+
+def test_single_file_report_takes_the_command_of_the_earlier_report(tmp_path):
+    config, results, report = _all_disabled(tmp_path)
+    report_build.build(config, results, report, report / "index.html", report / "claims.csv", "snakemake --cores 2 all")
+    proc = run_cli("report", "build", "--config", str(config), "--results", str(results), "--report-dir", str(report),
+                   "--single-file")
+    assert proc.returncode == 0, proc.stderr
+    html = (report / "report-single.html").read_text()
+    assert "snakemake --cores 2 all" in html and 'href="claims.csv"' not in html
+    bad = run_cli("report", "build", "--config", str(config), "--results", str(tmp_path / "nope"))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_the_command_is_the_snakemake_run_the_report_is_a_job_of(tmp_path):
+    """The report rule passes no command: the report reads its parent Snakemake's command line."""
+    import subprocess
+    import sys
+
+    fake = tmp_path / "snakemake"  # stands for Snakemake running the report job through a shell
+    fake.write_text(f"#!{sys.executable}\nimport subprocess, sys\nsys.exit(subprocess.call(['bash', '-c', "
+                    f"'{sys.executable} -c \"from bnnrepro.report.provenance import snakemake_command; "
+                    f"print(snakemake_command())\"']))\n")
+    fake.chmod(0o755)
+    proc = subprocess.run([str(fake), "--cores", "2", "all", "--configfile", "my config.yaml"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.strip() == "snakemake --cores 2 all --configfile 'my config.yaml'", proc.stderr
+    from bnnrepro.report.provenance import snakemake_command
+
+    assert snakemake_command() is None  # pytest is no Snakemake job
+
+
+# --- the ci preset's report in a browser ------------------------------------------------------------
+
+def _strict_json(text: str):
+    def reject(constant):
+        raise ValueError(f"{constant} is not valid JSON")
+    return json.loads(text, parse_constant=reject)
+
+
+@pytest.mark.slow
+def test_every_json_the_workflow_writes_is_valid(ci_run):
+    base, _ = ci_run
+    files = sorted(base.rglob("*.json"))
+    assert len(files) > 10
+    for path in files:
+        _strict_json(path.read_text())  # no NaN / Infinity
+    html = (base / "report" / "index.html").read_text()
+    block = re.search(r'<script type="application/json" id="provenance-data">(.*?)</script>', html, re.S).group(1)
+    assert _strict_json(block)["command"].startswith("snakemake")
+
+
+@pytest.mark.slow
+def test_claims_csv_of_the_ci_preset(ci_run):
+    base, _ = ci_run
+    claims = pd.read_csv(base / "report" / "claims.csv")
+    assert [c for c in claims.columns if c in CLAIMS_CSV_COLUMNS] == CLAIMS_CSV_COLUMNS
+    assert set(claims["verdict"]) <= VERDICTS
+    with_estimate = claims[claims["estimate"].notna()]
+    assert (with_estimate["repeats"] >= 1).all()
+
+
+def _resolves(report: Path, href: str) -> bool:
+    target = urlparse(href)
+    if target.scheme in ("http", "https"):
+        return True
+    return (report.parent / unquote(target.path)).resolve().is_file()
 
 
 @pytest.mark.slow
 @pytest.mark.browser
 def test_report_in_headless_chromium(ci_run):
     if CHROMIUM is None:
-        pytest.fail("chromium is not installed: `apt-get install chromium` (.ci/run does it)")
+        pytest.fail("chromium is not installed: `make system` (or `apt-get install chromium`)")
     from playwright.sync_api import sync_playwright
 
     base, _ = ci_run
     report = base / "report" / "index.html"
+    config = yaml.safe_load((base / "results" / "config.yaml").read_text())
+    enabled = [f.name for f in FAMILIES.values() if f.enabled(config)]
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.goto(report.as_uri(), wait_until="load")
         images = page.evaluate("Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
-        present = page.evaluate("ids => ids.filter(id => document.getElementById(id) !== null)", SECTIONS)
-        statuses = page.locator("td.status").all_inner_texts()
+        families = page.evaluate("Array.from(document.querySelectorAll('section.family')).map(s => s.dataset.family)")
+        tally = page.locator("#glance .tally .verdict").all_inner_texts()
+        glance_rows = page.locator("#glance table.glance tbody tr").count()
+        rows = page.evaluate("""Array.from(document.querySelectorAll('table.claims tr.claim-row')).map(r => {
+            const link = r.querySelector('td.scope a');
+            const id = link ? decodeURIComponent(link.getAttribute('href').slice(1)) : null;
+            return [r.querySelector('td.verdict').textContent.trim(), id, id !== null && document.getElementById(id) !== null];
+        })""")
+        overflowing = page.evaluate("""Array.from(document.querySelectorAll('table')).filter(
+            t => t.scrollWidth > t.parentElement.clientWidth + 1).map(t => t.querySelector('tr').textContent.slice(0, 80))""")
+        page_width = page.evaluate("document.documentElement.scrollWidth")
+        ids = page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
+        banner = page.locator("#smoke-test").is_visible()
+        svg_links = page.evaluate("Array.from(document.querySelectorAll('figure a.svg')).map(a => a.getAttribute('href'))")
+        csv_links = page.evaluate("""Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))
+            .filter(h => h && h.endsWith('.csv'))""")
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+        page.locator("#glance").screenshot(path=str(ARTIFACTS / "report-glance.png"))
+        page.locator("#claims").screenshot(path=str(ARTIFACTS / "report-claims.png"))
         browser.close()
     assert errors == []
-    assert len(images) >= 10
-    assert [src for src, ok in images if not ok] == []
-    assert present == SECTIONS
-    assert statuses and set(statuses) <= {"held", "did not hold", "not run"}
+    assert len(images) >= 10 and [src for src, ok in images if not ok] == []
+    assert families == enabled and len(enabled) == len(FAMILIES)
+    assert len(tally) == 4 and {t.split(" ", 1)[1] for t in tally} == VERDICTS
+    assert sum(int(t.split(" ", 1)[0]) for t in tally) == len(rows) > 0
+    assert glance_rows >= 2 * len(enabled)
+    assert [r for r in rows if r[0] not in VERDICTS] == []
+    assert [r for r in rows if not r[2]] == [], "claims whose scope link goes nowhere"
+    assert overflowing == [] and page_width <= 1400
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []  # every link target is unique
+    assert banner
+    assert len(svg_links) == len(images) and all(_resolves(report, h) for h in svg_links)
+    assert len(csv_links) >= 10 and [h for h in csv_links if not _resolves(report, h)] == []
     assert (ARTIFACTS / "report.png").stat().st_size > 100_000
+
+
+@pytest.mark.slow
+def test_report_numbers_and_provenance_come_from_the_run(ci_run):
+    """Every final error in the memorization table is the one in its conditions CSV; the report
+    names the commit and the command Snakemake ran."""
+    base, _ = ci_run
+    html = (base / "report" / "index.html").read_text()
+    conditions = pd.read_csv(base / "results" / "memorization" / "conditions.csv")
+    for value in conditions["final_test_error"]:
+        assert f">{100 * value:.1f}%<" in html
+    assert re.search(r"Commit <code>[0-9a-f]{40}</code>", html)
+    assert "snakemake --cores 2 all --configfile workflow/configs/ci.yaml" in html
 
 
 @pytest.mark.slow
@@ -61,135 +295,3 @@ def test_snakemake_native_report_builds(ci_run):
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text(errors="replace")
     assert out.stat().st_size > 50_000 and "<html" in text.lower()
-
-
-@pytest.mark.slow
-def test_report_numbers_come_from_the_results(ci_run):
-    """Every final error in the memorization table is the one in results/memorization/summary.csv."""
-    base, _ = ci_run
-    html = (base / "report" / "index.html").read_text()
-    summary = pd.read_csv(base / "results/memorization/summary.csv")
-    for value in summary["final_test_error"]:
-        assert f"{100 * value:.1f}%" in html
-    assert re.search(r"Commit <code>[0-9a-f]{40}</code>", html)
-    assert "snakemake --cores 8 all --configfile workflow/configs/ci.yaml" in html
-
-
-def test_published_numbers_have_sources_and_valid_values():
-    entries = yaml.safe_load(PUBLISHED_FILE.read_text())
-    families = {e["family"] for e in entries}
-    assert families == {"memorization", "easy_examples", "efficiency", "binaryconnect", "lutnet", "kernels"}
-    for entry in entries:
-        # The kernel numbers are per device (a GPU), the others per dataset.
-        where = {"GeForce GTX 750"} if entry["family"] == "kernels" else {"mnist", "fashion_mnist", "cifar10", "svhn"}
-        assert entry["source"] and entry["dataset"] in where
-        assert isinstance(entry["value"], (int, float))
-
-
-def test_compare_subtracts_only_on_the_same_dataset():
-    ours = pd.DataFrame([{"dataset": "fashion_mnist", "binarization": "det", "labels": "randY",
-                          "regularization": "none", "final_train_error": 0.02, "final_test_error": 0.9}])
-    table = compare("memorization", ours, ["binarization", "labels", "regularization"])
-    row = table[(table["metric"] == "final_test_error") & (table["published dataset"] == "cifar10")].iloc[0]
-    assert row["ours"] == 0.9 and row["our dataset"] == "fashion_mnist" and pd.isna(row["difference"])
-    same = ours.assign(dataset="cifar10")
-    row = compare("memorization", same, ["binarization", "labels", "regularization"])
-    row = row[(row["metric"] == "final_test_error") & (row["published dataset"] == "cifar10")].iloc[0]
-    assert row["difference"] == pytest.approx(0.9 - 0.9058)
-
-
-def test_compare_matches_numeric_conditions_read_as_floats():
-    # A k column with NaN for the baselines is read as float: 12.0 must match the paper's k = 12.
-    ours = pd.DataFrame([{"dataset": "mnist", "table": "table1", "method": "memorization", "k": 12.0,
-                          "split": "test", "accuracy": 0.91},
-                         {"dataset": "mnist", "table": "table1", "method": "1-nn", "k": float("nan"),
-                          "split": "test", "accuracy": 0.97}])
-    table = compare("lutnet", ours, ["method", "k", "split"], only={"table": "table1"})
-    memo = table[table["condition"].str.contains("method=memorization, split=test, k=12")].iloc[0]
-    assert memo["ours"] == 0.91 and memo["difference"] == pytest.approx(0.91 - 0.9)
-    knn = table[table["condition"] == "table=table1, method=1-nn, split=test"].iloc[0]
-    assert knn["ours"] == 0.97
-
-
-def _memo_context(tmp_path, rows, config_extra=None) -> Context:
-    (tmp_path / "memorization").mkdir(parents=True)
-    pd.DataFrame(rows).to_csv(tmp_path / "memorization/summary.csv", index=False)
-    config = {"memorization": {"enabled": True}, "claims": {"memorize_train_error": 0.05, "slowdown_margin": 0.05,
-                                                             "chance_tolerance": 0.05}}
-    config.update(config_extra or {})
-    return Context(config, tmp_path, tmp_path)
-
-
-def _row(b, lab, reg, train, test=0.9):
-    return dict(dataset="fashion_mnist", binarization=b, labels=lab, regularization=reg, seed=0, epochs=50,
-                final_train_error=train, final_test_error=test, min_train_error=train,
-                final_train_error_class_min=train, final_train_error_class_max=train)
-
-
-def test_claims_held_failed_and_not_run(tmp_path):
-    context = _memo_context(tmp_path, [_row("det", "randY", "none", 0.02), _row("det", "randY", "dropout", 0.40),
-                                       _row("stoch", "randY", "none", 0.03)])
-    claims = evaluate_claims(context).set_index("claim")
-    assert claims.loc["det-fits-randY", "status"] == HELD
-    assert claims.loc["dropout-slows", "status"] == HELD
-    assert claims.loc["stoch-floor", "status"] == "did not hold"
-    assert claims.loc["l2-does-not-prevent", "status"] == NOT_RUN
-    assert "not in this config" in claims.loc["l2-does-not-prevent", "detail"]
-    assert claims.loc["real-more-easy", "status"] == NOT_RUN  # family disabled
-    assert "disabled" in claims.loc["real-more-easy", "detail"]
-    assert set(claims.index) == {c.id for c in CLAIMS}
-
-
-def test_claim_thresholds_come_from_the_config(tmp_path):
-    rows = [_row("det", "randY", "none", 0.08)]
-    strict = evaluate_claims(_memo_context(tmp_path / "a", rows)).set_index("claim")
-    lenient = evaluate_claims(_memo_context(tmp_path / "b", rows, {"claims": {
-        "memorize_train_error": 0.1, "slowdown_margin": 0.05, "chance_tolerance": 0.05}})).set_index("claim")
-    assert strict.loc["det-fits-randY", "status"] == "did not hold"
-    assert lenient.loc["det-fits-randY", "status"] == HELD
-
-
-def _kernel_rows(device_type, device, rows):
-    common = dict(device_type=device_type, device=device, N=None, p20_ms=0, p80_ms=0, samples=3, gops=1.0,
-                  auto_choice=False, config="", load_avg=0.0, timer="t", threads=1, torch_version="2", triton_version="3")
-    out = []
-    for impl, dtype, prep, m, k, ms, exact in rows:
-        out.append(dict(common, impl=impl, dtype=dtype, act_prep=prep, M=m, K=k, N=k, median_ms=ms, exact=exact))
-    frame = pd.DataFrame(out)
-    fp32 = frame[frame["dtype"] == "fp32"].set_index(["M", "K"])["median_ms"]
-    frame["speedup_vs_fp32"] = [fp32[(m, k)] / ms for m, k, ms in zip(frame["M"], frame["K"], frame["median_ms"])]
-    return frame
-
-
-def _kernel_claims(tmp_path, frame, thresholds=None):
-    (tmp_path / "kernels").mkdir(parents=True)
-    frame.to_csv(tmp_path / "kernels/kernel_bench.csv", index=False)
-    claims = {"kernel_speedup_vs_fp16": 8, "kernel_speedup_vs_fp32": 3.4, **(thresholds or {})}
-    context = Context({"kernels": {"enabled": True}, "claims": claims}, tmp_path, tmp_path)
-    return evaluate_claims(context).set_index("claim")
-
-
-def test_kernel_claims_on_gpu_rows(tmp_path):
-    rows = []
-    for m in (1, 16):   # fp16 takes 1 ms; the packed kernel 0.1 ms at M = 1 but 0.2 ms at M = 16
-        rows += [("torch.matmul", "fp32", "none", m, 4096, 2.0, True), ("torch.matmul", "fp16", "none", m, 4096, 1.0, True),
-                 ("triton_xnor", "bit", "inside", m, 4096, 0.1 if m == 1 else 0.2, True),
-                 ("triton_xnor", "bit", "outside", m, 4096, 0.05, True)]
-    rows += [("torch.matmul", "fp32", "none", 8192, 8192, 40.0, True),
-             ("triton_int8", "int8", "inside", 8192, 8192, 10.0, True),
-             ("triton_xnor", "bit", "inside", 8192, 8192, 12.0, False)]
-    claims = _kernel_claims(tmp_path, _kernel_rows("cuda", "NVIDIA H100", rows))
-    # 10x at M = 1 but 5x at M = 16 (pre-packed rows do not count): below the 8x goal.
-    assert claims.loc["kernel-beats-fp16", "status"] == "did not hold"
-    assert "5.00x to 10.00x" in claims.loc["kernel-beats-fp16", "measured"]
-    assert claims.loc["kernel-beats-cublas", "status"] == HELD   # int8 is the fastest packed: 4x
-    assert "4.00x" in claims.loc["kernel-beats-cublas", "measured"]
-    assert claims.loc["kernel-exact", "status"] == "did not hold"
-
-
-def test_kernel_claims_on_a_cpu_run_are_not_run(tmp_path):
-    rows = [("torch.matmul", "fp32", "none", 1, 1024, 1.0, True), ("torch_xnor", "bit", "inside", 1, 1024, 2.0, True)]
-    claims = _kernel_claims(tmp_path, _kernel_rows("cpu", "Some CPU", rows))
-    assert claims.loc["kernel-exact", "status"] == HELD
-    for claim in ("kernel-beats-fp16", "kernel-beats-cublas"):
-        assert claims.loc[claim, "status"] == NOT_RUN and "no GPU" in claims.loc[claim, "detail"]

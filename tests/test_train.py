@@ -19,10 +19,11 @@ from bnnrepro.train import TrainConfig, load_model, train
 from bnnrepro.train.loop import CHECKPOINT
 from conftest import ROOT, run_cli
 
+# checkpoint_every 0: a checkpoint after every epoch, so that the resume tests resume mid-run
 TINY = dict(arch="mlp", hidden=[32], train_size=600, test_size=300, batch_size=50, threads=1,
-            lr_start=3e-3, lr_end=3e-4)
+            lr_start=3e-3, lr_end=3e-4, checkpoint_every=0.0)
 TINY_ARGS = ["--hidden", "32", "--train-size", "600", "--test-size", "300", "--batch-size", "50",
-             "--threads", "1", "--lr-start", "3e-3", "--lr-end", "3e-4"]
+             "--threads", "1", "--lr-start", "3e-3", "--lr-end", "3e-4", "--checkpoint-every", "0"]
 
 
 def quiet(msg: str) -> None:
@@ -152,7 +153,7 @@ def test_float_and_binaryconnect_modes_train(tmp_path, fashion_mnist):
 
 @pytest.mark.parametrize("args,needle", [
     (["--epochs", "0"], "epochs=0 must be >= 1"),
-    (["--epochs", "two"], "invalid int value"),
+    (["--epochs", "two"], "'two' is not an int"),
     (["--labels", "random"], "invalid choice"),
     (["--dropout", "1.5"], "dropout rates must be in [0, 1)"),
     (["--task", "pair-3-3"], "pair-A-B"),
@@ -196,7 +197,7 @@ def test_corrupt_data_file_gives_a_clear_error(tmp_path):
     bad.write_bytes(b"not a gzip file at all")
     proc = run_cli("train", "--out", str(tmp_path / "x"), "--epochs", "1",
                    env={"BNNREPRO_DATA": str(tmp_path / "data")})
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert str(bad) in proc.stderr and "25c81989df183df01b3e8a0aad5dffbe" in proc.stderr
     assert "bnnrepro data fetch fashion_mnist" in proc.stderr
 
@@ -230,7 +231,119 @@ def test_adam_matches_torch_optim_adam():
     assert clone.param_groups[1]["lr"] == 0.1 and int(clone.state[0]["step"]) == 20
 
 
+def test_sgd_matches_torch_optim_sgd_bit_for_bit():
+    from bnnrepro.train.optim import SGD
+
+    torch.manual_seed(0)
+    ours = [torch.randn(5, 3, requires_grad=True), torch.randn(4, requires_grad=True)]
+    ref = [p.detach().clone().requires_grad_(True) for p in ours]
+    opt = SGD([{"params": [ours[0]], "lr": 0.2}, {"params": [ours[1]], "lr": 0.05}])
+    ref_opt = torch.optim.SGD([{"params": [ref[0]], "lr": 0.2}, {"params": [ref[1]], "lr": 0.05}], momentum=0.0)
+    for step in range(20):
+        for params, optimizer in ((ours, opt), (ref, ref_opt)):
+            optimizer.zero_grad()
+            ((params[0].sin().sum() + (params[1] ** 3).sum()) * (step + 1)).backward()
+            optimizer.step()
+    for a, b in zip(ours, ref):
+        assert torch.equal(a, b)
+    assert opt.state_dict()["state"] == {} and opt.state_dict()["optimizer"] == "sgd"
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_optimizer_step_clips_latent_weights_exactly_as_a_separate_clamp(kind):
+    """Clipping inside the step gives the same bits as a clamp after an unclipped step, on the
+    binary layers' weights only; the learning rates carry the Glorot scale (or not)."""
+    from bnnrepro.nn import ModelSpec, binary_layers, build_model
+    from bnnrepro.train.optim import make_optimizer
+
+    torch.manual_seed(0)
+    model = build_model(ModelSpec(arch="mlp", hidden=(16,)), (1, 28, 28), 10)
+    twin = build_model(ModelSpec(arch="mlp", hidden=(16,)), (1, 28, 28), 10)
+    twin.load_state_dict(model.state_dict())
+    clipped = make_optimizer(model, 0.5, optimizer=kind)  # a large LR pushes weights past +-1
+    unclipped = make_optimizer(twin, 0.5, optimizer=kind, clip_weights=False)
+    assert clipped.param_groups[0]["clip"] == (-1.0, 1.0) and unclipped.param_groups[0]["clip"] is None
+    x = torch.randn(32, 1, 28, 28)
+    beyond = 0
+    for _ in range(3):
+        for net, optimizer in ((model, clipped), (twin, unclipped)):
+            optimizer.zero_grad()
+            net(x).square().sum().backward()
+            optimizer.step()
+        with torch.no_grad():
+            for layer in binary_layers(twin):
+                beyond += int((layer.weight.abs() > 1.0).sum())
+                layer.weight.clamp_(-1.0, 1.0)
+        for a, b in zip(model.parameters(), twin.parameters()):
+            assert torch.equal(a, b)
+    assert beyond > 0  # the clip was active
+    groups = clipped.param_groups
+    assert [g["lr"] for g in groups[:2]] == pytest.approx([0.5 * l.glorot_lr_scale for l in binary_layers(model)])
+    assert groups[2]["lr"] == 0.5 and groups[2].get("clip") is None
+    plain = make_optimizer(model, 0.2, glorot_lr_scale=False, optimizer=kind)
+    assert [g["lr"] for g in plain.param_groups] == [0.2, 0.2, 0.2]
+
+
+def test_optimizer_choice_errors_and_state_of_the_other_kind():
+    from bnnrepro.errors import ConfigError
+    from bnnrepro.nn import ModelSpec, build_model
+    from bnnrepro.train.optim import make_optimizer
+
+    model = build_model(ModelSpec(arch="mlp", hidden=(8,)), (1, 28, 28), 10)
+    with pytest.raises(ConfigError, match="optimizer='rmsprop'.*adam, sgd"):
+        make_optimizer(model, 0.1, optimizer="rmsprop")
+    adam_state = make_optimizer(model, 0.1).state_dict()
+    with pytest.raises(ValueError, match="adam's, not sgd's"):
+        make_optimizer(model, 0.1, optimizer="sgd").load_state_dict(adam_state)
+    legacy = {k: v for k, v in adam_state.items() if k != "optimizer"}  # checkpoints from before SGD
+    make_optimizer(model, 0.1).load_state_dict(legacy)
+
+
+def test_sgd_and_real_weight_runs_train(tmp_path, fashion_mnist):
+    """The Fashion-MNIST report's optimiser (plain SGD, LR 0.2, no Glorot scale) learns (fast on
+    the float net: binary weights flip slowly at that LR); the 'real' control keeps clipped latent
+    weights and counts no binary parameters."""
+    sgd = train(TrainConfig(**dict(TINY, lr_start=0.2, lr_end=0.2), epochs=2, optimizer="sgd", mode="float",
+                            glorot_lr_scale=False), tmp_path / "sgd", log=quiet)
+    assert sgd.summary["final_error"]["test"] < 0.5 and sgd.summary["config"]["optimizer"] == "sgd"
+    real = train(TrainConfig(**TINY, epochs=1, mode="binaryconnect", binarization="real", loss="cross_entropy"),
+                 tmp_path / "real", log=quiet)
+    assert real.summary["final_error"]["test"] < 0.5 and real.summary["binary_params"] == 0
+    weights = [v for k, v in torch.load(tmp_path / "real" / "model.pt")["state_dict"].items()
+               if k.endswith("weight") and v.dim() == 2]
+    assert len(weights) == 2 and all(w.abs().max() <= 1.0 for w in weights)
+
+
+def test_sgd_run_resumes_to_the_same_result(tmp_path, fashion_mnist):
+    cfg = TrainConfig(**dict(TINY, lr_start=0.2, lr_end=0.05), epochs=3, optimizer="sgd", binarization="stoch",
+                      seed=4)
+    train(cfg, tmp_path / "full", run_name="r", log=quiet)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "cut", run_name="r", log=quiet, stop_after_epoch=2)
+    assert train(cfg, tmp_path / "cut", run_name="r", log=quiet).resumed_from == 2
+    assert (tmp_path / "full" / "metrics.csv").read_bytes() == (tmp_path / "cut" / "metrics.csv").read_bytes()
+
+
+def test_training_speed_benchmark_writes_interleaved_rounds(tmp_path, fashion_mnist, capsys):
+    import argparse
+
+    from bnnrepro.train.bench import add_train_benchmark_arguments, run_train_benchmark
+
+    parser = argparse.ArgumentParser()
+    add_train_benchmark_arguments(parser)
+    out = tmp_path / "speed.csv"
+    args = parser.parse_args(["--out", str(out), "--train-size", "300", "--hidden", "16", "--batch-sizes", "100",
+                              "--epochs", "2", "--variants", "float", "det", "stoch"])
+    assert run_train_benchmark(args) == 0
+    frame = pd.read_csv(out)
+    assert sorted(frame["variant"].unique()) == ["det", "float", "stoch"] and len(frame) == 6
+    assert (frame["seconds"] > 0).all() and (frame["cpu_seconds"] >= 0).all()
+    assert frame.groupby("variant")["round"].apply(list).tolist() == [[1, 2]] * 3
+    printed = capsys.readouterr().out
+    assert "batch 100, seconds    : det BNN / float = " in printed and "cpu_seconds: det BNN / float" in printed
+
+
 def test_missing_input_file_is_one_line_not_a_traceback(tmp_path):
-    proc = run_cli("kernels", "plot", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "x.png"))
+    proc = run_cli("memorization", "tables", "--section", "{}", "--results", str(tmp_path), str(tmp_path / "absent.json"))
     assert proc.returncode == 2
-    assert "no such file" in proc.stderr and "absent.csv" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "absent.json" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,6 +1,7 @@
 """Errors that carry a message meant for the user: what is wrong, and how to fix it.
 
-The CLI prints these without a traceback and exits with status 2 (bad input) or 1 (bad data).
+The CLI prints these as one line, without a traceback, and exits with status 2: bad input, whether a
+setting, a data file or an output path. Anything else is a bug and keeps its traceback.
 """
 
 
@@ -17,6 +18,6 @@ class ConfigError(BnnreproError, ValueError):
 
 
 class DataError(BnnreproError):
-    """A dataset file is missing, corrupt or cannot be obtained."""
+    """A dataset or result file is missing, corrupt or cannot be obtained."""
 
-    exit_code = 1
+    exit_code = 2

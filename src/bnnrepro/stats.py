@@ -98,6 +98,16 @@ def exact_estimate(value: float, method: str = "exact") -> Estimate:
     return Estimate(value, value, value, 1, method)
 
 
+def bounded(est: Estimate, lower: float = 0.0, upper: float = 1.0) -> Estimate:
+    """``est`` with its interval clipped to the quantity's range (a rate lies in [0, 1]; the
+    t-interval of few repeats can reach past it). The estimate and a NaN interval are unchanged."""
+    import dataclasses
+
+    if not est.has_interval:
+        return est
+    return dataclasses.replace(est, low=max(est.low, lower), high=min(est.high, upper))
+
+
 def mean_interval(values, level: float = 0.95, unit: str = "repeats") -> Estimate:
     """Student-t interval of the mean over n independent repeats x_1..x_n.
 

@@ -1,7 +1,8 @@
-# What every rule file needs: the package on the path, the validated config, the family registry,
-# paths, code versions, threads. The logic lives in bnnrepro (plain, tested Python); this file binds
+# What every rules file needs (the package on the path, the validated config, the family registry,
+# paths, code versions, threads). The logic lives in bnnrepro (plain, tested Python); this file binds
 # it to Snakemake.
 import json
+import shlex
 
 import os
 import sys
@@ -45,10 +46,13 @@ def REPORT(path):
 # --software-deployment-method conda it is the rule's environment (envs/bnnrepro.yaml).
 _uses_conda = "CONDA" in {m.name for m in workflow.deployment_settings.deployment_method}
 _python_dir = "" if _uses_conda else f"export PATH={os.path.dirname(sys.executable)}:$PATH; "
+# The command that ran this workflow, for the report's provenance: in the environment of the jobs,
+# not a param, so that running with another command line (other --cores, say) rebuilds nothing.
+_invocation = " ".join(["snakemake"] + sys.argv[1:]) if "snakemake" in os.path.basename(sys.argv[0]) else "snakemake"
 # Doubled braces: Snakemake formats the prefix like a shell command.
 shell.prefix(
     f"set -euo pipefail; umask 022; export PYTHONPATH={Path(workflow.basedir) / 'src'}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
-    f"{_python_dir}"
+    f"export BNNREPRO_COMMAND={shlex.quote(_invocation).replace('{', '{{').replace('}', '}}')}; {_python_dir}"
 )
 ENV = "../../envs/bnnrepro.yaml"
 
@@ -74,14 +78,13 @@ TRAIN_JOB_THREADS = CORE_SLOTS * TRAIN_THREADS
 
 
 def timed_job_threads(exclusive, job_threads, torch_threads):
-    """(Snakemake threads, torch threads) of a timed job. An `exclusive` one claims every core so
-    that no other job runs beside it and disturbs its clock. Rules pass the torch threads as a
-    resource, not a param: they depend on --cores and os.cpu_count(), and a param change would make
-    a later `snakemake -n` with other --cores want to rerun the job."""
-    if exclusive:
-        if workflow.remote_exec or workflow.non_local_exec:
-            return 1, os.cpu_count() or 1  # alone on its node (slurm_extra: --exclusive)
-        return GIVEN_CORES, min(GIVEN_CORES, os.cpu_count() or 1)
+    """(Snakemake threads, torch threads) of a timed job. Its torch threads are those of the config
+    (the same on every machine: results depend on the thread count). An `exclusive` one claims
+    every local core, so that no other job runs beside it and disturbs its clock; on a cluster it
+    asks for its own threads and runs alone on its node (the profile's `--exclusive`). Rules pass
+    the torch threads as a resource, not a param, so that their value never reruns a job."""
+    if exclusive and not (workflow.remote_exec or workflow.non_local_exec):
+        return max(GIVEN_CORES, torch_threads), torch_threads
     return job_threads, torch_threads
 
 
@@ -95,11 +98,19 @@ def section_json(family):
     return json.dumps(config[family], sort_keys=True, default=str)
 
 
-# Every rule's benchmark file mirrors its log: logs/X.log <-> benchmarks/X.tsv (`bnnrepro plan` and
-# the report's time table find a job's measured time from its log path).
+# The benchmark file of every job mirrors its log (logs/X.log <-> benchmarks/X.tsv), so that
+# `bnnrepro plan` and the report's time table find a job's measured time from its log path.
 def data_marker(dataset):
     return R(f"data/{dataset}.verified")
 
 
-wildcard_constraints:
-    dataset="fashion_mnist|mnist|cifar10|svhn",
+def family_outputs(family):
+    """The tables and figures of an enabled family (what `all` and the report need)."""
+    if not family.enabled(config):
+        return []
+    return [R(p) for p in family.tables(config).values()] + [REPORT(s.path) for s in family.figures(config)]
+
+
+def train_threads(family, which):
+    """(Snakemake threads, torch threads)[which] of a training job of `family` (TIMED_THREADS: train.smk)."""
+    return TIMED_THREADS.get(family, (TRAIN_JOB_THREADS, TRAIN_THREADS))[which]

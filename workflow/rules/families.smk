@@ -2,13 +2,6 @@
 # one rule each per family, all from the family's declaration (bnnrepro.families.<name>): inputs,
 # output paths and captions are written there once. Local rules: they take seconds. (A `shell:`
 # command is evaluated when the job runs, after the loop: it reads the family from its params.)
-def family_outputs(family):
-    """The tables and figures of an enabled family (what `all` and the report need)."""
-    if not family.enabled(config):
-        return []
-    return [R(p) for p in family.tables(config).values()] + [REPORT(s.path) for s in family.figures(config)]
-
-
 for _family in FAMILIES.values():
     if not _family.enabled(config):
         continue
@@ -23,6 +16,7 @@ for _family in FAMILIES.values():
         params:
             family=_family.name,
             section=section_json(_family.name),
+            results=lambda w: config["results"],
             code=code_version(_family.analysis),
         log:
             R(f"logs/{_family.name}/tables.log"),
@@ -33,7 +27,7 @@ for _family in FAMILIES.values():
             ENV
         shell:
             "python -m bnnrepro {params.family} tables --section {params.section:q}"
-            " --results {config[results]:q} {input} > {log} 2>&1"
+            " --results {params.results:q} {input} > {log} 2>&1"
 
     rule:
         name:
@@ -47,6 +41,8 @@ for _family in FAMILIES.values():
         params:
             family=_family.name,
             section=section_json(_family.name),
+            results=lambda w: config["results"],
+            report_dir=lambda w: config["report_dir"],
             code=code_version(_family.analysis),
         log:
             R(f"logs/{_family.name}/figures.log"),
@@ -57,4 +53,4 @@ for _family in FAMILIES.values():
             ENV
         shell:
             "python -m bnnrepro {params.family} figures --section {params.section:q}"
-            " --results {config[results]:q} --report-dir {config[report_dir]:q} > {log} 2>&1"
+            " --results {params.results:q} --report-dir {params.report_dir:q} > {log} 2>&1"

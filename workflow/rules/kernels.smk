@@ -2,7 +2,7 @@
 # device of this run, timed in interleaved blocks. Its tables and figure come from families.smk.
 KERNELS = config["kernels"]
 # The benchmark times single products: when `exclusive` it runs alone and claims every core.
-KERNEL_THREADS, KERNEL_TORCH_THREADS = timed_job_threads(KERNELS["exclusive"], 1, 1)
+KERNEL_THREADS, KERNEL_TORCH_THREADS = timed_job_threads(KERNELS["exclusive"], TRAIN_THREADS, TRAIN_THREADS)
 
 
 rule kernels_bench:
@@ -23,7 +23,7 @@ rule kernels_bench:
     log:
         R("logs/kernels/bench.log"),
     benchmark:
-        R("benchmarks/bench/kernels.tsv")
+        R("benchmarks/kernels/bench.tsv")
     conda:
         ENV
     shell:

@@ -21,7 +21,7 @@ rule lookup_tables_table:
     log:
         R("logs/lookup_tables/{dataset}/{job}.log"),
     benchmark:
-        R("benchmarks/table/lookup_tables/{dataset}/{job}.tsv")
+        R("benchmarks/lookup_tables/{dataset}/{job}.tsv")
     wildcard_constraints:
         job=lookup_tables_family.JOB_PATTERN,
     conda:

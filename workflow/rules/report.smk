@@ -1,10 +1,6 @@
 # The HTML report: every family's section (tables, figures), the claim checklist (claims.csv beside
 # it) and the provenance. Local rules: they take seconds.
 ALL_FAMILY_OUTPUTS = [path for f in FAMILIES.values() for path in family_outputs(f)]
-# The command that ran this workflow, for the report's provenance. A global the shell command
-# refers to (not a param, not part of the command's text), so that running with another command
-# line does not rebuild the report.
-INVOCATION = " ".join(["snakemake"] + sys.argv[1:]) if os.path.basename(sys.argv[0]).startswith("snakemake") else "snakemake"
 
 
 localrules:
@@ -34,6 +30,8 @@ rule report:
         html=REPORT("index.html"),
         claims=REPORT("claims.csv"),
     params:
+        results=lambda w: config["results"],
+        report_dir=lambda w: config["report_dir"],
         code=code_version("bnnrepro.report.build", *[f.analysis for f in FAMILIES.values()]),
     log:
         R("logs/report.log"),
@@ -42,6 +40,6 @@ rule report:
     conda:
         ENV
     shell:
-        "python -m bnnrepro report build --config {input.config} --results {config[results]:q}"
-        " --report-dir {config[report_dir]:q} --out {output.html} --claims {output.claims}"
-        " --command {INVOCATION:q} > {log} 2>&1"
+        "python -m bnnrepro report build --config {input.config} --results {params.results:q}"
+        " --report-dir {params.report_dir:q} --out {output.html} --claims {output.claims}"
+        " > {log} 2>&1"

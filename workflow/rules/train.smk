@@ -11,11 +11,6 @@ TIMED_THREADS = {
 TRAINING_FAMILIES = "|".join(sorted({family for family, _, _ in CHUNKS}) or ["none"])
 
 
-def _train_threads(family, which):
-    plain = (TRAIN_JOB_THREADS, TRAIN_THREADS)
-    return TIMED_THREADS.get(family, plain)[which]
-
-
 localrules:
     data_fetch,
 
@@ -46,10 +41,10 @@ rule train:
     params:
         runs=lambda w: CHUNKS[(w.family, w.dataset, w.chunk)].spec(config["results"]),
         code=TRAIN_CODE,
-    threads: lambda w: _train_threads(w.family, 0)
+    threads: lambda w: train_threads(w.family, 0)
     resources:
         **train_resources(),
-        torch_threads=lambda w: _train_threads(w.family, 1),
+        torch_threads=lambda w: train_threads(w.family, 1),
     log:
         R("logs/train/{family}/{dataset}/{chunk}.log"),
     benchmark:

@@ -33,8 +33,8 @@ from torch import nn
 
 from bnnrepro import kernels
 from bnnrepro.nn.quantizers import Quantizer, activation_quantizer, weight_quantizer
+from bnnrepro.nn.spec import MODES
 
-MODES = ("binarynet", "binaryconnect", "float")
 
 
 class QuantLayerMixin:

@@ -3,14 +3,19 @@
 Nothing in the report is typed by hand: every number comes from a table under results/, the
 published numbers (:mod:`bnnrepro.families.sources`) or the config that produced them. The report
 iterates over the family registry: each enabled family contributes its section and its claims.
+``--single-file`` writes the same report as one self-contained file (figures inlined, the CSVs
+named instead of linked) that can be mailed.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import importlib
+import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +25,7 @@ from bnnrepro.errors import ConfigError, DataError
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import ClaimResult, Context
 from bnnrepro.families.sources import references
-from bnnrepro.io import write_csv, write_text
+from bnnrepro.io import json_safe, write_csv, write_text
 from bnnrepro.report import provenance
 from bnnrepro.report.tables import format_value, render
 
@@ -29,6 +34,13 @@ TEMPLATES = Path(__file__).with_name("templates")
 CLAIM_COLUMNS = ["claim", "family", "scope", "estimate", "ci_low", "ci_high", "repeats", "threshold", "verdict",
                  "detail", "statement", "citation", "method"]
 VERDICT_ORDER = ["held", "did not hold", "inconclusive", "not run"]
+#: The reason :mod:`bnnrepro.stats`' verdicts start their detail with ("95% interval [a, b] lies
+#: below 0.05; ..."): the claim table shows the interval, threshold and verdict in their own
+#: columns, so its "why" column leaves this clause out (claims.csv keeps it).
+VERDICT_REASON = re.compile(r"^\d+(\.\d+)?% interval \[[^\]]*\] (lies (at or )?(below|above|inside|outside)|straddles"
+                            r"|overlaps the edge of) (\[[^\]]*\]|[^;\s]+)(; |$)")
+#: The command when neither the caller nor an earlier report names it.
+UNKNOWN_COMMAND = "unknown (the report was not built by the workflow)"
 
 
 def evaluate_claims(context: Context) -> list[dict]:
@@ -54,6 +66,11 @@ def evaluate_claims(context: Context) -> list[dict]:
     return rows
 
 
+def why(detail: str) -> str:
+    """A claim's detail for the report's table: without the verdict's restatement of the interval."""
+    return VERDICT_REASON.sub("", detail, count=1).strip()
+
+
 def _anchor(row: dict, sections: dict) -> str:
     """The figure (or section) of the report that decides a claim."""
     section = sections.get(row["family"])
@@ -70,7 +87,54 @@ def _anchor(row: dict, sections: dict) -> str:
     return section.id
 
 
-def build(config_path: Path, results: Path, report_dir: Path, out: Path, claims_out: Path, command: str) -> Path:
+def claim_groups(claims: list[dict], sections: dict) -> list[dict]:
+    """The claims table of the report: one group per claim (its statement shown once), one row per
+    scope with the link to the figure or section that decides it and the formatted numbers."""
+    groups: list[dict] = []
+    for row in claims:
+        row = dict(row)
+        row["anchor"] = _anchor(row, sections)
+        has = row["estimate"] is not None and not pd.isna(row["estimate"])
+        row["estimate_text"] = format_value(row["estimate"], row["unit"]) if has else ""
+        interval_fmt = f"interval_{'pct' if row['unit'] in ('pct', 'pp') else 'num'}"
+        row["interval_text"] = format_value((row["ci_low"], row["ci_high"]), interval_fmt) if has else ""
+        row["why"] = why(row["detail"])
+        if groups and groups[-1]["claim"] == row["claim"]:
+            groups[-1]["rows"].append(row)
+        else:
+            groups.append({"claim": row["claim"], "statement": row["statement"], "citation": row["citation"],
+                           "caveat": row["caveat"], "rows": [row]})
+    return groups
+
+
+def glance_groups(sections: list) -> list[dict]:
+    """The at-a-glance table: per family, its "paper" and "this run" rows."""
+    return [{"section": s, "rows": s.glance} for s in sections if s.glance]
+
+
+def _data_uri(path: Path) -> str:
+    kind = {".png": "image/png", ".svg": "image/svg+xml"}.get(path.suffix, "application/octet-stream")
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def earlier_command(report: Path) -> str | None:
+    """The workflow command recorded in an earlier report's provenance block, if any."""
+    try:
+        text = report.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    match = re.search(r'<script type="application/json" id="provenance-data">(.*?)</script>', text, re.S)
+    if not match:
+        return None
+    try:
+        return json.loads(match.group(1)).get("command")
+    except ValueError:
+        return None
+
+
+def build(config_path: Path, results: Path, report_dir: Path, out: Path, claims_out: Path | None, command: str,
+          single_file: bool = False) -> Path:
+    """Render the report of ``results`` into ``out`` (and the claims table into ``claims_out``)."""
     import jinja2
 
     try:
@@ -83,48 +147,81 @@ def build(config_path: Path, results: Path, report_dir: Path, out: Path, claims_
         if family.enabled(config):
             sections[family.name] = importlib.import_module(family.analysis).section(context)
     claims = evaluate_claims(context)
-    write_csv(claims_out, pd.DataFrame(claims)[CLAIM_COLUMNS])
-    for row in claims:
-        row["anchor"] = _anchor(row, sections)
-        row["estimate_text"] = format_value(row["estimate"], row["unit"]) if row["estimate"] is not None else ""
-        row["interval_text"] = (format_value((row["ci_low"], row["ci_high"]), f"interval_{'pct' if row['unit'] in ('pct', 'pp') else 'num'}")
-                                if row["estimate"] is not None else "")
+    if claims_out is not None:
+        write_csv(claims_out, pd.DataFrame(claims)[CLAIM_COLUMNS])
     tally = {v: sum(1 for r in claims if r["verdict"] == v) for v in VERDICT_ORDER}
-    rule_times = provenance.rule_times(results / "benchmarks")
+    times = provenance.job_times(results / "benchmarks", FAMILIES)
     prov = {"git": provenance.git_state(), "packages": provenance.package_versions(),
-            "hardware": provenance.hardware(), "command": command, "rule_times": rule_times,
-            "total_seconds": float(rule_times["total_seconds"].sum()) if len(rule_times) else 0.0}
+            "hardware": provenance.hardware(), "command": command, "job_times": times,
+            "total_seconds": float(times["total_seconds"].sum()) if len(times) else 0.0}
+    out_dir = Path(out).parent
 
     def link(path: str | None) -> str | None:
-        return os.path.relpath(results / path, report_dir) if path else None
+        """A file under the results, relative to the page (None in a single file: it is named instead)."""
+        return os.path.relpath(results / path, out_dir) if path and not single_file else None
+
+    def figure_src(path: str) -> str:
+        return _data_uri(report_dir / path) if single_file else os.path.relpath(report_dir / path, out_dir)
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(render_table=lambda table: render(table, link(table.csv)), link=link)
-    html = env.get_template("index.html.j2").render(
-        sections=list(sections.values()), claims=claims, tally=tally, prov=prov, config=config,
+    env.globals.update(render_table=lambda table: render(table, os.path.relpath(results / table.csv, out_dir)
+                                                         if table.csv else None, inline_paths=single_file),
+                       link=link, figure_src=figure_src, duration=duration)
+    machine = {"command": command, "commit": prov["git"]["commit"], "dirty": prov["git"]["dirty"],
+               "tally": tally, "hardware": prov["hardware"], "packages": prov["packages"]}
+    html_text = env.get_template("index.html.j2").render(
+        sections=list(sections.values()), family_sections=list(sections.items()), claim_groups=claim_groups(claims, sections), tally=tally, prov=prov,
+        config=config, glance=glance_groups(list(sections.values())), single_file=single_file,
+        claims_link=None if single_file or claims_out is None else os.path.relpath(claims_out, out_dir),
         smoke_test=bool(config.get("smoke_test")), references=references(),
         config_yaml=yaml.safe_dump(config, sort_keys=False, width=100),
+        provenance_json=json.dumps(json_safe(machine), sort_keys=True, allow_nan=False).replace("</", "<\\/"),
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
-    write_text(out, html)
+    write_text(out, html_text)
     return out
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a reader wants them: 42 s, 3.5 min, 2.1 h."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="the resolved config (results/config.yaml)")
     parser.add_argument("--results", default="results", help="the results folder")
-    parser.add_argument("--report-dir", default="report", help="the report folder")
-    parser.add_argument("--out", default=None, help="default: REPORT_DIR/index.html")
-    parser.add_argument("--claims", default=None, help="the claims table (default: REPORT_DIR/claims.csv)")
-    parser.add_argument("--command", default="snakemake --cores 8 all", help="the command that ran the workflow")
+    parser.add_argument("--report-dir", default="report", help="the report folder (the figures are under it)")
+    parser.add_argument("--out", default=None,
+                        help="default: REPORT_DIR/index.html (with --single-file: REPORT_DIR/report-single.html)")
+    parser.add_argument("--claims", default=None,
+                        help="the claims table (default: REPORT_DIR/claims.csv; not written with --single-file)")
+    parser.add_argument("--command", default=None,
+                        help="the command that ran the workflow (default: the Snakemake run this is a job of, "
+                             "else the one REPORT_DIR/index.html records)")
+    parser.add_argument("--single-file", action="store_true",
+                        help="one self-contained HTML file to mail: figures inlined, the CSVs named instead of linked")
 
 
 def run(args: argparse.Namespace) -> int:
     report_dir = Path(args.report_dir)
-    out = Path(args.out or report_dir / "index.html")
-    claims = Path(args.claims or report_dir / "claims.csv")
     if not Path(args.results).is_dir():
         raise ConfigError(f"--results {args.results} is not a folder; give the workflow's results folder")
-    build(Path(args.config), Path(args.results), report_dir, out, claims, args.command)
+    if not report_dir.is_dir():
+        raise ConfigError(f"--report-dir {args.report_dir} is not a folder; run the workflow first (it draws the figures there)")
+    if args.single_file:
+        out = Path(args.out or report_dir / "report-single.html")
+        claims = Path(args.claims) if args.claims else None
+    else:
+        out = Path(args.out or report_dir / "index.html")
+        claims = Path(args.claims or report_dir / "claims.csv")
+    # the command: given, else the Snakemake run this is a job of, else the one an earlier report records
+    command = args.command or provenance.snakemake_command() or earlier_command(report_dir / "index.html") \
+        or UNKNOWN_COMMAND
+    build(Path(args.config), Path(args.results), report_dir, out, claims, command, single_file=args.single_file)
     print(f"wrote {out}")
     return 0
+

@@ -1,5 +1,6 @@
 """Provenance of a report: the code (git commit, dirty tree), the environment (package versions,
-hardware), the cost (wall time per rule from Snakemake's benchmark files) and the command to rerun.
+hardware), the cost (job time per family and step from Snakemake's benchmark files) and the command
+to rerun.
 """
 
 from __future__ import annotations
@@ -33,6 +34,26 @@ def git_state(repo: Path = CHECKOUT) -> dict:
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status) if status is not None else None,
             "changed_files": status.splitlines() if status else [], "branch": git("rev-parse", "--abbrev-ref", "HEAD")}
+
+
+def snakemake_command() -> str | None:
+    """The command line of the Snakemake run this process is a job of (the report is a local rule:
+    a child of the ``snakemake`` process), as the user typed it: ``snakemake ARGS``; None outside one."""
+    import shlex
+
+    import psutil
+
+    try:
+        for parent in psutil.Process().parents():
+            argv = parent.cmdline()
+            if argv[1:3] == ["-m", "snakemake"]:  # python -m snakemake ARGS
+                return shlex.join(["snakemake", *argv[3:]])
+            for i, arg in enumerate(argv[:2]):  # snakemake ARGS, or python .../bin/snakemake ARGS
+                if os.path.basename(arg) == "snakemake":
+                    return shlex.join(["snakemake", *argv[i + 1:]])
+    except (psutil.Error, OSError):
+        return None
+    return None
 
 
 def package_versions() -> dict[str, str]:
@@ -69,10 +90,27 @@ def hardware() -> dict:
     return info
 
 
-def rule_times(benchmark_dir: Path) -> pd.DataFrame:
-    """Per rule (the first folder under ``benchmark_dir``): jobs, total and max wall seconds, max RSS.
+def _family_and_step(parts: tuple[str, ...], families) -> tuple[str, str]:
+    """(family, step) of a benchmark file from its path under benchmarks/ (which mirrors the job's
+    log path: train/<family>/<dataset>/<chunk>.tsv, <family>/tables.tsv, <family>/<...>.tsv, ...)."""
+    names = sorted(families, key=len, reverse=True)
+    stem = Path(parts[-1]).stem
+    if parts[0] == "train":
+        return (parts[1] if len(parts) > 2 else "workflow"), "training"
+    family = next((p for p in (*parts[:-1], stem) if p in names), None)
+    if family is None:  # a rule-named folder, e.g. efficiency_inference/...
+        family = next((n for n in names if parts[0].startswith(n + "_")), None)
+    if family is None:
+        return "workflow", {"data": "data"}.get(parts[0], stem if len(parts) == 1 else parts[0])
+    return family, stem if stem in ("tables", "figures") else "compute"
+
+
+def job_times(benchmark_dir: Path, families=()) -> pd.DataFrame:
+    """Per family and step (training, compute, tables, figures; the workflow's own jobs: data,
+    config, report): jobs, total and longest wall seconds, peak RSS (MB).
 
     Reads Snakemake's ``benchmark:`` TSV files (columns ``s``, ``max_rss`` in MB, ...)."""
+    columns = ["family", "step", "jobs", "total_seconds", "max_seconds", "max_rss_mb"]
     rows = []
     for path in sorted(Path(benchmark_dir).rglob("*.tsv")):
         try:
@@ -81,12 +119,17 @@ def rule_times(benchmark_dir: Path) -> pd.DataFrame:
             continue
         if "s" not in frame.columns or frame.empty:
             continue
-        rule = path.relative_to(benchmark_dir).parts[0]
+        family, step = _family_and_step(path.relative_to(benchmark_dir).parts, families)
         max_rss = pd.to_numeric(frame.get("max_rss", pd.Series(dtype=float)), errors="coerce").max()
-        rows.append({"rule": rule, "seconds": float(frame["s"].iloc[0]), "max_rss_mb": max_rss})
+        rows.append({"family": family, "step": step, "seconds": float(frame["s"].iloc[0]), "max_rss_mb": max_rss})
     if not rows:
-        return pd.DataFrame(columns=["rule", "jobs", "total_seconds", "max_seconds", "max_rss_mb"])
+        return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(rows)
-    return (frame.groupby("rule").agg(jobs=("seconds", "size"), total_seconds=("seconds", "sum"),
-                                      max_seconds=("seconds", "max"), max_rss_mb=("max_rss_mb", "max"))
-            .reset_index().sort_values("total_seconds", ascending=False))
+    order = {name: i for i, name in enumerate(list(families) + ["workflow"])}
+    steps = {name: i for i, name in enumerate(["training", "compute", "tables", "figures", "data"])}
+    out = (frame.groupby(["family", "step"]).agg(jobs=("seconds", "size"), total_seconds=("seconds", "sum"),
+                                                 max_seconds=("seconds", "max"), max_rss_mb=("max_rss_mb", "max"))
+           .reset_index())
+    out["_f"] = out["family"].map(lambda f: order.get(f, len(order)))
+    out["_s"] = out["step"].map(lambda s: steps.get(s, len(steps)))
+    return out.sort_values(["_f", "_s", "step"])[columns].reset_index(drop=True)

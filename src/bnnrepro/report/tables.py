@@ -1,5 +1,10 @@
 """Tables as a reader sees them: human headers with units, one format per metric, no constant
-columns (said once above the table instead), cells that wrap instead of scrolling."""
+columns (said once above the table instead), cells that wrap instead of scrolling.
+
+A paper-vs-ours frame (:func:`bnnrepro.families.sources.paper_vs_ours`: one row per condition and
+metric) is shown pivoted: one row per condition and paper dataset and, for each metric, the columns
+Paper | This run | Difference, the source of each published number as a footnote mark.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from typing import Any
 import pandas as pd
 
 from bnnrepro.families.reporting import Col, Table
+
+#: The columns :func:`bnnrepro.families.sources.paper_vs_ours` writes after the condition columns.
+PAPER_VS_OURS = ("metric", "paper", "approx", "ours", "difference", "paper_dataset", "our_dataset", "note")
 
 
 def _missing(value: Any) -> bool:
@@ -22,6 +30,9 @@ def _missing(value: Any) -> bool:
 
 
 def _sig(value: float, digits: int = 3) -> str:
+    """``digits`` significant digits, thousands separated; infinities as ∞."""
+    if math.isinf(value):
+        return "∞" if value > 0 else "−∞"
     if value == 0 or not math.isfinite(value):
         return f"{value:g}"
     magnitude = math.floor(math.log10(abs(value)))
@@ -30,14 +41,20 @@ def _sig(value: float, digits: int = 3) -> str:
 
 
 def format_value(value: Any, fmt: str) -> str:
-    """The text of one cell in format ``fmt`` (see :data:`bnnrepro.families.reporting.FORMATS`)."""
+    """The text of one cell in format ``fmt`` (see :data:`bnnrepro.families.reporting.FORMATS`).
+
+    An interval is a (low, high) pair; an infinite end shows as ∞ and an interval infinite at both
+    ends (Fieller's unbounded set) as "unbounded"."""
     if fmt.startswith("interval_"):
         if not isinstance(value, (tuple, list)) or len(value) != 2 or any(_missing(v) for v in value):
             return ""
-        inner = fmt.split("_", 1)[1]
-        if inner == "pct":
-            return f"[{100 * value[0]:.1f}, {100 * value[1]:.1f}]%"
-        return f"[{_sig(float(value[0]))}, {_sig(float(value[1]))}]"
+        low, high = float(value[0]), float(value[1])
+        if math.isinf(low) and math.isinf(high):
+            return "unbounded"
+        if fmt == "interval_pct":
+            ends = [_sig(v) if math.isinf(v) else f"{100 * v:.1f}" for v in (low, high)]
+            return f"[{ends[0]}, {ends[1]}]%"
+        return f"[{_sig(low)}, {_sig(high)}]"
     if _missing(value):
         return ""
     if fmt == "text" or isinstance(value, str):
@@ -45,6 +62,8 @@ def format_value(value: Any, fmt: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     value = float(value)
+    if math.isinf(value):
+        return _sig(value)
     if fmt == "pct":
         return f"{100 * value:.1f}%"
     if fmt == "pct2":
@@ -62,7 +81,8 @@ def format_value(value: Any, fmt: str) -> str:
     return _sig(value)
 
 
-def _constant(frame: pd.DataFrame, keep: tuple[str, ...]) -> list[str]:
+def constant_columns(frame: pd.DataFrame, keep: tuple[str, ...] = ()) -> list[str]:
+    """Columns with one value in every row (of a table with at least two rows), except ``keep``."""
     if len(frame) < 2:
         return []
     out = []
@@ -75,40 +95,121 @@ def _constant(frame: pd.DataFrame, keep: tuple[str, ...]) -> list[str]:
     return out
 
 
-def render(table: Table, results_link: str | None = None) -> str:
-    """The table as HTML: constant columns dropped and stated once, headers, formats, a link to its
-    CSV (``results_link``: the CSV's path relative to the report, if it has one)."""
-    frame = table.frame.reset_index(drop=True)
-    constant = _constant(frame, table.keep_constant)
-    shown = [c for c in frame.columns if c not in constant]
-    parts = []
-    if constant:
-        facts = ", ".join(f"{html.escape(table.column(c).header)}: "
-                          f"{html.escape(format_value(frame[c].iloc[0], table.column(c).fmt)) or 'none'}"
-                          for c in constant)
-        parts.append(f'<p class="constant">In every row: {facts}.</p>')
-    head = "".join(f'<th class="{_align(table.column(c), frame[c])}">{html.escape(table.column(c).header)}</th>'
-                   for c in shown)
-    body = []
-    for _, row in frame.iterrows():
-        cells = "".join(f'<td class="{_align(table.column(c), frame[c])}">'
-                        f"{html.escape(format_value(row[c], table.column(c).fmt))}</td>" for c in shown)
-        body.append(f"<tr>{cells}</tr>")
-    parts.append(f'<div class="table-wrap"><table class="data"><thead><tr>{head}</tr></thead>'
-                 f'<tbody>{"".join(body)}</tbody></table></div>')
-    notes = []
+def _said_once(table: Table, frame: pd.DataFrame, columns: list[str]) -> str:
+    """The "In every row: ..." line for the constant columns that have a value (empty ones are just dropped)."""
+    said = [c for c in columns if format_value(frame[c].iloc[0], table.column(c).fmt)]
+    if not said:
+        return ""
+    facts = ", ".join(f"{html.escape(table.column(c).header)}: "
+                      f"{html.escape(format_value(frame[c].iloc[0], table.column(c).fmt))}" for c in said)
+    return f'<p class="constant">In every row: {facts}.</p>'
+
+
+def _notes(table: Table, results_link: str | None, inline_paths: bool = False) -> list[str]:
+    parts, notes = [], []
     if table.note:
         notes.append(html.escape(table.note))
     if results_link:
-        notes.append(f'<a href="{html.escape(results_link)}">data (CSV)</a>')
+        notes.append(f"data: <code>{html.escape(table.csv or results_link)}</code> under the results" if inline_paths
+                     else f'<a href="{html.escape(results_link)}">data (CSV)</a>')
     if notes:
         parts.append(f'<p class="note">{" ".join(notes)}</p>')
     if table.footnotes:
         parts.append('<ol class="footnotes">' + "".join(
             f"<li>{html.escape(note.split('] ', 1)[-1])}</li>" for note in table.footnotes) + "</ol>")
-    return "\n".join(parts)
+    return parts
 
 
-def _align(col: Col, series: pd.Series) -> str:
-    numeric = col.fmt != "text" or pd.api.types.is_numeric_dtype(series)
-    return "num" if numeric and col.fmt != "text" else "txt"
+def is_paper_vs_ours(frame: pd.DataFrame) -> bool:
+    """Whether ``frame`` is exactly a paper_vs_ours frame: condition columns, then its columns."""
+    columns = list(frame.columns)
+    return len(columns) >= len(PAPER_VS_OURS) and tuple(columns[-len(PAPER_VS_OURS):]) == PAPER_VS_OURS
+
+
+def render(table: Table, results_link: str | None = None, inline_paths: bool = False) -> str:
+    """The table as HTML: constant columns dropped and stated once, headers, formats, a link to its
+    CSV (``results_link``: the CSV's path relative to the report, if it has one; ``inline_paths``:
+    name the CSV instead of linking it, for a report mailed as one file)."""
+    if is_paper_vs_ours(table.frame) and len(table.frame):
+        return render_paper_vs_ours(table, results_link, inline_paths)
+    frame = table.frame.reset_index(drop=True)
+    constant = constant_columns(frame, table.keep_constant)
+    shown = [c for c in frame.columns if c not in constant]
+    parts = [p for p in [_said_once(table, frame, constant)] if p]
+    head = "".join(f'<th class="{_align(table.column(c))}">{html.escape(table.column(c).header)}</th>'
+                   for c in shown)
+    body = []
+    for _, row in frame.iterrows():
+        cells = "".join(f'<td class="{_align(table.column(c))}">'
+                        f"{html.escape(format_value(row[c], table.column(c).fmt))}</td>" for c in shown)
+        body.append(f"<tr>{cells}</tr>")
+    parts.append(f'<div class="table-wrap"><table class="data"><thead><tr>{head}</tr></thead>'
+                 f'<tbody>{"".join(body)}</tbody></table></div>')
+    return "\n".join(parts + _notes(table, results_link, inline_paths))
+
+
+def render_paper_vs_ours(table: Table, results_link: str | None = None, inline_paths: bool = False) -> str:
+    """A paper_vs_ours frame pivoted: one row per condition and paper dataset; per metric, Paper
+    (with "~" when the paper's number is read off a figure, and its source's footnote mark) | This
+    run | Difference (dropped for a metric where no dataset matches)."""
+    frame = table.frame.reset_index(drop=True)
+    conditions = list(frame.columns[:-len(PAPER_VS_OURS)])
+    keys = conditions + ["paper_dataset"]
+    metrics = list(dict.fromkeys(frame["metric"]))
+    rows = list(dict.fromkeys(tuple(_key(v) for v in r) for r in frame[keys].itertuples(index=False)))
+    cell = {(tuple(_key(v) for v in r[keys]), r["metric"]): r for _, r in frame.iterrows()}
+    with_difference = {m: frame.loc[frame["metric"] == m, "difference"].notna().any() for m in metrics}
+
+    said = constant_columns(frame[conditions + ["our_dataset"]]) if len(rows) > 1 else []
+    said = [c for c in said if c != "paper_dataset"]
+    if frame["our_dataset"].nunique() == 1 and "our_dataset" not in said:
+        said.append("our_dataset")
+    shown = [c for c in conditions if c not in said]
+    labels = {"paper_dataset": "Paper's dataset", "our_dataset": "Our dataset"}
+    header = Table(table.title, frame, {**{k: Col(v) for k, v in labels.items()}, **dict(table.columns)})
+    parts = [p for p in [_said_once(header, frame, said)] if p]
+
+    paper_col, ours_col, diff_col = table.column("paper"), table.column("ours"), table.column("difference")
+    top = "".join(f'<th rowspan="2" class="{_align(table.column(c))}">{html.escape(table.column(c).header)}</th>'
+                  for c in shown) + f'<th rowspan="2" class="txt">{labels["paper_dataset"]}</th>'
+    sub = ""
+    for metric in metrics:
+        span = 3 if with_difference[metric] else 2
+        label = str(metric)
+        label = label[0].upper() + label[1:] if label[:1].isascii() and label[:1].islower() else label
+        top += f'<th colspan="{span}" class="group">{html.escape(label)}</th>'
+        sub += (f'<th class="num">{html.escape(paper_col.header)}</th><th class="num">{html.escape(ours_col.header)}</th>'
+                + (f'<th class="num">{html.escape(diff_col.header)}</th>' if with_difference[metric] else ""))
+    body = []
+    for key in rows:
+        values = dict(zip(keys, key))
+        first = next(cell[(key, m)] for m in metrics if (key, m) in cell)
+        cells = "".join(f'<td class="{_align(table.column(c))}">{html.escape(format_value(first[c], table.column(c).fmt))}</td>'
+                        for c in shown)
+        cells += f'<td class="txt">{html.escape(str(values["paper_dataset"]))}</td>'
+        for metric in metrics:
+            r = cell.get((key, metric))
+            if r is None:
+                cells += '<td class="num"></td>' * (3 if with_difference[metric] else 2)
+                continue
+            mark = str(r["note"]).strip("[]")
+            paper = (r["approx"] or "") + format_value(r["paper"], paper_col.fmt)
+            cells += (f'<td class="num">{html.escape(paper)}<sup>{html.escape(mark)}</sup></td>'
+                      f'<td class="num">{html.escape(format_value(r["ours"], ours_col.fmt))}</td>')
+            if with_difference[metric]:
+                cells += f'<td class="num">{html.escape(format_value(r["difference"], diff_col.fmt))}</td>'
+        body.append(f"<tr>{cells}</tr>")
+    parts.append(f'<div class="table-wrap"><table class="data pvo"><thead><tr>{top}</tr><tr>{sub}</tr></thead>'
+                 f'<tbody>{"".join(body)}</tbody></table></div>')
+    approx = " ~: read off a figure, approximate." if (frame["approx"] == "~").any() else ""
+    note = (table.note + " " if table.note else "") + f"Superscripts: the sources below.{approx}"
+    return "\n".join(parts + _notes(Table(table.title, frame, table.columns, note, table.csv, table.footnotes),
+                                    results_link, inline_paths))
+
+
+def _key(value: Any) -> Any:
+    return "" if _missing(value) else value
+
+
+def _align(col: Col) -> str:
+    return "txt" if col.fmt == "text" else "num"

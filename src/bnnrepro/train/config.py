@@ -18,9 +18,7 @@ from typing import Any
 from bnnrepro.data.prepare import LABEL_MODES, parse_task
 from bnnrepro.data.registry import DATASETS
 from bnnrepro.errors import ConfigError
-from bnnrepro.nn.layers import MODES
-from bnnrepro.nn.models import ARCHITECTURES, FLOAT_ACTIVATIONS, ModelSpec
-from bnnrepro.nn.quantizers import ACTIVATION_QUANTIZERS, BINARIZATIONS
+from bnnrepro.nn.spec import ACTIVATIONS, ARCHITECTURES, BINARIZATIONS, FLOAT_ACTIVATIONS, MODES, ModelSpec
 
 LOSSES = ("squared_hinge", "cross_entropy")
 OPTIMIZERS = ("adam", "sgd")
@@ -55,9 +53,9 @@ class TrainConfig:
     width: float = setting(1.0, "width multiplier of all hidden layers (CPU-sized variants)", group="model", minimum=0.0)
     mode: str = setting("binarynet", "binarynet (binary weights and activations), binaryconnect (weights only) or float", choices=MODES, group="model")
     binarization: str = setting("det", "deterministic sign or stochastic hard-sigmoid binarization", choices=BINARIZATIONS, group="model")
-    activation: str = setting("sign", "binary activation of binarynet hidden layers", choices=tuple(ACTIVATION_QUANTIZERS), group="model")
-    float_activation: str = setting("relu", "activation of binaryconnect / float hidden layers", choices=tuple(FLOAT_ACTIVATIONS), group="model")
-    stochastic_eval: str = setting("real", "weights of stochastic layers at eval: real (original) or sign", choices=("real", "sign"), group="model")
+    activation: str = setting("sign", "binary activation of binarynet hidden layers", choices=ACTIVATIONS, group="model")
+    float_activation: str = setting("relu", "activation of binaryconnect / float hidden layers", choices=FLOAT_ACTIVATIONS, group="model")
+    stochastic_eval: str = setting("real", "evaluation of stochastic layers: real (the real-valued weights, as the CIFAR-10 scripts), sign (fully binary), or sample (sampled binary weights and batch-statistics batch norm, as the SVHN stochastic script's deterministic=False)", choices=("real", "sign", "sample"), group="model")
     # regularization
     dropout: list[float] = setting([], "dropout rate(s) after the hidden dense layers (one value, or one per layer)", group="regularization")
     input_dropout: float = setting(0.0, "dropout rate on the input of MLPs", group="regularization", minimum=0.0)
@@ -126,7 +124,9 @@ class TrainConfig:
             return ModelSpec(arch=self.arch, mode=self.mode, binarization=self.binarization, width=self.width,
                              hidden=tuple(self.hidden) or None, dropout=tuple(self.dropout),
                              input_dropout=self.input_dropout, activation=self.activation,
-                             float_activation=self.float_activation, stochastic_eval=self.stochastic_eval)
+                             float_activation=self.float_activation,
+                             # "sample" evaluates in training mode (bnnrepro.train.loop); the layers keep real weights
+                             stochastic_eval="real" if self.stochastic_eval == "sample" else self.stochastic_eval)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 

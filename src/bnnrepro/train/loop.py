@@ -4,15 +4,19 @@ Outputs in the run directory (each written atomically):
 
 ``metrics.csv``   tidy learning curves: one row per (epoch, split, class) with error, loss, LR and the
                   run's main settings. Deterministic: the same config and seed on CPU (same thread
-                  count) give a byte-identical file, resumed or not. Written last: its presence
-                  means the run is complete.
+                  count) give a byte-identical file, resumed or not.
 ``timing.csv``    the measured cost of each epoch (train / eval seconds, RSS, peak RSS, CUDA peak).
                   Kept apart from metrics.csv because measurements differ from run to run.
-``summary.json``  final errors, total time, model size, config, versions, hardware.
+``summary.json``  final errors, total time, model size, config, versions, hardware, and the SHA-256
+                  of the files above (the run's seal, :mod:`bnnrepro.train.records`). Written
+                  last: a summary whose seal verifies means the run is complete.
 ``model.pt``      the final model (spec + state dict), unless ``save_model`` is False.
 ``probe.csv``     per-example correctness of the fixed probe examples (``probe_size`` > 0).
-``checkpoint.pt`` state after the last finished epoch while the run is in progress; a restarted
-                  run (after kill -9, say) resumes from it. Removed when the run completes.
+``checkpoint.pt`` state after a finished epoch (at most every ``checkpoint_every`` seconds) while
+                  the run is in progress; a restarted run (after kill -9, say) resumes from it.
+                  Removed when the run completes.
+``.lock``         held (flock) while a process writes the folder: a second run into the same
+                  folder stops with a message instead of sharing the checkpoint.
 ``progress.csv``  metrics rows so far, for watching a long run.
 """
 
@@ -38,13 +42,14 @@ import torch.nn.functional as F
 
 import bnnrepro
 from bnnrepro.data import load_dataset, prepare_data
-from bnnrepro.io import read_csv, torch_save, write_csv, write_json
+from bnnrepro.errors import BnnreproError, DataError
+from bnnrepro.io import read_csv, run_lock, torch_save, write_csv, write_json
 from bnnrepro.nn.models import build_model
 from bnnrepro.nn.summary import summarize
 from bnnrepro.train.config import TrainConfig
+from bnnrepro.train.records import SUMMARY, read_summary, seal, seal_problem
 from bnnrepro.train.metrics import error_rows, loss_value, predict
 from bnnrepro.train.optim import (
-    WeightClipper,
     l2_weights,
     make_optimizer,
     pm1_targets,
@@ -57,6 +62,12 @@ ROW_SETTINGS = ("dataset", "task", "labels", "arch", "width", "mode", "binarizat
                 "loss", "epochs", "batch_size", "lr_start", "lr_end", "train_size", "seed", "data_seed")
 
 CHECKPOINT = "checkpoint.pt"
+
+
+class TrainingDiverged(BnnreproError):
+    """The loss became NaN or infinite: the run stops instead of writing meaningless metrics."""
+
+    exit_code = 1
 
 
 @dataclass
@@ -108,10 +119,12 @@ def _set_rng_state(state: dict, generator: torch.Generator, device: torch.device
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def _progress(total: int, initial: int, enabled: bool):
+def _progress(total: int, initial: int, enabled: bool, desc: str):
+    """A bar over the minibatches of all epochs (so that a one-epoch run, or a long epoch, moves)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="epoch", disable=not enabled, dynamic_ncols=True)
+    return tqdm(total=total, initial=initial, unit="batch", desc=desc, disable=not enabled, dynamic_ncols=True,
+                mininterval=0.5)
 
 
 def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None = None,
@@ -131,10 +144,16 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None 
         progress = sys.stderr.isatty()
     fingerprint = cfg.fingerprint()
 
-    done = _completed(out, fingerprint)
-    if done is not None:
-        log(f"{run_name}: already complete ({out / 'metrics.csv'})")
-        return done
+    with run_lock(out):
+        done = _completed(out, fingerprint, log)
+        if done is not None:
+            log(f"{run_name}: already complete ({out / 'metrics.csv'})")
+            return done
+        return _train_locked(cfg, out, run_name, progress, log, stop_after_epoch, fingerprint)
+
+
+def _train_locked(cfg: TrainConfig, out: Path, run_name: str, progress: bool, log, stop_after_epoch,
+                  fingerprint: str) -> RunResult:
 
     if cfg.threads:
         # Never more threads than cores: oversubscribed OpenMP threads spin and slow everything.
@@ -152,9 +171,11 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None 
     order = torch.Generator().manual_seed(cfg.seed)
     spec = cfg.model_spec()
     model = build_model(spec, data.input_shape, num_classes).to(device)
-    optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale)
-    clipper = WeightClipper(model) if cfg.clip_weights else (lambda: None)
-    penalised = l2_weights(model, cfg.l2_scope) if cfg.l2 else []
+    optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale, cfg.optimizer,
+                               clip_weights=cfg.clip_weights)
+    # l2_gradient "none" is the original code's penalty: added to the loss but differentiated with
+    # respect to the binarized weights, so nothing of it reaches the weights: no term at all.
+    penalised = l2_weights(model, cfg.l2_scope) if cfg.l2 and cfg.l2_gradient == "latent" else []
 
     x_train = data.train.x.to(device)
     y_train = data.train.y.to(device)
@@ -179,12 +200,14 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    with _progress(cfg.epochs, start_epoch, progress) as bar:
+    last_checkpoint = time.perf_counter()
+    steps = max(1, len(x_train) // cfg.batch_size)
+    with _progress(cfg.epochs * steps, start_epoch * steps, progress, run_name) as bar:
         for epoch in range(start_epoch, cfg.epochs):
             lr = cfg.lr_at(epoch)
             set_learning_rate(optimizer, lr)
             t0 = time.perf_counter()
-            _train_epoch(model, optimizer, clipper, x_train, t_train, cfg, order, penalised)
+            _train_epoch(model, optimizer, x_train, t_train, cfg, order, penalised, bar.update if progress else None)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             t1 = time.perf_counter()
@@ -199,14 +222,18 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None 
                 "peak_rss_mb": _peak_rss_mb(),
                 "cuda_peak_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else np.nan,
             })
-            torch_save({"fingerprint": fingerprint, "epoch": epoch + 1, "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(), "rng": _rng_state(order, device),
-                        "rows": rows, "timing": timing}, ckpt_path)
-            write_csv(out / "progress.csv", _metrics_frame(rows))
+            _check_finite(epoch_rows, cfg, run_name, epoch + 1)
+            if epoch + 1 < cfg.epochs and time.perf_counter() - last_checkpoint >= cfg.checkpoint_every:
+                # At most every `checkpoint_every` seconds: a checkpoint of the weights and the Adam
+                # state costs more than a short epoch. Resuming from any epoch gives the same result.
+                torch_save({"fingerprint": fingerprint, "epoch": epoch + 1, "model": model.state_dict(),
+                            "optimizer": optimizer.state_dict(), "rng": _rng_state(order, device),
+                            "rows": rows, "timing": timing}, ckpt_path)
+                write_csv(out / "progress.csv", _metrics_frame(rows))
+                last_checkpoint = time.perf_counter()
             errs = {r["split"]: r["error"] for r in epoch_rows if r["class"] == "all"}
             message = " ".join(f"{k} {v:.4f}" for k, v in errs.items())
-            bar.set_postfix_str(message)
-            bar.update(1)
+            bar.set_postfix_str(f"epoch {epoch + 1}/{cfg.epochs}: {message}")
             if not progress:
                 log(f"{run_name}: epoch {epoch + 1}/{cfg.epochs} lr {lr:.3g} error {message} "
                     f"({t2 - t0:.2f} s)")
@@ -216,8 +243,10 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None 
     return _finish(out, cfg, run_name, model, data, rows, timing, start_epoch, fingerprint, device)
 
 
-def _train_epoch(model, optimizer, clipper, x, targets, cfg: TrainConfig, order: torch.Generator,
-                 penalised: list[torch.Tensor]) -> None:
+def _train_epoch(model, optimizer, x, targets, cfg: TrainConfig, order: torch.Generator,
+                 penalised: list[torch.Tensor], on_step=None) -> None:
+    """One epoch of minibatch steps in the order of a fresh permutation drawn from ``order``; the
+    optimizer's step includes the clipping of latent weights."""
     model.train()
     n, bs = len(x), cfg.batch_size
     perm = torch.randperm(n, generator=order).to(x.device)
@@ -233,18 +262,43 @@ def _train_epoch(model, optimizer, clipper, x, targets, cfg: TrainConfig, order:
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        clipper()
+        if on_step is not None:
+            on_step()
 
 
 def _evaluate(model, splits, cfg: TrainConfig, num_classes: int, device) -> list[dict]:
-    model.eval()
     rows = []
-    for name, split in splits.items():
-        outputs = predict(model, split.x, cfg.eval_batch_size, device)
-        loss = loss_value(outputs, split.y, cfg.loss, num_classes)
-        for row in error_rows(outputs, split.y, num_classes):
-            rows.append({"split": name, **row, "loss": loss})
+    with _evaluation_mode(model, sampled=cfg.stochastic_eval == "sample"), torch.no_grad():
+        for name, split in splits.items():
+            outputs = predict(model, split.x, cfg.eval_batch_size, device)
+            loss = loss_value(outputs, split.y, cfg.loss, num_classes)
+            for row in error_rows(outputs, split.y, num_classes):
+                rows.append({"split": name, **row, "loss": loss})
     return rows
+
+
+@contextlib.contextmanager
+def _evaluation_mode(model: torch.nn.Module, sampled: bool):
+    """Eval mode; or, ``sampled``, the original SVHN stochastic script's evaluation
+    (``get_output(deterministic=False)``): the layers as in training (stochastic weights sampled,
+    dropout on) and batch norm with the batch's statistics, its running averages left unchanged."""
+    if not sampled:
+        model.eval()
+        yield
+        return
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None) for m in norms]
+    model.train()
+    for m in norms:
+        m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
+    try:
+        yield
+    finally:
+        for m, (momentum, tracked) in zip(norms, saved):
+            m.momentum = momentum
+            if tracked is not None:
+                m.num_batches_tracked.copy_(tracked)
+        model.eval()
 
 
 def _metrics_frame(rows: list[dict]) -> pd.DataFrame:
@@ -253,15 +307,31 @@ def _metrics_frame(rows: list[dict]) -> pd.DataFrame:
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def _completed(out: Path, fingerprint: str) -> RunResult | None:
-    metrics, summary = out / "metrics.csv", out / "summary.json"
-    if not (metrics.is_file() and summary.is_file()):
+def _completed(out: Path, fingerprint: str, log) -> RunResult | None:
+    """The finished run in ``out`` if it was made with these settings and its outputs are whole."""
+    if not (out / SUMMARY).is_file():
         return None
-    info = json.loads(summary.read_text())
+    try:
+        info = read_summary(out)
+    except DataError as exc:
+        log(f"{out}: {exc}; training it again")
+        return None
     if info.get("fingerprint") != fingerprint:
         return None
+    problem = seal_problem(out, info)
+    if problem:
+        log(f"{out}: {problem}; training it again")
+        return None
     timing = read_csv(out / "timing.csv") if (out / "timing.csv").is_file() else pd.DataFrame()
-    return RunResult(out, read_csv(metrics), timing, info, info["epochs_done"])
+    return RunResult(out, read_csv(out / "metrics.csv"), timing, info, info["epochs_done"])
+
+
+def _check_finite(epoch_rows: list[dict], cfg: TrainConfig, run_name: str, epoch: int) -> None:
+    """Stop a diverging run with a clear message (a NaN loss would otherwise fill the metrics)."""
+    bad = [r["split"] for r in epoch_rows if r["class"] == "all" and not np.isfinite(r["loss"])]
+    if bad:
+        raise TrainingDiverged(f"run {run_name} diverged at epoch {epoch}: the {bad[0]} loss is not finite; "
+                               f"lower lr_start (now {cfg.lr_start:g}) or check the data")
 
 
 def _probe(model, data, cfg: TrainConfig, device) -> pd.DataFrame:
@@ -309,8 +379,9 @@ def _finish(out: Path, cfg, run_name, model, data, rows, timing, start_epoch, fi
     if cfg.probe_size:
         write_csv(out / "probe.csv", _probe(model, data, cfg, device))
     write_csv(out / "timing.csv", timing_frame)
-    write_json(out / "summary.json", summary)
-    write_csv(out / "metrics.csv", metrics)  # last: marks the run complete
+    write_csv(out / "metrics.csv", metrics)
+    summary["outputs"] = seal(out)
+    write_json(out / SUMMARY, summary)  # last: its seal marks the run complete
     with contextlib.suppress(FileNotFoundError):
         (out / CHECKPOINT).unlink()
     with contextlib.suppress(FileNotFoundError):

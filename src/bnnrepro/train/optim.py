@@ -1,13 +1,19 @@
-"""Optimiser, learning-rate schedule, weight clipping and losses of the BinaryNet recipe.
+"""Optimisers, learning-rate schedule, weight clipping and losses of the BinaryNet recipe.
 
-* Adam with one parameter group per binary layer's weight, whose learning rate is scaled by the
-  layer's Glorot factor 1 / sqrt(1.5 / (fan_in + fan_out)) ("W_LR_scale" of the original code,
-  which scaled the Adam *step* of W: identical to scaling its learning rate). Biases, BatchNorm
-  and real-valued layers use the plain learning rate.
+* Adam (BinaryNet's optimiser) or plain SGD without momentum (the Fashion-MNIST report's "SGD at
+  LR 0.2, batch 5000"), with one parameter group per binary layer's weight, whose learning rate is
+  scaled by the layer's Glorot factor 1 / sqrt(1.5 / (fan_in + fan_out)) ("W_LR_scale" of the
+  original code, which scaled the Adam *step* of W: identical to scaling its learning rate).
+  Biases, BatchNorm and real-valued layers use the plain learning rate.
 * Geometric decay per epoch from ``lr_start`` to ``lr_end``.
-* Latent binary weights clipped to [-1, 1] after every step.
+* Latent binary weights clipped to [-1, 1] after every step, as part of the optimiser's step:
+  ``W <- clip(W - update, -1, 1)``, each tensor clipped right after its update (one pass over it
+  while it is still in cache).
 * L2 on the latent weights. The original penalty had no effect (its gradient was taken with respect
   to the binarized weights); here the penalty's gradient reaches the latent weights, as intended.
+
+"Binary layers" are :func:`~bnnrepro.nn.layers.binary_layers`: every layer with latent weights
+(a kernel quantizer), including the ``real`` control whose weights stay real.
 """
 
 from __future__ import annotations
@@ -16,27 +22,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bnnrepro.errors import ConfigError
 from bnnrepro.nn.layers import BinaryLinear, binary_layers
 
+#: Range the latent weights of binary layers are clipped to after each step.
+WEIGHT_CLIP = (-1.0, 1.0)
 
-class Adam:
-    """Adam (Kingma & Ba 2015) with per-group learning rates: the update of
-    ``torch.optim.Adam(fused=True)``, through the same kernel (``torch._fused_adam_``).
 
-    Why not ``torch.optim.Adam`` itself: constructing any ``torch.optim`` optimizer imports
-    ``torch._dynamo``, which takes 2.6 s per process on the 2-core reference machine; the workflow
-    starts a fresh process for each of its ~100 short runs, so that import alone would cost
-    minutes. The fused kernel makes one pass over each tensor (4x faster than the unfused
-    elementwise ops for a 784x1024 layer). tests/test_train.py checks that the updates equal
-    torch.optim.Adam's.
+class LatentWeightOptimizer:
+    """Base of :class:`Adam` and :class:`SGD`: parameter groups with per-group learning rates and
+    an optional ``clip`` range, applied right after each step.
 
-    ``param_groups`` is a list of dicts with ``params``, ``lr`` and any extra keys (``lr_scale``);
-    ``state_dict`` / ``load_state_dict`` make checkpoints resumable.
+    ``param_groups`` is a list of dicts with ``params``, ``lr``, optionally ``clip`` (a (low, high)
+    pair) and any extra keys (``lr_scale``); ``state_dict`` / ``load_state_dict`` make checkpoints
+    resumable.
+
+    Why not ``torch.optim``: constructing any ``torch.optim`` optimizer imports ``torch._dynamo``,
+    which takes 2.6 s per process on the 2-core reference machine; the workflow starts a fresh
+    process for each of its ~100 short runs, so that import alone would cost minutes.
+    tests/test_train.py checks that the updates equal torch.optim's.
     """
 
-    def __init__(self, groups: list[dict], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+    name = ""
+
+    def __init__(self, groups: list[dict]):
         self.param_groups = [dict(group, params=list(group["params"])) for group in groups]
-        self.betas, self.eps = betas, eps
         self.state: dict[int, dict] = {}  # by position of the parameter over all groups
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -44,9 +54,54 @@ class Adam:
             for p in group["params"]:
                 p.grad = None
 
+    @staticmethod
+    def _clip(group: dict, params: list[torch.Tensor]) -> None:
+        clip = group.get("clip")
+        if clip is not None:
+            for p in params:  # one pass per tensor (a foreach min then max would make two)
+                p.clamp_(clip[0], clip[1])
+
+    def _settings(self) -> dict:
+        return {}
+
+    def state_dict(self) -> dict:
+        groups = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
+        return {"optimizer": self.name, "state": {i: dict(s) for i, s in self.state.items()},
+                "param_groups": groups, **self._settings()}
+
+    def load_state_dict(self, saved: dict) -> None:
+        kind = saved.get("optimizer", "adam")  # checkpoints written before SGD existed hold Adam
+        if kind != self.name:
+            raise ValueError(f"optimizer state is {kind}'s, not {self.name}'s")
+        if len(saved["param_groups"]) != len(self.param_groups):
+            raise ValueError("optimizer state has a different number of parameter groups")
+        for group, values in zip(self.param_groups, saved["param_groups"]):
+            group.update(values)
+        self.state = {int(i): dict(s) for i, s in saved["state"].items()}
+
+
+class Adam(LatentWeightOptimizer):
+    """Adam (Kingma & Ba 2015) with per-group learning rates: the update of
+    ``torch.optim.Adam(fused=True)``, through the same kernel (``torch._fused_adam_``). With
+    gradient g at step t::
+
+        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+        p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps),   then p <- clip(p) if set.
+
+    The fused kernel makes one pass over each tensor (4x faster than the unfused elementwise ops
+    for a 784x1024 layer).
+    """
+
+    name = "adam"
+
+    def __init__(self, groups: list[dict], betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        super().__init__(groups)
+        self.betas, self.eps = betas, eps
+
     @torch.no_grad()
     def step(self) -> None:
         index = 0
+        batches, all_steps = [], []
         for group in self.param_groups:
             params, grads, avgs, avg_sqs, steps = [], [], [], [], []
             for p in group["params"]:
@@ -62,54 +117,75 @@ class Adam:
                     avg_sqs.append(state["exp_avg_sq"])
                     steps.append(state["step"])
                 index += 1
-            if not params:
-                continue
-            torch._foreach_add_(steps, 1)
+            if params:
+                batches.append((group, params, grads, avgs, avg_sqs, steps))
+                all_steps += steps
+        if not all_steps:
+            return
+        torch._foreach_add_(all_steps, 1)
+        for group, params, grads, avgs, avg_sqs, steps in batches:
             torch._fused_adam_(params, grads, avgs, avg_sqs, [], steps, lr=group["lr"], beta1=self.betas[0],
                                beta2=self.betas[1], weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
+            self._clip(group, params)
 
-    def state_dict(self) -> dict:
-        groups = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
-        return {"state": {i: dict(s) for i, s in self.state.items()}, "param_groups": groups,
-                "betas": self.betas, "eps": self.eps}
+    def _settings(self) -> dict:
+        return {"betas": self.betas, "eps": self.eps}
 
     def load_state_dict(self, saved: dict) -> None:
-        if len(saved["param_groups"]) != len(self.param_groups):
-            raise ValueError("optimizer state has a different number of parameter groups")
-        for group, values in zip(self.param_groups, saved["param_groups"]):
-            group.update(values)
+        super().load_state_dict(saved)
         self.betas, self.eps = tuple(saved["betas"]), saved["eps"]
-        self.state = {int(i): dict(s) for i, s in saved["state"].items()}
 
 
-def make_optimizer(model: nn.Module, lr: float, glorot_lr_scale: bool = True) -> Adam:
-    """Adam with a ``lr_scale`` entry per parameter group (see :func:`set_learning_rate`)."""
-    scaled = {id(layer.weight): layer for layer in binary_layers(model)}
+class SGD(LatentWeightOptimizer):
+    """Plain stochastic gradient descent, no momentum, no weight decay: ``p <- p - lr * g``, then
+    ``p <- clip(p)`` if set. The update of ``torch.optim.SGD(lr, momentum=0)`` (the same
+    ``add_(g, alpha=-lr)``); no state."""
+
+    name = "sgd"
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                torch._foreach_add_(params, [p.grad for p in params], alpha=-group["lr"])
+                self._clip(group, params)
+
+
+OPTIMIZERS = {"adam": Adam, "sgd": SGD}
+
+
+def make_optimizer(model: nn.Module, lr: float, glorot_lr_scale: bool = True, optimizer: str = "adam",
+                   clip_weights: bool = True) -> LatentWeightOptimizer:
+    """The optimiser of ``model``'s training: ``optimizer`` 'adam' (BinaryNet) or 'sgd' (plain SGD,
+    no momentum).
+
+    One parameter group per binary layer's latent weight, with learning rate ``lr * lr_scale``
+    where ``lr_scale`` is the layer's Glorot factor 1 / sqrt(1.5 / (fan_in + fan_out)) if
+    ``glorot_lr_scale`` else 1, and (if ``clip_weights``) clipped to [-1, 1] after each step; one
+    group of every other parameter at ``lr``, never clipped. :func:`set_learning_rate` changes
+    ``lr`` keeping the scales. The Fashion-MNIST report's setting, for example, is
+    ``make_optimizer(model, 0.2, glorot_lr_scale=False, optimizer="sgd")`` at batch 5000.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ConfigError(f"optimizer={optimizer!r} is not known; choose one of: {', '.join(OPTIMIZERS)}")
+    latent = binary_layers(model)
+    scaled = {id(layer.weight) for layer in latent}
     groups = []
-    for layer in binary_layers(model):
+    for layer in latent:
         scale = layer.glorot_lr_scale if glorot_lr_scale else 1.0
-        groups.append({"params": [layer.weight], "lr": lr * scale, "lr_scale": scale})
+        groups.append({"params": [layer.weight], "lr": lr * scale, "lr_scale": scale,
+                       "clip": WEIGHT_CLIP if clip_weights else None})
     rest = [p for p in model.parameters() if id(p) not in scaled]
     if rest:
         groups.append({"params": rest, "lr": lr, "lr_scale": 1.0})
-    return Adam(groups)
+    return OPTIMIZERS[optimizer](groups)
 
 
-def set_learning_rate(optimizer: Adam, lr: float) -> None:
+def set_learning_rate(optimizer: LatentWeightOptimizer, lr: float) -> None:
+    """Set every group's learning rate to ``lr`` times its ``lr_scale``."""
     for group in optimizer.param_groups:
         group["lr"] = lr * group.get("lr_scale", 1.0)
-
-
-class WeightClipper:
-    """Clips the latent weights of binary layers to [-1, 1] in place (after each optimiser step)."""
-
-    def __init__(self, model: nn.Module):
-        self.weights = [layer.weight for layer in binary_layers(model)]
-
-    @torch.no_grad()
-    def __call__(self) -> None:
-        for w in self.weights:  # one pass per tensor (a foreach min then max would make two)
-            w.clamp_(-1.0, 1.0)
 
 
 def l2_weights(model: nn.Module, scope: str = "dense") -> list[torch.Tensor]:

@@ -35,6 +35,14 @@ def normalize(config: dict) -> dict:
     return config
 
 
+def _train_settings() -> set[str]:
+    from dataclasses import fields
+
+    from bnnrepro.train.config import TrainConfig
+
+    return {f.name for f in fields(TrainConfig)}
+
+
 def where(path: Iterable) -> str:
     out = ""
     for part in path:
@@ -53,7 +61,13 @@ def explain(error) -> str:
         hints = []
         for key in unknown:
             close = [RENAMED[key]] if key in RENAMED else difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hints.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+            if close:
+                hints.append(f"{key!r} (did you mean {close[0]!r}?)")
+            elif "settings" in allowed and key in _train_settings():
+                hints.append(f"{key!r} (a training setting: put it under {at}.settings or "
+                             f"{at}.dataset_settings.<dataset>)")
+            else:
+                hints.append(repr(key))
         return f"{at}: unknown key {', '.join(hints)}; allowed keys: {', '.join(allowed)}"
     if error.validator == "enum":
         close = difflib.get_close_matches(str(instance), [str(v) for v in error.validator_value], n=1)

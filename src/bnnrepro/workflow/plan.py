@@ -10,17 +10,21 @@ that would run is then priced:
   change since (a training job whose params changed is modelled: its settings set its cost);
 * **measured elsewhere** (not training): the same job's benchmark in another results folder of this
   checkout (another config's run of the same rule and wildcards: possibly other settings);
-* **modelled** otherwise. A training chunk costs, per run,
+* **modelled** otherwise. A training chunk costs start-up x processes (one per job; one per run
+  for a timed family, whose runs each start a fresh process) + set-up x runs (data, model, writing
+  the results) plus, per run and epoch,
 
-      overhead + epochs x (3 n_train + n_train + n_valid + n_test) x MACs / rate
+      steps x t_step + passes x t_example + MACs / rate
 
-  (a training step costs about three forward passes: forward, backward for the activations and for
-  the weights; every epoch then evaluates the train, validation and test splits once). MACs are the
-  multiply-accumulates of one forward pass of one example, from the architecture; the rate (MAC/s)
-  and the overhead per run (process start, data loading, model set-up) are measured on this
-  machine from the finished runs of earlier runs (their ``timing.csv`` and job benchmark), taking
-  the rate of the measured model closest in size on the same device; without any, the stated
-  defaults below. Any other job costs a stated default per kind.
+  with steps = n_train // batch_size minibatch steps, passes = 4 n_train + n_valid + n_test
+  examples through the network (a training step costs about three forward passes; every epoch
+  then evaluates the train, validation and test splits) and MACs = passes x the multiply-accumulates
+  of one forward pass of one example (from the architecture). The three coefficients are fitted
+  (non-negative least squares on relative errors) to the epoch times of the finished runs of
+  earlier runs on this machine and device (their ``summary.json`` settings and ``timing.csv``);
+  start-up and set-up likewise to what the finished jobs took beyond their epochs (job benchmark
+  seconds - epoch seconds). Without measured runs: the stated defaults below. Any other job costs
+  a stated default per kind.
 
 Wall time for ``--cores C`` follows Snakemake's scheduler: a job holds its ``threads`` of the C
 slots while it runs (a timed, ``exclusive`` job holds all of them, so it runs alone; a training
@@ -44,7 +48,6 @@ import json
 import math
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -59,15 +62,17 @@ CHECKOUT = Path(__file__).resolve().parents[3]
 #: Seconds of a job that is not training and has no benchmark anywhere, by kind of rule.
 DEFAULT_SECONDS = {"tables": 10.0, "figures": 20.0, "report": 15.0, "data_fetch": 5.0, "resolved_config": 1.0,
                    "compute": 120.0}
-#: Training on a device without any measured run: an assumed rate (multiply-accumulates per second
-#: per run) and overhead per run (seconds). The CPU rate is of the order measured on a 2-core x86
-#: machine (small MLPs run slower per MAC, large ones faster); the CUDA rate is a guess for a
-#: mid-range GPU. Measured runs replace both.
-DEFAULT_RATE = {"cpu": 5.0e9, "cuda": 2.0e11}
-DEFAULT_OVERHEAD = 3.0
-#: Train epochs cost about three forward passes per example (see the module docstring).
+#: Training on a device without measured runs: the epoch model (seconds per minibatch step,
+#: seconds per example pass, MAC/s; see the module docstring). CPU: fitted on a 2-core x86 machine
+#: (AMD EPYC) to 95 runs of MLPs (25k-813k MACs per example, batch 50-5000, 1-2 threads); CUDA: a
+#: guess for a recent GPU. Measured runs replace both.
+DEFAULT_EPOCH_MODEL = {"cpu": (1.8e-3, 9.1e-6, 1.6e10), "cuda": (1.0e-3, 1.0e-7, 2.0e12)}
+#: Seconds per process start (Python, torch) and per run set-up, without finished jobs to fit them.
+DEFAULT_OVERHEAD = (6.0, 1.0)
+#: bnnrepro train's defaults of the settings the model reads (TrainConfig; a test checks them).
+TRAIN_DEFAULTS = {"arch": "mlp", "width": 1.0, "epochs": 10, "batch_size": 100, "valid_size": 0}
+#: A training step costs about three forward passes (see the module docstring).
 TRAIN_PASSES = 3
-
 
 # ----------------------------------------------------------------------------------------------
 # The jobs Snakemake would run
@@ -145,7 +150,9 @@ def snakemake_error(stderr: str) -> str:
 
 def dry_run(root: Path, config_args: list[str], cores: int) -> list[Job]:
     """The jobs ``snakemake --cores CORES all CONFIG_ARGS`` would run (``--quiet host`` overrides the
-    profile's ``quiet: rules``, so that the dry run lists every job)."""
+    profile's ``quiet: rules``, so that the dry run lists every job). Not ``--summary``: it names
+    no benchmark file, no threads, and its log column is empty for outputs never made, so a fresh
+    config's outputs cannot be grouped into jobs."""
     command = [sys.executable, "-m", "snakemake", "--dry-run", "all", "--cores", str(cores), "--quiet", "host",
                *config_args]
     try:
@@ -213,9 +220,9 @@ def architectures() -> dict[str, tuple[tuple[int, ...], tuple]]:
 def forward_macs(settings: Mapping[str, Any], image_shape: tuple[int, int, int], classes: int = 10) -> int:
     """Multiply-accumulates of one forward pass of one example through the model of ``settings``
     (3x3 same-padded convolutions, 2x2 pools, dense layers; BatchNorm and activations left out)."""
-    arch = settings.get("arch") or "mlp"
+    arch = settings.get("arch") or TRAIN_DEFAULTS["arch"]
     dense, conv = architectures()[arch]
-    width = float(settings.get("width") or 1.0)
+    width = float(settings.get("width") or TRAIN_DEFAULTS["width"])
     hidden = settings.get("hidden")
     if hidden and arch == "mlp":
         dense = tuple(hidden)
@@ -252,24 +259,66 @@ def examples(settings: Mapping[str, Any], dataset: str) -> dict[str, int]:
     return {"train": int(train), "valid": valid, "test": int(test)}
 
 
-def epoch_work(settings: Mapping[str, Any], dataset: str) -> float:
-    """MACs of one epoch: the training steps and the evaluation of every split."""
+def epoch_features(settings: Mapping[str, Any], dataset: str) -> tuple[float, float, float]:
+    """(minibatch steps, example passes, MACs) of one epoch: the training steps and the evaluation
+    of every split."""
     from bnnrepro.data.registry import DATASETS
 
     spec = DATASETS[dataset]
     n = examples(settings, dataset)
+    steps = max(1, n["train"] // int(settings.get("batch_size") or TRAIN_DEFAULTS["batch_size"]))
     passes = TRAIN_PASSES * n["train"] + n["train"] + n["valid"] + n["test"]
-    return float(passes) * forward_macs(settings, spec.image_shape, len(spec.classes))
+    return float(steps), float(passes), float(passes) * forward_macs(settings, spec.image_shape, len(spec.classes))
+
+
+def epoch_work(settings: Mapping[str, Any], dataset: str) -> float:
+    """MACs of one epoch (see :func:`epoch_features`)."""
+    return epoch_features(settings, dataset)[2]
 
 
 @dataclass(frozen=True)
 class MeasuredRun:
-    """A finished run of an earlier workflow run: its model size, device and speed."""
+    """A finished run of an earlier workflow run: its epoch's features and measured seconds."""
 
     folder: str
     device: str
-    macs: int                   # forward MACs per example
-    rate: float                 # MAC/s over its epochs (training and evaluation)
+    features: tuple[float, float, float]   # (steps, passes, MACs) per epoch
+    seconds_per_epoch: float
+
+
+@dataclass(frozen=True)
+class EpochModel:
+    """Seconds of an epoch = steps x step + passes x example + MACs / rate."""
+
+    step: float
+    example: float
+    rate: float
+    source: str
+    error: float | None = None   # median |predicted / measured - 1| over the runs it was fitted to
+
+    def seconds(self, features: tuple[float, float, float]) -> float:
+        steps, passes, macs = features
+        return steps * self.step + passes * self.example + (macs / self.rate if math.isfinite(self.rate) else 0.0)
+
+
+def fit_epoch_model(runs: list[MeasuredRun], device: str) -> EpochModel:
+    """The epoch model fitted to ``runs`` (non-negative least squares on relative errors), or the
+    stated default for ``device`` with fewer than 3 runs."""
+    if len(runs) < 3:
+        step, example, rate = DEFAULT_EPOCH_MODEL.get(device, DEFAULT_EPOCH_MODEL["cpu"])
+        return EpochModel(step, example, rate, f"the stated {device} defaults (no finished runs to fit)")
+    import numpy as np
+    from scipy.optimize import nnls
+
+    x = np.array([r.features for r in runs], dtype=float)
+    y = np.array([r.seconds_per_epoch for r in runs], dtype=float)
+    scale = x.max(axis=0)
+    scale[scale == 0] = 1.0
+    coef, _ = nnls(x / scale / y[:, None], np.ones(len(y)))
+    coef = coef / scale
+    error = float(np.median(np.abs(x @ coef / y - 1)))
+    return EpochModel(float(coef[0]), float(coef[1]), 1.0 / coef[2] if coef[2] > 0 else math.inf,
+                      f"fitted to {len(runs)} finished runs on this machine ({device})", error)
 
 
 @dataclass
@@ -277,32 +326,47 @@ class Calibration:
     """Training speed measured on this machine from earlier runs."""
 
     runs: list[MeasuredRun] = field(default_factory=list)
-    overheads: list[float] = field(default_factory=list)   # seconds per run beyond its epochs, per job
+    overheads: list[tuple[int, int, float]] = field(default_factory=list)  # (processes, runs, seconds beyond the epochs)
+    _models: dict[str, EpochModel] = field(default_factory=dict)
 
     @property
-    def overhead(self) -> float:
-        return statistics.median(self.overheads) if self.overheads else DEFAULT_OVERHEAD
+    def overhead(self) -> tuple[float, float]:
+        """(seconds per process start, seconds per run set-up): fitted to the finished jobs (non-negative
+        least squares on relative errors) when they vary in both, else the stated defaults."""
+        jobs = [(p, r, s) for p, r, s in self.overheads if s > 0]
+        if len(jobs) < 3:
+            return DEFAULT_OVERHEAD
+        import numpy as np
+        from scipy.optimize import nnls
 
-    def rate(self, device: str, macs: int) -> tuple[float, str]:
-        """The rate of the measured model closest in size (log of the MACs) on ``device``, and where it comes from."""
-        same = [r for r in self.runs if r.device == device]
-        if not same:
-            return DEFAULT_RATE.get(device, DEFAULT_RATE["cpu"]), f"assumed {device} rate"
-        nearest = min(same, key=lambda r: abs(math.log(r.macs) - math.log(max(macs, 1))))
-        alike = [r.rate for r in same if r.macs == nearest.macs]
-        how = "same model size" if nearest.macs == macs else f"nearest measured size ({nearest.macs:,} MACs)"
-        return statistics.median(alike), f"{len(alike)} measured run(s), {how}"
+        x = np.array([[p, r] for p, r, _ in jobs], dtype=float)
+        y = np.array([s for _, _, s in jobs])
+        if np.linalg.matrix_rank(x) < 2:  # every job one process per run, or one run each: one number
+            per = float(np.median(y / x[:, 0]))
+            return per, 0.0
+        coef, _ = nnls(x / y[:, None], np.ones(len(y)))
+        return float(coef[0]), float(coef[1])
+
+    def job_overhead(self, processes: int, runs: int) -> float:
+        start, setup = self.overhead
+        return start * processes + setup * runs
+
+    def model(self, device: str) -> EpochModel:
+        if device not in self._models:
+            self._models[device] = fit_epoch_model([r for r in self.runs if r.device == device], device)
+        return self._models[device]
 
 
 def _device(name: str) -> str:
     return "cuda" if str(name).startswith("cuda") else "cpu"
 
 
-def _timing_seconds(folder: Path) -> float | None:
+def _timing_seconds(folder: Path) -> tuple[float, int] | None:
+    """(seconds, epochs) of a finished run's timing.csv (every epoch, resumed ones too)."""
     try:
         with open(folder / "timing.csv", newline="") as handle:
             rows = list(csv.DictReader(handle))
-        return sum(float(r["epoch_seconds"]) for r in rows) if rows else None
+        return (sum(float(r["epoch_seconds"]) for r in rows), len(rows)) if rows else None
     except (OSError, KeyError, ValueError):
         return None
 
@@ -317,9 +381,11 @@ def _benchmark_seconds(path: Path) -> float | None:
 
 
 def calibrate(results_folders: Iterable[Path]) -> Calibration:
-    """Rates and overheads of the finished training jobs under ``results_folders``: every chunk
+    """Epoch times and overheads of the finished training jobs under ``results_folders``: every chunk
     manifest with a benchmark file (benchmarks/train/<family>/<dataset>/<chunk>.tsv), its runs'
     summary.json (settings, device, epochs) and timing.csv (seconds per epoch)."""
+    from bnnrepro.families.registry import FAMILIES
+
     calibration = Calibration()
     seen: set[Path] = set()
     for results in results_folders:
@@ -334,34 +400,29 @@ def calibrate(results_folders: Iterable[Path]) -> Calibration:
                 listed = json.loads(manifest.read_text())["runs"]
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-            epoch_seconds, count = 0.0, 0
+            epoch_seconds, whole = 0.0, 0  # runs this job trained from the first epoch
             for entry in listed:
                 folder = Path(entry.get("folder", ""))
                 if not (folder / "summary.json").is_file():  # moved results folder: the run beside the manifest
                     folder = manifest.parent.parent / folder.name
+                timing = _timing_seconds(folder)
                 try:
                     summary = json.loads((folder / "summary.json").read_text())
-                    settings = summary["config"]
-                    done = int(summary["epochs_done"]) - int(summary.get("resumed_after_epoch") or 0)
-                    macs = forward_macs(settings, _image_shape(dataset))
+                    features = epoch_features(summary["config"], dataset)
                 except (OSError, ValueError, KeyError, TypeError):
                     continue
-                seconds = _timing_seconds(folder)
-                if not seconds or done <= 0:
+                if timing is None:
                     continue
-                calibration.runs.append(MeasuredRun(str(folder), _device(summary.get("environment", {}).get("device", "cpu")),
-                                                    macs, done * epoch_work(settings, dataset) / seconds))
-                epoch_seconds += seconds
-                count += 1
+                device = _device(summary.get("environment", {}).get("device", "cpu"))
+                calibration.runs.append(MeasuredRun(str(folder), device, features, timing[0] / timing[1]))
+                if not summary.get("resumed_after_epoch"):
+                    epoch_seconds += timing[0]
+                    whole += 1
+            count = whole
             if job_seconds is not None and count == len(listed) and count:
-                calibration.overheads.append(max(0.0, job_seconds - epoch_seconds) / count)
+                timed = family in FAMILIES and FAMILIES[family].timed  # a fresh process per run
+                calibration.overheads.append((count if timed else 1, count, max(0.0, job_seconds - epoch_seconds)))
     return calibration
-
-
-def _image_shape(dataset: str) -> tuple[int, int, int]:
-    from bnnrepro.data.registry import DATASETS
-
-    return DATASETS[dataset].image_shape
 
 
 # ----------------------------------------------------------------------------------------------
@@ -453,13 +514,13 @@ def price(jobs: list[Job], config: Mapping, root: Path, history: list[Path]) -> 
 
 
 def _model_chunk(chunk, calibration: Calibration, device: str) -> tuple[float, str]:
-    seconds, sources = 0.0, set()
+    seconds = calibration.job_overhead(len(chunk.runs) if chunk.isolate else 1, len(chunk.runs))
+    sources = set()
     for run in chunk.runs:
-        macs = forward_macs(run.settings, _image_shape(run.dataset))
-        rate, source = calibration.rate(_device(run.settings.get("device", device)), macs)
-        epochs = int(run.settings.get("epochs") or 1)
-        seconds += calibration.overhead + epochs * epoch_work(run.settings, run.dataset) / rate
-        sources.add(source)
+        model = calibration.model(_device(run.settings.get("device", device)))
+        epochs = int(run.settings.get("epochs") or TRAIN_DEFAULTS["epochs"])
+        seconds += epochs * model.seconds(epoch_features(run.settings, run.dataset))
+        sources.add(model.source)
     return seconds, "; ".join(sorted(sources))
 
 
@@ -553,19 +614,13 @@ def format_plan(priced: list[Priced], calibration: Calibration, cores: int, cpu_
         by_source[p.source] = by_source.get(p.source, 0) + 1
     lines.append("  " + ", ".join(f"{n} job(s) {s}" for s, n in by_source.items()) + ".")
     lines.append("  measured: the job's own benchmark file from an earlier run (results/benchmarks/...).")
-    if calibration.runs:
-        devices = sorted({r.device for r in calibration.runs})
-        rates = ", ".join(f"{d}: {statistics.median(r.rate for r in calibration.runs if r.device == d) / 1e9:.2g} GMAC/s"
-                          for d in devices)
-        lines.append(f"  training, modelled: per run {calibration.overhead:.1f} s overhead + epochs x "
-                     f"(4 n_train + n_valid + n_test) x forward MACs / rate; rates measured from "
-                     f"{len(calibration.runs)} earlier runs on this machine (median {rates}; the nearest model "
-                     f"size is used).")
-    else:
-        lines.append(f"  training, modelled: per run {calibration.overhead:.1f} s overhead + epochs x "
-                     f"(4 n_train + n_valid + n_test) x forward MACs / rate, at an ASSUMED rate of "
-                     f"{DEFAULT_RATE.get(device, DEFAULT_RATE['cpu']):.2g} MAC/s on {device} (no finished runs to "
-                     f"measure it from; run a small config first, or pass --history DIR).")
+    model = calibration.model(device)
+    fit = f", median error {100 * model.error:.0f}% on those runs" if model.error is not None else ""
+    start, setup = calibration.overhead
+    lines.append(f"  training, modelled: {start:.1f} s per process start + {setup:.1f} s per run ("
+                 f"{'fitted to ' + str(len(calibration.overheads)) + ' finished jobs' if len(calibration.overheads) >= 3 else 'stated defaults'})"
+                 f" + per run and epoch steps x {1e3 * model.step:.2g} ms + example passes x {1e6 * model.example:.2g} us + MACs / "
+                 f"{model.rate / 1e9:.3g} GMAC/s: {model.source}{fit}. More finished runs (--history DIR) sharpen it.")
     defaults = sorted({p.note for p in priced if p.note.startswith("default for")})
     if defaults:
         lines.append("  other jobs without a benchmark: stated defaults ("
@@ -584,7 +639,11 @@ class Plan:
     help = "estimate a config's wall time per family and what would rerun"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.description = __doc__.split("\n\n")[0] if __doc__ else None
+        parser.description = (
+            "Estimate the time of `snakemake --cores N all` with these config arguments, per family and in total, "
+            "and list the training chunks that would rerun and why. Snakemake's dry run says what would run; "
+            "each job's time is its benchmark from an earlier run where there is one, else a model calibrated on "
+            "the finished runs of this machine (the output says which). Nothing is trained.")
         parser.add_argument("--configfile", nargs="+", action="extend", default=[], metavar="FILE",
                             help="config files that extend config.yaml, as for snakemake")
         parser.add_argument("--config", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
@@ -592,8 +651,9 @@ class Plan:
         parser.add_argument("--cores", type=_positive, default=8, metavar="N",
                             help="the --cores of the snakemake run to plan (default: 8, as `make run`)")
         parser.add_argument("--history", action="append", default=[], metavar="DIR",
-                            help="another results folder whose finished runs calibrate the training rate "
-                                 "(default: every results* folder of the checkout)")
+                            help="another results folder whose finished runs calibrate the training model "
+                                 "(always used: the config's results folder and every results* folder of the "
+                                 "checkout)")
 
     def run(self, args: argparse.Namespace) -> int:
         root = CHECKOUT

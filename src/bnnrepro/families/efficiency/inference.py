@@ -58,13 +58,13 @@ class TrainedModel:
 
     @property
     def binary_at_eval(self) -> bool:
-        from bnnrepro.nn import binary_layers
+        from bnnrepro.nn.layers import binary_layers
 
         return any(layer.binary_weights_at_eval for layer in binary_layers(self.model))
 
     @property
     def xnor_eligible(self) -> bool:
-        from bnnrepro.nn import binary_layers
+        from bnnrepro.nn.layers import binary_layers
 
         return any(layer.xnor_eligible for layer in binary_layers(self.model))
 
@@ -115,7 +115,8 @@ def export_and_check(trained: TrainedModel, packed_dir: Path, x: torch.Tensor, y
     """Write the packed export of a binary model, load it back and compare its outputs with the
     original's float computation on ``x``: one row of the exports table, and the loaded model."""
     from bnnrepro.kernels import use_backend
-    from bnnrepro.nn import load_packed, save_packed, summarize
+    from bnnrepro.nn.export import load_packed, save_packed
+    from bnnrepro.nn.summary import summarize
     from bnnrepro.train.loop import saved_spec
 
     path = packed_dir / f"{trained.run}.packed.pt"

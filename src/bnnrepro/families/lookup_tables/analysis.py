@@ -747,7 +747,7 @@ def _above_chance(context: Context) -> list[ClaimResult]:
             continue
         per_k = []
         for k, group in test.groupby("k", sort=True):
-            est = stats.mean_interval(group["accuracy"], unit="seeds")
+            est = stats.bounded(stats.mean_interval(group["accuracy"], unit="seeds"))
             per_k.append((int(k), est, stats.verdict_above(est, CHANCE + margin)))
         verdict, deciding = _combine(per_k)
         k, est, reason = min(per_k, key=lambda item: (item[1].low if item[1].has_interval else item[1].estimate))
@@ -865,7 +865,7 @@ def _random_test_at_chance(context: Context) -> list[ClaimResult]:
     out = []
     for dataset in dict.fromkeys(draws["dataset"]):
         rows = draws[draws["dataset"] == dataset]
-        est = stats.mean_interval(rows["test_accuracy"], unit="label draws")
+        est = stats.bounded(stats.mean_interval(rows["test_accuracy"], unit="label draws"))
         detail = (f"per draw: test accuracy (true test labels) averaged over k = {int(rows['ks'].max())} values; draws "
                   f"range {100 * rows['test_accuracy'].min():.1f}-{100 * rows['test_accuracy'].max():.1f}%")
         if len(rows) >= 3 and rows["label_agreement"].std() > 0:

@@ -320,7 +320,7 @@ def table2(raw: RawDataset, *, k: int = 8, hidden_layers: int = PAPER_LAYERS, wi
     return _frame(frame.to_dict("records"), TABLE2_COLUMNS)
 
 
-def table3(raw: RawDataset, *, ks: Sequence[int] = PAPER_KS, labels: Sequence[str] = LABELS,
+def table3(raw: RawDataset, *, ks: Sequence[int] = PAPER_KS, labels: Sequence[str] = ("real", "random"),
            hidden_layers: Sequence[int] = (PAPER_LAYERS,), width: int = PAPER_WIDTH,
            train_size: int | None = None, test_size: int | None = None, seeds: Sequence[int] = (0,),
            data_seeds: Sequence[int] = (0,), pairing: str = "crossed", n_threads: int = 1,

@@ -82,9 +82,8 @@ def by_condition(summary: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(CONDITION, key), seeds=int(group["seed"].nunique()))
         row.update({c: float(group[c].mean()) for c in numeric})
         for col, short in (("final_train_error", "train_error"), ("final_test_error", "test_error")):
-            est = stats.mean_interval(group[col], unit="seeds")
-            # an error rate lies in [0, 1]: the t-interval of few seeds may reach past it
-            row[f"{short}_low"], row[f"{short}_high"] = max(est.low, 0.0), min(est.high, 1.0)
+            est = stats.bounded(stats.mean_interval(group[col], unit="seeds"))
+            row[f"{short}_low"], row[f"{short}_high"] = est.low, est.high
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -334,7 +333,7 @@ def _det_fits_randy(context, summary, dataset):
     thr = context.thresholds["memorize_train_error"]
     if values.empty:
         return not_run(dataset, "condition det/randY/none is not in this config", f"< {100 * thr:g}%")
-    est = stats.mean_interval(values, unit="seeds")
+    est = stats.bounded(stats.mean_interval(values, unit="seeds"))
     return _result(dataset, est, stats.verdict_below(est, thr), f"< {100 * thr:g}%",
                    f"final train error after {int(summary['epochs'].max())} epochs")
 
@@ -346,7 +345,7 @@ def _l2_does_not_prevent(context, summary, dataset):
     values = _values(summary, dataset, "final_train_error", binarization="det", labels="randY", regularization="l2")
     if values.empty:
         return not_run(dataset, "condition det/randY/l2 is not in this config", f"< {100 * thr:g}%")
-    est = stats.mean_interval(values, unit="seeds")
+    est = stats.bounded(stats.mean_interval(values, unit="seeds"))
     return _result(dataset, est, stats.verdict_below(est, thr), f"< {100 * thr:g}%",
                    f"final train error with L2 = {coefficient:g} on the latent weights")
 
@@ -397,7 +396,7 @@ def _random_test_at_chance(context, summary, dataset):
     for labels in ("randY", "randX"):
         values = _values(summary, dataset, "final_test_error", binarization="det", labels=labels, regularization="none")
         if not values.empty:
-            out.append((labels, stats.mean_interval(values, unit="seeds")))
+            out.append((labels, stats.bounded(stats.mean_interval(values, unit="seeds"))))
     threshold = f"within {100 * (chance - tol):g}-{100 * (chance + tol):g}%"
     if not out:
         return not_run(dataset, "conditions det/randY/none and det/randX/none are not in this config", threshold)

@@ -5,7 +5,10 @@ deterministic BNN, the stochastic BNN and the float version of the same architec
 *plain torch* float MLP (nn.Linear / BatchNorm / ReLU, cross-entropy, stock Adam) as the reference
 the speed goal is stated against. After one warm-up epoch each, the variants train ``--epochs``
 interleaved rounds of one epoch; reported are the median seconds per epoch and the median of the
-per-round ratios. Output: a tidy CSV, one row per timed epoch.
+per-round ratios. Output: a tidy CSV, one row per timed epoch, with wall-clock ``seconds`` and the
+process's CPU time ``cpu_seconds`` (all threads): on a shared machine the CPU time is less
+disturbed by other processes (time spent waiting for a core is not counted), though spinning
+OpenMP threads inflate it when ``--threads`` > 1.
 """
 
 from __future__ import annotations
@@ -48,10 +51,10 @@ def _plain_torch_epoch(model, optimizer, x, y, batch_size, order):
 
 def _variant_epoch(variant: str, data, batch_size: int, hidden: int):
     """A zero-argument function training one epoch of ``variant`` (state kept between calls)."""
-    from bnnrepro.nn import build_model
-    from bnnrepro.train import TrainConfig
+    from bnnrepro.nn.models import build_model
+    from bnnrepro.train.config import TrainConfig
     from bnnrepro.train.loop import _train_epoch
-    from bnnrepro.train.optim import WeightClipper, make_optimizer, pm1_targets
+    from bnnrepro.train.optim import make_optimizer, pm1_targets
 
     x, y = data.train.x, data.train.y
     torch.manual_seed(0)
@@ -65,10 +68,9 @@ def _variant_epoch(variant: str, data, batch_size: int, hidden: int):
                       mode="float" if variant == "float" else "binarynet",
                       binarization="stoch" if variant == "stoch" else "det")
     model = build_model(cfg.model_spec(), data.input_shape, data.num_classes)
-    optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale)
-    clipper = WeightClipper(model)
+    optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale)  # clips the latent weights
     targets = pm1_targets(y, data.num_classes)
-    return lambda: _train_epoch(model, optimizer, clipper, x, targets, cfg, order, [])
+    return lambda: _train_epoch(model, optimizer, x, targets, cfg, order, [])
 
 
 def run_train_benchmark(args: argparse.Namespace) -> int:
@@ -86,22 +88,27 @@ def run_train_benchmark(args: argparse.Namespace) -> int:
         # (this VM's varies by tens of percent over minutes) hits every variant alike.
         for round_ in range(args.epochs):
             for variant, run in epochs.items():
-                t0 = time.perf_counter()
+                t0, cpu0 = time.perf_counter(), time.process_time()
                 run()
                 rows.append({"variant": variant, "batch_size": batch_size, "round": round_ + 1,
-                             "seconds": time.perf_counter() - t0, "train_examples": len(data.train),
+                             "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - cpu0,
+                             "train_examples": len(data.train),
                              "hidden": args.hidden, "threads": torch.get_num_threads(), "torch": torch.__version__})
         for variant in args.variants:
-            med = statistics.median(r["seconds"] for r in rows if r["variant"] == variant and r["batch_size"] == batch_size)
-            print(f"batch {batch_size:>5} {variant:<12} {med:7.2f} s/epoch (median of {args.epochs})", flush=True)
+            mine = [r for r in rows if r["variant"] == variant and r["batch_size"] == batch_size]
+            wall = statistics.median(r["seconds"] for r in mine)
+            cpu = statistics.median(r["cpu_seconds"] for r in mine)
+            print(f"batch {batch_size:>5} {variant:<12} {wall:7.2f} s/epoch, {cpu:7.2f} CPU s/epoch "
+                  f"(medians of {args.epochs})", flush=True)
     frame = pd.DataFrame(rows)
     write_csv(args.out, frame)
-    paired = frame.pivot_table(index=["batch_size", "round"], columns="variant", values="seconds")
-    for bs, group in paired.groupby(level="batch_size"):
-        if {"det", "float"} <= set(group.columns):
-            line = f"batch {bs}: det BNN / float = {(group['det'] / group['float']).median():.2f}x"
-            if "plain_torch" in group.columns:
-                line += f", det BNN / plain torch = {(group['det'] / group['plain_torch']).median():.2f}x"
-            print(line + " (median of per-round ratios)")
+    for measure in ("seconds", "cpu_seconds"):
+        paired = frame.pivot_table(index=["batch_size", "round"], columns="variant", values=measure)
+        for bs, group in paired.groupby(level="batch_size"):
+            if {"det", "float"} <= set(group.columns):
+                line = f"batch {bs}, {measure:<11}: det BNN / float = {(group['det'] / group['float']).median():.3f}x"
+                if "plain_torch" in group.columns:
+                    line += f", det BNN / plain torch = {(group['det'] / group['plain_torch']).median():.3f}x"
+                print(line + " (median of per-round ratios)")
     print(f"wrote {args.out}")
     return 0

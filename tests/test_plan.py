@@ -1,0 +1,258 @@
+"""`bnnrepro plan`: the jobs of Snakemake's dry run, the training model and its calibration on
+finished runs, the wall-time bound, and the command on the default config and the paper preset."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from bnnrepro.families.registry import FAMILIES
+from bnnrepro.workflow import plan
+from conftest import ROOT, run_cli
+
+DRY_RUN = textwrap.dedent("""\
+    Building DAG of jobs...
+    Job stats:
+    job      count
+    -------  -------
+    train          2
+    total          5
+
+    [Sun Nov 22 20:02:44 2026]
+    rule kernels_bench:
+        output: results/kernels/blocks.csv
+        log: results/logs/kernels/bench.log
+        jobid: 37
+        benchmark: results/benchmarks/kernels/bench.tsv
+        reason: Missing output files: results/kernels/blocks.csv
+        threads: 8
+        resources: tmpdir=/tmp, gpu=0, torch_threads=2
+    [Sun Nov 22 20:02:44 2026]
+    rule train:
+        input: results/data/fashion_mnist.verified
+        output: results/memorization/fashion_mnist/chunks/det-randY-none.json
+        log: results/logs/train/memorization/fashion_mnist/det-randY-none.log
+        jobid: 9
+        benchmark: results/benchmarks/train/memorization/fashion_mnist/det-randY-none.tsv
+        reason: Params have changed since last execution: results/memorization/fashion_mnist/chunks/det-randY-none.json
+        wildcards: family=memorization, dataset=fashion_mnist, chunk=det-randY-none
+        threads: 4
+        resources: tmpdir=/tmp, gpu=0, torch_threads=1, mem_mb=3000, mem=3 GB, mem_mib=2862
+    [Sun Nov 22 20:02:44 2026]
+    localrule efficiency_tables:
+        input: results/efficiency/fashion_mnist/chunks/fashion_mlp_128.json
+        output: results/efficiency/runs.csv, results/efficiency/curves.csv
+        log: results/logs/efficiency/tables.log
+        jobid: 20
+        benchmark: results/benchmarks/efficiency/tables.tsv
+        reason: Code has changed since last execution
+        resources: tmpdir=/tmp
+    [Sun Nov 22 20:02:44 2026]
+    localrule all:
+        input: report/index.html
+        jobid: 0
+        reason: Input files updated by another job: report/index.html
+        resources: tmpdir=/tmp
+    Job stats:
+    job      count
+    total          4
+    This was a dry-run (flag -n). The order of jobs does not reflect the order of execution.
+    """)
+
+
+def test_the_jobs_of_a_dry_run():
+    jobs = plan.parse_dry_run(DRY_RUN)
+    assert [j.rule for j in jobs] == ["kernels_bench", "train", "efficiency_tables"]  # `all` costs nothing
+    bench, train, tables = jobs
+    assert bench.threads == 8 and bench.resources["torch_threads"] == "2" and bench.log == "results/logs/kernels/bench.log"
+    assert train.wildcards == {"family": "memorization", "dataset": "fashion_mnist", "chunk": "det-randY-none"}
+    assert train.benchmark.endswith("det-randY-none.tsv") and train.reason.startswith("Params have changed")
+    assert tables.outputs == ["results/efficiency/runs.csv", "results/efficiency/curves.csv"] and tables.threads == 1
+    assert [plan.family_of(j, FAMILIES) for j in jobs] == ["kernels", "memorization", "efficiency"]
+    assert plan.family_of(plan.Job("report", log="results/logs/report.log"), FAMILIES) == "workflow"
+    assert plan.family_of(plan.Job("lookup_tables_table"), FAMILIES) == "lookup_tables"
+
+
+def test_the_error_line_of_a_failed_snakemake():
+    stderr = ("Config file config.yaml is extended by additional config specified via the command line.\n"
+              "WorkflowError in file workflow/rules/common.smk, line 24:\n"
+              "invalid configuration: execution.device: 'tpu' is not allowed; choose one of: cpu, cuda\n"
+              "  File \"workflow/rules/common.smk\", line 24, in <module>\n")
+    assert plan.snakemake_error(stderr).startswith("invalid configuration: execution.device: 'tpu'")
+
+
+def test_the_architectures_read_without_torch_are_those_of_the_models():
+    from bnnrepro.nn.models import ARCHITECTURES
+
+    assert plan.architectures() == {name: (a.dense, a.conv) for name, a in ARCHITECTURES.items()}
+
+
+@pytest.mark.parametrize("settings, dataset", [
+    ({"arch": "mlp", "hidden": [1024]}, "fashion_mnist"), ({"arch": "binaryconnect_mlp", "width": 0.25}, "mnist"),
+    ({"arch": "svhn_cnn", "width": 0.5}, "svhn"), ({"arch": "cifar10_cnn"}, "cifar10")])
+def test_forward_macs_count_every_product_of_the_model(settings, dataset):
+    """The MACs of the analytic count equal those of the built model's conv and dense layers."""
+    import torch
+
+    from bnnrepro.data.registry import DATASETS
+    from bnnrepro.nn.models import ModelSpec, build_model
+
+    spec = DATASETS[dataset]
+    model = build_model(ModelSpec(arch=settings["arch"], width=settings.get("width", 1.0),
+                                  hidden=tuple(settings.get("hidden") or ())), spec.image_shape, 10)
+    counted = []
+
+    def hook(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            counted.append(output.shape[1] * output.shape[2] * output.shape[3] * module.in_channels * 9)
+        elif isinstance(module, torch.nn.Linear):
+            counted.append(module.in_features * module.out_features)
+
+    for module in model.modules():
+        module.register_forward_hook(hook)
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *spec.image_shape))
+    # a conv followed by a pool is counted before the pool (its output is full size)
+    assert plan.forward_macs(settings, spec.image_shape) == sum(counted)
+
+
+def _finished_job(results, family, chunk, runs, job_seconds, dataset="fashion_mnist"):
+    """A chunk manifest, its runs (summary.json, timing.csv) and its benchmark, as a workflow run leaves them."""
+    folder = results / family / dataset
+    (folder / "chunks").mkdir(parents=True, exist_ok=True)
+    listed = []
+    for name, settings, epoch_seconds in runs:
+        run = folder / name
+        run.mkdir()
+        (run / "summary.json").write_text(json.dumps({
+            "config": settings, "epochs_done": len(epoch_seconds), "resumed_after_epoch": 0,
+            "environment": {"device": "cpu"}}))
+        (run / "timing.csv").write_text("run,epoch,epoch_seconds\n" + "".join(
+            f"{name},{i + 1},{s}\n" for i, s in enumerate(epoch_seconds)))
+        listed.append({"folder": str(run), "summary_sha256": "x"})
+    (folder / "chunks" / f"{chunk}.json").write_text(json.dumps({"runs": listed}))
+    bench = results / "benchmarks" / "train" / family / dataset / f"{chunk}.tsv"
+    bench.parent.mkdir(parents=True, exist_ok=True)
+    bench.write_text(f"s\th:m:s\tmax_rss\n{job_seconds}\t0:00:10\t300\n")
+
+
+SMALL = {"arch": "mlp", "hidden": [32], "train_size": 1000, "test_size": 500, "epochs": 2}
+
+
+def test_calibration_from_finished_runs(tmp_path):
+    """The epoch model is fitted to the runs' epoch times, the overheads to what the jobs took beyond them."""
+    results = tmp_path / "results"
+    true_model = plan.EpochModel(0.002, 5e-6, 1e10, "truth")
+    sizes = [({**SMALL, "hidden": [h], "batch_size": b, "train_size": n}) for h, b, n in
+             [(32, 50, 1000), (256, 50, 2000), (1024, 100, 4000), (64, 500, 8000), (512, 20, 1000)]]
+    jobs = []
+    for i, settings in enumerate(sizes):
+        per_epoch = true_model.seconds(plan.epoch_features(settings, "fashion_mnist"))
+        runs = [(f"r{i}-s{k}", settings, [per_epoch] * 2) for k in range(i % 3 + 1)]
+        job_seconds = 4.0 + 0.5 * len(runs) + 2 * per_epoch * len(runs)  # 4 s start-up, 0.5 s per run
+        _finished_job(results, "memorization", f"c{i}", runs, job_seconds)
+        jobs.append(len(runs))
+    calibration = plan.calibrate([results, tmp_path / "missing"])
+    assert len(calibration.runs) == sum(jobs) and len(calibration.overheads) == len(sizes)
+    model = calibration.model("cpu")
+    assert model.error == pytest.approx(0, abs=1e-6) and "fitted to" in model.source
+    for settings in sizes + [{**SMALL, "hidden": [2048], "batch_size": 1000, "train_size": 30000}]:
+        features = plan.epoch_features(settings, "fashion_mnist")
+        assert model.seconds(features) == pytest.approx(true_model.seconds(features), rel=1e-6)
+    assert calibration.overhead == pytest.approx((4.0, 0.5), rel=1e-6)
+    assert calibration.model("cuda").source.startswith("the stated cuda defaults")
+
+
+def test_the_defaults_the_model_reads_are_those_of_bnnrepro_train():
+    from bnnrepro.train.config import TrainConfig
+
+    defaults = TrainConfig()
+    assert {key: getattr(defaults, key) for key in plan.TRAIN_DEFAULTS} == plan.TRAIN_DEFAULTS
+
+
+def test_epoch_features():
+    steps, passes, macs = plan.epoch_features(SMALL, "fashion_mnist")
+    assert (steps, passes) == (1000 // 100, 4 * 1000 + 500)
+    assert macs == passes * (784 * 32 + 32 * 10)
+    assert plan.examples({"valid_size": 5000}, "cifar10") == {"train": 45000, "valid": 5000, "test": 10000}
+
+
+def test_pricing_measured_modelled_and_the_wall_time(tmp_path):
+    root = tmp_path
+    results = root / "results"
+    _finished_job(results, "memorization", "det-randY-none", [("old-s0", SMALL, [1.0, 1.0])], 5.0)
+    (results / "benchmarks" / "kernels").mkdir(parents=True)
+    (results / "benchmarks" / "kernels" / "bench.tsv").write_text("s\n42.5\n")
+    config = {"results": "results", "execution": {"device": "cpu"},
+              **{name: {"enabled": False} for name in FAMILIES}}
+    config["memorization"] = {"enabled": True, "seeds": [0, 1], "datasets": ["fashion_mnist"],
+                              "settings": {"arch": "mlp", "hidden": [32], "epochs": 4},
+                              "dataset_settings": {"fashion_mnist": {"train_size": 1000, "test_size": 500}},
+                              "grid": {"binarization": ["det"], "labels": ["randY"], "regularization": ["none"]},
+                              "regularizers": {"none": {}}}
+    priced, calibration = plan.price(plan.parse_dry_run(DRY_RUN), config, root, [])
+    bench, train, tables = priced
+    assert (bench.source, bench.seconds) == ("measured", 42.5)
+    # its params changed: modelled from the settings (one process, 2 seeds x 4 epochs; defaults: one finished run)
+    model = calibration.model("cpu")
+    assert model.source.startswith("the stated cpu defaults") and calibration.overhead == plan.DEFAULT_OVERHEAD
+    per_epoch = model.seconds(plan.epoch_features({**SMALL, "epochs": 4}, "fashion_mnist"))
+    assert train.source == "modelled" and train.runs == 2
+    assert train.seconds == pytest.approx(calibration.job_overhead(1, 2) + 2 * 4 * per_epoch)
+    assert (tables.source, tables.seconds) == ("modelled", plan.DEFAULT_SECONDS["tables"])
+    # kernels_bench holds all 8 slots: it runs alone; the others share them
+    assert plan.wall_seconds(priced, 8) == pytest.approx(max(42.5, (42.5 * 8 + train.seconds * 4 + 10.0) / 8))
+    text = plan.format_plan(priced, calibration, 8, 2, " --configfile x.yaml", "cpu")
+    assert "rerun memorization fashion_mnist/det-randY-none (2 runs" in text and "Params have changed" in text
+    assert "\ntotal " in text and "1 job(s) measured" in text
+
+
+def test_elsewhere_is_the_same_job_in_another_results_folder(tmp_path):
+    other = tmp_path / "results-ci"
+    (other / "benchmarks" / "kernels").mkdir(parents=True)
+    (other / "benchmarks" / "kernels" / "bench.tsv").write_text("s\n7.0\n")
+    config = {"results": "results", "execution": {"device": "cpu"}, **{n: {"enabled": False} for n in FAMILIES}}
+    priced, _ = plan.price(plan.parse_dry_run(DRY_RUN)[:1], config, tmp_path, [other])
+    assert (priced[0].source, priced[0].seconds) == ("measured elsewhere", 7.0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cores", "0"], "must be at least 1"), (["--configfile", "no/such.yaml"], "no such file"),
+    (["--config", "results"], "give KEY=VALUE"), (["--history", "no/such/folder"], "not a folder")])
+def test_bad_arguments_are_one_line_errors(args, message):
+    proc = run_cli("plan", *args, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_config_snakemake_rejects_is_one_line(tmp_path):
+    proc = run_cli("plan", "--config", f"results={tmp_path / 'r'}", "execution={device: tpu}", timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "tpu" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["config.yaml", "workflow/configs/paper.yaml"])
+def test_plan_of_the_default_config_and_the_paper_preset(preset, tmp_path):
+    """Fast and torch-free even for the paper preset: no job is run, every family is priced."""
+    code = ("import sys; from bnnrepro.cli import main; rc = main(sys.argv[1:]); "
+            "print('torch imported:', 'torch' in sys.modules); sys.exit(rc)")
+    args = ["plan", "--cores", "8", "--config", f"results={tmp_path / 'results'}", f"report_dir={tmp_path / 'report'}"]
+    if preset != "config.yaml":
+        args[3:3] = ["--configfile", preset]
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    took = time.perf_counter() - started
+    assert proc.returncode == 0, proc.stderr
+    assert "torch imported: False" in proc.stdout and took < 120
+    assert not (tmp_path / "results").exists()  # nothing ran
+    for family in FAMILIES:
+        assert f"\n{family} " in proc.stdout
+    assert "\ntotal " in proc.stdout and "Training chunks:" in proc.stdout
