@@ -179,6 +179,13 @@ def test_the_command_is_the_snakemake_run_the_report_is_a_job_of(tmp_path):
     assert snakemake_command() is None  # pytest is no Snakemake job
 
 
+def test_the_command_the_workflow_exports_to_its_jobs_comes_first(monkeypatch):
+    from bnnrepro.report.provenance import snakemake_command
+
+    monkeypatch.setenv("BNNREPRO_COMMAND", "snakemake --cores 8 all --profile profiles/slurm")
+    assert snakemake_command() == "snakemake --cores 8 all --profile profiles/slurm"
+
+
 # --- the ci preset's report in a browser ------------------------------------------------------------
 
 def _strict_json(text: str):

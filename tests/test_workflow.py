@@ -288,3 +288,39 @@ def test_code_edits_rerun_exactly_the_rules_that_import_them(ci_run, tmp_path):
     loop.write_text(loop.read_text().replace("rows = []", "rows = list()", 1))
     stats = _dry_run_in(checkout, args)
     assert "train" in stats and "kernels_bench" not in stats
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_whole_workflow_resumes_with_byte_identical_metrics(ci_run, tmp_path):
+    """kill -9 of Snakemake and every job it started, mid-run; `--unlock` (Snakemake's answer to a
+    lock left by a killed run) and the same command again finish the study, and every metrics.csv
+    equals the uninterrupted run's byte for byte."""
+    import signal
+
+    base, _ = ci_run
+    results = tmp_path / "results"
+    args = ["--configfile", "workflow/configs/ci.yaml", "--config", f"results={results}",
+            f"report_dir={tmp_path / 'report'}"]
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", "all", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 600
+    try:
+        # kill once some runs are finished and others are under way (a checkpoint or a lock exists)
+        while time.monotonic() < deadline and proc.poll() is None:
+            finished = list(results.rglob("metrics.csv"))
+            running = [p for p in results.rglob(".lock") if not (p.parent / "metrics.csv").exists()]
+            if len(finished) >= 3 and running:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the workflow ended before it could be killed"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    killed_with = len(list(results.rglob("metrics.csv")))
+    assert killed_with < len(metrics_files(base / "results"))
+    unlock = snakemake("--unlock", "all", *args, timeout=300)
+    assert unlock.returncode == 0, unlock.stderr[-2000:]
+    again = snakemake("--cores", "2", "all", *args)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert metrics_files(results) == metrics_files(base / "results")
+    assert (tmp_path / "report" / "index.html").is_file()

@@ -4,7 +4,8 @@ Every command is an object (or a module) with ``add_arguments(parser)`` and ``ru
 named in :func:`registry` by ``"module:object"`` (or ``"module"``) and imported only when called, so that ``bnnrepro --help``
 and usage errors answer at once (no torch, pandas or Triton). Families contribute ``<family>
 tables``, ``<family> figures`` and their own verbs from their declarations. One error handler
-turns bad input into one line and exit status 2 (bad data or results: 1), never a traceback.
+turns bad input (settings, data, result files, output paths) into one line and exit status 2, never a
+traceback.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A family (memorization, easy examples, ...) is one package under :mod:`bnnrepro.families` with two
 modules:
 
-* ``__init__.py`` *declares* the family: its config section -> the training runs it fans out into
+* ``declaration.py`` *declares* the family: its config section -> the training runs it fans out into
   (:class:`Run`, grouped into :class:`Chunk` jobs), the tables it aggregates them into and the figures
   it draws (paths and captions). It imports no torch, pandas or matplotlib, so that the workflow
   (``snakemake -n``, ``--lint``) reads it in milliseconds;

@@ -38,8 +38,13 @@ def git_state(repo: Path = CHECKOUT) -> dict:
 
 def snakemake_command() -> str | None:
     """The command line of the Snakemake run this process is a job of (the report is a local rule:
-    a child of the ``snakemake`` process), as the user typed it: ``snakemake ARGS``; None outside one."""
+    a child of the ``snakemake`` process), as the user typed it: ``snakemake ARGS``; None outside one.
+    The workflow exports it to its jobs as ``BNNREPRO_COMMAND`` (workflow/rules/common.smk); where
+    that is missing (a job started by hand) the parent processes say it."""
     import shlex
+
+    if os.environ.get("BNNREPRO_COMMAND"):
+        return os.environ["BNNREPRO_COMMAND"]
 
     import psutil
 

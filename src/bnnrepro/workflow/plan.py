@@ -191,30 +191,10 @@ def load_config(root: Path, configfiles: list[str], overrides: list[str]) -> dic
 # The training model
 
 def architectures() -> dict[str, tuple[tuple[int, ...], tuple]]:
-    """arch -> (hidden dense sizes, conv channels with "M" for a 2x2 pool) at width 1, read from the
-    source of :mod:`bnnrepro.nn.models` (importing it would import torch)."""
-    import bnnrepro
+    """arch -> (hidden dense sizes, conv channels with "M" for a 2x2 pool) at width 1."""
+    from bnnrepro.nn.spec import ARCHITECTURES
 
-    source = Path(bnnrepro.__file__).parent / "nn" / "models.py"
-    tree = ast.parse(source.read_text())
-
-    def value(node: ast.AST) -> Any:
-        if isinstance(node, ast.Name) and node.id == "POOL":
-            return "M"
-        if isinstance(node, (ast.Tuple, ast.List)):
-            return tuple(value(e) for e in node.elts)
-        return ast.literal_eval(node)
-
-    for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
-        if isinstance(target, ast.Name) and target.id == "ARCHITECTURES" and isinstance(node.value, ast.Dict):
-            out = {}
-            for key, call in zip(node.value.keys, node.value.values):
-                args = [value(a) for a in call.args[1:]]
-                args += [value(k.value) for k in call.keywords if k.arg in ("dense", "conv")]
-                out[ast.literal_eval(key)] = (tuple(args[0]), tuple(args[1]) if len(args) > 1 else ())
-            return out
-    raise RuntimeError(f"ARCHITECTURES not found in {source}")
+    return {name: (a.dense, a.conv) for name, a in ARCHITECTURES.items()}
 
 
 def forward_macs(settings: Mapping[str, Any], image_shape: tuple[int, int, int], classes: int = 10) -> int:

@@ -54,7 +54,7 @@ def collect(run_folders: list[Path]) -> pd.DataFrame:
 def summarize(curves: pd.DataFrame, thresholds: list[float]) -> pd.DataFrame:
     """One row per run: final errors, lowest train error, class spread, epochs to each threshold."""
     rows = []
-    for run, group in curves.groupby("run", sort=True):
+    for (_, run), group in curves.groupby(["dataset", "run"], sort=False):  # names repeat across datasets
         first = group.iloc[0]
         overall = group[group["class"] == "all"]
         train = overall[overall["split"] == "train"].set_index("epoch")["error"].sort_index()
@@ -334,8 +334,10 @@ def _det_fits_randy(context, summary, dataset):
     if values.empty:
         return not_run(dataset, "condition det/randY/none is not in this config", f"< {100 * thr:g}%")
     est = stats.bounded(stats.mean_interval(values, unit="seeds"))
+    rows = summary[(summary["dataset"] == dataset) & (summary["binarization"] == "det")
+                   & (summary["labels"] == "randY") & (summary["regularization"] == "none")]
     return _result(dataset, est, stats.verdict_below(est, thr), f"< {100 * thr:g}%",
-                   f"final train error after {int(summary['epochs'].max())} epochs")
+                   f"final train error after {int(rows['epochs'].max())} epochs")
 
 
 @_per_dataset
@@ -347,7 +349,8 @@ def _l2_does_not_prevent(context, summary, dataset):
         return not_run(dataset, "condition det/randY/l2 is not in this config", f"< {100 * thr:g}%")
     est = stats.bounded(stats.mean_interval(values, unit="seeds"))
     return _result(dataset, est, stats.verdict_below(est, thr), f"< {100 * thr:g}%",
-                   f"final train error with L2 = {coefficient:g} on the latent weights")
+                   f"final train error with L2 = {coefficient:g} on the latent weights" if coefficient is not None
+                   else "final train error with the configured L2 on the latent weights")
 
 
 @_per_dataset
@@ -381,6 +384,8 @@ def _gap_claim(other: dict, what: str):
             return not_run(dataset, f"conditions det/randY/none and {what} are not both in this config",
                            f"> {100 * thr:g} points")
         a, b = _paired(slowed, base)
+        if a.empty:
+            return not_run(dataset, f"no seed is run both in {what} and det/randY/none", f"> {100 * thr:g} points")
         est = stats.paired_difference_interval(a, b, unit="seeds")
         return _result(dataset, est, stats.verdict_above(est, thr), f"> {100 * thr:g} points",
                        f"{what} minus det/randY/none, final train error, paired by seed ({100 * a.mean():.1f}% vs "
