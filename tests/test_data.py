@@ -505,7 +505,7 @@ def test_data_info_exits_non_zero_on_a_corrupt_file(tmp_path, isolated_cache, ca
     assert out.count("(verified)") == 4 and "parsed cache:" in out
     bad = tmp_path / "data" / "mnist" / "train-labels-idx1-ubyte.gz"
     bad.write_bytes(bad.read_bytes()[:-3])
-    assert _data_command("info", "mnist", "--data-dir", data_dir) == 1
+    assert _data_command("info", "mnist", "--data-dir", data_dir) == 2
     captured = capsys.readouterr()
     assert "CORRUPT" in captured.out and str(bad) in captured.err
     assert _data_command("info", "mnist", "--data-dir", data_dir, "--no-verify") == 0

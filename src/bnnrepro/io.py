@@ -34,9 +34,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # a failed write (disk full): name the file
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 
@@ -82,7 +84,11 @@ def torch_save(obj: Any, path: str | os.PathLike) -> None:
     import torch
 
     with atomic_open(path, "wb") as handle:
-        torch.save(obj, handle)
+        try:
+            torch.save(obj, handle)
+        except RuntimeError as exc:  # torch's writer reports a failed write (a full disk) as a RuntimeError
+            raise OSError(errno.EIO, f"the write failed ({str(exc).splitlines()[0]}); is the disk full?",
+                          str(path)) from exc
 
 
 @contextlib.contextmanager

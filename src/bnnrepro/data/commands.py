@@ -34,7 +34,7 @@ class Fetch:
 
 
 class Info:
-    """``bnnrepro data info [NAME...]``: where each file is and whether it verifies; exit status 1
+    """``bnnrepro data info [NAME...]``: where each file is and whether it verifies; exit status 2
     if any file is corrupt."""
 
     help = "where each dataset's files are and whether they verify"
@@ -65,7 +65,7 @@ class Info:
         if corrupt:
             print(f"bnnrepro data info: error: {len(corrupt)} corrupt file(s): {', '.join(corrupt)}; "
                   "see the CORRUPT lines above for the fix", file=sys.stderr)
-            return 1
+            return 2
         return 0
 
 

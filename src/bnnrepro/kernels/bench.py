@@ -238,6 +238,24 @@ def rotated(items: list, by: int) -> list:
     return items[shift:] + items[:shift]
 
 
+def _check_fits(device: torch.device, batches, sizes) -> None:
+    """Refuse shapes whose operands cannot fit in memory before allocating any (a K = N of 10^6 asks
+    for terabytes): per shape about 4 fp32 copies of the K x N weights and 6 of the M x K operands."""
+    if min(batches, default=1) < 1 or min(sizes, default=1) < 1:
+        raise ConfigError(f"--batch and --sizes must be >= 1 (got {list(batches)} and {list(sizes)})")
+    if device.type == "cuda":
+        available = torch.cuda.mem_get_info(device)[0]
+    else:
+        import psutil
+
+        available = psutil.virtual_memory().available
+    for size in sizes:
+        need = 4 * (4 * size * size + 6 * max(batches, default=1) * size)
+        if need > 0.8 * available:
+            raise ConfigError(f"--sizes {size} needs about {need / 2**30:,.1f} GiB for its operands, more than the "
+                              f"{available / 2**30:,.1f} GiB free on {device.type}; choose smaller --sizes / --batch")
+
+
 def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: float, seed: int = 0,
               log: Callable[[str], None] | None = None) -> list[dict]:
     """Time every implementation of every shape (M in ``batches``, K = N in ``sizes``) in
@@ -245,6 +263,7 @@ def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: f
     (shape, implementation, block) with the columns of :data:`COLUMNS`."""
     if repeats < 1 or max_time <= 0:
         raise ConfigError(f"repeats must be >= 1 and max_time > 0 (got {repeats} and {max_time})")
+    _check_fits(device, batches, sizes)
     log = log or (lambda line: None)
     block_seconds = max_time / repeats
     timer = GpuTimer(block_seconds) if device.type == "cuda" else CpuTimer(block_seconds)

@@ -156,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--manifest goes with --runs")
     if args.out is None:
         raise ConfigError("say where the run goes: --out DIR (or give a chunk with --runs FILE)")
+    if not args.out.strip():
+        raise ConfigError("--out is empty; name the run's folder, e.g. --out results/demo")
     cfg = (TrainConfig.from_yaml(args.config, options) if args.config
            else TrainConfig.from_dict(options, "command line")).validate()
     from bnnrepro.train.loop import train

@@ -149,7 +149,12 @@ class TrainConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}; known settings: {', '.join(known)}")
+            import difflib
+
+            close = {name: difflib.get_close_matches(name, list(known), n=1) for name in unknown}
+            hints = "".join(f" (did you mean {close[name][0]!r}?)" for name in unknown if close[name])
+            raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}{hints}; "
+                              f"known settings: {', '.join(known)}")
         kwargs = {name: coerce(known[name], value, source) for name, value in values.items()}
         return cls(**kwargs)
 

@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import pickle
 import platform
 import resource
 import sys
@@ -67,7 +68,7 @@ CHECKPOINT = "checkpoint.pt"
 class TrainingDiverged(BnnreproError):
     """The loss became NaN or infinite: the run stops instead of writing meaningless metrics."""
 
-    exit_code = 1
+    exit_code = 2  # the settings (the learning rate, most often) are what to change
 
 
 @dataclass
@@ -152,6 +153,19 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None 
         return _train_locked(cfg, out, run_name, progress, log, stop_after_epoch, fingerprint)
 
 
+def _read_checkpoint(path: Path, device, run_name: str, log) -> dict | None:
+    """The saved state of an unfinished run, or None (with a line naming the file) when the file is
+    truncated or corrupt: the run then starts again from its first epoch, as if there were none."""
+    try:
+        ckpt = torch.load(path, map_location=device, weights_only=False)
+        if not isinstance(ckpt, dict):
+            raise ValueError("not a checkpoint")
+        return ckpt
+    except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as exc:
+        log(f"{run_name}: {path} is corrupt ({str(exc).splitlines()[0][:120]}); starting the run afresh")
+        return None
+
+
 def _train_locked(cfg: TrainConfig, out: Path, run_name: str, progress: bool, log, stop_after_epoch,
                   fingerprint: str) -> RunResult:
 
@@ -185,8 +199,8 @@ def _train_locked(cfg: TrainConfig, out: Path, run_name: str, progress: bool, lo
     timing: list[dict] = []
     start_epoch = 0
     ckpt_path = out / CHECKPOINT
-    if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+    ckpt = _read_checkpoint(ckpt_path, device, run_name, log) if ckpt_path.is_file() else None
+    if ckpt is not None:
         if ckpt.get("fingerprint") == fingerprint:
             model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])

@@ -87,9 +87,12 @@ def read_manifest(path: str | os.PathLike) -> list[Path]:
         raise DataError(f"{path} is corrupt ({exc}); {fix}") from None
     folders = []
     for entry in entries:
-        folder = Path(entry["folder"])
+        try:
+            folder, digest = Path(entry["folder"]), entry["summary_sha256"]
+        except (KeyError, TypeError) as exc:
+            raise DataError(f"{path} is corrupt (a run entry lacks {exc}); {fix}") from None
         summary = folder / SUMMARY
-        if not summary.is_file() or file_digest(summary) != entry["summary_sha256"]:
+        if not summary.is_file() or file_digest(summary) != digest:
             state = "missing" if not summary.is_file() else "changed since the job finished"
             raise DataError(f"{summary} is {state}; {fix}")
         verified_run(folder, fix)
