@@ -62,7 +62,8 @@ def test_default_config_validates_and_fans_out():
     seeds = len(config["memorization"]["seeds"])
     grid = config["memorization"]["grid"]
     n_grid = len(grid["binarization"]) * len(grid["labels"]) * len(grid["regularization"])
-    assert len(memo) == n_grid * seeds + 1 + len(config["memorization"]["l2_sweep"]["coefficients"])
+    # the grid, l2_inert, 3 more seeds of det/randY/none and det/randX/none (the chance claim), the sweep
+    assert len(memo) == n_grid * seeds + 1 + 2 * 3 + len(config["memorization"]["l2_sweep"]["coefficients"])
     run = next(r for r in memo if r.name == "det-randY-dropout-s1")
     assert run.settings["dropout"] == [0.5] and run.settings["labels"] == "randY" and run.settings["seed"] == 1
     assert "regularization=dropout" in run.settings["tags"]

@@ -48,7 +48,8 @@ _uses_conda = "CONDA" in {m.name for m in workflow.deployment_settings.deploymen
 _python_dir = "" if _uses_conda else f"export PATH={os.path.dirname(sys.executable)}:$PATH; "
 # The command that ran this workflow, for the report's provenance: in the environment of the jobs,
 # not a param, so that running with another command line (other --cores, say) rebuilds nothing.
-_invocation = " ".join(["snakemake"] + sys.argv[1:]) if "snakemake" in os.path.basename(sys.argv[0]) else "snakemake"
+# sys.argv[0] is .venv/bin/snakemake, or .../snakemake/__main__.py under `python -m snakemake`
+_invocation = " ".join(["snakemake"] + sys.argv[1:]) if "snakemake" in sys.argv[0] else "snakemake"
 # Doubled braces: Snakemake formats the prefix like a shell command.
 shell.prefix(
     f"set -euo pipefail; umask 022; export PYTHONPATH={Path(workflow.basedir) / 'src'}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
