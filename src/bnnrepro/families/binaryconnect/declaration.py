@@ -17,9 +17,11 @@ trains its seeds one after another (``runs_per_job`` of them at most).
 
 from __future__ import annotations
 
+import itertools
 from typing import Mapping
 
-from bnnrepro.families.base import Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
+from bnnrepro.families.base import (Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, enabled,
+                                   merge, tags)
 
 NAME = "binaryconnect"
 #: The order of tables and figures.
@@ -59,18 +61,16 @@ def run_name(variant: str, seed: int) -> str:
 
 def runs(config: Mapping) -> list[Run]:
     """datasets x variants x seeds, each with the family's settings and the variant's."""
-    section = config.get(NAME, {})
-    if not section.get("enabled", True):
+    if not enabled(config, NAME):
         return []
-    variant_settings = section.get("variant_settings", {})
+    section = config[NAME]
     out = []
-    for dataset in section.get("datasets", []):
-        for variant in section.get("variants", []):
-            for seed in section.get("seeds", [0]):
-                settings = merge(base_settings(config, NAME, dataset), variant_settings.get(variant))
-                # The tables read the first layer's weights from the saved model.
-                settings.update(dataset=dataset, seed=seed, save_model=True, tags=tags(variant=variant))
-                out.append(Run(NAME, dataset, run_name(variant, seed), settings, dict(variant=variant, seed=seed)))
+    for dataset, variant, seed in itertools.product(section.get("datasets", []), section.get("variants", []),
+                                                    section.get("seeds", [0])):
+        settings = merge(base_settings(config, NAME, dataset), section.get("variant_settings", {}).get(variant))
+        # The tables read the first layer's weights from the saved model.
+        settings.update(dataset=dataset, seed=seed, save_model=True, tags=tags(variant=variant))
+        out.append(Run(NAME, dataset, run_name(variant, seed), settings, dict(variant=variant, seed=seed)))
     return out
 
 

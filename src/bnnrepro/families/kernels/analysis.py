@@ -347,11 +347,16 @@ def _no_gpu(table: pd.DataFrame, threshold: str) -> list[ClaimResult] | None:
                     threshold)]
 
 
-def _beats_fp16(context: Context) -> list[ClaimResult]:
+def _gpu_claim(context: Context, threshold_key: str):
+    """(products table, threshold value, threshold text, "not run" results when the run had no GPU)."""
     table = _products(context)
-    thr = context.thresholds["kernel_speedup_vs_fp16"]
+    thr = context.thresholds[threshold_key]
     threshold = f"> {thr:g}x"
-    skipped = _no_gpu(table, threshold)
+    return table, thr, threshold, _no_gpu(table, threshold)
+
+
+def _beats_fp16(context: Context) -> list[ClaimResult]:
+    table, thr, threshold, skipped = _gpu_claim(context, "kernel_speedup_vs_fp16")
     if skipped:
         return skipped
     out = []
@@ -372,10 +377,7 @@ def _beats_fp16(context: Context) -> list[ClaimResult]:
 
 
 def _beats_cublas(context: Context) -> list[ClaimResult]:
-    table = _products(context)
-    thr = context.thresholds["kernel_speedup_vs_fp32"]
-    threshold = f"> {thr:g}x"
-    skipped = _no_gpu(table, threshold)
+    table, thr, threshold, skipped = _gpu_claim(context, "kernel_speedup_vs_fp32")
     if skipped:
         return skipped
     out = []

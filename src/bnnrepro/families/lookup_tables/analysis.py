@@ -732,13 +732,20 @@ def _combine(per_k: list[tuple[int, object, tuple[str, str]]]) -> tuple[str, lis
     return "held", [k for k, _, _ in per_k]
 
 
+def _table3_repeats(context: Context, threshold: str):
+    """(Table 3, its accuracy per repeat, "not run" results when the config has no Table 3)."""
+    table3 = _table3(context)
+    if table3 is None:
+        return None, None, [not_run("", "Table 3 is not run in this config", threshold)]
+    return table3, per_repeat(table3), None
+
+
 def _above_chance(context: Context) -> list[ClaimResult]:
     margin = context.thresholds["lut_above_chance"]
     threshold = f"> {100 * (CHANCE + margin):g}% at every k"
-    table3 = _table3(context)
-    if table3 is None:
-        return [not_run("", "Table 3 is not run in this config", threshold)]
-    repeats = per_repeat(table3)
+    table3, repeats, skipped = _table3_repeats(context, threshold)
+    if skipped:
+        return skipped
     out = []
     for dataset in dict.fromkeys(table3["dataset"]):
         test = repeats[(repeats["dataset"] == dataset) & (repeats["labels"] == "real") & (repeats["split"] == "test")]
@@ -816,10 +823,9 @@ def welch_difference(a, b, unit: str) -> stats.Estimate:
 def _random_harder(context: Context) -> list[ClaimResult]:
     saturated = context.thresholds["lut_saturated"]
     threshold = f"real - random train accuracy > 0 wherever the real-label fit is below {100 * saturated:g}%"
-    table3 = _table3(context)
-    if table3 is None:
-        return [not_run("", "Table 3 is not run in this config", threshold)]
-    repeats = per_repeat(table3)
+    table3, repeats, skipped = _table3_repeats(context, threshold)
+    if skipped:
+        return skipped
     out = []
     for dataset in dict.fromkeys(table3["dataset"]):
         train = repeats[(repeats["dataset"] == dataset) & (repeats["split"] == "train")]
