@@ -11,7 +11,7 @@ SMK     := $(VENV)/bin/snakemake
 help:
 	@echo "make run    - set up, then run the whole study (snakemake --cores $(CORES) all)"
 	@echo "make test   - set up, then run the test suite"
-	@echo "make test-cluster - the ci preset on a single-node SLURM cluster started for the test (~8 min)"
+	@echo "make test-cluster - the ci preset on a single-node SLURM cluster started for the test (7.5 min)"
 	@echo "make bench  - speed benchmarks (training epoch, xnor kernel) into benchmarks/out/"
 	@echo "make lock   - regenerate envs/constraints.txt after changing pins in pyproject.toml"
 

@@ -17,7 +17,7 @@ Backends
     everything else, convolutions included (im2col makes them large-batch products).
 
 Measured on the 2-core AVX-512 Xeon (KVM guest) this was written on, torch 2.13 with 2 threads,
-``bnnrepro bench kernel --device cpu`` (median ms of ``A[M, K] @ B[N, K].T`` on +-1 values,
+``bnnrepro kernels bench --device cpu`` (median ms of ``A[M, K] @ B[N, K].T`` on +-1 values,
 K = N; "packed" times include packing the activations, the weights are pre-packed):
 
 ======  ======  =========  ========  ================

@@ -29,7 +29,7 @@ Kernels
     :func:`bnnrepro.kernels.dispatch.choose_triton_impl`.
 
 None of the GPU timings could be measured where this was written (no GPU); the autotune lists
-are broad on purpose and ``bnnrepro bench kernel`` on a GPU reports what they achieve.
+are broad on purpose and ``bnnrepro kernels bench`` on a GPU reports what they achieve.
 """
 
 from __future__ import annotations
