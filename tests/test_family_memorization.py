@@ -519,7 +519,7 @@ def test_tables_figures_section_and_claims_from_run_folders(tmp_path):
         assert (tmp_path / "report" / spec.path).is_file() and (tmp_path / "report" / spec.svg).is_file()
     section = analysis.section(context)
     assert len(section.tables) == 2 and len(section.figures) == 4
-    assert [g.what for g in section.glance] == ["paper", "this run"] and section.glance[1].repeats == "2 seeds"
+    assert [g.what for g in section.glance] == ["paper", "this run"] and section.glance[1].repeats == "1-2 seeds per condition, 7 conditions"
     found = {claim.id: [r.verdict for r in claim.check(context)] for claim in analysis.CLAIMS}
     # two seeds of 1.0% and 1.2%: held; the inert L2 trained identically to seed 0 of none: held;
     # stoch/randY 29 points above det/randY on both seeds: held; no dropout, no det/randX, no 'l2'.

@@ -347,3 +347,20 @@ def test_missing_input_file_is_one_line_not_a_traceback(tmp_path):
     proc = run_cli("memorization", "tables", "--section", "{}", "--results", str(tmp_path), str(tmp_path / "absent.json"))
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "absent.json" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_finished_run_of_another_code_version_is_trained_again(tmp_path, fashion_mnist):
+    """When Snakemake reruns a training job because its code changed, the job passes the new code
+    version and the runs are trained again instead of being taken as finished."""
+    cfg = TrainConfig(**TINY, epochs=1)
+    lines: list[str] = []
+    first = train(cfg, tmp_path / "run", code_version="aaaa", log=lines.append)
+    assert not any("already complete" in line for line in lines)
+    lines.clear()
+    train(cfg, tmp_path / "run", code_version="aaaa", log=lines.append)
+    assert any("already complete" in line for line in lines)
+    lines.clear()
+    again = train(cfg, tmp_path / "run", code_version="bbbb", log=lines.append)
+    assert any("another code version; training it again" in line for line in lines), lines
+    assert again.summary["fingerprint"].endswith("-bbbb") and first.summary["fingerprint"].endswith("-aaaa")
+    pd.testing.assert_frame_equal(first.metrics, again.metrics)  # same code in fact: the same numbers

@@ -55,5 +55,6 @@ rule train:
     conda:
         ENV
     shell:
-        "python -m bnnrepro train --runs - --manifest {output} --threads {resources.torch_threads} > {log} 2>&1"
+        "python -m bnnrepro train --runs - --manifest {output} --threads {resources.torch_threads}"
+        " --code-version {params.code} > {log} 2>&1"
         " <<'BNNREPRO_RUNS'\n{params.runs}\nBNNREPRO_RUNS"

@@ -124,6 +124,15 @@ def enabled(config: Mapping, family: str) -> bool:
     return bool(config.get(family, {}).get("enabled", True))
 
 
+#: How the report names the datasets.
+DATASET_NAMES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST", "cifar10": "CIFAR-10", "svhn": "SVHN"}
+
+
+def dataset_name(dataset: str) -> str:
+    """How the report names a dataset (Fashion-MNIST, MNIST, CIFAR-10, SVHN)."""
+    return DATASET_NAMES.get(dataset, dataset)
+
+
 def dataset_warnings(config: Mapping, family: str) -> list[str]:
     """A dataset a family runs on without settings of its own runs with the family's ``settings``
     alone: say so (it is easy to forget, e.g., a smaller training subset for a new dataset)."""

@@ -187,3 +187,17 @@ class Context:
         if not path.is_file():
             raise DataError(f"figure {path} is missing; run the workflow first")
         return Figure(spec, data)
+
+
+def model_text(settings: Mapping[str, Any]) -> str:
+    """A run's model in a few words: ``MLP, hidden 1024`` or the architecture's name (and its width)."""
+    arch, hidden, width = settings.get("arch", "mlp"), settings.get("hidden"), settings.get("width", 1.0)
+    text = f"MLP, hidden {'-'.join(f'{h:,}' for h in hidden)}" if arch == "mlp" and hidden else arch
+    return text if width in (None, 1, 1.0) else f"{text} (width {width:g})"
+
+
+def examples_text(settings: Mapping[str, Any]) -> str:
+    """A run's training examples: ``1,000``, or ``all`` when the whole training set is used."""
+    size = settings.get("train_size")
+    return f"{size:,}" if size else "all"
+

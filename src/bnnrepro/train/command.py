@@ -84,6 +84,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", metavar="NAME", help="run name written in the metrics (default: the --out folder's name)")
     parser.add_argument("--runs", metavar="FILE", help="a chunk spec (JSON; - for standard input) instead of one run")
     parser.add_argument("--manifest", metavar="FILE", help="with --runs: write the manifest of the finished runs here")
+    parser.add_argument("--code-version", metavar="HASH",
+                        help="the version of the code that trains (the workflow passes its rule's): a finished run or "
+                             "checkpoint of another version is trained again")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: when standard error is a terminal), else one log line per epoch")
     add_train_options(parser)
@@ -109,11 +112,13 @@ def _read_spec(source: str) -> dict:
     return spec
 
 
-def _run_isolated(run: dict, overrides: dict, progress) -> None:
+def _run_isolated(run: dict, overrides: dict, progress, code_version: str | None) -> None:
     """Train one run in a fresh Python process (its own peak memory, no state from earlier runs)."""
     settings = {**run["settings"], **overrides}
     spec = json.dumps({"isolate": False, "runs": [{**run, "settings": settings}]})
     command = [sys.executable, "-m", "bnnrepro", "train", "--runs", "-"]
+    if code_version:
+        command += ["--code-version", code_version]
     if progress is not None:
         command.append("--progress" if progress else "--no-progress")
     proc = subprocess.run(command, input=spec, text=True)
@@ -121,7 +126,7 @@ def _run_isolated(run: dict, overrides: dict, progress) -> None:
         raise ConfigError(f"run {run['out']} failed (exit status {proc.returncode}); its log is above")
 
 
-def run_chunk(spec: dict, overrides: dict, manifest: str | None, progress) -> int:
+def run_chunk(spec: dict, overrides: dict, manifest: str | None, progress, code_version: str | None = None) -> int:
     from bnnrepro.train.config import TrainConfig
     from bnnrepro.train.records import write_manifest
 
@@ -133,11 +138,11 @@ def run_chunk(spec: dict, overrides: dict, manifest: str | None, progress) -> in
     t0 = time.perf_counter()
     for run, cfg in zip(runs, configs):
         if spec.get("isolate"):
-            _run_isolated(run, overrides, progress)
+            _run_isolated(run, overrides, progress, code_version)
         else:
             from bnnrepro.train.loop import train
 
-            train(cfg, run["out"], run_name=run.get("name"), progress=progress)
+            train(cfg, run["out"], run_name=run.get("name"), progress=progress, code_version=code_version)
     if manifest:
         write_manifest(manifest, [run["out"] for run in runs])
     print(f"{len(runs)} run(s) done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -151,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if args.runs:
         if args.out or args.config or args.name:
             raise ConfigError("--runs gives every run's folder, name and settings: drop --out, --name and --config")
-        return run_chunk(_read_spec(args.runs), options, args.manifest, args.progress)
+        return run_chunk(_read_spec(args.runs), options, args.manifest, args.progress, args.code_version)
     if args.manifest:
         raise ConfigError("--manifest goes with --runs")
     if args.out is None:
@@ -162,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
            else TrainConfig.from_dict(options, "command line")).validate()
     from bnnrepro.train.loop import train
 
-    result = train(cfg, args.out, run_name=args.name, progress=args.progress)
+    result = train(cfg, args.out, run_name=args.name, progress=args.progress, code_version=args.code_version)
     final = result.summary["final_error"]
     print(f"{result.out_dir}: final error " + ", ".join(f"{k} {v:.4f}" for k, v in final.items()))
     return 0

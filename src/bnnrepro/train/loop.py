@@ -130,11 +130,14 @@ def _progress(total: int, initial: int, enabled: bool, desc: str):
 
 def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None = None,
           progress: bool | None = None, log: Callable[[str], None] | None = None,
-          stop_after_epoch: int | None = None) -> RunResult:
+          stop_after_epoch: int | None = None, code_version: str | None = None) -> RunResult:
     """Train one run described by ``cfg`` into ``out_dir`` (resuming if a checkpoint is there).
 
     ``progress``: a tqdm bar (default: when stderr is a terminal); otherwise one log line per
     epoch. ``stop_after_epoch`` stops after that many epochs as if killed (for tests).
+    ``code_version``: the version of the code that trains (the workflow passes its rule's, derived
+    from the modules the command imports). A finished run or a checkpoint of another version is not
+    reused: when Snakemake reruns a job because its code changed, the runs are trained again.
     """
     cfg.validate()
     out = Path(out_dir)
@@ -143,7 +146,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     if progress is None:
         progress = sys.stderr.isatty()
-    fingerprint = cfg.fingerprint()
+    fingerprint = cfg.fingerprint() if not code_version else f"{cfg.fingerprint()}-{code_version}"
 
     with run_lock(out):
         done = _completed(out, fingerprint, log)
@@ -331,6 +334,7 @@ def _completed(out: Path, fingerprint: str, log) -> RunResult | None:
         log(f"{out}: {exc}; training it again")
         return None
     if info.get("fingerprint") != fingerprint:
+        log(f"{out}: finished with other settings or another code version; training it again")
         return None
     problem = seal_problem(out, info)
     if problem:

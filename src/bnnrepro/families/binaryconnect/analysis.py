@@ -33,7 +33,7 @@ import pandas as pd
 from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
-from bnnrepro.families.base import base_settings
+from bnnrepro.families.base import base_settings, dataset_name
 from bnnrepro.families.binaryconnect.declaration import (BASELINE, BINARY_VARIANTS, CONTROL, NAME, VARIANT_ORDER, figures, runs,
                                              tables)
 from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
@@ -43,7 +43,6 @@ from bnnrepro.train.records import read_manifests, read_summary
 
 VARIANT_LABELS = {"none": "No regularizer", "bc_det": "BinaryConnect (det.)", "bc_stoch": "BinaryConnect (stoch.)",
                   "dropout": "Dropout", "bc_real": "Control (real weights)"}
-DATASET_LABELS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "svhn": "SVHN"}
 #: |w| above this counts as saturated: within 10% of the clipping bound 1.
 SATURATION_BOUND = 0.9
 #: The share of Uniform(-1, 1) weights with |w| > 0.9.
@@ -72,9 +71,6 @@ COLUMNS = {
 def variant_label(variant: str) -> str:
     return VARIANT_LABELS.get(variant, variant)
 
-
-def dataset_label(dataset: str) -> str:
-    return DATASET_LABELS.get(dataset, dataset)
 
 
 def ordered_variants(values) -> list[str]:
@@ -303,7 +299,7 @@ def plot_curves(curves: pd.DataFrame, dataset: str, path: Path) -> None:
     style.integer_axis(axes)
     handles, names = axes[2].get_legend_handles_labels()
     fig.legend(handles, names, loc="upper center", ncol=min(5, len(names)), frameon=False, bbox_to_anchor=(0.5, 1.12))
-    fig.suptitle(f"Training curves per variant, {dataset_label(dataset)}: mean over seeds, band = range over seeds",
+    fig.suptitle(f"Training curves per variant, {dataset_name(dataset)}: mean over seeds, band = range over seeds",
                  y=1.2)
     style.save(fig, path)
 
@@ -361,7 +357,7 @@ def plot_errors(runs_table: pd.DataFrame, dataset: str, path: Path) -> None:
         right.text(0.5, 0.5, f"no {BASELINE!r} variant to compare with", ha="center", va="center",
                    transform=right.transAxes, color="0.5")
         right.set_axis_off()
-    fig.suptitle(f"Test error per variant, {dataset_label(dataset)}: dots = seeds, squares = mean with 95% interval")
+    fig.suptitle(f"Test error per variant, {dataset_name(dataset)}: dots = seeds, squares = mean with 95% interval")
     style.save(fig, path)
 
 
@@ -387,7 +383,7 @@ def plot_saturation(weights: pd.DataFrame, dataset: str, path: Path) -> None:
         right.text(0.5, 0.5, f"no control {CONTROL!r} to compare with", ha="center", va="center",
                    transform=right.transAxes, color="0.5")
         right.set_axis_off()
-    fig.suptitle(f"Saturation of the first layer's latent weights, {dataset_label(dataset)}")
+    fig.suptitle(f"Saturation of the first layer's latent weights, {dataset_name(dataset)}")
     style.save(fig, path)
 
 
@@ -417,7 +413,7 @@ def plot_histograms(histograms: pd.DataFrame, weights: pd.DataFrame, dataset: st
         ax.set_title(f"{variant_label(variant)}\n|w| > 0.9: {100 * share:.1f}% (mean over seeds)", fontsize=8)
         ax.set_xlabel("first-layer weight (latent)")
     axes[0, 0].set_ylabel("density")
-    fig.suptitle(f"First-layer weights per variant, {dataset_label(dataset)} (BinaryConnect paper Fig. 2)")
+    fig.suptitle(f"First-layer weights per variant, {dataset_name(dataset)} (BinaryConnect paper Fig. 2)")
     style.save(fig, path)
 
 
@@ -443,7 +439,7 @@ def plot_features(features: pd.DataFrame, dataset: str, path: Path) -> None:
         ax.imshow(grid, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
         ax.set_title(f"{variant_label(variant)}\nseed {int(mine['seed'].iloc[0])}", fontsize=8)
         ax.axis("off")
-    fig.suptitle(f"First-layer features, {dataset_label(dataset)}: {FEATURE_UNITS} units per variant "
+    fig.suptitle(f"First-layer features, {dataset_name(dataset)}: {FEATURE_UNITS} units per variant "
                  "(each tile scaled to its largest |w|; red +, blue -)")
     style.save(fig, path)
 
@@ -499,13 +495,13 @@ def paper_layout(variants_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, 
                 if note not in footnotes:
                     footnotes.append(note)
                 marker = f" [{footnotes.index(note) + 1}]"
-            columns[column] = Col(f"{dataset_label(entry['dataset'])}, {source} ({metric_words[entry['metric']]})"
+            columns[column] = Col(f"{dataset_name(entry['dataset'])}, {source} ({metric_words[entry['metric']]})"
                                   f"{marker}", "pct2")
             frame[column] = np.nan
         frame.loc[entry["condition"]["variant"], column] = entry["value"]
     for dataset, ours in variants_table.groupby("dataset", sort=False):
         ours = ours.set_index("variant")
-        label = dataset_label(dataset)
+        label = dataset_name(dataset)
         for column, header, fmt in ((ERROR_METRIC, f"{label}, this run (at best validation epoch)", "pct2"),
                                     ("ci", f"{label}, this run, 95% CI", "interval_pct"),
                                     ("final_test_error", f"{label}, this run (final)", "pct2")):
@@ -528,7 +524,7 @@ def time_layout(variants_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, C
         column = f"{entry['dataset']}|{entry['ref']}"
         if column not in columns:
             detail = f", {entry['note']}" if entry.get("note") else ""
-            columns[column] = Col(f"{dataset_label(entry['dataset'])}, {source}: minutes per run{detail}", "num")
+            columns[column] = Col(f"{dataset_name(entry['dataset'])}, {source}: minutes per run{detail}", "num")
             frame[column] = np.nan
             footnotes.append(source)
         frame.loc[entry["condition"]["variant"], column] = entry["value"]
@@ -538,7 +534,7 @@ def time_layout(variants_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, C
                                ("seconds_per_epoch", "seconds per epoch")):
             key = f"{dataset}|ours|{column}"
             frame[key] = ours[column].reindex(frame.index)
-            columns[key] = Col(f"{dataset_label(dataset)}, this run: {header}", "num")
+            columns[key] = Col(f"{dataset_name(dataset)}, this run: {header}", "num")
     return frame.reset_index(drop=True), columns, [f"[{i + 1}] {s}" for i, s in enumerate(footnotes)]
 
 
@@ -569,7 +565,7 @@ def section(context: Context) -> Section:
         "the forward pass; the saturation claim counts only BinaryConnect's excess over it, paired by seed.</p>")
     datasets = list(dict.fromkeys(variants_table["dataset"]))
     variant_settings = fam.get("variant_settings", {})
-    result.settings = "; ".join(f"{dataset_label(d)}: {settings_text(base_settings(context.config, NAME, d))}"
+    result.settings = "; ".join(f"{dataset_name(d)}: {settings_text(base_settings(context.config, NAME, d))}"
                                 for d in datasets) + ". Variants: " + "; ".join(
         f"{v} = {settings_text(variant_settings.get(v, {}), tuple(variant_settings.get(v, {})))}"
         for v in ordered_variants(variants_table["variant"])) + f". Seeds {fam.get('seeds')}."
@@ -631,7 +627,7 @@ def section(context: Context) -> Section:
         s = base_settings(context.config, NAME, dataset)
         train = f"{s['train_size']:,}" if s.get("train_size") else "all"
         result.glance.append(Glance(
-            NAME, "this run", dataset_label(dataset), model_text(s), f"{train} (+{s.get('valid_size', 0):,} validation)",
+            NAME, "this run", dataset_name(dataset), model_text(s), f"{train} (+{s.get('valid_size', 0):,} validation)",
             str(s.get("epochs", "")),
             f"{len({r.condition['seed'] for r in mine if r.dataset == dataset})} seeds per variant", ""))
     return result

@@ -31,9 +31,10 @@ import pandas as pd
 from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
-from bnnrepro.families.base import base_settings
+from bnnrepro.families.base import base_settings, dataset_name
 from bnnrepro.families.easy_examples.declaration import CONDITION, NAME, figures, runs, tables
-from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
+from bnnrepro.families.reporting import (Claim, ClaimResult, Col, Context, Glance, Section, Table, examples_text,
+                                         model_text, not_run)
 from bnnrepro.families.sources import cite, paper_vs_ours
 from bnnrepro.io import read_csv, write_csv
 from bnnrepro.train.records import read_manifests, read_summary
@@ -318,8 +319,7 @@ def section(context: Context) -> Section:
     for d in datasets:
         s = base_settings(context.config, NAME, d)
         conditions = {(r.condition["binarization"], r.condition["labels"]) for r in mine if r.dataset == d}
-        section.glance.append(Glance(NAME, "this run", d, f"{s.get('arch', 'mlp')} {s.get('hidden', '')}".strip(),
-                                     f"{s.get('train_size') or 'all'}", "1",
+        section.glance.append(Glance(NAME, "this run", dataset_name(d), model_text(s), examples_text(s), "1",
                                      f"{fam.get('repeats')} runs x {len(conditions)} conditions", ""))
     section.glance.insert(0, Glance(NAME, "paper", "not stated (CIFAR-10 assumed)", "BNN (not stated)", "not stated",
                                     "1", f"not stated ({cite('arpit2017')}: 100 runs)", "not stated"))

@@ -28,6 +28,7 @@ from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
 from bnnrepro.families.efficiency.declaration import BASELINE, NAME, VARIANT_ORDER, figures, interleaved, tables
+from bnnrepro.families.base import dataset_name
 from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
 from bnnrepro.families.sources import cite, published
 from bnnrepro.io import read_csv, write_csv
@@ -518,7 +519,7 @@ def section(context: Context) -> Section:
     for dataset in dict.fromkeys(runs["dataset"]):
         mine = runs[runs["dataset"] == dataset]
         section.glance.append(Glance(
-            NAME, "this run", dataset, ", ".join(f"{arch_label(a)} MLP" for a in _archs(mine)),
+            NAME, "this run", dataset_name(dataset), ", ".join(f"{arch_label(a)} MLP" for a in _archs(mine)),
             f"{int(mine['train_examples'].max()):,}", str(int(mine["epochs"].max())),
             f"{int(mine['seed'].nunique())} timing repeats; {int(timings['block'].nunique()) if len(timings) else 0} "
             "inference timing blocks", ""))

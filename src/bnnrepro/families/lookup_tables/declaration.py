@@ -24,7 +24,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Mapping
 
-from bnnrepro.families.base import Family, FigureSpec
+from bnnrepro.families.base import Family, FigureSpec, dataset_name
 
 NAME = "lookup_tables"
 TABLE_SECTIONS = ("table1", "table2", "table3", "pairwise")
@@ -49,12 +49,7 @@ CAPTIONS = {
 }
 
 
-DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "fashion_mnist": "Fashion-MNIST"}
 
-
-def dataset_name(dataset: str) -> str:
-    """How the report names a dataset (MNIST, CIFAR-10, Fashion-MNIST)."""
-    return DATASET_NAMES.get(dataset, dataset)
 
 
 def _section(config: Mapping) -> Mapping:

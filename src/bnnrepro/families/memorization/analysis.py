@@ -19,8 +19,10 @@ import pandas as pd
 from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
+from bnnrepro.families.base import base_settings, dataset_name
 from bnnrepro.families.memorization.declaration import CONDITION, NAME, figures, tables
-from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
+from bnnrepro.families.reporting import (Claim, ClaimResult, Col, Context, Glance, Section, Table, examples_text,
+                                         model_text, not_run)
 from bnnrepro.families.sources import cite, paper_vs_ours
 from bnnrepro.io import read_csv, write_csv
 from bnnrepro.train.records import read_manifests
@@ -239,7 +241,6 @@ def _ci(frame: pd.DataFrame, low: str, high: str) -> pd.Series:
 
 
 def section(context: Context) -> Section:
-    from bnnrepro.families.base import base_settings
     from bnnrepro.families.memorization.declaration import runs
 
     fam = context.section(NAME)
@@ -290,9 +291,16 @@ def section(context: Context) -> Section:
     mine = runs(context.config)
     for d in datasets:
         s = base_settings(context.config, NAME, d)
-        section.glance.append(Glance(NAME, "this run", d, f"{s.get('arch', 'mlp')} {s.get('hidden', '')}".strip(),
-                                     f"{s.get('train_size') or 'all'}", str(s.get("epochs", "")),
-                                     f"{len({r.condition['seed'] for r in mine if r.dataset == d})} seeds", ""))
+        seeds: dict[tuple, set] = {}
+        for r in mine:
+            if r.dataset == d:
+                seeds.setdefault(tuple(r.condition[c] for c in CONDITION if c in r.condition), set()).add(
+                    r.condition["seed"])
+        counts = sorted({len(v) for v in seeds.values()}) or [0]
+        per = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        section.glance.append(Glance(NAME, "this run", dataset_name(d), model_text(s), examples_text(s),
+                                     str(s.get("epochs", "")), f"{per} seeds per condition, {len(seeds)} conditions",
+                                     ""))
     section.glance.insert(0, Glance(NAME, "paper", "CIFAR-10, SVHN", "BinaryNet CNNs", "45,000 / 73,257", "500-1500",
                                     "1 run per condition (unseeded)", "GPU"))
     return section
