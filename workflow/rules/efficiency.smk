@@ -6,9 +6,7 @@
 from bnnrepro.families.efficiency.declaration import inference_outputs as efficiency_inference_outputs
 
 EFFICIENCY_INFERENCE = config["efficiency"]["inference"]
-EFFICIENCY_THREADS, EFFICIENCY_TORCH_THREADS = timed_job_threads(
-    config["efficiency"]["exclusive"], TRAIN_JOB_THREADS, TRAIN_THREADS
-)
+EFFICIENCY_THREADS, EFFICIENCY_TORCH_THREADS = TIMED_THREADS["efficiency"]  # as its training chunks (train.smk)
 _EFFICIENCY_OUT = efficiency_inference_outputs("{dataset}", "{arch}")
 
 

@@ -161,6 +161,7 @@ class Context:
         self.config = config
         self.results = Path(results)
         self.report_dir = Path(report_dir)
+        self._tables: dict[tuple, pd.DataFrame] = {}  # the claims and sections of a family read the same tables
 
     def section(self, family: str) -> Mapping[str, Any]:
         return self.config.get(family, {})
@@ -173,14 +174,19 @@ class Context:
         return self.config.get("claims", {})
 
     def csv(self, relative: str, **kwargs) -> pd.DataFrame:
-        """A results table; a missing or unreadable one is a DataError naming the file."""
+        """A results table (a copy: callers may change it), read once per version of the file; a
+        missing or unreadable one is a DataError naming the file."""
         path = self.results / relative
         if not path.is_file():
             raise DataError(f"{path} is missing; run the workflow (`snakemake --cores 8 all`) first")
-        try:
-            return read_csv(path, **kwargs)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise DataError(f"{path} is not a readable CSV ({exc}); delete it and rerun the workflow") from None
+        stat = path.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size, repr(sorted(kwargs.items())))
+        if key not in self._tables:
+            try:
+                self._tables[key] = read_csv(path, **kwargs)
+            except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+                raise DataError(f"{path} is not a readable CSV ({exc}); delete it and rerun the workflow") from None
+        return self._tables[key].copy()
 
     def figure(self, spec: FigureSpec, data: str | None = None) -> Figure:
         path = self.report_dir / spec.path
@@ -200,4 +206,9 @@ def examples_text(settings: Mapping[str, Any]) -> str:
     """A run's training examples: ``1,000``, or ``all`` when the whole training set is used."""
     size = settings.get("train_size")
     return f"{size:,}" if size else "all"
+
+
+def interval_column(frame: pd.DataFrame, low: str = "low", high: str = "high") -> pd.Series:
+    """The (low, high) pairs of two columns as one column, for the ``interval_*`` formats."""
+    return pd.Series(list(zip(frame[low], frame[high])), index=frame.index, dtype=object)
 

@@ -117,7 +117,9 @@ class TrainConfig:
         return self
 
     def tag_columns(self) -> dict[str, str]:
-        return dict(tag.split("=", 1) for tag in self.tags)
+        from bnnrepro.train.records import tag_columns
+
+        return tag_columns(self.tags)
 
     def model_spec(self) -> ModelSpec:
         try:

@@ -38,6 +38,11 @@ def read_summary(folder: str | os.PathLike) -> dict:
         raise DataError(f"{path} is corrupt (not valid JSON: {exc})") from None
 
 
+def tag_columns(tags) -> dict[str, str]:
+    """A run's condition tags (``key=value`` strings, the ``tags`` setting) as a mapping."""
+    return dict(tag.split("=", 1) for tag in tags)
+
+
 def seal_problem(folder: str | os.PathLike, summary: dict | None = None) -> str | None:
     """Why the run in ``folder`` is not whole (a missing or changed result file), or None."""
     folder = Path(folder)
@@ -59,10 +64,15 @@ def seal_problem(folder: str | os.PathLike, summary: dict | None = None) -> str 
 
 def verified_run(folder: str | os.PathLike, fix: str = "") -> dict:
     """The summary of a finished run after checking its seal; a DataError naming the file otherwise."""
-    problem = seal_problem(folder)
+    fix = f"; {fix}" if fix else "; retrain the run (delete its folder and rerun)"
+    try:
+        summary = read_summary(folder)
+    except DataError as exc:
+        raise DataError(f"{exc}{fix}") from None
+    problem = seal_problem(folder, summary)  # the summary read once
     if problem:
-        raise DataError(problem + (f"; {fix}" if fix else "; retrain the run (delete its folder and rerun)"))
-    return read_summary(folder)
+        raise DataError(problem + fix)
+    return summary
 
 
 def write_manifest(path: str | os.PathLike, folders: list[str | os.PathLike], **info) -> dict:

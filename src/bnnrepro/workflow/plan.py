@@ -42,8 +42,8 @@ Nothing here imports torch or trains anything: the plan of the paper preset answ
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
+import functools
 import json
 import math
 import os
@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from bnnrepro.errors import ConfigError
+from bnnrepro.train.config import TrainConfig
 
 #: The checkout this package runs from (src/bnnrepro/workflow/plan.py -> the repository).
 CHECKOUT = Path(__file__).resolve().parents[3]
@@ -69,8 +70,8 @@ DEFAULT_SECONDS = {"tables": 10.0, "figures": 20.0, "report": 15.0, "data_fetch"
 DEFAULT_EPOCH_MODEL = {"cpu": (1.8e-3, 9.1e-6, 1.6e10), "cuda": (1.0e-3, 1.0e-7, 2.0e12)}
 #: Seconds per process start (Python, torch) and per run set-up, without finished jobs to fit them.
 DEFAULT_OVERHEAD = (6.0, 1.0)
-#: bnnrepro train's defaults of the settings the model reads (TrainConfig; a test checks them).
-TRAIN_DEFAULTS = {"arch": "mlp", "width": 1.0, "epochs": 10, "batch_size": 100, "valid_size": 0}
+#: bnnrepro train's defaults of the settings the model reads (TrainConfig imports no torch).
+TRAIN_DEFAULTS = {name: getattr(TrainConfig(), name) for name in ("arch", "width", "epochs", "batch_size", "valid_size")}
 #: A training step costs about three forward passes (see the module docstring).
 TRAIN_PASSES = 3
 
@@ -251,11 +252,6 @@ def epoch_features(settings: Mapping[str, Any], dataset: str) -> tuple[float, fl
     return float(steps), float(passes), float(passes) * forward_macs(settings, spec.image_shape, len(spec.classes))
 
 
-def epoch_work(settings: Mapping[str, Any], dataset: str) -> float:
-    """MACs of one epoch (see :func:`epoch_features`)."""
-    return epoch_features(settings, dataset)[2]
-
-
 @dataclass(frozen=True)
 class MeasuredRun:
     """A finished run of an earlier workflow run: its epoch's features and measured seconds."""
@@ -309,7 +305,7 @@ class Calibration:
     overheads: list[tuple[int, int, float]] = field(default_factory=list)  # (processes, runs, seconds beyond the epochs)
     _models: dict[str, EpochModel] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def overhead(self) -> tuple[float, float]:
         """(seconds per process start, seconds per run set-up): fitted to the finished jobs (non-negative
         least squares on relative errors) when they vary in both, else the stated defaults."""
@@ -398,10 +394,9 @@ def calibrate(results_folders: Iterable[Path]) -> Calibration:
                 if not summary.get("resumed_after_epoch"):
                     epoch_seconds += timing[0]
                     whole += 1
-            count = whole
-            if job_seconds is not None and count == len(listed) and count:
+            if job_seconds is not None and whole == len(listed) and whole:
                 timed = family in FAMILIES and FAMILIES[family].timed  # a fresh process per run
-                calibration.overheads.append((count if timed else 1, count, max(0.0, job_seconds - epoch_seconds)))
+                calibration.overheads.append((whole if timed else 1, whole, max(0.0, job_seconds - epoch_seconds)))
     return calibration
 
 

@@ -36,10 +36,11 @@ from bnnrepro.families import figures as style
 from bnnrepro.families.base import base_settings, dataset_name
 from bnnrepro.families.binaryconnect.declaration import (BASELINE, BINARY_VARIANTS, CONTROL, NAME, VARIANT_ORDER, figures, runs,
                                              tables)
-from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
+from bnnrepro.families.reporting import (Claim, ClaimResult, Col, Context, Glance, Section, Table, interval_column,
+                                         not_run)
 from bnnrepro.families.sources import cite, published
 from bnnrepro.io import read_csv, write_csv
-from bnnrepro.train.records import read_manifests, read_summary
+from bnnrepro.train.records import read_manifests, read_summary, tag_columns
 
 VARIANT_LABELS = {"none": "No regularizer", "bc_det": "BinaryConnect (det.)", "bc_stoch": "BinaryConnect (stoch.)",
                   "dropout": "Dropout", "bc_real": "Control (real weights)"}
@@ -119,7 +120,7 @@ def run_row(folder: Path) -> tuple[dict, pd.DataFrame]:
     """One row of runs.csv and the run's overall curves, from its (verified) folder."""
     summary = read_summary(folder)
     cfg = summary["config"]
-    variant = dict(t.split("=", 1) for t in cfg.get("tags", [])).get("variant", cfg["mode"])
+    variant = tag_columns(cfg.get("tags", [])).get("variant", cfg["mode"])
     metrics = read_csv(folder / "metrics.csv")
     overall = metrics[metrics["class"].astype(str) == "all"]
     error = overall.pivot_table(index="epoch", columns="split", values="error").sort_index()
@@ -471,9 +472,6 @@ def settings_text(settings: dict, keys=SETTING_KEYS) -> str:
     return ", ".join(f"{k}={settings[k]}" for k in keys if k in settings)
 
 
-def _pair(frame: pd.DataFrame, low: str, high: str) -> pd.Series:
-    return pd.Series(list(zip(frame[low], frame[high])), index=frame.index, dtype=object)
-
 
 def paper_layout(variants_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Col], list[str]]:
     """Test error by method as the papers' tables lay it out (Courbariaux et al. 2015 Table 2, Luo et
@@ -506,7 +504,7 @@ def paper_layout(variants_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, 
                                     ("ci", f"{label}, this run, 95% CI", "interval_pct"),
                                     ("final_test_error", f"{label}, this run (final)", "pct2")):
             key = f"{dataset}|ours|{column}"
-            values = _pair(ours, f"{ERROR_METRIC}_low", f"{ERROR_METRIC}_high") if column == "ci" else ours[column]
+            values = interval_column(ours, f"{ERROR_METRIC}_low", f"{ERROR_METRIC}_high") if column == "ci" else ours[column]
             frame[key] = pd.Series(values, dtype=object).reindex(frame.index)
             columns[key] = Col(header, fmt)
     return frame.reset_index(drop=True), columns, [f"[{i + 1}] {n}" for i, n in enumerate(footnotes)]
@@ -580,7 +578,7 @@ def section(context: Context) -> Section:
 
     shown = variants_table.copy()
     shown["variant_label"] = shown["variant"].map(variant_label)
-    shown["saturation_ci"] = _pair(shown, "share_saturated_low", "share_saturated_high")
+    shown["saturation_ci"] = interval_column(shown, "share_saturated_low", "share_saturated_high")
     result.tables.append(Table(
         "First-layer latent weights per variant: mean over seeds", shown[
             ["dataset", "variant_label", "seeds", "share_saturated", "saturation_ci", "share_at_bound", "mean_abs",
@@ -595,7 +593,7 @@ def section(context: Context) -> Section:
         shown = compared.copy()
         shown["comparison"] = shown["variant"].map(variant_label) + " minus " + shown["reference"].map(variant_label)
         shown["quantity"] = shown["quantity"].map(lambda q: QUANTITY_LABELS.get(q, q))
-        shown["ci"] = _pair(shown, "low", "high")
+        shown["ci"] = interval_column(shown, "low", "high")
         result.tables.append(Table(
             "Paired comparisons (by seed): difference of the means and its 95% interval",
             shown[["dataset", "quantity", "comparison", "variant_mean", "reference_mean", "difference", "ci", "seeds"]],

@@ -34,10 +34,10 @@ from bnnrepro.families import figures as style
 from bnnrepro.families.base import base_settings, dataset_name
 from bnnrepro.families.easy_examples.declaration import CONDITION, NAME, figures, runs, tables
 from bnnrepro.families.reporting import (Claim, ClaimResult, Col, Context, Glance, Section, Table, examples_text,
-                                         model_text, not_run)
+                                         interval_column, model_text, not_run)
 from bnnrepro.families.sources import cite, paper_vs_ours
 from bnnrepro.io import read_csv, write_csv
-from bnnrepro.train.records import read_manifests, read_summary
+from bnnrepro.train.records import read_manifests, read_summary, tag_columns
 
 LABEL_ORDER = ["true", "randY", "randX"]
 BIN_ORDER = ["det", "stoch"]
@@ -71,7 +71,7 @@ def collect(run_folders: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     for folder in run_folders:
         summary = read_summary(folder)
         cfg = summary["config"]
-        tags = dict(tag.split("=", 1) for tag in cfg.get("tags", []))
+        tags = tag_columns(cfg.get("tags", []))
         condition = {"dataset": cfg["dataset"], "binarization": tags.get("binarization", cfg["binarization"]),
                      "labels": cfg["labels"]}
         path = Path(folder) / "probe.csv"
@@ -226,9 +226,6 @@ def settings_text(settings: dict) -> str:
     return ", ".join(f"{k}={settings[k]}" for k in keys if k in settings)
 
 
-def _pairs(frame: pd.DataFrame, low: str, high: str) -> pd.Series:
-    return pd.Series(list(zip(frame[low], frame[high])), index=frame.index)
-
 
 def paper_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The paper's count of examples right in >= 50% of runs beside ours and beside what ours
@@ -240,7 +237,7 @@ def paper_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     extra = ours[keys + ["runs", "examples", "easy_null_mean", "easy_null_low", "easy_null_high", "easy_binomial"]]
     frame = frame.merge(extra.rename(columns={"dataset": "our_dataset"}), on=["our_dataset", "binarization", "labels"],
                         how="left")
-    frame["easy_null_range"] = _pairs(frame, "easy_null_low", "easy_null_high")
+    frame["easy_null_range"] = interval_column(frame, "easy_null_low", "easy_null_high")
     frame["paper"] = [f"{approx}{value:,.0f}" for approx, value in zip(frame["approx"], frame["paper"])]
     frame[EXPECTED_COUNTS] = frame[EXPECTED_COUNTS].round(1)
     return frame[["binarization", "labels", "paper", "ours", "easy_null_mean", "easy_null_range",
@@ -277,10 +274,10 @@ def section(context: Context) -> Section:
         f"(seeds 0..{int(fam.get('repeats', 0)) - 1}), {fam.get('probe_size')} probe examples (probe_seed "
         f"{fam.get('probe_seed', 0)}), {fam.get('permutations', 2000)} permutations" for d in datasets) + "."
     shown = summary.copy()
-    shown["sigma2_ci"] = _pairs(shown, "sigma2_low", "sigma2_high")
-    shown["sd_ci"] = _pairs(shown, "sd_of_p_low", "sd_of_p_high")
-    shown["run_accuracy_range"] = _pairs(shown, "run_accuracy_min", "run_accuracy_max")
-    shown["easy_null_range"] = _pairs(shown, "easy_null_low", "easy_null_high")
+    shown["sigma2_ci"] = interval_column(shown, "sigma2_low", "sigma2_high")
+    shown["sd_ci"] = interval_column(shown, "sd_of_p_low", "sd_of_p_high")
+    shown["run_accuracy_range"] = interval_column(shown, "run_accuracy_min", "run_accuracy_max")
+    shown["easy_null_range"] = interval_column(shown, "easy_null_low", "easy_null_high")
     shown[EXPECTED_COUNTS] = shown[EXPECTED_COUNTS].round(1)  # counts of examples: 1e-17 is 0
     order = {lab: i for i, lab in enumerate(LABEL_ORDER)}
     shown = shown.sort_values(["dataset", "binarization", "labels"], kind="stable",

@@ -29,10 +29,11 @@ from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
 from bnnrepro.families.efficiency.declaration import BASELINE, NAME, VARIANT_ORDER, figures, interleaved, tables
 from bnnrepro.families.base import dataset_name
-from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
+from bnnrepro.families.reporting import (Claim, ClaimResult, Col, Context, Glance, Section, Table, interval_column,
+                                         not_run)
 from bnnrepro.families.sources import cite, published
 from bnnrepro.io import read_csv, write_csv
-from bnnrepro.train.records import read_manifests
+from bnnrepro.train.records import read_manifests, read_summary, tag_columns
 
 ARCH_LABELS = {"fashion_mlp_128": "784-128-10", "fashion_mlp_1024": "784-1024-10"}
 VARIANT_LABELS = {"float": "float network", "det": "deterministic BNN", "stoch": "stochastic BNN"}
@@ -69,11 +70,9 @@ def _split_inputs(inputs: list[str]) -> tuple[list[str], list[str], list[str]]:
 
 def run_row(folder: Path, section: dict) -> tuple[dict, pd.DataFrame]:
     """One row of runs.csv and the run's overall curves, from its (verified) folder."""
-    import json
-
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = read_summary(folder)
     cfg = summary["config"]
-    variant = dict(t.split("=", 1) for t in cfg.get("tags", [])).get("variant", cfg["mode"])
+    variant = tag_columns(cfg.get("tags", [])).get("variant", cfg["mode"])
     timing = read_csv(folder / "timing.csv").sort_values("epoch")
     metrics = read_csv(folder / "metrics.csv")
     overall = metrics[metrics["class"].astype(str) == "all"]
@@ -375,9 +374,6 @@ def report_layout(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows), [f"[{i + 1}] {text}" for i, text in enumerate(footnotes)]
 
 
-def _pairs(frame: pd.DataFrame, low: str = "low", high: str = "high") -> pd.Series:
-    return pd.Series(list(zip(frame[low], frame[high])), index=frame.index, dtype=object)
-
 
 def settings_text(context: Context, runs: pd.DataFrame) -> str:
     from bnnrepro.families.base import base_settings
@@ -445,7 +441,7 @@ def section(context: Context) -> Section:
     shown["model"] = shown["arch"].map(arch_label)
     shown["comparison"] = shown["variant"].map(variant_label) + " / float network"
     shown["what"] = shown["metric"].map({"seconds_per_epoch": "seconds per epoch", "peak_rss_mb": "peak RSS (MB)"})
-    shown["ci"] = _pairs(shown)
+    shown["ci"] = interval_column(shown)
     shown["report"] = [_report_ratio(r.arch, r.variant, r.metric) for r in shown.itertuples()]
     section.tables.append(Table(
         "Emulated training: BNN / float ratios, paired by timing repeat", shown[
@@ -496,7 +492,7 @@ def section(context: Context) -> Section:
     if len(speedups):
         shown = speedups.copy()
         shown["model"] = shown["arch"].map(arch_label)
-        shown["ci"] = _pairs(shown)
+        shown["ci"] = interval_column(shown)
         section.tables.append(Table(
             "Inference speedups, paired by timing block", shown[
                 ["model", "batch_size", "baseline", "candidate", "baseline_ms", "candidate_ms", "speedup", "ci",

@@ -72,13 +72,13 @@ class TrainedModel:
 def load_models(manifest: str | os.PathLike) -> list[TrainedModel]:
     """Every run of a chunk manifest (verified) with its model."""
     from bnnrepro.train.loop import load_model
-    from bnnrepro.train.records import read_manifest, read_summary
+    from bnnrepro.train.records import read_manifest, read_summary, tag_columns
 
     out = []
     for folder in read_manifest(manifest):
         summary = read_summary(folder)
         cfg = summary["config"]
-        tags = dict(tag.split("=", 1) for tag in cfg.get("tags", []))
+        tags = tag_columns(cfg.get("tags", []))
         path = folder / "model.pt"
         if not path.is_file():
             raise DataError(f"{path} is missing: the run was trained with save_model false; the inference "

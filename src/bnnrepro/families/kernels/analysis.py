@@ -23,7 +23,8 @@ from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
 from bnnrepro.families.kernels.declaration import BLOCKS, NAME, figures, tables
-from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
+from bnnrepro.families.reporting import (Claim, ClaimResult, Col, Context, Glance, Section, Table, interval_column,
+                                         not_run)
 from bnnrepro.families.sources import cite, paper_vs_ours
 from bnnrepro.io import read_csv, write_csv
 
@@ -179,9 +180,6 @@ COLUMNS = {
 }
 
 
-def _ci(frame: pd.DataFrame, low: str, high: str) -> pd.Series:
-    return pd.Series(list(zip(frame[low], frame[high])), index=frame.index)
-
 
 def _is_baseline(table: pd.DataFrame) -> pd.Series:
     return (table["impl"] == "torch.matmul") & (table["dtype"] == "fp32")
@@ -191,8 +189,8 @@ def speed_table(table: pd.DataFrame) -> pd.DataFrame:
     """The report's rows: every implementation but the fp32 baseline, whose time is a column."""
     fp32 = table[_is_baseline(table)].set_index(SHAPE)["ms"].rename("fp32_ms")
     shown = table[~_is_baseline(table)].join(fp32, on=SHAPE)
-    shown["fp32_ci"] = _ci(shown, "speedup_vs_fp32_low", "speedup_vs_fp32_high")
-    shown["fp16_ci"] = _ci(shown, "speedup_vs_fp16_low", "speedup_vs_fp16_high")
+    shown["fp32_ci"] = interval_column(shown, "speedup_vs_fp32_low", "speedup_vs_fp32_high")
+    shown["fp16_ci"] = interval_column(shown, "speedup_vs_fp16_low", "speedup_vs_fp16_high")
     columns = (["device"] if shown["device"].nunique() > 1 else []) + [
         "K", "M", "implementation", "ms", "fp32_ms", "gops", "speedup_vs_fp32", "fp32_ci"]
     if shown["speedup_vs_fp16"].notna().any():

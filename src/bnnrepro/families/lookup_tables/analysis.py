@@ -26,7 +26,8 @@ from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
 from bnnrepro.families.lookup_tables.declaration import NAME, _part, dataset_name, figures, network_size, part_enabled, tables
-from bnnrepro.families.reporting import Claim, ClaimResult, Col, Context, Glance, Section, Table, not_run
+from bnnrepro.families.reporting import (Claim, ClaimResult, Col, Context, Glance, Section, Table, interval_column,
+                                         not_run)
 from bnnrepro.families.sources import canonical, cite, paper_vs_ours
 from bnnrepro.io import read_csv, write_csv
 
@@ -330,12 +331,9 @@ def plot_pairwise(pairs: pd.DataFrame, dataset: str, path: Path) -> None:
 
 def make_figures(context: Context) -> None:
     paths = tables(context.config)
-    loaded: dict[str, pd.DataFrame] = {}
 
     def table(name: str) -> pd.DataFrame:
-        if name not in loaded:
-            loaded[name] = context.csv(paths[name])
-        return loaded[name]
+        return context.csv(paths[name])
 
     tolerance = float(context.thresholds.get("lut_chance_tolerance", 0.02))
     for spec in figures(context.config):
@@ -412,9 +410,6 @@ def paper_beside_ours(ours: pd.DataFrame, table: str, index: list[str], spread: 
 
 # --- report section --------------------------------------------------------------------------------
 
-def _ci(frame: pd.DataFrame, low: str, high: str) -> pd.Series:
-    return pd.Series(list(zip(frame[low], frame[high])), index=frame.index, dtype=object)
-
 
 def _table1_section(context: Context, dataset: str) -> list[Table]:
     paths = tables(context.config)
@@ -461,8 +456,8 @@ def _table2_section(context: Context, dataset: str) -> list[Table]:
     for metric in ("mean", "std", "min", "max"):
         frame[f"paper_{metric}"] = [paper[metric].get(layer, np.nan) if metric in paper else np.nan for layer in layers]
         frame[f"ours_{metric}"] = [train[metric].get(layer, np.nan) for layer in layers]
-    frame["paper_range"] = _ci(frame, "paper_min", "paper_max")
-    frame["ours_range"] = _ci(frame, "ours_min", "ours_max")
+    frame["paper_range"] = interval_column(frame, "paper_min", "paper_max")
+    frame["ours_range"] = interval_column(frame, "ours_min", "ours_max")
     frame["test_mean"] = [test["mean"].get(layer, np.nan) for layer in layers]
     columns = {"layer": Col("Layer", "int"), "count": Col("Luts (this run)", "int"),
                "paper_mean": Col("Paper: mean", "pct"), "paper_std": Col("Paper: SD", "pct2"),
@@ -555,7 +550,7 @@ def _pairwise_section(context: Context, dataset: str) -> list[Table]:
     paths = tables(context.config)
     gap = context.csv(paths["pairwise_gap"])
     gap = gap[gap["dataset"] == dataset].copy()
-    gap["gap_ci"] = _ci(gap, "gap_low", "gap_high")
+    gap["gap_ci"] = interval_column(gap, "gap_low", "gap_high")
     out = [Table(f"Pairwise tasks (Figure 1): the generalization gap against k, class pairs of {dataset_name(dataset)}",
                  gap[["k", "pairs", "repeats", "train_accuracy", "test_accuracy", "gap", "gap_ci"]],
                  {"k": Col("k", "int"), "pairs": Col("Pairs", "int"), "repeats": Col("Pairs x seeds", "int"),

@@ -22,7 +22,7 @@ from bnnrepro.families import figures as style
 from bnnrepro.families.base import base_settings, dataset_name
 from bnnrepro.families.memorization.declaration import CONDITION, NAME, figures, tables
 from bnnrepro.families.reporting import (Claim, ClaimResult, Col, Context, Glance, Section, Table, examples_text,
-                                         model_text, not_run)
+                                         interval_column, model_text, not_run)
 from bnnrepro.families.sources import cite, paper_vs_ours
 from bnnrepro.io import read_csv, write_csv
 from bnnrepro.train.records import read_manifests
@@ -236,9 +236,6 @@ def settings_text(settings: dict) -> str:
     return ", ".join(f"{k}={settings[k]}" for k in keys if k in settings)
 
 
-def _ci(frame: pd.DataFrame, low: str, high: str) -> pd.Series:
-    return pd.Series(list(zip(frame[low], frame[high])), index=frame.index)
-
 
 def section(context: Context) -> Section:
     from bnnrepro.families.memorization.declaration import runs
@@ -268,8 +265,8 @@ def section(context: Context) -> Section:
         f"{name} = {settings_text(values) or 'nothing'}" for name, values in regs.items()
         if name in set(summary["regularization"])) + f". Seeds {fam.get('seeds')}."
     shown = conds.copy()
-    shown["train_ci"] = _ci(shown, "train_error_low", "train_error_high")
-    shown["test_ci"] = _ci(shown, "test_error_low", "test_error_high")
+    shown["train_ci"] = interval_column(shown, "train_error_low", "train_error_high")
+    shown["test_ci"] = interval_column(shown, "test_error_low", "test_error_high")
     cols = ["dataset", "binarization", "labels", "regularization", "seeds", "final_train_error", "train_ci",
             "final_test_error", "test_ci", "final_train_error_class_min", "final_train_error_class_max"]
     section.tables.append(Table(
