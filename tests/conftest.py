@@ -41,8 +41,12 @@ def write_idx_dataset(folder: Path, n_train: int = 60, n_test: int = 20, seed: i
         "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
         "y_test": (np.arange(n_test) % 10).astype(np.uint8),
     }
-    names = {"x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
-             "x_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz"}
+    names = {
+        "x_train": "train-images-idx3-ubyte.gz",
+        "y_train": "train-labels-idx1-ubyte.gz",
+        "x_test": "t10k-images-idx3-ubyte.gz",
+        "y_test": "t10k-labels-idx1-ubyte.gz",
+    }
     for key, name in names.items():
         (folder / name).write_bytes(gzip.compress(idx_bytes(arrays[key]), mtime=0))
     return arrays
@@ -53,6 +57,7 @@ def write_cifar10_archive(path: Path, per_batch: int = 7, seed: int = 0) -> dict
     rng = np.random.default_rng(seed)
     batches = {}
     with tarfile.open(path, "w:gz") as tar:
+
         def add(name: str, obj) -> None:
             raw = pickle.dumps(obj, protocol=2)
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
@@ -63,8 +68,10 @@ def write_cifar10_archive(path: Path, per_batch: int = 7, seed: int = 0) -> dict
             data = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
             labels = [int(v) for v in rng.integers(0, 10, per_batch)]
             batches[name] = (data, labels)
-            add(name, {b"batch_label": name.encode(), b"labels": labels, b"data": data,
-                       b"filenames": [b"x.png"] * per_batch})
+            add(
+                name,
+                {b"batch_label": name.encode(), b"labels": labels, b"data": data, b"filenames": [b"x.png"] * per_batch},
+            )
         add("batches.meta", {b"label_names": [b"airplane"] * 10, b"num_cases_per_batch": per_batch})
     return batches
 
@@ -107,14 +114,21 @@ def fashion_mnist():
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 300):
     """Run ``python -m bnnrepro ARGS`` in a subprocess; returns the CompletedProcess."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "bnnrepro", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd or ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bnnrepro", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
 
 
 def snakemake(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run Snakemake on the project's workflow (in the repository root)."""
-    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")
@@ -123,8 +137,13 @@ def ci_run(tmp_path_factory):
 
     Returns (folder, the config arguments that point Snakemake at it)."""
     base = tmp_path_factory.mktemp("ci")
-    args = ["--configfile", "workflow/configs/ci.yaml", "--config", f"results={base / 'results'}",
-            f"report_dir={base / 'report'}"]
+    args = [
+        "--configfile",
+        "workflow/configs/ci.yaml",
+        "--config",
+        f"results={base / 'results'}",
+        f"report_dir={base / 'report'}",
+    ]
     proc = snakemake("--cores", "2", "all", *args)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return base, args

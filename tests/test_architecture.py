@@ -31,16 +31,24 @@ def test_the_contract_fails_on_an_upward_import(tmp_path):
     }.items():
         (pkg / name).parent.mkdir(parents=True, exist_ok=True)
         (pkg / name).write_text(body)
-    (tmp_path / "pyproject.toml").write_text(textwrap.dedent("""\
+    (tmp_path / "pyproject.toml").write_text(
+        textwrap.dedent("""\
         [tool.importlinter]
         root_package = "toy"
         [[tool.importlinter.contracts]]
         name = "layers"
         type = "layers"
         layers = ["toy.cli", "toy.report", "toy.families", "toy.train"]
-        """))
-    proc = subprocess.run([str(LINT), "--no-cache"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(tmp_path), "PATH": str(LINT.parent)})
+        """)
+    )
+    proc = subprocess.run(
+        [str(LINT), "--no-cache"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(tmp_path), "PATH": str(LINT.parent)},
+    )
     assert proc.returncode != 0
     assert "toy.train is not allowed to import toy.families" in proc.stdout
 
@@ -56,8 +64,11 @@ def test_learners_import_no_family_and_kernels_import_no_nn():
         for path in sorted((src / learner).rglob("*.py")):
             module = ".".join(path.relative_to(src.parent).with_suffix("").parts).removesuffix(".__init__")
             reached = closure(module)
-            above = [m for m in reached if m.startswith(("bnnrepro.families", "bnnrepro.report",
-                                                         "bnnrepro.workflow", "bnnrepro.cli"))]
+            above = [
+                m
+                for m in reached
+                if m.startswith(("bnnrepro.families", "bnnrepro.report", "bnnrepro.workflow", "bnnrepro.cli"))
+            ]
             assert not above, (module, above)
             if learner == "kernels":
                 assert not any(m.startswith("bnnrepro.nn") for m in reached), module

@@ -8,15 +8,14 @@ for all of them); the few that need a process of their own (a resource limit) ru
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -58,8 +57,27 @@ def _yaml(tmp: Path, text: str) -> str:
 def _finished_run(tmp: Path) -> Path:
     """A real finished run (tiny), sealed: its summary.json records metrics.csv's checksum."""
     out = tmp / "run"
-    assert main(["train", "--out", str(out), "--train-size", "200", "--test-size", "100", "--hidden", "8",
-                 "--epochs", "1", "--batch-size", "100", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--out",
+                str(out),
+                "--train-size",
+                "200",
+                "--test-size",
+                "100",
+                "--hidden",
+                "8",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "100",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -81,7 +99,7 @@ _HELD: list = []
 
 def _truncated(path: Path, keep: float = 0.5) -> None:
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * keep)])
+    path.write_bytes(data[: int(len(data) * keep)])
 
 
 def _truncated_metrics(tmp: Path) -> list[str]:
@@ -97,16 +115,44 @@ def _truncated_metrics(tmp: Path) -> list[str]:
 def _truncated_summary(tmp: Path) -> list[str]:
     out = _finished_run(tmp)
     _truncated(out / "summary.json")
-    return ["train", "--out", str(out), "--train-size", "200", "--test-size", "100", "--hidden", "8",
-            "--epochs", "1", "--batch-size", "100", "--no-progress"]
+    return [
+        "train",
+        "--out",
+        str(out),
+        "--train-size",
+        "200",
+        "--test-size",
+        "100",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "100",
+        "--no-progress",
+    ]
 
 
 def _truncated_checkpoint(tmp: Path) -> list[str]:
     out = tmp / "run"
     out.mkdir(parents=True)
     (out / "checkpoint.pt").write_bytes(b"PK\x03\x04 truncated zip")
-    return ["train", "--out", str(out), "--train-size", "200", "--test-size", "100", "--hidden", "8",
-            "--epochs", "1", "--batch-size", "100", "--no-progress"]
+    return [
+        "train",
+        "--out",
+        str(out),
+        "--train-size",
+        "200",
+        "--test-size",
+        "100",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "100",
+        "--no-progress",
+    ]
 
 
 def _corrupt_data(tmp: Path) -> list[str]:
@@ -122,57 +168,114 @@ CASES = [
     Case("unknown-command", lambda t: ["trian"], "did you mean 'train'?"),
     Case("family-without-action", lambda t: ["memorization"], "missing action; choose one of: tables"),
     Case("family-unknown-action", lambda t: ["memorization", "plot"], "unknown action 'plot'"),
-    Case("unknown-option", lambda t: ["train", "--out", str(t / "r"), "--no-such-option"],
-         "unrecognized arguments: --no-such-option"),
+    Case(
+        "unknown-option",
+        lambda t: ["train", "--out", str(t / "r"), "--no-such-option"],
+        "unrecognized arguments: --no-such-option",
+    ),
     Case("epochs-zero", lambda t: ["train", "--out", str(t / "r"), "--epochs", "0"], "epochs=0 must be >= 1"),
     Case("epochs-not-a-number", lambda t: ["train", "--out", str(t / "r"), "--epochs", "two"], "'two' is not an int"),
     Case("huge-seed", lambda t: ["train", "--out", str(t / "r"), "--seed", "99999999999999999999999"], "too large"),
-    Case("bad-label-mode", lambda t: ["train", "--out", str(t / "r"), "--labels", "random"], "invalid choice: 'random'"),
+    Case(
+        "bad-label-mode", lambda t: ["train", "--out", str(t / "r"), "--labels", "random"], "invalid choice: 'random'"
+    ),
     Case("dropout-out-of-range", lambda t: ["train", "--out", str(t / "r"), "--dropout", "1.5"], "dropout"),
     Case("pair-task-same-class", lambda t: ["train", "--out", str(t / "r"), "--task", "pair-3-3"], "pair-A-B"),
-    Case("subset-larger-than-dataset", lambda t: ["train", "--out", str(t / "r"), "--train-size", "70000"],
-         "train_size=70000"),
-    Case("diverging-learning-rate", lambda t: ["train", "--out", str(t / "r"), *TRAIN, "--lr-start", "1e30"],
-         "diverged at epoch 1: the train loss is not finite; lower lr_start"),
-    Case("run-folder-in-use", lambda t: ["train", "--out", str(_locked(t)), *TRAIN], "being written by another process"),
+    Case(
+        "subset-larger-than-dataset",
+        lambda t: ["train", "--out", str(t / "r"), "--train-size", "70000"],
+        "train_size=70000",
+    ),
+    Case(
+        "diverging-learning-rate",
+        lambda t: ["train", "--out", str(t / "r"), *TRAIN, "--lr-start", "1e30"],
+        "diverged at epoch 1: the train loss is not finite; lower lr_start",
+    ),
+    Case(
+        "run-folder-in-use", lambda t: ["train", "--out", str(_locked(t)), *TRAIN], "being written by another process"
+    ),
     Case("no-out", lambda t: ["train", "--epochs", "1"], "--out DIR"),
     Case("empty-out", lambda t: ["train", "--out", "", "--epochs", "1"], "--out"),
     Case("runs-file-missing", lambda t: ["train", "--runs", str(t / "absent.json")], "absent.json: no such file"),
-    Case("runs-file-not-a-chunk", lambda t: ["train", "--runs", str(_file(t, "c.json", "{\"runs\": 3}"))],
-         "not a chunk spec"),
-    Case("run-config-missing", lambda t: ["train", "--out", str(t / "r"), "--config", str(t / "absent.yaml")],
-         "absent.yaml"),
-    Case("run-config-unknown-key", lambda t: ["train", "--out", str(t / "r"), "--config", _yaml(t, "epoch: 3\n")],
-         "did you mean 'epochs'"),
-    Case("run-config-yaml-exponent", lambda t: ["train", "--out", str(t / "r"), "--config",
-                                                _yaml(t, "lr_start: 3e-3\n")], "3e-3"),
-    Case("kernel-bench-huge-size", lambda t: ["kernels", "bench", "--out", str(t / "k.csv"), "--sizes", "1000000"],
-         "--sizes"),
+    Case(
+        "runs-file-not-a-chunk",
+        lambda t: ["train", "--runs", str(_file(t, "c.json", '{"runs": 3}'))],
+        "not a chunk spec",
+    ),
+    Case(
+        "run-config-missing",
+        lambda t: ["train", "--out", str(t / "r"), "--config", str(t / "absent.yaml")],
+        "absent.yaml",
+    ),
+    Case(
+        "run-config-unknown-key",
+        lambda t: ["train", "--out", str(t / "r"), "--config", _yaml(t, "epoch: 3\n")],
+        "did you mean 'epochs'",
+    ),
+    Case(
+        "run-config-yaml-exponent",
+        lambda t: ["train", "--out", str(t / "r"), "--config", _yaml(t, "lr_start: 3e-3\n")],
+        "3e-3",
+    ),
+    Case(
+        "kernel-bench-huge-size",
+        lambda t: ["kernels", "bench", "--out", str(t / "k.csv"), "--sizes", "1000000"],
+        "--sizes",
+    ),
     Case("kernel-bench-no-gpu", lambda t: ["kernels", "bench", "--out", str(t / "k.csv"), "--device", "cuda"], "cuda"),
-    Case("lookup-tables-bad-pair", lambda t: ["lookup_tables", "table", "pairwise", "--pairs", "3-3",
-                                              "--out", str(t / "p.csv")], "3-3"),
+    Case(
+        "lookup-tables-bad-pair",
+        lambda t: ["lookup_tables", "table", "pairwise", "--pairs", "3-3", "--out", str(t / "p.csv")],
+        "3-3",
+    ),
     Case("plan-configfile-missing", lambda t: ["plan", "--configfile", str(t / "absent.yaml")], "absent.yaml"),
-    Case("plan-config-unknown-key", lambda t: ["plan", "--configfile", _yaml(t, "memorization: {seed: [1]}\n")],
-         "did you mean 'seeds'"),
-    Case("plan-config-bad-value", lambda t: ["plan", "--configfile", _yaml(t, "easy_examples: {repeats: ten}\n")],
-         "easy_examples.repeats"),
-    Case("plan-config-renamed-family", lambda t: ["plan", "--configfile", _yaml(t, "lutnet: {}\n")],
-         "did you mean 'lookup_tables'"),
-    Case("plan-config-pair-same-class", lambda t: ["plan", "--configfile",
-                                                   _yaml(t, "lookup_tables: {pairwise: {pairs: ['3-3']}}\n")], "3-3"),
+    Case(
+        "plan-config-unknown-key",
+        lambda t: ["plan", "--configfile", _yaml(t, "memorization: {seed: [1]}\n")],
+        "did you mean 'seeds'",
+    ),
+    Case(
+        "plan-config-bad-value",
+        lambda t: ["plan", "--configfile", _yaml(t, "easy_examples: {repeats: ten}\n")],
+        "easy_examples.repeats",
+    ),
+    Case(
+        "plan-config-renamed-family",
+        lambda t: ["plan", "--configfile", _yaml(t, "lutnet: {}\n")],
+        "did you mean 'lookup_tables'",
+    ),
+    Case(
+        "plan-config-pair-same-class",
+        lambda t: ["plan", "--configfile", _yaml(t, "lookup_tables: {pairwise: {pairs: ['3-3']}}\n")],
+        "3-3",
+    ),
     # --- data -------------------------------------------------------------------------------------
     Case("unknown-dataset", lambda t: ["data", "fetch", "imagenet"], "imagenet"),
     Case("data-dir-missing", lambda t: ["data", "info", "--data-dir", str(t / "nowhere")], "nowhere"),
-    Case("train-data-dir-missing", lambda t: ["train", "--out", str(t / "r"), *TRAIN],
-         "nowhere", env={"BNNREPRO_DATA": "/nonexistent/nowhere"}),
+    Case(
+        "train-data-dir-missing",
+        lambda t: ["train", "--out", str(t / "r"), *TRAIN],
+        "nowhere",
+        env={"BNNREPRO_DATA": "/nonexistent/nowhere"},
+    ),
     Case("corrupt-data-file", _corrupt_data, "train-labels-idx1-ubyte.gz"),
-    Case("train-on-corrupt-data", lambda t: (_corrupt_data(t), ["train", "--out", str(t / "r"), *TRAIN])[1],
-         "train-labels-idx1-ubyte.gz", env={"BNNREPRO_DATA": "{tmp}/data"}),
+    Case(
+        "train-on-corrupt-data",
+        lambda t: (_corrupt_data(t), ["train", "--out", str(t / "r"), *TRAIN])[1],
+        "train-labels-idx1-ubyte.gz",
+        env={"BNNREPRO_DATA": "{tmp}/data"},
+    ),
     # --- results and outputs ----------------------------------------------------------------------
-    Case("tables-input-missing", lambda t: ["memorization", "tables", "--section", "{}", "--results", str(t),
-                                            str(t / "absent.json")], "absent.json"),
-    Case("tables-bad-section-json", lambda t: ["memorization", "tables", "--section", "{not json", "--results", str(t)],
-         "--section"),
+    Case(
+        "tables-input-missing",
+        lambda t: ["memorization", "tables", "--section", "{}", "--results", str(t), str(t / "absent.json")],
+        "absent.json",
+    ),
+    Case(
+        "tables-bad-section-json",
+        lambda t: ["memorization", "tables", "--section", "{not json", "--results", str(t)],
+        "--section",
+    ),
     Case("truncated-metrics", _truncated_metrics, "metrics.csv"),
     # a run folder's own truncated records are rebuilt (trained again), with a line naming the file
     Case("truncated-summary", _truncated_summary, "summary.json is corrupt", code=0),
@@ -180,15 +283,58 @@ CASES = [
     Case("out-is-a-file", lambda t: ["train", "--out", str(_file(t, "afile")), *TRAIN], "afile"),
     Case("out-under-a-file", lambda t: ["train", "--out", str(_file(t, "afile") / "run"), *TRAIN], "afile"),
     Case("out-read-only", lambda t: ["train", "--out", str(_read_only_dir(t) / "run"), *TRAIN], "bnnrepro-read-only"),
-    Case("bench-csv-read-only", lambda t: ["kernels", "bench", "--sizes", "64", "--batch", "1", "--repeats", "2",
-                                                     "--max-time", "0.01", "--out", str(_read_only_dir(t) / "k.csv")],
-         "bnnrepro-read-only"),
-    Case("lookup-csv-under-a-file", lambda t: ["lookup_tables", "table", "table2", "--k", "2", "--width", "8",
-                                               "--layers", "1", "--out", str(_file(t, "afile") / "t.csv")], "afile"),
-    Case("report-config-missing", lambda t: ["report", "build", "--config", str(t / "none.yaml"), "--results",
-                                             str(t)], "none.yaml"),
-    Case("report-results-missing", lambda t: ["report", "build", "--config", str(_file(t, "c.yaml", "results: r\n")),
-                                              "--results", str(t / "nowhere")], "nowhere"),
+    Case(
+        "bench-csv-read-only",
+        lambda t: [
+            "kernels",
+            "bench",
+            "--sizes",
+            "64",
+            "--batch",
+            "1",
+            "--repeats",
+            "2",
+            "--max-time",
+            "0.01",
+            "--out",
+            str(_read_only_dir(t) / "k.csv"),
+        ],
+        "bnnrepro-read-only",
+    ),
+    Case(
+        "lookup-csv-under-a-file",
+        lambda t: [
+            "lookup_tables",
+            "table",
+            "table2",
+            "--k",
+            "2",
+            "--width",
+            "8",
+            "--layers",
+            "1",
+            "--out",
+            str(_file(t, "afile") / "t.csv"),
+        ],
+        "afile",
+    ),
+    Case(
+        "report-config-missing",
+        lambda t: ["report", "build", "--config", str(t / "none.yaml"), "--results", str(t)],
+        "none.yaml",
+    ),
+    Case(
+        "report-results-missing",
+        lambda t: [
+            "report",
+            "build",
+            "--config",
+            str(_file(t, "c.yaml", "results: r\n")),
+            "--results",
+            str(t / "nowhere"),
+        ],
+        "nowhere",
+    ),
 ]
 
 
@@ -225,8 +371,15 @@ def _child(args: list[str], limit_bytes: int | None = None, cwd: Path = ROOT) ->
         if limit_bytes is not None:
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
-    return subprocess.run([sys.executable, "-m", "bnnrepro", *args], capture_output=True, text=True, cwd=cwd,
-                          preexec_fn=limits, timeout=300)
+
+    return subprocess.run(
+        [sys.executable, "-m", "bnnrepro", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        preexec_fn=limits,
+        timeout=300,
+    )
 
 
 def test_a_full_disk_is_one_line_naming_the_file(tmp_path):

@@ -33,8 +33,15 @@ def versions(src):
 
 def test_closure_follows_imports_inside_functions_and_package_inits():
     mods = closure(TRAIN)
-    assert {"bnnrepro.train.loop", "bnnrepro.nn.layers", "bnnrepro.kernels.dispatch", "bnnrepro.data.cache",
-            "bnnrepro.train", "bnnrepro.nn", "bnnrepro"} <= set(mods)
+    assert {
+        "bnnrepro.train.loop",
+        "bnnrepro.nn.layers",
+        "bnnrepro.kernels.dispatch",
+        "bnnrepro.data.cache",
+        "bnnrepro.train",
+        "bnnrepro.nn",
+        "bnnrepro",
+    } <= set(mods)
     assert not any(m.startswith(("bnnrepro.families", "bnnrepro.report", "bnnrepro.cli")) for m in mods)
     memo = closure(MEMO)
     assert "bnnrepro.train.records" in memo and "bnnrepro.train.loop" not in memo and "bnnrepro.nn" not in memo
@@ -54,8 +61,11 @@ def test_a_changed_statement_reruns_exactly_the_rules_that_import_it(src):
     after = versions(src)
     assert after[TRAIN] != before[TRAIN]
     assert after[MEMO] == before[MEMO]  # the memorization tables do not import the training loop
-    edit(src / "bnnrepro/families/memorization/analysis.py", 'LABEL_ORDER = ["true", "randY", "randX"]',
-         'LABEL_ORDER = ["randY", "true", "randX"]')
+    edit(
+        src / "bnnrepro/families/memorization/analysis.py",
+        'LABEL_ORDER = ["true", "randY", "randX"]',
+        'LABEL_ORDER = ["randY", "true", "randX"]',
+    )
     again = versions(src)
     assert again[MEMO] != after[MEMO] and again[TRAIN] == after[TRAIN]
     # the report rule's version counts the families' analysis modules it loads by name (report.smk)
@@ -67,8 +77,11 @@ def test_a_new_import_brings_its_module_into_the_version(src):
     before = code_version(MEMO, src=src)
     (src / "bnnrepro/families/extra_helper.py").write_text("VALUE = 1\n")
     assert code_version(MEMO, src=src) == before  # not imported: nothing changes
-    edit(src / "bnnrepro/families/memorization/analysis.py", "from bnnrepro import stats",
-         "from bnnrepro import stats\nfrom bnnrepro.families import extra_helper  # noqa: F401")
+    edit(
+        src / "bnnrepro/families/memorization/analysis.py",
+        "from bnnrepro import stats",
+        "from bnnrepro import stats\nfrom bnnrepro.families import extra_helper  # noqa: F401",
+    )
     with_import = code_version(MEMO, src=src)
     assert with_import != before
     (src / "bnnrepro/families/extra_helper.py").write_text("VALUE = 2\n")
@@ -88,8 +101,11 @@ def test_no_module_imports_a_name_through_a_lazy_package():
     import ast
 
     package = ROOT / "src" / "bnnrepro"
-    lazy = {".".join(init.parent.relative_to(package.parent).parts) for init in package.rglob("__init__.py")
-            if "def __getattr__" in init.read_text()}
+    lazy = {
+        ".".join(init.parent.relative_to(package.parent).parts)
+        for init in package.rglob("__init__.py")
+        if "def __getattr__" in init.read_text()
+    }
     assert {"bnnrepro.nn", "bnnrepro.train"} <= lazy
     offenders = []
     for path in package.rglob("*.py"):
@@ -98,9 +114,13 @@ def test_no_module_imports_a_name_through_a_lazy_package():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module in lazy:
                 folder = package.parent.joinpath(*node.module.split("."))
-                hidden = [a.name for a in node.names if not (folder / f"{a.name}.py").exists()
-                          and not (folder / a.name).is_dir()
-                          and f"def {a.name}" not in (folder / "__init__.py").read_text()]
+                hidden = [
+                    a.name
+                    for a in node.names
+                    if not (folder / f"{a.name}.py").exists()
+                    and not (folder / a.name).is_dir()
+                    and f"def {a.name}" not in (folder / "__init__.py").read_text()
+                ]
                 if hidden and "_LAZY" in (folder / "__init__.py").read_text():
                     offenders.append(f"{path.relative_to(package)}:{node.lineno} from {node.module} import {hidden}")
     assert not offenders, offenders

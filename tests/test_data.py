@@ -17,15 +17,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bnnrepro.data import (DATASETS, DataCacheWarning, file_status, forget_loaded, load_dataset,
-                           prepare_data, transforms)
-from bnnrepro.data import cache
+from bnnrepro.data import (
+    DATASETS,
+    DataCacheWarning,
+    cache,
+    file_status,
+    forget_loaded,
+    load_dataset,
+    prepare_data,
+    transforms,
+)
 from bnnrepro.data.fetch import fetch, locate
 from bnnrepro.data.parsers import parse_idx
 from bnnrepro.data.registry import CIFAR10, FASHION_MNIST, MNIST, SVHN
 from bnnrepro.errors import ConfigError, DataError
-from conftest import (FASHION_SYSTEM_DIR, ROOT, idx_bytes, run_cli, spec_for_files,
-                      write_cifar10_archive, write_idx_dataset, write_svhn_mat)
+from conftest import (
+    FASHION_SYSTEM_DIR,
+    ROOT,
+    idx_bytes,
+    run_cli,
+    spec_for_files,
+    write_cifar10_archive,
+    write_idx_dataset,
+    write_svhn_mat,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -188,6 +203,7 @@ def test_unreachable_url_is_a_clear_error(tmp_path, isolated_cache):
 
 # --- parsed-data cache and explicit data directories ----------------------------------------
 
+
 def _small_dataset(kind: str, root: Path, seed: int = 0):
     """A spec for small files of ``kind`` in their original format, written under ``root``."""
     if kind == "idx":
@@ -233,7 +249,13 @@ def test_cache_is_built_once_then_memory_mapped(tmp_path, isolated_cache, kind):
     entry = cache.entry_dir(spec)
     assert entry.parent == isolated_cache / "parsed" and entry.name.startswith(f"{spec.name}-")
     assert sorted(p.name for p in entry.iterdir()) == [
-        "manifest.json", "verified.json", "x_test.npy", "x_train.npy", "y_test.npy", "y_train.npy"]
+        "manifest.json",
+        "verified.json",
+        "x_test.npy",
+        "x_train.npy",
+        "y_test.npy",
+        "y_train.npy",
+    ]
     assert [p.name for p in entry.parent.iterdir()] == [entry.name]  # no temporary folders left
     expected = _parsed(plain, tmp_path)
     _assert_equal_to_parsed(first, expected)
@@ -302,8 +324,10 @@ def _damage(entry: Path, how: str) -> None:
         (entry / "verified.json").unlink()
 
 
-@pytest.mark.parametrize("how", ["truncated", "byte changed later", "byte changed, no memo", "file missing",
-                                 "manifest garbled", "header garbled"])
+@pytest.mark.parametrize(
+    "how",
+    ["truncated", "byte changed later", "byte changed, no memo", "file missing", "manifest garbled", "header garbled"],
+)
 def test_damaged_cache_entry_is_detected_and_rebuilt(tmp_path, isolated_cache, capsys, how):
     plain = _small_dataset("idx", tmp_path)
     spec, calls = _counting_parses(plain)
@@ -387,9 +411,15 @@ def test_processes_building_the_same_entry_at_once_all_succeed(tmp_path, isolate
     script = tmp_path / "race.py"
     script.write_text(_RACE)
     n = 2
-    procs = [subprocess.Popen([sys.executable, str(script), str(ROOT / "tests"), str(tmp_path), str(barrier),
-                               str(i), str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(n)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(ROOT / "tests"), str(tmp_path), str(barrier), str(i), str(n)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)
@@ -518,6 +548,7 @@ def test_import_is_light():
 
 
 # --- transforms -------------------------------------------------------------------------------
+
 
 def test_random_labels_are_seeded_and_uniform():
     y = np.zeros(20000, np.int64)

@@ -8,16 +8,16 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-import pytest  # noqa: E402
+import pytest
 
-import bnnrepro.kernels as K  # noqa: E402
-from bnnrepro.nn import ModelSpec, build_model, load_packed, packed_state, save_packed, summarize  # noqa: E402
-from bnnrepro.nn.summary import packed_weight_bytes  # noqa: E402
+import bnnrepro.kernels as K
+from bnnrepro.nn import ModelSpec, build_model, load_packed, packed_state, save_packed, summarize
+from bnnrepro.nn.summary import packed_weight_bytes
 
 CASES = [
     (ModelSpec(arch="mlp", hidden=(100, 37)), (1, 6, 6)),
     (ModelSpec(arch="mlp", hidden=(40,), mode="binaryconnect", dropout=(0.3,)), (1, 5, 5)),
-    (ModelSpec(arch="mlp", hidden=(40,), binarization="stoch"), (1, 5, 5)),   # real weights at eval
+    (ModelSpec(arch="mlp", hidden=(40,), binarization="stoch"), (1, 5, 5)),  # real weights at eval
     (ModelSpec(arch="mlp", hidden=(40,), binarization="stoch", stochastic_eval="sign"), (1, 5, 5)),
     (ModelSpec(arch="svhn_cnn", width=0.08), (3, 8, 8)),
 ]
@@ -29,7 +29,7 @@ def trained(spec, shape, seed=0):
     with torch.no_grad():
         for _ in range(2):
             model(torch.randn(8, *shape))
-            for p in model.parameters():                 # move weights off their initialisation
+            for p in model.parameters():  # move weights off their initialisation
                 p.add_(0.1 * torch.randn_like(p))
     return model.eval()
 
@@ -39,7 +39,7 @@ OVERHEAD_PER_TENSOR = 1024
 OVERHEAD_FIXED = 4096
 
 
-@pytest.mark.parametrize("spec,shape", CASES)
+@pytest.mark.parametrize(("spec", "shape"), CASES)
 def test_round_trip_and_size(spec, shape, tmp_path):
     model = trained(spec, shape)
     path = tmp_path / "nested" / "model.pt"
@@ -63,11 +63,11 @@ def test_round_trip_and_size(spec, shape, tmp_path):
 
 
 def test_binary_layers_are_packed():
-    spec, shape = ModelSpec(arch="mlp", hidden=(64, 32)), (1, 8, 8)      # every K a multiple of 32
+    spec, shape = ModelSpec(arch="mlp", hidden=(64, 32)), (1, 8, 8)  # every K a multiple of 32
     model = trained(spec, shape)
     packed, tensors = packed_state(model)
     binary = {n for n, p in model.named_parameters() if n.endswith("weight") and p.dim() >= 2}
-    assert set(packed) == binary                            # all three dense layers, the first included
+    assert set(packed) == binary  # all three dense layers, the first included
     assert not any(name.endswith("num_batches_tracked") for name in tensors)
     fp32 = sum(4 * model.state_dict()[n].numel() for n in packed)
     assert sum(e["bits"].numel() * 4 for e in packed.values()) * 32 == fp32
@@ -77,8 +77,9 @@ def test_errors(tmp_path):
     spec, shape = CASES[0]
     model = trained(spec, shape)
     with pytest.raises(ValueError, match="does not match build_model"):
-        save_packed(model, tmp_path / "m.pt", spec=ModelSpec(arch="mlp", hidden=(99, 37)),
-                      input_shape=shape, num_classes=10)
+        save_packed(
+            model, tmp_path / "m.pt", spec=ModelSpec(arch="mlp", hidden=(99, 37)), input_shape=shape, num_classes=10
+        )
     assert not (tmp_path / "m.pt").exists()
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a packed bnnrepro model"):

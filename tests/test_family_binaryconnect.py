@@ -10,28 +10,40 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnnrepro.families.binaryconnect import declaration as binaryconnect
 from bnnrepro.families.binaryconnect import analysis
+from bnnrepro.families.binaryconnect import declaration as binaryconnect
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
 
 THRESHOLDS = {"bc_saturation_margin": 0.05, "bc_regularizer_margin": 0.005}
-VARIANT_SETTINGS = {"none": {"mode": "float"}, "bc_det": {"mode": "binaryconnect", "binarization": "det"},
-                    "bc_stoch": {"mode": "binaryconnect", "binarization": "stoch", "stochastic_eval": "real"},
-                    "dropout": {"mode": "float", "dropout": [0.5], "input_dropout": 0.2},
-                    "bc_real": {"mode": "binaryconnect", "binarization": "real"}}
+VARIANT_SETTINGS = {
+    "none": {"mode": "float"},
+    "bc_det": {"mode": "binaryconnect", "binarization": "det"},
+    "bc_stoch": {"mode": "binaryconnect", "binarization": "stoch", "stochastic_eval": "real"},
+    "dropout": {"mode": "float", "dropout": [0.5], "input_dropout": 0.2},
+    "bc_real": {"mode": "binaryconnect", "binarization": "real"},
+}
 
 
 def config(**section) -> dict:
-    base = {"seeds": [0, 1, 2], "datasets": ["fashion_mnist"], "variants": list(VARIANT_SETTINGS),
-            "settings": {"arch": "binaryconnect_mlp", "width": 0.25, "epochs": 3, "batch_size": 100},
-            "dataset_settings": {"fashion_mnist": {"train_size": 1000, "valid_size": 200}},
-            "variant_settings": VARIANT_SETTINGS, "runs_per_job": 3}
-    return {"binaryconnect": {**base, **section}, "execution": {"device": "cpu", "threads_per_run": 1},
-            "claims": dict(THRESHOLDS)}
+    base = {
+        "seeds": [0, 1, 2],
+        "datasets": ["fashion_mnist"],
+        "variants": list(VARIANT_SETTINGS),
+        "settings": {"arch": "binaryconnect_mlp", "width": 0.25, "epochs": 3, "batch_size": 100},
+        "dataset_settings": {"fashion_mnist": {"train_size": 1000, "valid_size": 200}},
+        "variant_settings": VARIANT_SETTINGS,
+        "runs_per_job": 3,
+    }
+    return {
+        "binaryconnect": {**base, **section},
+        "execution": {"device": "cpu", "threads_per_run": 1},
+        "claims": dict(THRESHOLDS),
+    }
 
 
 # --- declaration -----------------------------------------------------------------------------------
+
 
 def test_runs_are_variants_by_seeds_one_chunk_per_variant():
     cfg = config()
@@ -71,9 +83,9 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
     """Every run of the default config is a valid `bnnrepro train` run, and the control shares every
     setting with bc_det except the binarization."""
     import yaml
+    from tests.conftest import ROOT
 
     from bnnrepro.train.config import TrainConfig
-    from tests.conftest import ROOT
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["binaryconnect"]["variant_settings"] = VARIANT_SETTINGS  # the schema's default
@@ -86,11 +98,12 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
 
 # --- tables ----------------------------------------------------------------------------------------
 
+
 def test_weight_statistics():
     w = np.array([[-1.0, 1.0, 0.95, -0.5], [0.1, 0.0, -0.91, 0.2]], dtype=np.float32)
     got = analysis.weight_statistics(w)
     assert got["weights"] == 8
-    assert got["share_saturated"] == pytest.approx(4 / 8)   # -1, 1, 0.95, -0.91
+    assert got["share_saturated"] == pytest.approx(4 / 8)  # -1, 1, 0.95, -0.91
     assert got["share_at_bound"] == pytest.approx(2 / 8)
     assert got["mean_abs"] == pytest.approx(np.abs(w).mean())
     assert got["max_abs"] == pytest.approx(1.0)
@@ -98,8 +111,14 @@ def test_weight_statistics():
     assert small["share_saturated"] == 0 and small["share_near_max"] == pytest.approx(4 / 8)
 
 
-def synthetic(saturation: dict[str, float], error: dict[str, float], noise: float = 0.0, seeds: int = 3,
-              seed_effect: float = 0.0, rng_seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic(
+    saturation: dict[str, float],
+    error: dict[str, float],
+    noise: float = 0.0,
+    seeds: int = 3,
+    seed_effect: float = 0.0,
+    rng_seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """runs.csv and weights.csv rows: each variant at the given saturation and test error, plus
     independent noise per run and a shared effect per seed (what pairing by seed removes)."""
     rng = np.random.default_rng(rng_seed)
@@ -109,12 +128,32 @@ def synthetic(saturation: dict[str, float], error: dict[str, float], noise: floa
         for seed in range(seeds):
             key = {"dataset": "fashion_mnist", "variant": variant, "seed": seed, "run": f"{variant}-s{seed}"}
             err = error.get(variant, 0.12) + shared[seed] + rng.normal(0, noise)
-            runs.append({**key, "epochs": 10, "final_train_error": 0.05, "final_valid_error": err,
-                         "final_test_error": err, "best_valid_epoch": 10, "test_error_at_best_valid": err,
-                         "train_seconds": 5.0, "seconds_per_epoch": 0.5})
+            runs.append(
+                {
+                    **key,
+                    "epochs": 10,
+                    "final_train_error": 0.05,
+                    "final_valid_error": err,
+                    "final_test_error": err,
+                    "best_valid_epoch": 10,
+                    "test_error_at_best_valid": err,
+                    "train_seconds": 5.0,
+                    "seconds_per_epoch": 0.5,
+                }
+            )
             sat = saturation.get(variant, 0.0) + shared[seed] + rng.normal(0, noise)
-            weights.append({**key, "weights": 1000, "share_saturated": sat, "share_at_bound": sat / 2,
-                            "mean_abs": 0.5, "sd": 0.3, "max_abs": 1.0, "share_near_max": sat})
+            weights.append(
+                {
+                    **key,
+                    "weights": 1000,
+                    "share_saturated": sat,
+                    "share_at_bound": sat / 2,
+                    "mean_abs": 0.5,
+                    "sd": 0.3,
+                    "max_abs": 1.0,
+                    "share_near_max": sat,
+                }
+            )
     return pd.DataFrame(runs), pd.DataFrame(weights)
 
 
@@ -144,9 +183,13 @@ def test_comparisons_are_paired_by_seed():
     variants = analysis.by_variant(runs, weights)
     assert list(variants["variant"]) == list(VARIANT_SETTINGS) and (variants["seeds"] == 3).all()
     # Only seeds run in both variants are paired.
-    est, a, b = analysis.paired(weights[weights["seed"] != 2].pipe(lambda w: w[~((w["variant"] == "bc_det")
-                                                                                & (w["seed"] == 0))]),
-                                "fashion_mnist", "share_saturated", "bc_det", "bc_real")
+    est, a, b = analysis.paired(
+        weights[weights["seed"] != 2].pipe(lambda w: w[~((w["variant"] == "bc_det") & (w["seed"] == 0))]),
+        "fashion_mnist",
+        "share_saturated",
+        "bc_det",
+        "bc_real",
+    )
     assert list(a.index) == [1] and est.repeats == 1
 
 
@@ -156,12 +199,15 @@ SATURATION = analysis.CLAIMS[0]
 NO_BETTER = analysis.CLAIMS[1]
 
 
-@pytest.mark.parametrize("bc, noise, expected", [
-    (0.30, 0.002, "held"),            # 10 points above the control
-    (0.20, 0.002, "did not hold"),    # saturates exactly as much as the control
-    (0.21, 0.002, "did not hold"),    # above the control, but by less than the margin
-    (0.25, 0.01, "inconclusive"),     # the interval straddles the 5-point margin
-])
+@pytest.mark.parametrize(
+    ("bc", "noise", "expected"),
+    [
+        (0.30, 0.002, "held"),  # 10 points above the control
+        (0.20, 0.002, "did not hold"),  # saturates exactly as much as the control
+        (0.21, 0.002, "did not hold"),  # above the control, but by less than the margin
+        (0.25, 0.01, "inconclusive"),  # the interval straddles the 5-point margin
+    ],
+)
 def test_saturation_claim_against_the_control(tmp_path, bc, noise, expected):
     runs, weights = synthetic({"bc_det": bc, "bc_stoch": bc, "bc_real": 0.20}, {}, noise=noise, seed_effect=0.03)
     results = SATURATION.check(context_with(tmp_path, runs, weights))
@@ -181,7 +227,9 @@ def test_saturation_far_above_initialisation_is_not_enough(tmp_path):
 def test_saturation_claim_threshold_comes_from_the_config(tmp_path):
     runs, weights = synthetic({"bc_det": 0.30, "bc_stoch": 0.30, "bc_real": 0.20}, {}, noise=0.002)
     assert verdicts(SATURATION.check(context_with(tmp_path, runs, weights, bc_saturation_margin=0.2))) == [
-        "did not hold", "did not hold"]
+        "did not hold",
+        "did not hold",
+    ]
 
 
 def test_saturation_claim_not_run_without_the_control_or_with_one_seed(tmp_path):
@@ -195,15 +243,19 @@ def test_saturation_claim_not_run_without_the_control_or_with_one_seed(tmp_path)
     assert verdicts(SATURATION.check(context_with(tmp_path, runs, one_seed))) == ["inconclusive", "inconclusive"]
 
 
-@pytest.mark.parametrize("bc_error, noise, expected", [
-    (0.13, 0.001, "held"),            # worse than no regularizer: not better
-    (0.12, 0.001, "held"),            # the same: not better by more than the margin
-    (0.10, 0.001, "did not hold"),    # 2 points better: BinaryConnect regularizes
-    (0.115, 0.004, "inconclusive"),   # about the margin better, noisy
-])
+@pytest.mark.parametrize(
+    ("bc_error", "noise", "expected"),
+    [
+        (0.13, 0.001, "held"),  # worse than no regularizer: not better
+        (0.12, 0.001, "held"),  # the same: not better by more than the margin
+        (0.10, 0.001, "did not hold"),  # 2 points better: BinaryConnect regularizes
+        (0.115, 0.004, "inconclusive"),  # about the margin better, noisy
+    ],
+)
 def test_no_better_than_no_regularizer(tmp_path, bc_error, noise, expected):
-    runs, weights = synthetic({}, {"none": 0.12, "bc_det": bc_error, "bc_stoch": bc_error}, noise=noise,
-                              seed_effect=0.02)
+    runs, weights = synthetic(
+        {}, {"none": 0.12, "bc_det": bc_error, "bc_stoch": bc_error}, noise=noise, seed_effect=0.02
+    )
     results = NO_BETTER.check(context_with(tmp_path, runs, weights))
     assert verdicts(results) == [expected, expected]
     assert "paired by seed" in results[0].detail and results[0].unit == "pp"
@@ -217,20 +269,28 @@ def test_no_better_claim_not_run_without_the_float_network(tmp_path):
 
 # --- on real trained runs ----------------------------------------------------------------------------
 
+
 def test_tables_figures_and_section_from_tiny_runs(tmp_path, fashion_mnist):
     """Two seeds of three tiny variants through the chunk trainer, then every table, figure and the
     section: the BinaryConnect layers start from Uniform(-1, 1) and stay within the clipping bound,
     the float network does not, and the features are 28 x 28 tiles."""
     from bnnrepro.train.command import run_chunk
 
-    cfg = config(seeds=[0, 1], variants=["none", "bc_det", "bc_real"],
-                 settings={"arch": "binaryconnect_mlp", "width": 0.03, "epochs": 2, "batch_size": 50},
-                 dataset_settings={"fashion_mnist": {"train_size": 300, "valid_size": 100, "test_size": 200}})
+    cfg = config(
+        seeds=[0, 1],
+        variants=["none", "bc_det", "bc_real"],
+        settings={"arch": "binaryconnect_mlp", "width": 0.03, "epochs": 2, "batch_size": 50},
+        dataset_settings={"fashion_mnist": {"train_size": 300, "valid_size": 100, "test_size": 200}},
+    )
     cfg["results"], cfg["report_dir"] = str(tmp_path), str(tmp_path / "report")
     manifests = []
     for chunk in binaryconnect.chunks(cfg):
-        spec = {"isolate": False, "runs": [{"out": r.folder(str(tmp_path)), "name": r.name,
-                                            "settings": dict(r.settings)} for r in chunk.runs]}
+        spec = {
+            "isolate": False,
+            "runs": [
+                {"out": r.folder(str(tmp_path)), "name": r.name, "settings": dict(r.settings)} for r in chunk.runs
+            ],
+        }
         run_chunk(spec, {"checkpoint_every": 1e9}, chunk.manifest(str(tmp_path)), progress=False)
         manifests.append(chunk.manifest(str(tmp_path)))
     context = Context(cfg, tmp_path, tmp_path / "report")
@@ -255,5 +315,6 @@ def test_tables_figures_and_section_from_tiny_runs(tmp_path, fashion_mnist):
     section = analysis.section(context)
     assert len(section.tables) == 4 and len(section.figures) == 5
     assert [g.what for g in section.glance] == ["paper", "this run"]
-    assert all(r.verdict in ("held", "did not hold", "inconclusive") for claim in analysis.CLAIMS
-               for r in claim.check(context))
+    assert all(
+        r.verdict in ("held", "did not hold", "inconclusive") for claim in analysis.CLAIMS for r in claim.check(context)
+    )

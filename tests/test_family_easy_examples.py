@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from bnnrepro.errors import DataError
-from bnnrepro.families.easy_examples import declaration
-from bnnrepro.families.easy_examples import analysis
+from bnnrepro.families.easy_examples import analysis, declaration
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
@@ -24,15 +23,30 @@ PERMUTATIONS = 199
 
 
 def config(**section) -> dict:
-    base = {"repeats": 4, "runs_per_job": 3, "probe_size": 50, "probe_seed": 0, "datasets": ["fashion_mnist"],
-            "settings": {"arch": "mlp", "hidden": [32], "batch_size": 50},
-            "dataset_settings": {"fashion_mnist": {"train_size": 500}}, "binarizations": ["det"],
-            "labels": ["true", "randY", "randX"], "at_least": 0.5, "permutations": PERMUTATIONS}
-    return {"results": "results", "report_dir": "report", "execution": {"device": "cpu", "threads_per_run": 1},
-            "easy_examples": {**base, **section}, "claims": dict(THRESHOLDS)}
+    base = {
+        "repeats": 4,
+        "runs_per_job": 3,
+        "probe_size": 50,
+        "probe_seed": 0,
+        "datasets": ["fashion_mnist"],
+        "settings": {"arch": "mlp", "hidden": [32], "batch_size": 50},
+        "dataset_settings": {"fashion_mnist": {"train_size": 500}},
+        "binarizations": ["det"],
+        "labels": ["true", "randY", "randX"],
+        "at_least": 0.5,
+        "permutations": PERMUTATIONS,
+    }
+    return {
+        "results": "results",
+        "report_dir": "report",
+        "execution": {"device": "cpu", "threads_per_run": 1},
+        "easy_examples": {**base, **section},
+        "claims": dict(THRESHOLDS),
+    }
 
 
 # --- declaration -----------------------------------------------------------------------------------
+
 
 def test_registered_in_report_order():
     names = list(FAMILIES)
@@ -55,8 +69,14 @@ def test_runs_are_one_epoch_each_with_its_own_seed_on_the_same_data():
 
 def test_chunks_group_by_condition_with_runs_per_job():
     chunks = declaration.chunks(config())
-    assert [c.name for c in chunks] == ["det-true.0", "det-true.1", "det-randY.0", "det-randY.1", "det-randX.0",
-                                        "det-randX.1"]
+    assert [c.name for c in chunks] == [
+        "det-true.0",
+        "det-true.1",
+        "det-randY.0",
+        "det-randY.1",
+        "det-randX.0",
+        "det-randX.1",
+    ]
     assert [len(c.runs) for c in chunks] == [3, 1] * 3
     assert all(len({r.condition["labels"] for r in c.runs}) == 1 for c in chunks)
     assert declaration.runs(config(enabled=False)) == [] and declaration.figures(config(enabled=False)) == []
@@ -72,6 +92,7 @@ def test_check_warns_about_few_runs_ignored_epochs_and_missing_true_labels():
 
 # --- synthetic data --------------------------------------------------------------------------------
 
+
 def matrix(p: np.ndarray, runs: int, rng: np.random.Generator, spread_of_runs: float = 0.0) -> np.ndarray:
     """X[r, i] ~ Bernoulli(p_i + shift_r): runs share the examples' difficulty p_i, and may differ
     in overall accuracy by shift_r (which the null keeps, so it is no evidence of a spread)."""
@@ -80,7 +101,7 @@ def matrix(p: np.ndarray, runs: int, rng: np.random.Generator, spread_of_runs: f
 
 
 def beta_p(mean: float, sd: float, n: int, rng: np.random.Generator) -> np.ndarray:
-    common = mean * (1 - mean) / sd ** 2 - 1
+    common = mean * (1 - mean) / sd**2 - 1
     return rng.beta(mean * common, (1 - mean) * common, n)
 
 
@@ -89,8 +110,9 @@ def two_level_p(mean: float, sd: float, n: int) -> np.ndarray:
     return np.where(np.arange(n) % 2 == 0, mean - sd, mean + sd)
 
 
-def write_summary(tmp_path: Path, matrices: dict[tuple[str, str], np.ndarray],
-                  dataset: str = "fashion_mnist") -> Context:
+def write_summary(
+    tmp_path: Path, matrices: dict[tuple[str, str], np.ndarray], dataset: str = "fashion_mnist"
+) -> Context:
     rows = []
     for (binarization, labels), x in matrices.items():
         row, _ = analysis.summarize_condition(x, PERMUTATIONS, 0.5)
@@ -110,6 +132,7 @@ def results(context: Context, claim_id: str):
 
 
 # --- claim 1: true labels over-dispersed -----------------------------------------------------------
+
 
 def test_true_labels_overdispersed_held(tmp_path):
     rng = np.random.default_rng(1)
@@ -152,13 +175,17 @@ def test_true_labels_inconclusive_with_too_few_runs_and_not_run_without_them(tmp
 
 # --- claim 2: random labels / inputs far less over-dispersed --------------------------------------
 
+
 def test_random_far_less_overdispersed_held_and_did_not_hold(tmp_path):
     rng = np.random.default_rng(5)
-    context = write_summary(tmp_path, {
-        ("det", "true"): matrix(beta_p(0.7, 0.25, 1000, rng), 16, rng, 0.03),
-        ("det", "randY"): matrix(np.full(1000, 0.12), 16, rng, 0.02),               # equally hard
-        ("det", "randX"): matrix(beta_p(0.35, 0.25, 1000, rng), 16, rng, 0.03),     # as spread as true labels
-    })
+    context = write_summary(
+        tmp_path,
+        {
+            ("det", "true"): matrix(beta_p(0.7, 0.25, 1000, rng), 16, rng, 0.03),
+            ("det", "randY"): matrix(np.full(1000, 0.12), 16, rng, 0.02),  # equally hard
+            ("det", "randX"): matrix(beta_p(0.35, 0.25, 1000, rng), 16, rng, 0.03),  # as spread as true labels
+        },
+    )
     found = results(context, "random-less-overdispersed")
     randy, randx = found["fashion_mnist (det, randY)"], found["fashion_mnist (det, randX)"]
     assert randy.verdict == "held" and randy.estimate.high < 0.25 and randy.unit == "ratio"
@@ -169,10 +196,13 @@ def test_random_far_less_overdispersed_held_and_did_not_hold(tmp_path):
 
 def test_random_inconclusive_near_the_ratio(tmp_path):
     rng = np.random.default_rng(6)
-    context = write_summary(tmp_path, {
-        ("det", "true"): matrix(two_level_p(0.5, 0.2, 300), 12, rng),      # σ² 0.04
-        ("det", "randY"): matrix(two_level_p(0.5, 0.1, 300), 12, rng),     # σ² 0.01: ratio 0.25
-    })
+    context = write_summary(
+        tmp_path,
+        {
+            ("det", "true"): matrix(two_level_p(0.5, 0.2, 300), 12, rng),  # σ² 0.04
+            ("det", "randY"): matrix(two_level_p(0.5, 0.1, 300), 12, rng),  # σ² 0.01: ratio 0.25
+        },
+    )
     result = results(context, "random-less-overdispersed")["fashion_mnist (det, randY)"]
     assert result.verdict == "inconclusive" and result.estimate.low < 0.25 < result.estimate.high
 
@@ -181,9 +211,14 @@ def test_no_claim_holds_where_no_example_is_harder_than_another(tmp_path):
     """Every condition equally hard: claim 1 does not hold, and claim 2 (a ratio over a variance
     near zero: Fieller's set is unbounded) cannot hold either."""
     rng = np.random.default_rng(7)
-    context = write_summary(tmp_path, {(b, lab): matrix(np.full(600, p), 24, rng, 0.05)
-                                       for b in ("det", "stoch") for lab, p in (("true", 0.6), ("randY", 0.12),
-                                                                                 ("randX", 0.3))})
+    context = write_summary(
+        tmp_path,
+        {
+            (b, lab): matrix(np.full(600, p), 24, rng, 0.05)
+            for b in ("det", "stoch")
+            for lab, p in (("true", 0.6), ("randY", 0.12), ("randX", 0.3))
+        },
+    )
     first = verdicts(context, "true-labels-overdispersed")
     second = verdicts(context, "random-less-overdispersed")
     assert set(first) == {"fashion_mnist (det)", "fashion_mnist (stoch)"} and len(second) == 4
@@ -198,23 +233,42 @@ def test_variance_ratio_is_fieller_on_the_jackknife_errors():
     true = pd.Series({"runs": 16, "sigma2": 0.1, "sigma2_se": 0.005})
     est = analysis.variance_ratio(rand, true)
     expected = stats.fieller_ratio_interval((0.01, 0.002), (0.1, 0.005), df=15, repeats=16)
-    assert (est.estimate, est.low, est.high, est.repeats) == pytest.approx(
-        (0.1, expected.low, expected.high, 16))
+    assert (est.estimate, est.low, est.high, est.repeats) == pytest.approx((0.1, expected.low, expected.high, 16))
 
 
 # --- tables, figure and section from run folders ---------------------------------------------------
 
+
 def fake_run(folder: Path, labels: str, seed: int, correct: np.ndarray, examples: np.ndarray) -> Path:
     """A finished run folder as the training loop leaves it (sealed summary with the config)."""
     folder.mkdir(parents=True)
-    write_csv(folder / "metrics.csv",
-              pd.DataFrame({"epoch": [1], "split": ["train"], "class": ["all"], "error": [0.2]}))
-    write_csv(folder / "probe.csv", pd.DataFrame({"example": examples, "position": np.arange(examples.size),
-                                                  "label": examples % 10, "predicted": 0, "correct": correct}))
-    summary = {"run": folder.name, "final_error": {"train": 0.2, "test": 0.25},
-               "config": {"dataset": "fashion_mnist", "labels": labels, "binarization": "det", "seed": seed,
-                          "tags": ["binarization=det", f"labels={labels}"]},
-               "outputs": seal(folder)}
+    write_csv(
+        folder / "metrics.csv", pd.DataFrame({"epoch": [1], "split": ["train"], "class": ["all"], "error": [0.2]})
+    )
+    write_csv(
+        folder / "probe.csv",
+        pd.DataFrame(
+            {
+                "example": examples,
+                "position": np.arange(examples.size),
+                "label": examples % 10,
+                "predicted": 0,
+                "correct": correct,
+            }
+        ),
+    )
+    summary = {
+        "run": folder.name,
+        "final_error": {"train": 0.2, "test": 0.25},
+        "config": {
+            "dataset": "fashion_mnist",
+            "labels": labels,
+            "binarization": "det",
+            "seed": seed,
+            "tags": ["binarization=det", f"labels={labels}"],
+        },
+        "outputs": seal(folder),
+    }
     write_json(folder / SUMMARY, summary)
     return folder
 
@@ -229,8 +283,10 @@ def fake_results(tmp_path: Path, runs: int = 8, n: int = 60) -> tuple[Context, l
     for labels, p in probabilities.items():
         x = matrix(p, runs, rng)
         matrices[labels] = x
-        folders = [fake_run(tmp_path / "easy_examples" / "fashion_mnist" / f"det-{labels}-r{r:03d}", labels, r, x[r],
-                            examples) for r in range(runs)]
+        folders = [
+            fake_run(tmp_path / "easy_examples" / "fashion_mnist" / f"det-{labels}-r{r:03d}", labels, r, x[r], examples)
+            for r in range(runs)
+        ]
         path = tmp_path / "easy_examples" / "fashion_mnist" / "chunks" / f"det-{labels}.json"
         write_manifest(path, folders)
         manifests.append(str(path))
@@ -250,8 +306,18 @@ def test_tables_figure_and_section_from_run_folders(tmp_path):
     assert len(run_table) == 24 and list(run_table[run_table["labels"] == "true"]["seed"]) == list(range(8))
     assert summary.loc["true", "runs"] == 8 and summary.loc["true", "examples"] == 60
     assert summary.loc["true", "easy_examples"] == int((matrices["true"].sum(axis=0) >= 4).sum())
-    for column in ("sigma2", "sigma2_low", "sigma2_high", "sd_of_p", "p_value", "min_detectable_sigma2",
-                   "easy_null_mean", "easy_null_low", "easy_null_high", "easy_binomial"):
+    for column in (
+        "sigma2",
+        "sigma2_low",
+        "sigma2_high",
+        "sd_of_p",
+        "p_value",
+        "min_detectable_sigma2",
+        "easy_null_mean",
+        "easy_null_low",
+        "easy_null_high",
+        "easy_binomial",
+    ):
         assert summary[column].notna().all(), column
     assert summary.loc["true", "p_value"] < 0.05 < summary.loc["randY", "p_value"]
     by_condition = histogram.groupby("labels")
@@ -283,7 +349,14 @@ def test_runs_that_probed_different_examples_are_an_error(tmp_path):
 
 
 def test_runs_sharing_a_seed_are_an_error():
-    probes = pd.DataFrame({"run": ["a", "a", "b", "b"], "seed": [0, 0, 0, 0], "example": [1, 2, 1, 2],
-                           "label": [0, 1, 0, 1], "correct": [1, 0, 1, 1]})
+    probes = pd.DataFrame(
+        {
+            "run": ["a", "a", "b", "b"],
+            "seed": [0, 0, 0, 0],
+            "example": [1, 2, 1, 2],
+            "label": [0, 1, 0, 1],
+            "correct": [1, 0, 1, 1],
+        }
+    )
     with pytest.raises(DataError, match="share seed 0"):
         analysis.correct_matrix(probes)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnnrepro.families.efficiency import declaration as efficiency
 from bnnrepro.families.efficiency import analysis
+from bnnrepro.families.efficiency import declaration as efficiency
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
 
@@ -17,17 +17,29 @@ THRESHOLDS = {"train_time_ratio": 0.71, "train_memory_ratio": 0.86, "packed_size
 
 
 def config(**section) -> dict:
-    base = {"seeds": [0, 1, 2], "datasets": ["fashion_mnist"], "archs": ["fashion_mlp_128", "fashion_mlp_1024"],
-            "variants": ["float", "det", "stoch"], "settings": {"epochs": 3},
-            "dataset_settings": {"fashion_mnist": {"train_size": 1000}},
-            "variant_settings": {"float": {"mode": "float"}, "det": {"mode": "binarynet", "binarization": "det"},
-                                 "stoch": {"mode": "binarynet", "binarization": "stoch"}},
-            "inference": {"batch_sizes": [1, 1000], "min_run_time": 0.1, "repeats": 5}}
-    return {"efficiency": {**base, **section}, "execution": {"device": "cpu", "threads_per_run": 1},
-            "claims": THRESHOLDS}
+    base = {
+        "seeds": [0, 1, 2],
+        "datasets": ["fashion_mnist"],
+        "archs": ["fashion_mlp_128", "fashion_mlp_1024"],
+        "variants": ["float", "det", "stoch"],
+        "settings": {"epochs": 3},
+        "dataset_settings": {"fashion_mnist": {"train_size": 1000}},
+        "variant_settings": {
+            "float": {"mode": "float"},
+            "det": {"mode": "binarynet", "binarization": "det"},
+            "stoch": {"mode": "binarynet", "binarization": "stoch"},
+        },
+        "inference": {"batch_sizes": [1, 1000], "min_run_time": 0.1, "repeats": 5},
+    }
+    return {
+        "efficiency": {**base, **section},
+        "execution": {"device": "cpu", "threads_per_run": 1},
+        "claims": THRESHOLDS,
+    }
 
 
 # --- declaration -----------------------------------------------------------------------------------
+
 
 def test_repeats_train_the_variants_in_rotated_order_one_chunk_per_arch():
     cfg = config()
@@ -35,15 +47,26 @@ def test_repeats_train_the_variants_in_rotated_order_one_chunk_per_arch():
     assert [c.name for c in chunks] == ["fashion_mlp_128", "fashion_mlp_1024"]
     assert all(c.isolate for c in chunks) and efficiency.FAMILY.timed
     order = [(r.condition["seed"], r.condition["variant"]) for r in chunks[0].runs]
-    assert order == [(0, "float"), (0, "det"), (0, "stoch"), (1, "det"), (1, "stoch"), (1, "float"),
-                     (2, "stoch"), (2, "float"), (2, "det")]
+    assert order == [
+        (0, "float"),
+        (0, "det"),
+        (0, "stoch"),
+        (1, "det"),
+        (1, "stoch"),
+        (1, "float"),
+        (2, "stoch"),
+        (2, "float"),
+        (2, "det"),
+    ]
     run = chunks[1].runs[1]
     assert run.settings["arch"] == "fashion_mlp_1024" and run.settings["mode"] == "binarynet"
     assert run.settings["tags"] == ["variant=det"] and run.settings["save_model"] is True
-    assert efficiency.inputs(cfg) == ["efficiency/fashion_mnist/inference/fashion_mlp_128.csv",
-                                      "efficiency/fashion_mnist/inference/fashion_mlp_128-exports.csv",
-                                      "efficiency/fashion_mnist/inference/fashion_mlp_1024.csv",
-                                      "efficiency/fashion_mnist/inference/fashion_mlp_1024-exports.csv"]
+    assert efficiency.inputs(cfg) == [
+        "efficiency/fashion_mnist/inference/fashion_mlp_128.csv",
+        "efficiency/fashion_mnist/inference/fashion_mlp_128-exports.csv",
+        "efficiency/fashion_mnist/inference/fashion_mlp_1024.csv",
+        "efficiency/fashion_mnist/inference/fashion_mlp_1024-exports.csv",
+    ]
 
 
 def test_config_checks_name_the_problem():
@@ -60,8 +83,16 @@ def test_config_checks_name_the_problem():
 
 # --- synthetic tables --------------------------------------------------------------------------------
 
-def synthetic_runs(time_ratio: float, memory_ratio: float, noise: float = 0.01, repeats: int = 3,
-                   archs=("fashion_mlp_1024",), variants=("float", "det"), seed: int = 0) -> pd.DataFrame:
+
+def synthetic_runs(
+    time_ratio: float,
+    memory_ratio: float,
+    noise: float = 0.01,
+    repeats: int = 3,
+    archs=("fashion_mlp_1024",),
+    variants=("float", "det"),
+    seed: int = 0,
+) -> pd.DataFrame:
     """runs.csv rows: float at 10 s/epoch and 1000 MB; the BNN at the given ratios, with
     multiplicative noise per run."""
     rng = np.random.default_rng(seed)
@@ -71,10 +102,22 @@ def synthetic_runs(time_ratio: float, memory_ratio: float, noise: float = 0.01, 
             for variant in variants:
                 scale_t = 1.0 if variant == "float" else time_ratio
                 scale_m = 1.0 if variant == "float" else memory_ratio
-                rows.append({"dataset": "fashion_mnist", "arch": arch, "variant": variant, "seed": repeat,
-                             "repeat": repeat, "seconds_per_epoch": 10 * scale_t * np.exp(rng.normal(0, noise)),
-                             "peak_rss_mb": 1000 * scale_m * np.exp(rng.normal(0, noise)), "test_accuracy": 0.8,
-                             "train_accuracy": 0.85, "epochs": 3, "train_examples": 1000, "threads": 2})
+                rows.append(
+                    {
+                        "dataset": "fashion_mnist",
+                        "arch": arch,
+                        "variant": variant,
+                        "seed": repeat,
+                        "repeat": repeat,
+                        "seconds_per_epoch": 10 * scale_t * np.exp(rng.normal(0, noise)),
+                        "peak_rss_mb": 1000 * scale_m * np.exp(rng.normal(0, noise)),
+                        "test_accuracy": 0.8,
+                        "train_accuracy": 0.85,
+                        "epochs": 3,
+                        "train_examples": 1000,
+                        "threads": 2,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -85,16 +128,37 @@ def synthetic_timings(packed_speedup: float, noise: float = 0.01, blocks: int = 
     rows = []
     for block in range(blocks):
         for batch, ms in ((1, 1.0), (1000, 100.0)):
-            for variant, path, factor in (("float", "float", 1.0), ("det", "float", 1.0), ("det", "packed", 1 / packed_speedup)):
+            for variant, path, factor in (
+                ("float", "float", 1.0),
+                ("det", "float", 1.0),
+                ("det", "packed", 1 / packed_speedup),
+            ):
                 value = ms * factor * np.exp(rng.normal(0, noise))
-                rows.append({"dataset": "fashion_mnist", "arch": "fashion_mlp_1024", "variant": variant, "path": path,
-                             "backend": "torch" if path == "packed" else "float", "batch_size": batch, "block": block,
-                             "median_ms": value, "images_per_s": batch / value * 1e3, "device": "cpu", "threads": 2})
+                rows.append(
+                    {
+                        "dataset": "fashion_mnist",
+                        "arch": "fashion_mlp_1024",
+                        "variant": variant,
+                        "path": path,
+                        "backend": "torch" if path == "packed" else "float",
+                        "batch_size": batch,
+                        "block": block,
+                        "median_ms": value,
+                        "images_per_s": batch / value * 1e3,
+                        "device": "cpu",
+                        "threads": 2,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def context_with(tmp_path, runs: pd.DataFrame | None = None, timings: pd.DataFrame | None = None,
-                 exports: pd.DataFrame | None = None, **thresholds) -> Context:
+def context_with(
+    tmp_path,
+    runs: pd.DataFrame | None = None,
+    timings: pd.DataFrame | None = None,
+    exports: pd.DataFrame | None = None,
+    **thresholds,
+) -> Context:
     cfg = config()
     cfg["claims"] = {**THRESHOLDS, **thresholds}
     paths = efficiency.tables(cfg)
@@ -121,8 +185,9 @@ def test_training_ratios_are_paired_by_repeat():
     assert ratios.loc["peak_rss_mb", "repeats"] == 3
 
 
-@pytest.mark.parametrize("claim, metric_ratio", [("bnn-trains-faster", "time_ratio"),
-                                                 ("bnn-trains-leaner", "memory_ratio")])
+@pytest.mark.parametrize(
+    ("claim", "metric_ratio"), [("bnn-trains-faster", "time_ratio"), ("bnn-trains-leaner", "memory_ratio")]
+)
 def test_training_claims_held_did_not_hold_inconclusive_not_run(tmp_path, claim, metric_ratio):
     check = next(c for c in analysis.CLAIMS if c.id == claim).check
     other = "memory_ratio" if metric_ratio == "time_ratio" else "time_ratio"
@@ -131,12 +196,12 @@ def test_training_claims_held_did_not_hold_inconclusive_not_run(tmp_path, claim,
         runs = synthetic_runs(**{metric_ratio: ratio, other: 1.0}, noise=noise, repeats=repeats, **kwargs)
         return verdicts(check(context_with(tmp_path, runs)))
 
-    assert verdict(0.5) == ["held"]                   # the report's effect, clearly
-    assert verdict(1.0) == ["did not hold"]           # no effect at all: the claim does not hold
-    assert verdict(1.2) == ["did not hold"]           # the BNN costs more
+    assert verdict(0.5) == ["held"]  # the report's effect, clearly
+    assert verdict(1.0) == ["did not hold"]  # no effect at all: the claim does not hold
+    assert verdict(1.2) == ["did not hold"]  # the BNN costs more
     threshold = THRESHOLDS["train_time_ratio" if metric_ratio == "time_ratio" else "train_memory_ratio"]
     assert verdict(threshold, noise=0.05) == ["inconclusive"]  # the interval straddles the threshold
-    assert verdict(0.5, repeats=1) == ["inconclusive"]         # one repeat: no interval
+    assert verdict(0.5, repeats=1) == ["inconclusive"]  # one repeat: no interval
     runs = synthetic_runs(**{metric_ratio: 0.5, other: 1.0}, variants=("float", "stoch"))
     assert verdicts(check(context_with(tmp_path, runs))) == ["not run"]
 
@@ -169,10 +234,23 @@ def test_thresholds_per_arch_at_each_claimed_effect(tmp_path):
 
 
 def exports_table(payload: int, fp32: int, exact: bool = True) -> pd.DataFrame:
-    return pd.DataFrame([{"dataset": "fashion_mnist", "arch": "fashion_mlp_1024", "variant": "det", "seed": s,
-                          "run": f"fashion_mlp_1024-det-s{s}", "fp32_bytes": fp32, "payload_bytes": payload,
-                          "file_bytes": payload + 900, "exact_float_path": True, "exact_packed_path": exact or s != 1}
-                         for s in range(3)])
+    return pd.DataFrame(
+        [
+            {
+                "dataset": "fashion_mnist",
+                "arch": "fashion_mlp_1024",
+                "variant": "det",
+                "seed": s,
+                "run": f"fashion_mlp_1024-det-s{s}",
+                "fp32_bytes": fp32,
+                "payload_bytes": payload,
+                "file_bytes": payload + 900,
+                "exact_float_path": True,
+                "exact_packed_path": exact or s != 1,
+            }
+            for s in range(3)
+        ]
+    )
 
 
 def test_packed_size_claim(tmp_path):
@@ -204,12 +282,15 @@ def test_packed_inference_claim(tmp_path):
     def verdict(speedup, noise=0.01, blocks=5):
         return verdicts(check(context_with(tmp_path, timings=synthetic_timings(speedup, noise, blocks))))
 
-    assert verdict(4.0) == ["held", "held"]                    # batch 1 and the large batch
-    assert verdict(1.0) == ["did not hold", "did not hold"]    # no effect: does not hold
+    assert verdict(4.0) == ["held", "held"]  # batch 1 and the large batch
+    assert verdict(1.0) == ["did not hold", "did not hold"]  # no effect: does not hold
     assert verdict(0.5) == ["did not hold", "did not hold"]
     assert verdict(2.0, noise=0.1) == ["inconclusive", "inconclusive"]
     results = check(context_with(tmp_path, timings=synthetic_timings(4.0)))
-    assert [r.scope for r in results] == ["fashion_mnist 784-1024-10, batch 1", "fashion_mnist 784-1024-10, batch 1,000"]
+    assert [r.scope for r in results] == [
+        "fashion_mnist 784-1024-10, batch 1",
+        "fashion_mnist 784-1024-10, batch 1,000",
+    ]
     no_packed = synthetic_timings(4.0)
     no_packed = no_packed[no_packed["path"] != "packed"]
     assert verdicts(check(context_with(tmp_path, timings=no_packed))) == ["not run"]
@@ -217,23 +298,31 @@ def test_packed_inference_claim(tmp_path):
 
 # --- on real trained models --------------------------------------------------------------------------
 
+
 def test_inference_job_and_tables_on_trained_models(tmp_path, fashion_mnist):
     """Two tiny runs (float, det) through the chunk trainer, the inference job and the tables: the
     packed export reproduces the det model exactly and is about 1/32 of its fp32 size."""
     from bnnrepro.families.efficiency import inference
     from bnnrepro.train.command import run_chunk
 
-    cfg = config(seeds=[0], archs=["fashion_mlp_128"], variants=["float", "det"],
-                 settings={"epochs": 2, "batch_size": 100},
-                 dataset_settings={"fashion_mnist": {"train_size": 300, "valid_size": 100, "test_size": 200}})
+    cfg = config(
+        seeds=[0],
+        archs=["fashion_mlp_128"],
+        variants=["float", "det"],
+        settings={"epochs": 2, "batch_size": 100},
+        dataset_settings={"fashion_mnist": {"train_size": 300, "valid_size": 100, "test_size": 200}},
+    )
     cfg["results"] = str(tmp_path)
     chunk = efficiency.chunks(cfg)[0]
-    spec = {"isolate": False, "runs": [{"out": r.folder(str(tmp_path)), "name": r.name, "settings": dict(r.settings)}
-                                       for r in chunk.runs]}
+    spec = {
+        "isolate": False,
+        "runs": [{"out": r.folder(str(tmp_path)), "name": r.name, "settings": dict(r.settings)} for r in chunk.runs],
+    }
     run_chunk(spec, {"checkpoint_every": 1e9}, chunk.manifest(str(tmp_path)), progress=False)
     outputs = {k: tmp_path / v for k, v in efficiency.inference_outputs("fashion_mnist", "fashion_mlp_128").items()}
-    timings, exports = inference.benchmark(chunk.manifest(str(tmp_path)), outputs["packed"], [1, 64], repeats=2,
-                                           min_run_time=0.01)
+    timings, exports = inference.benchmark(
+        chunk.manifest(str(tmp_path)), outputs["packed"], [1, 64], repeats=2, min_run_time=0.01
+    )
     assert exports["exact_float_path"].all() and exports["exact_packed_path"].all()
     assert list(exports["variant"]) == ["det"]
     assert exports["payload_bytes"].iloc[0] < 0.06 * exports["fp32_bytes"].iloc[0]
@@ -249,5 +338,6 @@ def test_inference_job_and_tables_on_trained_models(tmp_path, fashion_mnist):
     assert set(runs["variant"]) == {"float", "det"} and (runs["seconds_per_epoch"] > 0).all()
     assert runs["position"].tolist() == [0, 1]
     assert len(context.csv(efficiency.tables(cfg)["inference_ratios"])) == 2 * 3
-    assert all(r.verdict in ("held", "did not hold", "inconclusive") for claim in analysis.CLAIMS
-               for r in claim.check(context))
+    assert all(
+        r.verdict in ("held", "did not hold", "inconclusive") for claim in analysis.CLAIMS for r in claim.check(context)
+    )

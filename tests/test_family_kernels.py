@@ -13,16 +13,25 @@ import pytest
 
 from bnnrepro import stats
 from bnnrepro.cli import main
-from bnnrepro.families.kernels import declaration as kernels
 from bnnrepro.families.kernels import analysis
+from bnnrepro.families.kernels import declaration as kernels
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
 from bnnrepro.report.tables import format_value, render
 
 CPU, GPU = "Test CPU 9000", "NVIDIA Test GPU"
 THRESHOLDS = {"kernel_matvec_speedup": 1.0, "kernel_speedup_vs_fp16": 8.0, "kernel_speedup_vs_fp32": 3.4}
-SECTION = {"enabled": True, "device": "cpu", "batch": [1, 64], "sizes": [256, 1024], "repeats": 5, "max_time": 1.0,
-           "seed": 0, "exclusive": True, "gpus": 0}
+SECTION = {
+    "enabled": True,
+    "device": "cpu",
+    "batch": [1, 64],
+    "sizes": [256, 1024],
+    "repeats": 5,
+    "max_time": 1.0,
+    "seed": 0,
+    "exclusive": True,
+    "gpus": 0,
+}
 
 
 def block_rows(device_type: str, device: str, times: dict, exact: dict | None = None) -> pd.DataFrame:
@@ -31,11 +40,30 @@ def block_rows(device_type: str, device: str, times: dict, exact: dict | None = 
     rows = []
     for (impl, dtype, prep, m, k), values in times.items():
         for block, ms in enumerate(values):
-            rows.append(dict(device_type=device_type, device=device, impl=impl, dtype=dtype, act_prep=prep, M=m, K=k,
-                             N=k, block=block, position=0, calls=10, ms=ms,
-                             exact=(exact or {}).get((impl, dtype, prep, m, k), True),
-                             auto_choice=impl == "torch.matmul" and dtype == "fp32", config="", load_avg=0.5,
-                             timer="test timer", threads=2, torch_version="2.x", triton_version="3.x"))
+            rows.append(
+                dict(
+                    device_type=device_type,
+                    device=device,
+                    impl=impl,
+                    dtype=dtype,
+                    act_prep=prep,
+                    M=m,
+                    K=k,
+                    N=k,
+                    block=block,
+                    position=0,
+                    calls=10,
+                    ms=ms,
+                    exact=(exact or {}).get((impl, dtype, prep, m, k), True),
+                    auto_choice=impl == "torch.matmul" and dtype == "fp32",
+                    config="",
+                    load_avg=0.5,
+                    timer="test timer",
+                    threads=2,
+                    torch_version="2.x",
+                    triton_version="3.x",
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -47,15 +75,17 @@ def noisy(center: float, spread: float, n: int = 5, seed: int = 0) -> list[float
 
 def cpu_times(packed_m1_4096: list[float], fp32_m1_4096: list[float] | None = None) -> dict:
     fp32 = fp32_m1_4096 or noisy(2.0, 0.02, seed=1)
-    return {("torch.matmul", "fp32", "none", 1, 1024): noisy(0.1, 0.02, seed=2),
-            ("torch_xnor", "bit", "outside", 1, 1024): noisy(0.3, 0.02, seed=3),
-            ("torch_xnor", "bit", "inside", 1, 1024): noisy(0.35, 0.02, seed=4),
-            ("torch.matmul", "fp32", "none", 1, 4096): fp32,
-            ("torch_xnor", "bit", "outside", 1, 4096): noisy(0.9, 0.02, seed=5),
-            ("torch_xnor", "bit", "inside", 1, 4096): packed_m1_4096,
-            ("torch.matmul", "fp32", "none", 64, 4096): noisy(15.0, 0.02, seed=6),
-            ("torch_xnor", "bit", "outside", 64, 4096): noisy(60.0, 0.02, seed=7),
-            ("torch_xnor", "bit", "inside", 64, 4096): noisy(61.0, 0.02, seed=8)}
+    return {
+        ("torch.matmul", "fp32", "none", 1, 1024): noisy(0.1, 0.02, seed=2),
+        ("torch_xnor", "bit", "outside", 1, 1024): noisy(0.3, 0.02, seed=3),
+        ("torch_xnor", "bit", "inside", 1, 1024): noisy(0.35, 0.02, seed=4),
+        ("torch.matmul", "fp32", "none", 1, 4096): fp32,
+        ("torch_xnor", "bit", "outside", 1, 4096): noisy(0.9, 0.02, seed=5),
+        ("torch_xnor", "bit", "inside", 1, 4096): packed_m1_4096,
+        ("torch.matmul", "fp32", "none", 64, 4096): noisy(15.0, 0.02, seed=6),
+        ("torch_xnor", "bit", "outside", 64, 4096): noisy(60.0, 0.02, seed=7),
+        ("torch_xnor", "bit", "inside", 64, 4096): noisy(61.0, 0.02, seed=8),
+    }
 
 
 def gpu_times(xnor_vs_fp16: float, xnor_vs_fp32_8192: float, spread: float = 0.02) -> dict:
@@ -79,8 +109,16 @@ def context_with(tmp_path, blocks: pd.DataFrame, section: dict | None = None) ->
     results = tmp_path / "results"
     (results / "kernels").mkdir(parents=True, exist_ok=True)
     blocks.to_csv(results / kernels.BLOCKS, index=False)
-    context = Context({"kernels": section or SECTION, "claims": THRESHOLDS, "results": str(results),
-                       "report_dir": str(tmp_path / "report")}, results, tmp_path / "report")
+    context = Context(
+        {
+            "kernels": section or SECTION,
+            "claims": THRESHOLDS,
+            "results": str(results),
+            "report_dir": str(tmp_path / "report"),
+        },
+        results,
+        tmp_path / "report",
+    )
     analysis.make_tables(context, [str(results / kernels.BLOCKS)])
     return context
 
@@ -99,19 +137,23 @@ def only(claim_id: str, context: Context):
 
 # --- the products table ----------------------------------------------------------------------------
 
+
 def test_products_speedups_are_paired_ratio_intervals_over_blocks(tmp_path):
     times = cpu_times(noisy(1.0, 0.05, seed=9))
     context = context_with(tmp_path, block_rows("cpu", CPU, times))
     table = pd.read_csv(context.results / "kernels/products.csv")
     assert len(table) == len(times)
-    row = table[(table["impl"] == "torch_xnor") & (table["act_prep"] == "inside") & (table["M"] == 1)
-                & (table["K"] == 4096)].iloc[0]
-    expected = stats.ratio_interval(times[("torch.matmul", "fp32", "none", 1, 4096)],
-                                    times[("torch_xnor", "bit", "inside", 1, 4096)], paired=True)
+    row = table[
+        (table["impl"] == "torch_xnor") & (table["act_prep"] == "inside") & (table["M"] == 1) & (table["K"] == 4096)
+    ].iloc[0]
+    expected = stats.ratio_interval(
+        times[("torch.matmul", "fp32", "none", 1, 4096)], times[("torch_xnor", "bit", "inside", 1, 4096)], paired=True
+    )
     assert row["speedup_vs_fp32"] == pytest.approx(expected.estimate)
     assert (row["speedup_vs_fp32_low"], row["speedup_vs_fp32_high"]) == pytest.approx((expected.low, expected.high))
-    assert row["blocks"] == 5 and row["ms"] == pytest.approx(math.exp(np.mean(np.log(times[
-        ("torch_xnor", "bit", "inside", 1, 4096)]))))
+    assert row["blocks"] == 5 and row["ms"] == pytest.approx(
+        math.exp(np.mean(np.log(times[("torch_xnor", "bit", "inside", 1, 4096)])))
+    )
     assert row["gops"] == pytest.approx(2 * 4096 * 4096 / (row["ms"] * 1e6))
     baseline = table[(table["impl"] == "torch.matmul")]
     assert (baseline["speedup_vs_fp32"] == 1).all() and baseline["speedup_vs_fp16"].isna().all()
@@ -128,6 +170,7 @@ def test_products_reject_a_benchmark_without_its_columns(tmp_path):
 
 # --- claims ----------------------------------------------------------------------------------------
 
+
 def test_exact_claim_held_and_did_not_hold(tmp_path):
     times = cpu_times(noisy(1.0, 0.02, seed=9))
     assert verdicts("kernel-exact", context_with(tmp_path / "a", block_rows("cpu", CPU, times))) == {CPU: "held"}
@@ -142,11 +185,14 @@ def test_exact_claim_not_run_without_binary_products(tmp_path):
     assert only("kernel-exact", context_with(tmp_path, block_rows("cpu", CPU, fp32_only))).verdict == "not run"
 
 
-@pytest.mark.parametrize("packed, verdict", [
-    (noisy(1.0, 0.03, seed=9), "held"),                 # 2x faster than fp32's 2 ms
-    (noisy(6.0, 0.03, seed=9), "did not hold"),         # 3x slower
-    (noisy(2.0, 0.40, seed=11), "inconclusive"),        # as fast, very noisy blocks
-])
+@pytest.mark.parametrize(
+    ("packed", "verdict"),
+    [
+        (noisy(1.0, 0.03, seed=9), "held"),  # 2x faster than fp32's 2 ms
+        (noisy(6.0, 0.03, seed=9), "did not hold"),  # 3x slower
+        (noisy(2.0, 0.40, seed=11), "inconclusive"),  # as fast, very noisy blocks
+    ],
+)
 def test_matvec_claim_verdicts(tmp_path, packed, verdict):
     result = only("kernel-beats-fp32-matvec", context_with(tmp_path, block_rows("cpu", CPU, cpu_times(packed))))
     assert result.scope == CPU and result.verdict == verdict and result.unit == "ratio"
@@ -174,21 +220,25 @@ def test_gpu_claims_are_not_run_on_a_cpu_run(tmp_path):
         assert result.verdict == "not run" and "no GPU in this run" in result.detail and CPU in result.detail
 
 
-@pytest.mark.parametrize("speedup, spread, verdict", [
-    (12.0, 0.02, "held"), (4.0, 0.02, "did not hold"), (8.0, 0.5, "inconclusive"), (1.0, 0.02, "did not hold")])
+@pytest.mark.parametrize(
+    ("speedup", "spread", "verdict"),
+    [(12.0, 0.02, "held"), (4.0, 0.02, "did not hold"), (8.0, 0.5, "inconclusive"), (1.0, 0.02, "did not hold")],
+)
 def test_fp16_claim_verdicts(tmp_path, speedup, spread, verdict):
     context = context_with(tmp_path, block_rows("cuda", GPU, gpu_times(speedup, 5.0, spread)))
     assert verdicts("kernel-beats-fp16", context) == {f"{GPU}, M = 1": verdict, f"{GPU}, M = 16": verdict}
 
 
-@pytest.mark.parametrize("speedup, spread, verdict", [
-    (5.0, 0.02, "held"), (2.0, 0.02, "did not hold"), (3.4, 0.5, "inconclusive"), (1.0, 0.02, "did not hold")])
+@pytest.mark.parametrize(
+    ("speedup", "spread", "verdict"),
+    [(5.0, 0.02, "held"), (2.0, 0.02, "did not hold"), (3.4, 0.5, "inconclusive"), (1.0, 0.02, "did not hold")],
+)
 def test_cublas_claim_verdicts(tmp_path, speedup, spread, verdict):
     context = context_with(tmp_path, block_rows("cuda", GPU, gpu_times(10.0, speedup, spread)))
     result = only("kernel-beats-cublas", context)
     assert result.scope == GPU and result.verdict == verdict
     int8 = re.search(r"int8 tl.dot product: ([0-9.]+)x", result.detail)
-    assert int8 and float(int8.group(1)) == pytest.approx(5.0, rel=0.05)    # int8 at 20 ms against 100 ms
+    assert int8 and float(int8.group(1)) == pytest.approx(5.0, rel=0.05)  # int8 at 20 ms against 100 ms
 
 
 def test_gpu_claims_not_run_without_their_shapes(tmp_path):
@@ -201,6 +251,7 @@ def test_gpu_claims_not_run_without_their_shapes(tmp_path):
 
 # --- report section and figure --------------------------------------------------------------------
 
+
 def test_section_table_has_units_and_no_constant_columns(tmp_path):
     context = context_with(tmp_path, block_rows("cpu", CPU, cpu_times(noisy(1.0, 0.02, seed=9))))
     analysis.make_figures(context)
@@ -209,21 +260,24 @@ def test_section_table_has_units_and_no_constant_columns(tmp_path):
     section = analysis.section(context)
     assert CPU in section.settings and "5 interleaved timing blocks" in section.settings
     speed = section.tables[0]
-    assert "device" not in speed.frame.columns and len(speed.frame) == 6   # fp32 rows are a column, not rows
-    assert "speedup_vs_fp16" not in speed.frame.columns                   # no fp16 rows on a CPU
+    assert "device" not in speed.frame.columns and len(speed.frame) == 6  # fp32 rows are a column, not rows
+    assert "speedup_vs_fp16" not in speed.frame.columns  # no fp16 rows on a CPU
     html = render(speed)
     assert CPU not in html and "Time per product" in html and "Speedup over fp32" in html
     assert " ms<" in html and "x<" in html
     assert format_value(1.9371, speed.column("speedup_vs_fp32").fmt) == "1.94x"
     assert format_value(0.0123456, speed.column("ms").fmt) == "0.0123 ms"
     paper = section.tables[1].frame
-    assert set(paper["our_dataset"]) == {"not run"}      # no 8192^3 on this run
+    assert set(paper["our_dataset"]) == {"not run"}  # no 8192^3 on this run
     assert [g.what for g in section.glance] == ["paper", "this run"]
 
 
 def test_section_of_a_gpu_run_shows_fp16_speedups(tmp_path):
-    context = context_with(tmp_path, block_rows("cuda", GPU, gpu_times(10.0, 5.0)),
-                           dict(SECTION, device="cuda", batch=[1, 16, 8192], sizes=[4096, 8192]))
+    context = context_with(
+        tmp_path,
+        block_rows("cuda", GPU, gpu_times(10.0, 5.0)),
+        dict(SECTION, device="cuda", batch=[1, 16, 8192], sizes=[4096, 8192]),
+    )
     analysis.make_figures(context)
     section = analysis.section(context)
     assert "speedup_vs_fp16" in section.tables[0].frame.columns
@@ -234,6 +288,7 @@ def test_section_of_a_gpu_run_shows_fp16_speedups(tmp_path):
 
 
 # --- declaration and command ----------------------------------------------------------------------
+
 
 def test_declaration_is_registered_with_its_bench_verb():
     family = FAMILIES["kernels"]
@@ -250,10 +305,33 @@ def test_check_warns_about_claims_a_config_cannot_decide():
 
 def test_bench_verb_writes_interleaved_blocks(tmp_path):
     out = tmp_path / "bench" / "blocks.csv"
-    assert main(["kernels", "bench", "--device", "cpu", "--out", str(out), "--batch", "1", "3", "--sizes", "64", "100",
-                 "--repeats", "2", "--max-time", "0.01", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "kernels",
+                "bench",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+                "--batch",
+                "1",
+                "3",
+                "--sizes",
+                "64",
+                "100",
+                "--repeats",
+                "2",
+                "--max-time",
+                "0.01",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     blocks = pd.read_csv(out)
-    assert len(blocks) == 2 * 2 * 3 * 2          # sizes x batches x implementations x blocks
+    assert len(blocks) == 2 * 2 * 3 * 2  # sizes x batches x implementations x blocks
     assert set(blocks["impl"]) == {"torch.matmul", "torch_xnor"} and blocks["exact"].all()
     assert (blocks["ms"] > 0).all() and (blocks["calls"] >= 1).all() and (blocks["threads"] == 1).all()
     # every block times every implementation once, in an order rotated from block to block
@@ -262,9 +340,15 @@ def test_bench_verb_writes_interleaved_blocks(tmp_path):
         assert len(orders) == 2 and orders[0] != orders[1] and sorted(orders[0]) == sorted(orders[1])
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--device", "tpu"], "device must be"), (["--repeats", "1"], "--repeats must be >= 2"),
-    (["--max-time", "0"], "--max-time must be positive"), (["--batch", "0"], "positive integers")])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "tpu"], "device must be"),
+        (["--repeats", "1"], "--repeats must be >= 2"),
+        (["--max-time", "0"], "--max-time must be positive"),
+        (["--batch", "0"], "positive integers"),
+    ],
+)
 def test_bench_verb_rejects_bad_options_in_one_line(tmp_path, capsys, args, message):
     assert main(["kernels", "bench", "--out", str(tmp_path / "x.csv"), *args]) == 2
     err = capsys.readouterr().err

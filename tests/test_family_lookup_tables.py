@@ -15,10 +15,19 @@ import pytest
 from bnnrepro.cli import main as cli_main
 from bnnrepro.data.registry import RawDataset
 from bnnrepro.errors import ConfigError, DataError
-from bnnrepro.families.lookup_tables import declaration
-from bnnrepro.families.lookup_tables import analysis
+from bnnrepro.families.lookup_tables import analysis, declaration
 from bnnrepro.families.lookup_tables.compute import (
-    COLUMNS, PAIR_COLUMNS, TABLE2_COLUMNS, all_pairs, make_task, pairwise, seed_plan, table, table1, table2, table3,
+    COLUMNS,
+    PAIR_COLUMNS,
+    TABLE2_COLUMNS,
+    all_pairs,
+    make_task,
+    pairwise,
+    seed_plan,
+    table,
+    table1,
+    table2,
+    table3,
 )
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
@@ -27,13 +36,27 @@ THRESHOLDS = {"lut_above_chance": 0.05, "lut_saturated": 0.999, "lut_chance_tole
 
 
 def section_config(**parts) -> dict:
-    section = {"enabled": True, "datasets": ["fashion_mnist"], "hidden_layers": 5, "width": 1024, "seeds": [0, 1, 2],
-               "data_seeds": [0, 1, 2, 3, 4], "threads": 1,
-               "table1": {"k": [8, 12], "train_size": 5000, "test_size": 2000, "train_eval_size": 1000,
-                          "memorization_train_size": None, "conv_epochs": 2, "jobs": 1},
-               "table2": {"k": 8}, "table3": {"k": [2, 8, 14], "labels": ["real", "random"], "hidden_layers": 3,
-                                              "width": 128},
-               "pairwise": {"k": [2, 10], "hidden_layers": 3, "width": 128, "seeds": [0]}}
+    section = {
+        "enabled": True,
+        "datasets": ["fashion_mnist"],
+        "hidden_layers": 5,
+        "width": 1024,
+        "seeds": [0, 1, 2],
+        "data_seeds": [0, 1, 2, 3, 4],
+        "threads": 1,
+        "table1": {
+            "k": [8, 12],
+            "train_size": 5000,
+            "test_size": 2000,
+            "train_eval_size": 1000,
+            "memorization_train_size": None,
+            "conv_epochs": 2,
+            "jobs": 1,
+        },
+        "table2": {"k": 8},
+        "table3": {"k": [2, 8, 14], "labels": ["real", "random"], "hidden_layers": 3, "width": 128},
+        "pairwise": {"k": [2, 10], "hidden_layers": 3, "width": 128, "seeds": [0]},
+    }
     for name, value in parts.items():
         section[name] = value
     return {"lookup_tables": section, "results": "results", "claims": dict(THRESHOLDS)}
@@ -42,6 +65,7 @@ def section_config(**parts) -> dict:
 # ---------------------------------------------------------------------------------------------
 # The declaration
 # ---------------------------------------------------------------------------------------------
+
 
 def test_jobs_fan_out_per_table_with_each_tables_network():
     config = section_config()
@@ -54,14 +78,23 @@ def test_jobs_fan_out_per_table_with_each_tables_network():
     assert "--seed 0 --data-seed 0" in args["table2"]
     assert "--labels real --seed 0 1 2 --data-seed 0" in args["table3-real"]
     # one network per random-label draw, seeded with the draw
-    assert "--labels random random_mirror --seed 0 1 2 3 4 --data-seed 0 1 2 3 4 --pairing paired" in args["table3-random"]
+    assert (
+        "--labels random random_mirror --seed 0 1 2 3 4 --data-seed 0 1 2 3 4 --pairing paired" in args["table3-random"]
+    )
     config["lookup_tables"]["mirror_draws"] = False
     unmirrored = {job.name: job.cli_args() for job in declaration.jobs(config)}
     assert "--labels random --seed" in unmirrored["table3-random"]
     assert "--k 2 10 --seed 0" in args["pairwise"]
     assert declaration.inputs(config) == [f"lookup_tables/fashion_mnist/{name}.csv" for name in jobs]
-    assert set(declaration.tables(config)) == {"table1", "table2", "table3", "table3_summary", "random_draws",
-                                               "pairwise", "pairwise_gap"}
+    assert set(declaration.tables(config)) == {
+        "table1",
+        "table2",
+        "table3",
+        "table3_summary",
+        "random_draws",
+        "pairwise",
+        "pairwise_gap",
+    }
     kinds = [spec.kind for spec in declaration.figures(config)]
     assert kinds == ["table1", "table2", "table3", "random_draws", "pairwise"]
     assert set(kinds) <= set(declaration.CAPTIONS)
@@ -89,6 +122,7 @@ def test_check_names_impossible_settings():
 # ---------------------------------------------------------------------------------------------
 # Compute: the tables on a synthetic dataset
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def synthetic() -> RawDataset:
@@ -128,17 +162,39 @@ def test_make_task(synthetic):
     assert 0.3 < rand.label_agreement < 0.7
     pair = make_task(synthetic, "pair-2-7")
     assert pair.n_train == int(np.isin(synthetic.y_train, [2, 7]).sum())
-    for bad in [dict(task="multiclass"), dict(task="pair-3-3"), dict(labels="randY"),
-                dict(train_size=0), dict(test_size=201)]:
+    for bad in [
+        dict(task="multiclass"),
+        dict(task="pair-3-3"),
+        dict(labels="randY"),
+        dict(train_size=0),
+        dict(test_size=201),
+    ]:
         with pytest.raises(ConfigError):
             make_task(synthetic, **bad)
 
 
 def test_table1_memorization_on_its_own_training_set(synthetic):
-    methods = ["memorization", "1-nn", "5-nn", "random_forest_10", "logistic_regression",
-               "naive_bayes", "conv_net", "random_guess"]
-    frame = table1(synthetic, methods=methods, ks=[4, 6], hidden_layers=2, width=32, train_size=300,
-                   test_size=150, train_eval_size=100, conv_epochs=1)
+    methods = [
+        "memorization",
+        "1-nn",
+        "5-nn",
+        "random_forest_10",
+        "logistic_regression",
+        "naive_bayes",
+        "conv_net",
+        "random_guess",
+    ]
+    frame = table1(
+        synthetic,
+        methods=methods,
+        ks=[4, 6],
+        hidden_layers=2,
+        width=32,
+        train_size=300,
+        test_size=150,
+        train_eval_size=100,
+        conv_epochs=1,
+    )
     check_schema(frame, COLUMNS)
     assert len(frame) == 2 * (len(methods) + 1)
     assert frame["method"].tolist()[:4] == ["memorization"] * 4 and frame["k"].tolist()[:4] == [4, 4, 6, 6]
@@ -152,8 +208,15 @@ def test_table1_memorization_on_its_own_training_set(synthetic):
     acc = frame.set_index(["method", "split"])["accuracy"]
     assert acc[("1-nn", "train")] == 1.0
     assert acc[("naive_bayes", "test")] > 0.7  # the synthetic classes are easy
-    smaller = table1(synthetic, methods=["memorization"], ks=[4], hidden_layers=2, width=32,
-                     memorization_train_size=200, test_size=150)
+    smaller = table1(
+        synthetic,
+        methods=["memorization"],
+        ks=[4],
+        hidden_layers=2,
+        width=32,
+        memorization_train_size=200,
+        test_size=150,
+    )
     assert smaller["n_train"].eq(200).all()
     gap = analysis.fits(frame)
     assert len(gap) == len(methods) + 1
@@ -183,8 +246,16 @@ def test_table3_real_vs_random(synthetic):
     real = gap[gap["labels"] == "real"]["test_accuracy"].mean()
     random = gap[gap["labels"] == "random"]["test_accuracy"].mean()
     assert real > random + 0.1  # generalization on real labels only
-    paired = table3(synthetic, ks=[2], labels=["random"], hidden_layers=[1], width=8, seeds=[3, 4, 5],
-                    data_seeds=[0, 1, 2], pairing="paired")
+    paired = table3(
+        synthetic,
+        ks=[2],
+        labels=["random"],
+        hidden_layers=[1],
+        width=8,
+        seeds=[3, 4, 5],
+        data_seeds=[0, 1, 2],
+        pairing="paired",
+    )
     fits = paired[paired["split"] == "train"]
     assert list(zip(fits["data_seed"], fits["seed"])) == [(0, 3), (1, 4), (2, 5)]  # one network per draw
     assert fits["label_agreement"].nunique() == 3
@@ -215,31 +286,35 @@ def test_pairwise(synthetic):
 # The `table` verb
 # ---------------------------------------------------------------------------------------------
 
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     table.add_arguments(parser)
     return parser.parse_args(argv)
 
 
-@pytest.mark.parametrize("argv", [
-    ["table3", "--k", "0"],
-    ["table3", "--k", "17"],
-    ["table3", "--k", "8", "--width", "4"],
-    ["table2", "--k", "4", "8"],
-    ["table1", "--layers", "2", "3"],
-    ["table3", "--pairs", "1-2"],
-    ["table3", "--methods", "1-nn"],
-    ["table3", "--memorization-train-size", "100"],
-    ["table1", "--labels", "random"],
-    ["table1", "--pairing", "paired"],
-    ["table3", "--pairing", "paired", "--seed", "0", "--data-seed", "0", "1"],
-    ["pairwise", "--pairs", "3-3"],
-    ["pairwise", "--pairs", "3to5"],
-    ["table3", "--train-size", "0"],
-    ["table3", "--seed", "-1"],
-    ["table3", "--data-seed", "0", "-2"],
-    ["table3", "--dataset", "no_such_data"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["table3", "--k", "0"],
+        ["table3", "--k", "17"],
+        ["table3", "--k", "8", "--width", "4"],
+        ["table2", "--k", "4", "8"],
+        ["table1", "--layers", "2", "3"],
+        ["table3", "--pairs", "1-2"],
+        ["table3", "--methods", "1-nn"],
+        ["table3", "--memorization-train-size", "100"],
+        ["table1", "--labels", "random"],
+        ["table1", "--pairing", "paired"],
+        ["table3", "--pairing", "paired", "--seed", "0", "--data-seed", "0", "1"],
+        ["pairwise", "--pairs", "3-3"],
+        ["pairwise", "--pairs", "3to5"],
+        ["table3", "--train-size", "0"],
+        ["table3", "--seed", "-1"],
+        ["table3", "--data-seed", "0", "-2"],
+        ["table3", "--dataset", "no_such_data"],
+    ],
+)
 def test_table_verb_rejects_bad_settings(argv, tmp_path, capsys):
     out = tmp_path / "t.csv"
     with pytest.raises(ConfigError):
@@ -254,6 +329,7 @@ def test_table_verb_rejects_bad_settings(argv, tmp_path, capsys):
 # Real data (skipped when Fashion-MNIST is not installed)
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fashion():
     from bnnrepro.data import load_dataset
@@ -267,9 +343,33 @@ def fashion():
 
 def test_table_verb_writes_csv(fashion, tmp_path):
     out = tmp_path / "sub" / "pairs.csv"
-    assert cli_main(["lookup_tables", "table", "pairwise", "--out", str(out), "--k", "4", "--layers", "1", "--width",
-                     "16", "--train-size", "400", "--test-size", "200", "--pairs", "0-1", "7-5", "--offline",
-                     "--quiet"]) == 0
+    assert (
+        cli_main(
+            [
+                "lookup_tables",
+                "table",
+                "pairwise",
+                "--out",
+                str(out),
+                "--k",
+                "4",
+                "--layers",
+                "1",
+                "--width",
+                "16",
+                "--train-size",
+                "400",
+                "--test-size",
+                "200",
+                "--pairs",
+                "0-1",
+                "7-5",
+                "--offline",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     frame = pd.read_csv(out)
     check_schema(frame, COLUMNS + PAIR_COLUMNS)
     assert frame["task"].tolist() == ["pair-0-1"] * 2 + ["pair-5-7"] * 2
@@ -279,19 +379,46 @@ def test_table_verb_writes_csv(fashion, tmp_path):
 # Analysis on synthetic result tables
 # ---------------------------------------------------------------------------------------------
 
-def fit_rows(dataset: str, labels: str, k: int, seed: int, data_seed: int, train: float, test: float,
-             agreement: float = 1.0, **extra) -> list[dict]:
-    common = dict(dataset=dataset, task=extra.pop("task", "binary"), labels=labels, method="memorization", k=k,
-                  hidden_layers=3, width=128, seed=seed, data_seed=data_seed, n_train=60000,
-                  label_agreement=agreement, n_eval=10000, fit_seconds=0.1, **extra)
+
+def fit_rows(
+    dataset: str,
+    labels: str,
+    k: int,
+    seed: int,
+    data_seed: int,
+    train: float,
+    test: float,
+    agreement: float = 1.0,
+    **extra,
+) -> list[dict]:
+    common = dict(
+        dataset=dataset,
+        task=extra.pop("task", "binary"),
+        labels=labels,
+        method="memorization",
+        k=k,
+        hidden_layers=3,
+        width=128,
+        seed=seed,
+        data_seed=data_seed,
+        n_train=60000,
+        label_agreement=agreement,
+        n_eval=10000,
+        fit_seconds=0.1,
+        **extra,
+    )
     return [dict(common, split="train", accuracy=train), dict(common, split="test", accuracy=test)]
 
 
 def write_table3(folder, ks, real, random, seeds=(0, 1, 2), draws=(0, 1, 2, 3, 4), dataset="fashion_mnist"):
     """Job CSVs of Table 3: ``real(k, seed)`` and ``random(k, draw)`` -> (train, test)."""
     real_rows = [r for k in ks for s in seeds for r in fit_rows(dataset, "real", k, s, 0, *real(k, s))]
-    random_rows = [r for d in draws for k in ks
-                   for r in fit_rows(dataset, "random", k, d, d, *random(k, d), agreement=0.5 + 0.001 * (d - 2))]
+    random_rows = [
+        r
+        for d in draws
+        for k in ks
+        for r in fit_rows(dataset, "random", k, d, d, *random(k, d), agreement=0.5 + 0.001 * (d - 2))
+    ]
     paths = [folder / f"lookup_tables/{dataset}/table3-real.csv", folder / f"lookup_tables/{dataset}/table3-random.csv"]
     write_csv(paths[0], pd.DataFrame(real_rows, columns=COLUMNS))
     write_csv(paths[1], pd.DataFrame(random_rows, columns=COLUMNS))
@@ -302,8 +429,20 @@ def write_pairs(folder, ks, gap, pairs=((0, 1), (2, 3), (4, 5), (6, 7)), seeds=(
     """The pairwise job CSV: test accuracy 0.9 - gap(k, pair, seed), train 0.9."""
     rows = []
     for (a, b), s, k in itertools.product(pairs, seeds, ks):
-        rows += fit_rows(dataset, "real", k, s, 0, 0.9, 0.9 - gap(k, (a, b), s), task=f"pair-{a}-{b}", class_a=a,
-                         class_b=b, name_a=f"c{a}", name_b=f"c{b}")
+        rows += fit_rows(
+            dataset,
+            "real",
+            k,
+            s,
+            0,
+            0.9,
+            0.9 - gap(k, (a, b), s),
+            task=f"pair-{a}-{b}",
+            class_a=a,
+            class_b=b,
+            name_a=f"c{a}",
+            name_b=f"c{b}",
+        )
     path = folder / f"lookup_tables/{dataset}/pairwise.csv"
     write_csv(path, pd.DataFrame(rows, columns=COLUMNS + PAIR_COLUMNS))
     return [str(path)]
@@ -399,20 +538,25 @@ def test_random_harder_with_saturated_ties(tmp_path):
     assert result.verdict == "inconclusive" and result.estimate is None  # no k shows a difference
 
     # Below saturation random labels must be fitted strictly worse: equal fits do not hold.
-    equal = write_table3(tmp_path / "c", KS, lambda k, s: (0.9 + noise(k, s, scale=0.002), 0.8),
-                         lambda k, d: (0.9 + noise(k, d, 2, scale=0.002), 0.5))
+    equal = write_table3(
+        tmp_path / "c",
+        KS,
+        lambda k, s: (0.9 + noise(k, s, scale=0.002), 0.8),
+        lambda k, d: (0.9 + noise(k, d, 2, scale=0.002), 0.5),
+    )
     assert analysis._random_harder(context_for(tmp_path / "c", equal))[0].verdict != "held"
-    easier = write_table3(tmp_path / "d", KS, lambda k, s: (0.7 + noise(k, s), 0.8),
-                          lambda k, d: (0.9 + noise(k, d, 2), 0.5))
+    easier = write_table3(
+        tmp_path / "d", KS, lambda k, s: (0.7 + noise(k, s), 0.8), lambda k, d: (0.9 + noise(k, d, 2), 0.5)
+    )
     assert verdicts(analysis._random_harder(context_for(tmp_path / "d", easier))) == ["did not hold"]
 
 
 def test_random_test_at_chance_over_draws(tmp_path):
-    below = write_table3(tmp_path / "a", KS, good_real, lambda k, d: (0.7, 0.45 + noise(d, scale=0.005)),
-                         draws=range(8))
+    below = write_table3(
+        tmp_path / "a", KS, good_real, lambda k, d: (0.7, 0.45 + noise(d, scale=0.005)), draws=range(8)
+    )
     assert verdicts(analysis._random_test_at_chance(context_for(tmp_path / "a", below))) == ["did not hold"]
-    spread = write_table3(tmp_path / "b", KS, good_real, lambda k, d: (0.7, 0.5 + noise(d, scale=0.08)),
-                          draws=range(5))
+    spread = write_table3(tmp_path / "b", KS, good_real, lambda k, d: (0.7, 0.5 + noise(d, scale=0.08)), draws=range(5))
     result = analysis._random_test_at_chance(context_for(tmp_path / "b", spread))[0]
     assert result.verdict == "inconclusive" and result.estimate.repeats == 5  # draws, not fits
     assert "correlation with the draw's agreement" in result.detail
@@ -430,8 +574,15 @@ def test_claims_not_run_without_their_tables(tmp_path):
 
 
 def test_paper_layouts():
-    ours = pd.DataFrame({"dataset": "fashion_mnist", "k": [2, 2, 2, 2], "labels": ["real", "real", "random", "random"],
-                         "split": ["train", "test", "train", "test"], "accuracy": [0.8, 0.79, 0.52, 0.5]})
+    ours = pd.DataFrame(
+        {
+            "dataset": "fashion_mnist",
+            "k": [2, 2, 2, 2],
+            "labels": ["real", "real", "random", "random"],
+            "split": ["train", "test", "train", "test"],
+            "accuracy": [0.8, 0.79, 0.52, 0.5],
+        }
+    )
     frame, columns, notes, shown = analysis.paper_beside_ours(ours, "table3", ["k", "labels"], ["split"])
     assert shown == "mnist" and notes == ["[1] Chatterjee 2018, Table 3"]
     assert [c for c in frame.columns if "|" in c] == ["paper|train", "paper|test", "ours|train", "ours|test"]
@@ -449,18 +600,34 @@ def test_section_and_figures_on_synthetic_results(tmp_path, synthetic):
     """Every table and figure of the section, from job CSVs written by the compute functions."""
     folder = tmp_path / "lookup_tables/synthetic"
     folder.mkdir(parents=True)
-    write_csv(folder / "table1.csv", table1(synthetic, methods=["memorization", "naive_bayes", "random_guess"],
-                                            ks=[4], hidden_layers=2, width=16))
+    write_csv(
+        folder / "table1.csv",
+        table1(synthetic, methods=["memorization", "naive_bayes", "random_guess"], ks=[4], hidden_layers=2, width=16),
+    )
     write_csv(folder / "table2.csv", table2(synthetic, k=4, hidden_layers=2, width=16))
-    frame = table3(synthetic, ks=[2, 6], hidden_layers=[1], width=16, seeds=[0, 1], data_seeds=[0, 1, 2],
-                   labels=["random"], pairing="crossed")
+    frame = table3(
+        synthetic,
+        ks=[2, 6],
+        hidden_layers=[1],
+        width=16,
+        seeds=[0, 1],
+        data_seeds=[0, 1, 2],
+        labels=["random"],
+        pairing="crossed",
+    )
     write_csv(folder / "table3-random.csv", frame)
-    write_csv(folder / "table3-real.csv", table3(synthetic, ks=[2, 6], labels=["real"], hidden_layers=[1], width=16,
-                                                 seeds=[0, 1]))
-    write_csv(folder / "pairwise.csv", pairwise(synthetic, ks=[2, 10], pairs=[(0, 1), (2, 3)], hidden_layers=[1],
-                                                width=16))
-    config = section_config(datasets=["synthetic"], table3={"k": [2, 6], "hidden_layers": 1, "width": 16},
-                            pairwise={"k": [2, 10], "hidden_layers": 1, "width": 16})
+    write_csv(
+        folder / "table3-real.csv",
+        table3(synthetic, ks=[2, 6], labels=["real"], hidden_layers=[1], width=16, seeds=[0, 1]),
+    )
+    write_csv(
+        folder / "pairwise.csv", pairwise(synthetic, ks=[2, 10], pairs=[(0, 1), (2, 3)], hidden_layers=[1], width=16)
+    )
+    config = section_config(
+        datasets=["synthetic"],
+        table3={"k": [2, 6], "hidden_layers": 1, "width": 16},
+        pairwise={"k": [2, 10], "hidden_layers": 1, "width": 16},
+    )
     context = Context(config, tmp_path, tmp_path / "report")
     analysis.make_tables(context, [str(p) for p in folder.glob("*.csv")])
     draws = pd.read_csv(tmp_path / "lookup_tables/random_draws.csv")
@@ -483,13 +650,27 @@ def test_a_draw_and_its_mirror_are_one_repeat_near_chance(fashion_mnist):
     close to chance even when each sits far from it, and the pair counts as one repeat."""
     from bnnrepro.families.lookup_tables.analysis import random_draws
 
-    frame = table3(fashion_mnist, ks=[8], labels=["random", "random_mirror"], hidden_layers=[2], width=64,
-                   seeds=[0, 1, 2], data_seeds=[0, 1, 2], pairing="paired", train_size=3000, test_size=1000)
+    frame = table3(
+        fashion_mnist,
+        ks=[8],
+        labels=["random", "random_mirror"],
+        hidden_layers=[2],
+        width=64,
+        seeds=[0, 1, 2],
+        data_seeds=[0, 1, 2],
+        pairing="paired",
+        train_size=3000,
+        test_size=1000,
+    )
     test = frame[frame["split"] == "test"].pivot_table(index="data_seed", columns="labels", values="accuracy")
     assert (test["random"] + test["random_mirror"] - 1).abs().max() < 0.08
     draws = random_draws(frame)
     assert len(draws) == 3  # one row per draw, not per fit
     pair_means = (test["random"] + test["random_mirror"]) / 2
     assert (draws.set_index("data_seed")["test_accuracy"] - pair_means).abs().max() < 1e-12
-    agreement = frame[(frame["labels"] == "random") & (frame["split"] == "test")].groupby("data_seed")["label_agreement"].first()
+    agreement = (
+        frame[(frame["labels"] == "random") & (frame["split"] == "test")]
+        .groupby("data_seed")["label_agreement"]
+        .first()
+    )
     assert (draws.set_index("data_seed")["label_agreement"] - agreement).abs().max() == 0

@@ -12,16 +12,16 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-import pytest  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
+import pytest
+import torch.nn.functional as F
+from torch import nn
 
-import bnnrepro.kernels as K  # noqa: E402
-from bnnrepro.kernels import dispatch  # noqa: E402
-from bnnrepro.kernels.conv import PackedConvWeight, padding_correction, padding_mask  # noqa: E402
-from bnnrepro.nn import ModelSpec, build_model  # noqa: E402
-from bnnrepro.nn.layers import BinaryConv2d  # noqa: E402
-from bnnrepro.nn.quantizers import SignWeight, SteSign  # noqa: E402
+import bnnrepro.kernels as K
+from bnnrepro.kernels import dispatch
+from bnnrepro.kernels.conv import PackedConvWeight, padding_correction, padding_mask
+from bnnrepro.nn import ModelSpec, build_model
+from bnnrepro.nn.layers import BinaryConv2d
+from bnnrepro.nn.quantizers import SignWeight, SteSign
 
 TRITON_DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -34,11 +34,11 @@ def pm1(*shape, seed=0):
 # (batch, in channels, height, width, out channels, kernel, stride, padding)
 CONV_CASES = [
     (2, 3, 7, 6, 5, 3, 1, 1),
-    (1, 40, 5, 5, 4, 3, 2, 1),          # C > 32: two words per tap, stride 2
-    (2, 33, 6, 7, 3, 2, 2, 0),          # even kernel, no padding
-    (1, 4, 5, 5, 2, 3, 1, 2),           # padding wider than one tap
-    (1, 5, 6, 5, 3, (3, 2), (2, 1), (1, 0)),   # rectangular kernel, per-axis stride and padding
-    (3, 1, 4, 4, 2, 1, 1, 0),           # 1x1
+    (1, 40, 5, 5, 4, 3, 2, 1),  # C > 32: two words per tap, stride 2
+    (2, 33, 6, 7, 3, 2, 2, 0),  # even kernel, no padding
+    (1, 4, 5, 5, 2, 3, 1, 2),  # padding wider than one tap
+    (1, 5, 6, 5, 3, (3, 2), (2, 1), (1, 0)),  # rectangular kernel, per-axis stride and padding
+    (3, 1, 4, 4, 2, 1, 1, 0),  # 1x1
 ]
 
 
@@ -53,7 +53,7 @@ def test_conv_exact(case, backend, monkeypatch):
     device = torch.device("cpu")
     if backend.startswith("triton"):
         device = TRITON_DEVICE
-        monkeypatch.setattr(dispatch, "XNOR_MAX_BATCH", 0 if backend == "triton-int8" else 10 ** 9)
+        monkeypatch.setattr(dispatch, "XNOR_MAX_BATCH", 0 if backend == "triton-int8" else 10**9)
         backend = "triton"
     out = K.xnor_conv2d(x.to(device), weight.to(device), bias.to(device), stride, padding, backend=backend)
     assert out.is_contiguous() and torch.equal(out.cpu(), expected)
@@ -74,12 +74,12 @@ def test_padding_correction_brute_force():
 def test_packed_conv_weight_reuse_and_errors():
     weight = pm1(4, 6, 3, 3, seed=6)
     prepared = PackedConvWeight(weight)
-    assert prepared.bits.shape == (4, 9)                   # 9 taps x ceil(6 / 32) words
+    assert prepared.bits.shape == (4, 9)  # 9 taps x ceil(6 / 32) words
     for size in [(5, 5), (7, 4), (5, 5)]:
         x = pm1(2, 6, *size, seed=sum(size))
         out = K.xnor_conv2d(x, prepared, padding=1, backend="torch")
         assert torch.equal(out, F.conv2d(x, weight, padding=1))
-    assert len(prepared._corrections) == 2                 # cached per input size
+    assert len(prepared._corrections) == 2  # cached per input size
     with pytest.raises(ValueError, match=r"\[batch, 6, height, width\]"):
         K.xnor_conv2d(pm1(2, 5, 4, 4), prepared, backend="torch")
     with pytest.raises(ValueError, match="leaves no output"):
@@ -108,15 +108,19 @@ def test_conv_layer_backends_equal_float(backend, geometry):
             unbatched = layer(x[0])
     assert torch.equal(out, expected) and torch.equal(unbatched, expected[0])
     # the float path is the exact integer product plus the bias, added once
-    exact = F.conv2d(torch.where(x >= 0, 1.0, -1.0), torch.where(layer.weight >= 0, 1.0, -1.0),
-                     stride=layer.stride, padding=layer.padding)
+    exact = F.conv2d(
+        torch.where(x >= 0, 1.0, -1.0),
+        torch.where(layer.weight >= 0, 1.0, -1.0),
+        stride=layer.stride,
+        padding=layer.padding,
+    )
     assert torch.equal(expected, exact + layer.bias.detach().view(1, -1, 1, 1))
 
 
 def test_conv_layer_unsupported_geometry_falls_back():
     torch.manual_seed(0)
     layer = BinaryConv2d(4, 4, 3, padding=1, input_quantizer=SteSign(), kernel_quantizer=SignWeight()).eval()
-    layer.dilation = (2, 2)                                # nn.Conv2d attribute: not packed
+    layer.dilation = (2, 2)  # nn.Conv2d attribute: not packed
     assert not K.conv_supported(layer.groups, layer.dilation, layer.padding, layer.padding_mode)
     x = torch.randn(1, 4, 6, 6)
     with torch.no_grad():
@@ -133,7 +137,7 @@ def test_cnn_model_eval_equal_float(backend):
     spec = ModelSpec(arch="svhn_cnn", width=0.08)
     model = build_model(spec, (3, 8, 8), 10)
     with torch.no_grad():
-        model(torch.randn(8, 3, 8, 8))                     # BatchNorm statistics
+        model(torch.randn(8, 3, 8, 8))  # BatchNorm statistics
     device = TRITON_DEVICE if backend == "triton" else torch.device("cpu")
     model = model.eval().to(device)
     x = torch.randn(2, 3, 8, 8).to(device)
@@ -158,6 +162,7 @@ def test_prepared_weight_int8_matrix_and_float_gemm(monkeypatch):
     assert torch.equal(products["torch"], products["float"])
     # a prepared weight on the Triton int8 path
     monkeypatch.setattr(dispatch, "XNOR_MAX_BATCH", 0)
-    out = K.xnor_conv2d(x.to(TRITON_DEVICE), PackedConvWeight(weight.to(TRITON_DEVICE)), stride=(2, 1),
-                        padding=1, backend="triton")
+    out = K.xnor_conv2d(
+        x.to(TRITON_DEVICE), PackedConvWeight(weight.to(TRITON_DEVICE)), stride=(2, 1), padding=1, backend="triton"
+    )
     assert torch.equal(out.cpu(), F.conv2d(x, weight, stride=(2, 1), padding=1))

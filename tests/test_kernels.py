@@ -13,16 +13,16 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import pandas as pd
+import pytest
+import torch.nn.functional as F
 
-import bnnrepro.kernels as K  # noqa: E402
-from bnnrepro.errors import ConfigError  # noqa: E402
-from bnnrepro.kernels import bench, dispatch, packing  # noqa: E402
-from bnnrepro.nn import ModelSpec, build_model, clear_packed_cache  # noqa: E402
-from bnnrepro.nn.layers import BinaryLinear  # noqa: E402
-from bnnrepro.nn.quantizers import SignWeight, SteSign  # noqa: E402
+import bnnrepro.kernels as K
+from bnnrepro.errors import ConfigError
+from bnnrepro.kernels import bench, dispatch, packing
+from bnnrepro.nn import ModelSpec, build_model, clear_packed_cache
+from bnnrepro.nn.layers import BinaryLinear
+from bnnrepro.nn.quantizers import SignWeight, SteSign
 
 TRITON_DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -46,7 +46,8 @@ def _default_backend():
 # ---------------------------------------------------------------------------------------------
 # packing
 
-@pytest.mark.parametrize("k,words", [(0, 0), (1, 1), (31, 1), (32, 1), (33, 2), (64, 2), (1000, 32)])
+
+@pytest.mark.parametrize(("k", "words"), [(0, 0), (1, 1), (31, 1), (32, 1), (33, 2), (64, 2), (1000, 32)])
 def test_packed_words(k, words):
     assert K.packed_words(k) == words
 
@@ -65,17 +66,17 @@ def test_pack_unpack_round_trip_and_zero_padding(k, lead):
 
 def test_pack_bit_layout():
     x = torch.ones(2, 40)
-    x[0, 1] = -1                       # word 0, bit 1
-    x[1, 31] = -1                      # word 0, bit 31: the int32 sign bit
-    x[1, 32] = -1                      # word 1, bit 0
+    x[0, 1] = -1  # word 0, bit 1
+    x[1, 31] = -1  # word 0, bit 31: the int32 sign bit
+    x[1, 32] = -1  # word 1, bit 0
     packed = K.pack_bits(x)
-    assert packed.tolist() == [[2, 0], [-(2 ** 31), 1]]
+    assert packed.tolist() == [[2, 0], [-(2**31), 1]]
 
 
 def test_pack_by_sign_and_bool_and_big_endian_fallback(monkeypatch):
     x = torch.tensor([[0.0, -0.5, 3.0, -2.0, 1e-9] * 9])
     expected = K.pack_bits(torch.where(x < 0, -1.0, 1.0))
-    assert torch.equal(K.pack_bits(x), expected)            # 0 packs as +1 (sign(0) = +1)
+    assert torch.equal(K.pack_bits(x), expected)  # 0 packs as +1 (sign(0) = +1)
     assert torch.equal(K.pack_bits(x < 0), expected)
     monkeypatch.setattr(packing, "_LITTLE_ENDIAN", False)
     assert torch.equal(K.pack_bits(x), expected)
@@ -92,7 +93,7 @@ def test_pack_strict_rejects_non_pm1():
     x[1, 4] = 0.5
     with pytest.raises(ValueError, match=r"only \+1 and -1.*\[1, 4\].*0.5.*strict=False"):
         K.pack_bits(x, strict=True)
-    K.pack_bits(x)                     # by sign: fine
+    K.pack_bits(x)  # by sign: fine
 
 
 def test_unpack_errors():
@@ -104,8 +105,8 @@ def test_unpack_errors():
 
 def test_popcount32():
     g = torch.Generator().manual_seed(0)
-    x = torch.randint(-2 ** 31, 2 ** 31 - 1, (1000,), generator=g, dtype=torch.int64)
-    x = torch.cat([x, torch.tensor([0, -1, -2 ** 31, 2 ** 31 - 1])]).to(torch.int32)
+    x = torch.randint(-(2**31), 2**31 - 1, (1000,), generator=g, dtype=torch.int64)
+    x = torch.cat([x, torch.tensor([0, -1, -(2**31), 2**31 - 1])]).to(torch.int32)
     expected = [bin(v & 0xFFFFFFFF).count("1") for v in x.tolist()]
     assert K.popcount32(x).tolist() == expected
 
@@ -113,11 +114,10 @@ def test_popcount32():
 # ---------------------------------------------------------------------------------------------
 # products
 
-GEMM_SHAPES = [(1, 1, 1), (1, 5, 3), (7, 31, 4), (3, 32, 5), (4, 33, 6), (1, 100, 9), (2, 1000, 3),
-               (20, 300, 19)]
+GEMM_SHAPES = [(1, 1, 1), (1, 5, 3), (7, 31, 4), (3, 32, 5), (4, 33, 6), (1, 100, 9), (2, 1000, 3), (20, 300, 19)]
 
 
-@pytest.mark.parametrize("m,k,n", GEMM_SHAPES)
+@pytest.mark.parametrize(("m", "k", "n"), GEMM_SHAPES)
 def test_torch_gemm_exact(m, k, n):
     a, b = pm1(m, k, seed=1), pm1(n, k, seed=2)
     out = K.xnor_gemm_torch(K.pack_bits(a), K.pack_bits(b), k)
@@ -143,14 +143,16 @@ def test_gemm_input_errors():
         K.xnor_gemm_torch(a.long(), a, 40)
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 5, 3), (7, 31, 20), (3, 64, 5), (17, 100, 9), (33, 300, 35)])
+@pytest.mark.parametrize(("m", "k", "n"), [(1, 5, 3), (7, 31, 20), (3, 64, 5), (17, 100, 9), (33, 300, 35)])
 @pytest.mark.parametrize("scheme", ["autotuned", "broadcast", "outer"])
 def test_triton_xnor_gemm_exact(m, k, n, scheme):
     tk = dispatch.triton_module()
     a, b = pm1(m, k, seed=5, device=TRITON_DEVICE), pm1(n, k, seed=6, device=TRITON_DEVICE)
-    config = {"autotuned": None,
-              "broadcast": dict(BLOCK_M=16, BLOCK_N=32, BLOCK_W=2, GROUP_M=2, OUTER=False),
-              "outer": dict(BLOCK_M=16, BLOCK_N=16, BLOCK_W=2, GROUP_M=1, OUTER=True)}[scheme]
+    config = {
+        "autotuned": None,
+        "broadcast": dict(BLOCK_M=16, BLOCK_N=32, BLOCK_W=2, GROUP_M=2, OUTER=False),
+        "outer": dict(BLOCK_M=16, BLOCK_N=16, BLOCK_W=2, GROUP_M=1, OUTER=True),
+    }[scheme]
     out = tk.xnor_gemm_triton(K.pack_bits(a), K.pack_bits(b), k, config=config)
     assert out.dtype == torch.int32 and torch.equal(out.cpu(), int_product(a.cpu(), b.cpu()))
 
@@ -179,26 +181,27 @@ def test_triton_fused_epilogue():
     signs = tk.xnor_gemm_triton(pa, pb, 70, scale=scale, shift=shift, sign=True).cpu()
     reference = torch.where(dot * scale.cpu() + shift.cpu() >= 0, 1.0, -1.0)
     assert set(signs.unique().tolist()) <= {-1.0, 1.0}
-    near_zero = (dot * scale.cpu() + shift.cpu()).abs() < 1e-4          # FMA may flip a sign at 0
+    near_zero = (dot * scale.cpu() + shift.cpu()).abs() < 1e-4  # FMA may flip a sign at 0
     assert torch.equal(signs[~near_zero], reference[~near_zero])
     with pytest.raises(ValueError, match="length N = 11"):
         tk.xnor_gemm_triton(pa, pb, 70, scale=scale[:3])
 
 
-@pytest.mark.parametrize("m,k,n", [(1, 5, 3), (5, 64, 7), (20, 100, 17), (33, 96, 40)])
+@pytest.mark.parametrize(("m", "k", "n"), [(1, 5, 3), (5, 64, 7), (20, 100, 17), (33, 96, 40)])
 def test_triton_int8_gemm_exact(m, k, n):
     tk = dispatch.triton_module()
     a, b = pm1(m, k, seed=11, device=TRITON_DEVICE), pm1(n, k, seed=12, device=TRITON_DEVICE)
     out = tk.int8_gemm_triton(a.to(torch.int8), b.to(torch.int8))
     assert out.dtype == torch.int32 and torch.equal(out.cpu(), int_product(a.cpu(), b.cpu()))
-    forced = tk.int8_gemm_triton(a.to(torch.int8), b.to(torch.int8),
-                                 config=dict(BLOCK_M=16, BLOCK_N=16, BLOCK_K=32, GROUP_M=2))
+    forced = tk.int8_gemm_triton(
+        a.to(torch.int8), b.to(torch.int8), config=dict(BLOCK_M=16, BLOCK_N=16, BLOCK_K=32, GROUP_M=2)
+    )
     assert torch.equal(forced, out)
     with pytest.raises(ValueError, match="int8"):
         tk.int8_gemm_triton(a, b)
 
 
-@pytest.mark.parametrize("m,k", [(1, 1), (3, 31), (17, 64), (5, 200)])
+@pytest.mark.parametrize(("m", "k"), [(1, 1), (3, 31), (17, 64), (5, 200)])
 def test_triton_pack_kernel(m, k):
     tk = dispatch.triton_module()
     x = torch.randn(m, k, generator=torch.Generator().manual_seed(m * k)).to(TRITON_DEVICE)
@@ -246,6 +249,7 @@ def test_triton_int8_impl_through_dispatch(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # backend setting
 
+
 def test_backend_setting_order(monkeypatch):
     monkeypatch.delenv(K.ENV_VAR, raising=False)
     assert K.get_backend() == "auto"
@@ -266,19 +270,18 @@ def test_backend_setting_order(monkeypatch):
 def test_backend_errors(monkeypatch):
     with pytest.raises(ConfigError, match=r"unknown xnor backend 'gpu'.*'auto', 'torch', 'triton', 'float'"):
         K.set_backend("gpu")
-    with pytest.raises(ConfigError, match="unknown"):
-        with K.use_backend("fast"):
-            pass
+    with pytest.raises(ConfigError, match="unknown"), K.use_backend("fast"):
+        pass
     monkeypatch.setenv(K.ENV_VAR, "nope")
     with pytest.raises(ConfigError, match=K.ENV_VAR):
         K.get_backend()
 
 
 def test_resolve_backend(monkeypatch):
-    assert K.resolve_backend("cpu", "auto") == "float"      # measured: packed torch is slower on CPU ...
+    assert K.resolve_backend("cpu", "auto") == "float"  # measured: packed torch is slower on CPU ...
     assert K.resolve_backend("cpu", "auto", shape=(64, 4096, 4096)) == "float"
     assert K.resolve_backend("cpu", "auto", shape=(1, 1024, 1024)) == "float"
-    assert K.resolve_backend("cpu", "auto", shape=(1, 4096, 4096)) == "torch"   # ... but for batch 1 on big layers
+    assert K.resolve_backend("cpu", "auto", shape=(1, 4096, 4096)) == "torch"  # ... but for batch 1 on big layers
     assert K.resolve_backend("cpu", "torch") == "torch"
     assert K.resolve_backend("cpu", "float") == "float"
     assert K.resolve_backend(TRITON_DEVICE, "triton") == "triton"
@@ -292,26 +295,31 @@ def test_resolve_backend(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # layers
 
+
 def _mlp(spec=None, seed=0):
     torch.manual_seed(seed)
     spec = spec or ModelSpec(arch="mlp", hidden=(70, 33))
     model = build_model(spec, (1, 5, 9), 10)
     model.train()
     with torch.no_grad():
-        for _ in range(3):                                  # non-trivial BatchNorm statistics
+        for _ in range(3):  # non-trivial BatchNorm statistics
             model(torch.randn(16, 1, 5, 9))
     return model.eval()
 
 
 @pytest.mark.parametrize("backend", ["torch", "triton"])
-@pytest.mark.parametrize("spec", [ModelSpec(arch="mlp", hidden=(70, 33)),
-                                  ModelSpec(arch="mlp", hidden=(40,), binarization="stoch",
-                                            stochastic_eval="sign")])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ModelSpec(arch="mlp", hidden=(70, 33)),
+        ModelSpec(arch="mlp", hidden=(40,), binarization="stoch", stochastic_eval="sign"),
+    ],
+)
 def test_model_eval_backends_equal_float(backend, spec):
     model = _mlp(spec).to(TRITON_DEVICE if backend == "triton" else "cpu")
     x = torch.randn(6, 1, 5, 9).to(next(model.parameters()).device)
     eligible = [m for m in model.modules() if isinstance(m, BinaryLinear) and m.xnor_eligible]
-    assert len(eligible) == len(spec.hidden)               # every layer but the first
+    assert len(eligible) == len(spec.hidden)  # every layer but the first
     with torch.no_grad():
         with K.use_backend("float"):
             expected = model(x)
@@ -349,7 +357,7 @@ def test_eval_with_grad_keeps_graph_and_values():
     with torch.no_grad():
         expected = model(x)
     with K.use_backend("torch"):
-        out = model(x)                                     # autograd recording: float path
+        out = model(x)  # autograd recording: float path
     assert out.grad_fn is not None and torch.equal(out.detach(), expected)
 
 
@@ -377,7 +385,7 @@ def test_weight_change_invalidates_cache():
         before = model(x)
         for m in model.modules():
             if isinstance(m, BinaryLinear):
-                m.weight.mul_(-1)                          # bumps the version counter
+                m.weight.mul_(-1)  # bumps the version counter
         after = model(x)
         with K.use_backend("float"):
             expected = model(x)
@@ -407,13 +415,14 @@ def test_non_eligible_layers_unchanged():
 # ---------------------------------------------------------------------------------------------
 # benchmark
 
+
 def test_bench_interleaved_blocks_on_cpu():
     # The library behind `bnnrepro kernels bench` (its command is tested in test_family_kernels.py).
     lines = []
     rows = bench.benchmark(torch.device("cpu"), [1, 3], [64, 100], repeats=2, max_time=0.01, log=lines.append)
     frame = pd.DataFrame(rows)
     assert list(frame.columns) == list(bench.COLUMNS)
-    assert len(frame) == 2 * 2 * 3 * 2                       # shapes x implementations x blocks
+    assert len(frame) == 2 * 2 * 3 * 2  # shapes x implementations x blocks
     assert set(frame.impl) == {"torch.matmul", "torch_xnor"}
     assert set(frame.act_prep) == {"none", "outside", "inside"}
     assert frame.exact.all() and (frame.ms > 0).all() and (frame.calls >= 1).all()
@@ -444,7 +453,7 @@ def test_auto_on_cpu_picks_packed_for_small_batch_big_layer():
     with torch.no_grad():
         with K.use_backend("float"):
             expected = layer(x)
-        out = layer(x)                                     # auto: the packed torch path
+        out = layer(x)  # auto: the packed torch path
     assert isinstance(layer.__dict__["_packed_weight"][1], K.PackedLinearWeight) and torch.equal(out, expected)
 
 
@@ -455,8 +464,12 @@ def test_bench_gpu_case_list_under_interpreter():
     expected = int_product(a.cpu(), w.cpu())
     cases = bench.cases(torch.device("cuda"), a, w)
     assert {(case.impl, case.act_prep) for case in cases} == {
-        ("torch.matmul", "none"), ("triton_xnor", "outside"), ("triton_xnor", "inside"),
-        ("triton_int8", "outside"), ("triton_int8", "inside")}
+        ("torch.matmul", "none"),
+        ("triton_xnor", "outside"),
+        ("triton_xnor", "inside"),
+        ("triton_int8", "outside"),
+        ("triton_int8", "inside"),
+    }
     for case in cases:
         assert torch.equal(case.fn().cpu().to(torch.int32), expected), (case.impl, case.dtype, case.act_prep)
         if case.config:

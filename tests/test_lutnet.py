@@ -5,23 +5,31 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-
 import pytest
 
 from bnnrepro.errors import ConfigError
 from bnnrepro.lutnet import LutNetwork
 from bnnrepro.lutnet.network import (
-    chunk_size, count_patterns, fit_layer, lookup, lut_keys, lut_patterns, memorize, pattern_dtype,
-    random_connections, table_accuracy, tie_bits, to_feature_major,
+    chunk_size,
+    count_patterns,
+    fit_layer,
+    lookup,
+    lut_keys,
+    lut_patterns,
+    memorize,
+    pattern_dtype,
+    random_connections,
+    table_accuracy,
+    tie_bits,
+    to_feature_major,
 )
 
 
 def fit_one_lut(x: np.ndarray, y: np.ndarray, inputs: list[int], key: int = 12345):
     """Memorize a single lut reading ``inputs`` of (examples, features) bits ``x``."""
     conn = np.array([inputs])
-    tables, outputs, acc = fit_layer(to_feature_major(x), np.asarray(y), conn,
-                                     np.array([key], dtype=np.uint32))
-    return tables[0], outputs[0, :len(y)], acc[0]
+    tables, outputs, acc = fit_layer(to_feature_major(x), np.asarray(y), conn, np.array([key], dtype=np.uint32))
+    return tables[0], outputs[0, : len(y)], acc[0]
 
 
 def random_bits(n: int, d: int, seed: int = 0, p: float = 0.5) -> np.ndarray:
@@ -32,11 +40,11 @@ def random_bits(n: int, d: int, seed: int = 0, p: float = 0.5) -> np.ndarray:
 # The lut rule on hand-made cases
 # ---------------------------------------------------------------------------------------------
 
+
 def test_majority_class_per_pattern():
     # Two inputs; pattern index = x0 + 2 * x1. Pattern 0: 3 x class 0, 1 x class 1 -> 0.
     # Pattern 1: 1 x 0, 2 x 1 -> 1. Pattern 2: only class 1 -> 1. Pattern 3: only class 0 -> 0.
-    rows = [((0, 0), 0)] * 3 + [((0, 0), 1)] + [((1, 0), 0)] + [((1, 0), 1)] * 2 \
-        + [((0, 1), 1)] * 4 + [((1, 1), 0)] * 2
+    rows = [((0, 0), 0)] * 3 + [((0, 0), 1)] + [((1, 0), 0)] + [((1, 0), 1)] * 2 + [((0, 1), 1)] * 4 + [((1, 1), 0)] * 2
     x = np.array([r[0] for r in rows], dtype=np.uint8)
     y = np.array([r[1] for r in rows])
     table, outputs, acc = fit_one_lut(x, y, [0, 1])
@@ -124,6 +132,7 @@ def test_many_class_rule():
 # Vectorised building blocks
 # ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("k", [1, 3, 8, 9, 16])
 def test_patterns_match_reference(k):
     x = random_bits(101, 20, seed=k)  # 101 examples: not a multiple of 8 (padding path)
@@ -156,8 +165,11 @@ def test_counts_with_sorted_and_unsorted_labels(k):
     # examples) and builds an index otherwise; k <= 2 counts by comparisons, larger k by bincount.
     rng = np.random.default_rng(k)
     patterns = rng.integers(0, 1 << k, (4, 301)).astype(pattern_dtype(k))
-    for num_classes, y in [(2, rng.integers(0, 2, 301)), (3, rng.integers(0, 3, 301)),
-                           (3, rng.choice([0, 2], 301))]:  # a class without examples
+    for num_classes, y in [
+        (2, rng.integers(0, 2, 301)),
+        (3, rng.integers(0, 3, 301)),
+        (3, rng.choice([0, 2], 301)),
+    ]:  # a class without examples
         expected = np.zeros((4, num_classes, 1 << k), dtype=np.int64)
         for j in range(4):
             np.add.at(expected[j], (y, patterns[j]), 1)
@@ -222,8 +234,10 @@ def test_chunked_and_threaded_equal_unchunked():
         part = fit_layer(bits, y, conn, keys, max_chunk_bytes=budget, n_threads=threads)
         for p, q in zip(whole, part):
             assert np.array_equal(p, q)
-    nets = [LutNetwork(k=5, hidden_layers=2, width=16, seed=1, max_chunk_bytes=b, n_threads=t).fit(x, y)
-            for b, t in [(1 << 30, 1), (3000, 1), (3000, 2)]]
+    nets = [
+        LutNetwork(k=5, hidden_layers=2, width=16, seed=1, max_chunk_bytes=b, n_threads=t).fit(x, y)
+        for b, t in [(1 << 30, 1), (3000, 1), (3000, 2)]
+    ]
     for net in nets[1:]:
         assert np.array_equal(net.predict(x), nets[0].predict(x))
         assert all(np.array_equal(p, q) for p, q in zip(net.tables_, nets[0].tables_))
@@ -247,6 +261,7 @@ def test_k16_memory_bounded_path():
 # ---------------------------------------------------------------------------------------------
 # The network
 # ---------------------------------------------------------------------------------------------
+
 
 def test_network_fits_a_tiny_dataset():
     # 3 input bits and k = 3: every first-layer lut sees the whole input, so any labelling of the
@@ -291,8 +306,15 @@ def test_network_widths_and_validation():
     net = LutNetwork(k=2, hidden_layers=2, width=[5, 3], seed=0).fit(random_bits(50, 6), np.arange(50) % 2)
     assert [len(t) for t in net.tables_] == [5, 3, 1]
     assert LutNetwork(k=3, hidden_layers=0).fit(random_bits(20, 4), np.arange(20) % 2).layer_widths == [1]
-    for bad in [dict(k=0), dict(k=17), dict(hidden_layers=-1), dict(k=4, width=3), dict(seed=-1),
-                dict(hidden_layers=2, width=[8]), dict(n_threads=0)]:
+    for bad in [
+        dict(k=0),
+        dict(k=17),
+        dict(hidden_layers=-1),
+        dict(k=4, width=3),
+        dict(seed=-1),
+        dict(hidden_layers=2, width=[8]),
+        dict(n_threads=0),
+    ]:
         with pytest.raises(ConfigError):
             LutNetwork(**bad).layer_widths
     with pytest.raises(ValueError, match="bits"):
@@ -312,6 +334,7 @@ def test_network_widths_and_validation():
 # Real data
 # ---------------------------------------------------------------------------------------------
 
+
 def test_binary_fashion_mnist_generalizes_above_chance(fashion_mnist):
     from bnnrepro.families.lookup_tables.compute import make_task
 
@@ -325,8 +348,7 @@ def test_binary_fashion_mnist_generalizes_above_chance(fashion_mnist):
     # with image structure into a strong one), but the mirror draw 1 - y, as likely as y, flips
     # every prediction not decided by a random tie-break, so the two accuracies add up to 1 up
     # to the tie-decided test examples.
-    rand = make_task(fashion, "binary", labels="random", train_size=10000, test_size=2000,
-                     data_seed=3)
+    rand = make_task(fashion, "binary", labels="random", train_size=10000, test_size=2000, data_seed=3)
     net = LutNetwork(k=8, hidden_layers=3, width=256, seed=0).fit(rand.x_train, rand.y_train)
     mirror = LutNetwork(k=8, hidden_layers=3, width=256, seed=0).fit(rand.x_train, 1 - rand.y_train)
     assert min(net.train_accuracy, mirror.train_accuracy) > 0.55

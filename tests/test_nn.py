@@ -8,10 +8,22 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bnnrepro.nn import (ARCHITECTURES, BinaryConv2d, BinaryLinear, ModelSpec, SteSign, SignWeight,
-                         StochasticSignWeight, binary_layers, build_model, hard_sigmoid, ste_sign,
-                         stochastic_sign, summarize)
 from bnnrepro.kernels import sign_pm1
+from bnnrepro.nn import (
+    ARCHITECTURES,
+    BinaryConv2d,
+    BinaryLinear,
+    ModelSpec,
+    SignWeight,
+    SteSign,
+    StochasticSignWeight,
+    binary_layers,
+    build_model,
+    hard_sigmoid,
+    ste_sign,
+    stochastic_sign,
+    summarize,
+)
 from bnnrepro.nn.quantizers import BinarySigmoid, RealWeight, binarize, clipped_ste_grad
 
 
@@ -38,7 +50,7 @@ def _special_values(dtype: torch.dtype, n: int = 10007) -> torch.Tensor:
     x = torch.randn(n, generator=torch.Generator().manual_seed(0)).to(dtype)
     tiny = torch.finfo(dtype).smallest_normal / 4
     for start, value in enumerate([0.0, -0.0, math.nan, -math.nan, math.inf, -math.inf, tiny, -tiny]):
-        x[start::9 + start] = value
+        x[start :: 9 + start] = value
     return x
 
 
@@ -128,9 +140,17 @@ def test_glorot_lr_scale():
     assert conv.glorot_lr_scale == pytest.approx(1 / math.sqrt(1.5 / (128 * 9 + 256 * 9)))
 
 
-@pytest.mark.parametrize("arch,shape", [("fashion_mlp_128", (1, 28, 28)), ("fashion_mlp_1024", (1, 28, 28)),
-                                        ("binaryconnect_mlp", (1, 28, 28)), ("binarynet_mlp", (1, 28, 28)),
-                                        ("cifar10_cnn", (3, 32, 32)), ("svhn_cnn", (3, 32, 32))])
+@pytest.mark.parametrize(
+    ("arch", "shape"),
+    [
+        ("fashion_mlp_128", (1, 28, 28)),
+        ("fashion_mlp_1024", (1, 28, 28)),
+        ("binaryconnect_mlp", (1, 28, 28)),
+        ("binarynet_mlp", (1, 28, 28)),
+        ("cifar10_cnn", (3, 32, 32)),
+        ("svhn_cnn", (3, 32, 32)),
+    ],
+)
 @pytest.mark.parametrize("mode", ["binarynet", "binaryconnect", "float"])
 def test_every_architecture_builds_and_runs(arch, shape, mode):
     width = 0.125 if "cnn" in arch or arch == "binarynet_mlp" else 1.0

@@ -69,7 +69,9 @@ def test_the_jobs_of_a_dry_run():
     jobs = plan.parse_dry_run(DRY_RUN)
     assert [j.rule for j in jobs] == ["kernels_bench", "train", "efficiency_tables"]  # `all` costs nothing
     bench, train, tables = jobs
-    assert bench.threads == 8 and bench.resources["torch_threads"] == "2" and bench.log == "results/logs/kernels/bench.log"
+    assert (
+        bench.threads == 8 and bench.resources["torch_threads"] == "2" and bench.log == "results/logs/kernels/bench.log"
+    )
     assert train.wildcards == {"family": "memorization", "dataset": "fashion_mnist", "chunk": "det-randY-none"}
     assert train.benchmark.endswith("det-randY-none.tsv") and train.reason.startswith("Params have changed")
     assert tables.outputs == ["results/efficiency/runs.csv", "results/efficiency/curves.csv"] and tables.threads == 1
@@ -79,10 +81,12 @@ def test_the_jobs_of_a_dry_run():
 
 
 def test_the_error_line_of_a_failed_snakemake():
-    stderr = ("Config file config.yaml is extended by additional config specified via the command line.\n"
-              "WorkflowError in file workflow/rules/common.smk, line 24:\n"
-              "invalid configuration: execution.device: 'tpu' is not allowed; choose one of: cpu, cuda\n"
-              "  File \"workflow/rules/common.smk\", line 24, in <module>\n")
+    stderr = (
+        "Config file config.yaml is extended by additional config specified via the command line.\n"
+        "WorkflowError in file workflow/rules/common.smk, line 24:\n"
+        "invalid configuration: execution.device: 'tpu' is not allowed; choose one of: cpu, cuda\n"
+        '  File "workflow/rules/common.smk", line 24, in <module>\n'
+    )
     assert plan.snakemake_error(stderr).startswith("invalid configuration: execution.device: 'tpu'")
 
 
@@ -92,9 +96,15 @@ def test_the_architectures_read_without_torch_are_those_of_the_models():
     assert plan.architectures() == {name: (a.dense, a.conv) for name, a in ARCHITECTURES.items()}
 
 
-@pytest.mark.parametrize("settings, dataset", [
-    ({"arch": "mlp", "hidden": [1024]}, "fashion_mnist"), ({"arch": "binaryconnect_mlp", "width": 0.25}, "mnist"),
-    ({"arch": "svhn_cnn", "width": 0.5}, "svhn"), ({"arch": "cifar10_cnn"}, "cifar10")])
+@pytest.mark.parametrize(
+    ("settings", "dataset"),
+    [
+        ({"arch": "mlp", "hidden": [1024]}, "fashion_mnist"),
+        ({"arch": "binaryconnect_mlp", "width": 0.25}, "mnist"),
+        ({"arch": "svhn_cnn", "width": 0.5}, "svhn"),
+        ({"arch": "cifar10_cnn"}, "cifar10"),
+    ],
+)
 def test_forward_macs_count_every_product_of_the_model(settings, dataset):
     """The MACs of the analytic count equal those of the built model's conv and dense layers."""
     import torch
@@ -103,8 +113,11 @@ def test_forward_macs_count_every_product_of_the_model(settings, dataset):
     from bnnrepro.nn.models import ModelSpec, build_model
 
     spec = DATASETS[dataset]
-    model = build_model(ModelSpec(arch=settings["arch"], width=settings.get("width", 1.0),
-                                  hidden=tuple(settings.get("hidden") or ())), spec.image_shape, 10)
+    model = build_model(
+        ModelSpec(arch=settings["arch"], width=settings.get("width", 1.0), hidden=tuple(settings.get("hidden") or ())),
+        spec.image_shape,
+        10,
+    )
     counted = []
 
     def hook(module, inputs, output):
@@ -130,11 +143,19 @@ def _finished_job(results, family, chunk, runs, job_seconds, dataset="fashion_mn
     for name, settings, epoch_seconds in runs:
         run = folder / name
         run.mkdir()
-        (run / "summary.json").write_text(json.dumps({
-            "config": settings, "epochs_done": len(epoch_seconds), "resumed_after_epoch": 0,
-            "environment": {"device": "cpu"}}))
-        (run / "timing.csv").write_text("run,epoch,epoch_seconds\n" + "".join(
-            f"{name},{i + 1},{s}\n" for i, s in enumerate(epoch_seconds)))
+        (run / "summary.json").write_text(
+            json.dumps(
+                {
+                    "config": settings,
+                    "epochs_done": len(epoch_seconds),
+                    "resumed_after_epoch": 0,
+                    "environment": {"device": "cpu"},
+                }
+            )
+        )
+        (run / "timing.csv").write_text(
+            "run,epoch,epoch_seconds\n" + "".join(f"{name},{i + 1},{s}\n" for i, s in enumerate(epoch_seconds))
+        )
         listed.append({"folder": str(run), "summary_sha256": "x"})
     (folder / "chunks" / f"{chunk}.json").write_text(json.dumps({"runs": listed}))
     bench = results / "benchmarks" / "train" / family / dataset / f"{chunk}.tsv"
@@ -149,8 +170,10 @@ def test_calibration_from_finished_runs(tmp_path):
     """The epoch model is fitted to the runs' epoch times, the overheads to what the jobs took beyond them."""
     results = tmp_path / "results"
     true_model = plan.EpochModel(0.002, 5e-6, 1e10, "truth")
-    sizes = [({**SMALL, "hidden": [h], "batch_size": b, "train_size": n}) for h, b, n in
-             [(32, 50, 1000), (256, 50, 2000), (1024, 100, 4000), (64, 500, 8000), (512, 20, 1000)]]
+    sizes = [
+        ({**SMALL, "hidden": [h], "batch_size": b, "train_size": n})
+        for h, b, n in [(32, 50, 1000), (256, 50, 2000), (1024, 100, 4000), (64, 500, 8000), (512, 20, 1000)]
+    ]
     jobs = []
     for i, settings in enumerate(sizes):
         per_epoch = true_model.seconds(plan.epoch_features(settings, "fashion_mnist"))
@@ -189,13 +212,16 @@ def test_pricing_measured_modelled_and_the_wall_time(tmp_path):
     _finished_job(results, "memorization", "det-randY-none", [("old-s0", SMALL, [1.0, 1.0])], 5.0)
     (results / "benchmarks" / "kernels").mkdir(parents=True)
     (results / "benchmarks" / "kernels" / "bench.tsv").write_text("s\n42.5\n")
-    config = {"results": "results", "execution": {"device": "cpu"},
-              **{name: {"enabled": False} for name in FAMILIES}}
-    config["memorization"] = {"enabled": True, "seeds": [0, 1], "datasets": ["fashion_mnist"],
-                              "settings": {"arch": "mlp", "hidden": [32], "epochs": 4},
-                              "dataset_settings": {"fashion_mnist": {"train_size": 1000, "test_size": 500}},
-                              "grid": {"binarization": ["det"], "labels": ["randY"], "regularization": ["none"]},
-                              "regularizers": {"none": {}}}
+    config = {"results": "results", "execution": {"device": "cpu"}, **{name: {"enabled": False} for name in FAMILIES}}
+    config["memorization"] = {
+        "enabled": True,
+        "seeds": [0, 1],
+        "datasets": ["fashion_mnist"],
+        "settings": {"arch": "mlp", "hidden": [32], "epochs": 4},
+        "dataset_settings": {"fashion_mnist": {"train_size": 1000, "test_size": 500}},
+        "grid": {"binarization": ["det"], "labels": ["randY"], "regularization": ["none"]},
+        "regularizers": {"none": {}},
+    }
     priced, calibration = plan.price(plan.parse_dry_run(DRY_RUN), config, root, [])
     bench, train, tables = priced
     assert (bench.source, bench.seconds) == ("measured", 42.5)
@@ -222,9 +248,15 @@ def test_elsewhere_is_the_same_job_in_another_results_folder(tmp_path):
     assert (priced[0].source, priced[0].seconds) == ("measured elsewhere", 7.0)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--cores", "0"], "must be at least 1"), (["--configfile", "no/such.yaml"], "no such file"),
-    (["--config", "results"], "give KEY=VALUE"), (["--history", "no/such/folder"], "not a folder")])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cores", "0"], "must be at least 1"),
+        (["--configfile", "no/such.yaml"], "no such file"),
+        (["--config", "results"], "give KEY=VALUE"),
+        (["--history", "no/such/folder"], "not a folder"),
+    ],
+)
 def test_bad_arguments_are_one_line_errors(args, message):
     proc = run_cli("plan", *args, timeout=60)
     assert proc.returncode == 2 and message in proc.stderr
@@ -242,8 +274,10 @@ def test_a_config_snakemake_rejects_is_one_line(tmp_path):
 @pytest.mark.parametrize("preset", ["config.yaml", "workflow/configs/paper.yaml"])
 def test_plan_of_the_default_config_and_the_paper_preset(preset, tmp_path):
     """Fast and torch-free even for the paper preset: no job is run, every family is priced."""
-    code = ("import sys; from bnnrepro.cli import main; rc = main(sys.argv[1:]); "
-            "print('torch imported:', 'torch' in sys.modules); sys.exit(rc)")
+    code = (
+        "import sys; from bnnrepro.cli import main; rc = main(sys.argv[1:]); "
+        "print('torch imported:', 'torch' in sys.modules); sys.exit(rc)"
+    )
     args = ["plan", "--cores", "8", "--config", f"results={tmp_path / 'results'}", f"report_dir={tmp_path / 'report'}"]
     if preset != "config.yaml":
         args[3:3] = ["--configfile", preset]

@@ -38,24 +38,45 @@ CLAIMS_CSV_COLUMNS = ["claim", "scope", "estimate", "ci_low", "ci_high", "repeat
 
 # --- cell formats and tables ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, fmt, text", [
-    (0.0512, "pct", "5.1%"), (0.0512, "pct2", "5.12%"), (0.032, "pp", "+3.2 pp"), (-0.001, "pp", "-0.1 pp"),
-    (12345.4, "int", "12,345"), (1.316, "ratio", "1.32x"), (0.012345, "ms", "0.0123 ms"),
-    (1_500_000, "bytes", "1.50 MB"), (15_720, "bytes", "15.7 kB"), (1234.5, "num", "1,234"),
-    (0.0123456, "num", "0.0123"), ("det", "text", "det"), (True, "num", "yes"), (float("nan"), "pct", ""),
-    (None, "num", ""), ((0.011, 0.053), "interval_pct", "[1.1, 5.3]%"), ((0.5, 2.25), "interval_num", "[0.500, 2.25]"),
-    ((float("nan"), 1.0), "interval_num", ""), ((-math.inf, math.inf), "interval_num", "unbounded"),
-    ((0.25, math.inf), "interval_num", "[0.250, ∞]"), ((-math.inf, 0.1), "interval_pct", "[−∞, 10.0]%"),
-])
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "text"),
+    [
+        (0.0512, "pct", "5.1%"),
+        (0.0512, "pct2", "5.12%"),
+        (0.032, "pp", "+3.2 pp"),
+        (-0.001, "pp", "-0.1 pp"),
+        (12345.4, "int", "12,345"),
+        (1.316, "ratio", "1.32x"),
+        (0.012345, "ms", "0.0123 ms"),
+        (1_500_000, "bytes", "1.50 MB"),
+        (15_720, "bytes", "15.7 kB"),
+        (1234.5, "num", "1,234"),
+        (0.0123456, "num", "0.0123"),
+        ("det", "text", "det"),
+        (True, "num", "yes"),
+        (float("nan"), "pct", ""),
+        (None, "num", ""),
+        ((0.011, 0.053), "interval_pct", "[1.1, 5.3]%"),
+        ((0.5, 2.25), "interval_num", "[0.500, 2.25]"),
+        ((float("nan"), 1.0), "interval_num", ""),
+        ((-math.inf, math.inf), "interval_num", "unbounded"),
+        ((0.25, math.inf), "interval_num", "[0.250, ∞]"),
+        ((-math.inf, 0.1), "interval_pct", "[−∞, 10.0]%"),
+    ],
+)
 def test_one_format_per_metric(value, fmt, text):
     assert format_value(value, fmt) == text
 
 
 def test_constant_columns_are_said_once_and_headers_carry_units():
-    frame = pd.DataFrame({"dataset": ["fashion_mnist"] * 2, "labels": ["true", "randY"], "error": [0.1, 0.9],
-                          "empty": [None, None]})
-    html = render(Table("t", frame, {"error": Col("Final error (%)", "pct")}, note="A note.", csv="memo/x.csv"),
-                  "../results/memo/x.csv")
+    frame = pd.DataFrame(
+        {"dataset": ["fashion_mnist"] * 2, "labels": ["true", "randY"], "error": [0.1, 0.9], "empty": [None, None]}
+    )
+    html = render(
+        Table("t", frame, {"error": Col("Final error (%)", "pct")}, note="A note.", csv="memo/x.csv"),
+        "../results/memo/x.csv",
+    )
     assert "In every row: Dataset: fashion_mnist." in html
     assert "<th" in html and "Final error (%)" in html and "Empty" not in html  # an empty column is just dropped
     assert html.count("<tr>") == 3 and ">10.0%<" in html and ">90.0%<" in html
@@ -66,24 +87,39 @@ def test_constant_columns_are_said_once_and_headers_carry_units():
 
 def _paper_vs_ours() -> pd.DataFrame:
     rows = []
-    for (b, reg, metric, paper, approx, ours, paper_ds, our_ds, note) in [
-            ("det", "none", "final train error", 0.0, "~", 0.02, "cifar10", "cifar10", "[1]"),
-            ("det", "none", "final test error", 0.906, "", 0.9, "cifar10", "cifar10", "[2]"),
-            ("det", "none", "final train error", 0.025, "", 0.02, "svhn", "cifar10", "[3]"),
-            ("det", "dropout", "final train error", 0.18, "~", 0.4, "svhn", "cifar10", "[3]")]:
+    for b, reg, metric, paper, approx, ours, paper_ds, our_ds, note in [
+        ("det", "none", "final train error", 0.0, "~", 0.02, "cifar10", "cifar10", "[1]"),
+        ("det", "none", "final test error", 0.906, "", 0.9, "cifar10", "cifar10", "[2]"),
+        ("det", "none", "final train error", 0.025, "", 0.02, "svhn", "cifar10", "[3]"),
+        ("det", "dropout", "final train error", 0.18, "~", 0.4, "svhn", "cifar10", "[3]"),
+    ]:
         same = paper_ds == our_ds
-        rows.append(dict(binarization=b, regularization=reg, metric=metric, paper=paper, approx=approx, ours=ours,
-                         difference=ours - paper if same else float("nan"), paper_dataset=paper_ds,
-                         our_dataset=our_ds, note=note))
+        rows.append(
+            dict(
+                binarization=b,
+                regularization=reg,
+                metric=metric,
+                paper=paper,
+                approx=approx,
+                ours=ours,
+                difference=ours - paper if same else float("nan"),
+                paper_dataset=paper_ds,
+                our_dataset=our_ds,
+                note=note,
+            )
+        )
     return pd.DataFrame(rows)
 
 
 def test_paper_vs_ours_is_pivoted_to_one_row_per_condition():
     frame = _paper_vs_ours()
-    assert tuple(frame.columns[-len(PAPER_VS_OURS):]) == PAPER_VS_OURS
-    table = Table("Paper vs this run", frame, {"paper": Col("Paper", "pct"), "ours": Col("This run", "pct"),
-                                               "difference": Col("Difference", "pp")},
-                  footnotes=["[1] Mehta et al. 2017, Sec. 3", "[2] Mehta et al. 2017, Sec. 3", "[3] Fig. 3"])
+    assert tuple(frame.columns[-len(PAPER_VS_OURS) :]) == PAPER_VS_OURS
+    table = Table(
+        "Paper vs this run",
+        frame,
+        {"paper": Col("Paper", "pct"), "ours": Col("This run", "pct"), "difference": Col("Difference", "pp")},
+        footnotes=["[1] Mehta et al. 2017, Sec. 3", "[2] Mehta et al. 2017, Sec. 3", "[3] Fig. 3"],
+    )
     html = render(table)
     body = html.split("<tbody>")[1]
     assert body.count("<tr>") == 3  # (det, none, cifar10), (det, none, svhn), (det, dropout, svhn)
@@ -95,9 +131,14 @@ def test_paper_vs_ours_is_pivoted_to_one_row_per_condition():
 
 def test_why_leaves_out_the_interval_the_columns_show():
     est = stats.Estimate(0.02, 0.01, 0.03, 3, "t-interval over seeds")
-    for verdict in (stats.verdict_below(est, 0.05), stats.verdict_above(est, 0.05), stats.verdict_below(est, 0.02),
-                    stats.verdict_within(est, 0.0, 0.025), stats.verdict_within(est, 0.0, 0.005),
-                    stats.verdict_within(est, 0.0, 0.1)):
+    for verdict in (
+        stats.verdict_below(est, 0.05),
+        stats.verdict_above(est, 0.05),
+        stats.verdict_below(est, 0.02),
+        stats.verdict_within(est, 0.0, 0.025),
+        stats.verdict_within(est, 0.0, 0.005),
+        stats.verdict_within(est, 0.0, 0.1),
+    ):
         detail = f"{verdict[1]}; final train error after 50 epochs"
         assert report_build.why(detail) == "final train error after 50 epochs", detail
     assert report_build.why("only 1 repeat: too few for an interval; x") == "only 1 repeat: too few for an interval; x"
@@ -116,8 +157,12 @@ def test_job_times_per_family_and_step(tmp_path):
     bench("report.tsv", 1)
     (tmp_path / "broken.tsv").write_text("")
     times = job_times(tmp_path, FAMILIES).set_index(["family", "step"])
-    assert times.loc[("memorization", "training"), ["jobs", "total_seconds", "max_seconds", "max_rss_mb"]].tolist() \
-        == [2, 40.0, 30.0, 300.0]
+    assert times.loc[("memorization", "training"), ["jobs", "total_seconds", "max_seconds", "max_rss_mb"]].tolist() == [
+        2,
+        40.0,
+        30.0,
+        300.0,
+    ]
     assert times.loc[("memorization", "tables"), "jobs"] == 1
     assert ("lookup_tables", "compute") in times.index and ("efficiency", "compute") in times.index
     assert ("workflow", "report") in times.index
@@ -138,8 +183,14 @@ def _all_disabled(tmp_path) -> tuple[Path, Path, Path]:
 
 def test_claims_csv_columns_and_a_report_without_families(tmp_path):
     config, results, report = _all_disabled(tmp_path)
-    out = report_build.build(config, results, report, report / "index.html", report / "claims.csv",
-                             "snakemake --cores 8 all --configfile x.yaml")
+    out = report_build.build(
+        config,
+        results,
+        report,
+        report / "index.html",
+        report / "claims.csv",
+        "snakemake --cores 8 all --configfile x.yaml",
+    )
     claims = pd.read_csv(report / "claims.csv")
     assert [c for c in claims.columns if c in CLAIMS_CSV_COLUMNS] == CLAIMS_CSV_COLUMNS
     assert set(claims["verdict"]) == {"not run"} and claims["detail"].str.contains("disabled").all()
@@ -152,8 +203,17 @@ def test_claims_csv_columns_and_a_report_without_families(tmp_path):
 def test_single_file_report_takes_the_command_of_the_earlier_report(tmp_path):
     config, results, report = _all_disabled(tmp_path)
     report_build.build(config, results, report, report / "index.html", report / "claims.csv", "snakemake --cores 2 all")
-    proc = run_cli("report", "build", "--config", str(config), "--results", str(results), "--report-dir", str(report),
-                   "--single-file")
+    proc = run_cli(
+        "report",
+        "build",
+        "--config",
+        str(config),
+        "--results",
+        str(results),
+        "--report-dir",
+        str(report),
+        "--single-file",
+    )
     assert proc.returncode == 0, proc.stderr
     html = (report / "report-single.html").read_text()
     assert "snakemake --cores 2 all" in html and 'href="claims.csv"' not in html
@@ -167,12 +227,15 @@ def test_the_command_is_the_snakemake_run_the_report_is_a_job_of(tmp_path):
     import sys
 
     fake = tmp_path / "snakemake"  # stands for Snakemake running the report job through a shell
-    fake.write_text(f"#!{sys.executable}\nimport subprocess, sys\nsys.exit(subprocess.call(['bash', '-c', "
-                    f"'{sys.executable} -c \"from bnnrepro.report.provenance import snakemake_command; "
-                    f"print(snakemake_command())\"']))\n")
+    fake.write_text(
+        f"#!{sys.executable}\nimport subprocess, sys\nsys.exit(subprocess.call(['bash', '-c', "
+        f"'{sys.executable} -c \"from bnnrepro.report.provenance import snakemake_command; "
+        f"print(snakemake_command())\"']))\n"
+    )
     fake.chmod(0o755)
-    proc = subprocess.run([str(fake), "--cores", "2", "all", "--configfile", "my config.yaml"], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [str(fake), "--cores", "2", "all", "--configfile", "my config.yaml"], capture_output=True, text=True, timeout=60
+    )
     assert proc.stdout.strip() == "snakemake --cores 2 all --configfile 'my config.yaml'", proc.stderr
     from bnnrepro.report.provenance import snakemake_command
 
@@ -188,9 +251,11 @@ def test_the_command_the_workflow_exports_to_its_jobs_comes_first(monkeypatch):
 
 # --- the ci preset's report in a browser ------------------------------------------------------------
 
+
 def _strict_json(text: str):
     def reject(constant):
         raise ValueError(f"{constant} is not valid JSON")
+
     return json.loads(text, parse_constant=reject)
 
 
@@ -236,15 +301,26 @@ def test_report_in_headless_chromium(ci_run):
     enabled = [f.name for f in FAMILIES.values() if f.enabled(config)]
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.goto(report.as_uri(), wait_until="load")
-        images = page.evaluate("Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
+        images = page.evaluate(
+            "Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])"
+        )
         families = page.evaluate("Array.from(document.querySelectorAll('section.family')).map(s => s.dataset.family)")
         tally = page.locator("#glance .tally .verdict").all_inner_texts()
         glance_rows = page.locator("#glance table.glance tbody tr").count()
@@ -258,7 +334,9 @@ def test_report_in_headless_chromium(ci_run):
         page_width = page.evaluate("document.documentElement.scrollWidth")
         ids = page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
         banner = page.locator("#smoke-test").is_visible()
-        svg_links = page.evaluate("Array.from(document.querySelectorAll('figure a.svg')).map(a => a.getAttribute('href'))")
+        svg_links = page.evaluate(
+            "Array.from(document.querySelectorAll('figure a.svg')).map(a => a.getAttribute('href'))"
+        )
         csv_links = page.evaluate("""Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))
             .filter(h => h && h.endsWith('.csv'))""")
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

@@ -53,8 +53,9 @@ class Cluster:
         self.env["SLURM_CONF"] = str(state / "etc" / "slurm.conf")
 
     def script(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run(["bash", str(CLUSTER_SCRIPT), *args], env=self.script_env, capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            ["bash", str(CLUSTER_SCRIPT), *args], env=self.script_env, capture_output=True, text=True, timeout=timeout
+        )
 
     def up(self, confine: str) -> str:
         """Start the cluster, or reconfigure it to this confinement; returns the mode it runs with."""
@@ -71,8 +72,16 @@ class Cluster:
         """Every job the accounting database knows: id, state, partition, requested and allocated
         resources (TRES), comment (the executor's: rule and wildcards)."""
         fields = ["JobIDRaw", "State", "Partition", "ReqTRES", "AllocTRES", "Comment"]
-        out = self.run("sacct", "-X", "--allusers", "--parsable2", "--noheader", "--starttime", "2000-01-01",
-                       f"--format={','.join(fields)}")
+        out = self.run(
+            "sacct",
+            "-X",
+            "--allusers",
+            "--parsable2",
+            "--noheader",
+            "--starttime",
+            "2000-01-01",
+            f"--format={','.join(fields)}",
+        )
         return [dict(zip(fields, line.split("|"))) for line in out.splitlines() if line]
 
 
@@ -118,16 +127,28 @@ def test_ci_preset_on_slurm_equals_the_local_run(slurm_cluster, ci_run, tmp_path
     gpu_config = tmp_path / "gpu.yaml"
     gpu_config.write_text("execution:\n  gpus_per_run: 1\n")
     command = [
-        sys.executable, "-m", "snakemake", "all", "--profile", "profiles/slurm",
-        "--configfile", "workflow/configs/ci.yaml",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "all",
+        "--profile",
+        "profiles/slurm",
+        "--configfile",
+        "workflow/configs/ci.yaml",
         # A stand-in GPU per training run: its jobs go to the gpu partition and run on the CPU.
         str(gpu_config),
-        "--config", f"results={out / 'results'}", f"report_dir={out / 'report'}",
+        "--config",
+        f"results={out / 'results'}",
+        f"report_dir={out / 'report'}",
         # The test cluster's partitions; status checks every few seconds, not every 40 s.
-        "--slurm-partition-config", str(slurm_cluster.state / "etc" / "partitions.yaml"),
-        "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-logdir", str(tmp_path / "slurm-logs"),
-        "--latency-wait", "5",
+        "--slurm-partition-config",
+        str(slurm_cluster.state / "etc" / "partitions.yaml"),
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--slurm-logdir",
+        str(tmp_path / "slurm-logs"),
+        "--latency-wait",
+        "5",
     ]
     started = time.perf_counter()
     proc = subprocess.run(command, cwd=ROOT, env=slurm_cluster.env, capture_output=True, text=True, timeout=1800)

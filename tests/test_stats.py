@@ -21,11 +21,12 @@ def covered(estimates, target) -> float:
 
 def beta_with(mean: float, sd: float, size: int, rng) -> np.ndarray:
     """Beta draws with the given mean and SD: a + b = mean (1 - mean) / sd² - 1."""
-    total = mean * (1 - mean) / sd ** 2 - 1
+    total = mean * (1 - mean) / sd**2 - 1
     return rng.beta(mean * total, (1 - mean) * total, size)
 
 
 # --- intervals over repeats -----------------------------------------------------------------------
+
 
 def test_mean_interval_known_value():
     est = stats.mean_interval([1.0, 2.0, 3.0], unit="seeds")
@@ -87,8 +88,9 @@ def test_paired_ratio_coverage_and_geometric_mean():
 
 def test_unpaired_ratio_coverage():
     rng = np.random.default_rng(2)
-    estimates = [stats.ratio_interval(3 * rng.lognormal(0, 0.3, 5), rng.lognormal(0, 0.1, 7), paired=False)
-                 for _ in range(400)]
+    estimates = [
+        stats.ratio_interval(3 * rng.lognormal(0, 0.3, 5), rng.lognormal(0, 0.1, 7), paired=False) for _ in range(400)
+    ]
     assert 0.91 <= covered(estimates, 3.0) <= 0.98
     assert "Welch" in estimates[0].method and estimates[0].repeats == 5
 
@@ -100,12 +102,15 @@ def test_ratio_rejects_non_positive_and_unequal_pairs():
         stats.ratio_interval([1.0, 2.0, 3.0], [1.0, 2.0])
 
 
-@pytest.mark.parametrize("k, n, low, high", [
-    (0, 10, 0.0, 0.30850),      # upper end 1 - 0.025^(1/10)
-    (5, 10, 0.18709, 0.81291),
-    (10, 10, 0.69150, 1.0),
-    (1, 20, 0.00127, 0.24873),
-])
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [
+        (0, 10, 0.0, 0.30850),  # upper end 1 - 0.025^(1/10)
+        (5, 10, 0.18709, 0.81291),
+        (10, 10, 0.69150, 1.0),
+        (1, 20, 0.00127, 0.24873),
+    ],
+)
 def test_clopper_pearson_known_values(k, n, low, high):
     est = stats.proportion_interval(k, n)
     assert est.estimate == k / n and est.repeats == n
@@ -133,6 +138,7 @@ def test_slope_interval_over_groups():
 
 # --- Fieller --------------------------------------------------------------------------------------
 
+
 def test_fieller_matches_the_delta_method_for_a_precise_denominator():
     est = stats.fieller_ratio_interval((2.0, 0.1), (4.0, 0.001), math.inf, repeats=10)
     assert est.estimate == 0.5
@@ -145,7 +151,7 @@ def test_fieller_endpoints_solve_the_defining_equation():
     est = stats.fieller_ratio_interval((a, se_a), (b, se_b), df, repeats=10)
     t = sps.t.ppf(0.975, df)
     for theta in (est.low, est.high):
-        assert (a - theta * b) ** 2 == pytest.approx(t * t * (se_a ** 2 + theta ** 2 * se_b ** 2))
+        assert (a - theta * b) ** 2 == pytest.approx(t * t * (se_a**2 + theta**2 * se_b**2))
     assert est.low < -0.25 < est.high and est.high - (-0.25) != pytest.approx(-0.25 - est.low)  # asymmetric
 
 
@@ -159,52 +165,64 @@ def test_fieller_coverage_with_a_noisy_denominator():
     """Known standard errors (df = inf): the exact Fieller set covers 95%; returning the whole line
     for the two-half-lines case can only add coverage."""
     rng = np.random.default_rng(3)
-    estimates = [stats.fieller_ratio_interval((rng.normal(1.0, 0.5), 0.5), (rng.normal(3.0, 1.0), 1.0), math.inf,
-                                              repeats=1) for _ in range(1000)]
+    estimates = [
+        stats.fieller_ratio_interval((rng.normal(1.0, 0.5), 0.5), (rng.normal(3.0, 1.0), 1.0), math.inf, repeats=1)
+        for _ in range(1000)
+    ]
     assert 0.93 <= covered(estimates, 1 / 3) <= 0.99
     assert 0.05 < np.mean([math.isinf(e.low) for e in estimates]) < 0.4
 
 
 # --- verdicts -------------------------------------------------------------------------------------
 
+
 def interval(low: float, high: float, repeats: int = 5) -> Estimate:
     return Estimate((low + high) / 2, low, high, repeats, "hand-made")
 
 
-@pytest.mark.parametrize("low, high, expected", [
-    (0.10, 0.15, "held"),
-    (0.10, 0.20, "inconclusive"),   # touches the threshold: the strict claim is not established
-    (0.10, 0.30, "inconclusive"),
-    (0.20, 0.30, "did not hold"),   # at or above
-    (0.20, 0.20, "did not hold"),
-    (0.25, 0.30, "did not hold"),
-    (-math.inf, math.inf, "inconclusive"),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0.10, 0.15, "held"),
+        (0.10, 0.20, "inconclusive"),  # touches the threshold: the strict claim is not established
+        (0.10, 0.30, "inconclusive"),
+        (0.20, 0.30, "did not hold"),  # at or above
+        (0.20, 0.20, "did not hold"),
+        (0.25, 0.30, "did not hold"),
+        (-math.inf, math.inf, "inconclusive"),
+    ],
+)
 def test_verdict_below(low, high, expected):
     verdict, reason = stats.verdict_below(interval(low, high), 0.2)
     assert verdict == expected and reason
 
 
-@pytest.mark.parametrize("low, high, expected", [
-    (0.25, 0.30, "held"),
-    (0.20, 0.30, "inconclusive"),
-    (0.10, 0.30, "inconclusive"),
-    (0.10, 0.20, "did not hold"),
-    (0.20, 0.20, "did not hold"),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0.25, 0.30, "held"),
+        (0.20, 0.30, "inconclusive"),
+        (0.10, 0.30, "inconclusive"),
+        (0.10, 0.20, "did not hold"),
+        (0.20, 0.20, "did not hold"),
+    ],
+)
 def test_verdict_above(low, high, expected):
     assert stats.verdict_above(interval(low, high), 0.2)[0] == expected
 
 
-@pytest.mark.parametrize("low, high, expected", [
-    (0.89, 0.91, "held"),
-    (0.88, 0.92, "held"),           # the band is closed
-    (0.85, 0.87, "did not hold"),
-    (0.93, 0.95, "did not hold"),
-    (0.86, 0.88, "inconclusive"),   # touches the lower edge from outside
-    (0.87, 0.89, "inconclusive"),
-    (0.85, 0.95, "inconclusive"),   # wider than the band
-])
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0.89, 0.91, "held"),
+        (0.88, 0.92, "held"),  # the band is closed
+        (0.85, 0.87, "did not hold"),
+        (0.93, 0.95, "did not hold"),
+        (0.86, 0.88, "inconclusive"),  # touches the lower edge from outside
+        (0.87, 0.89, "inconclusive"),
+        (0.85, 0.95, "inconclusive"),  # wider than the band
+    ],
+)
 def test_verdict_within(low, high, expected):
     assert stats.verdict_within(interval(low, high), 0.88, 0.92)[0] == expected
 
@@ -212,8 +230,11 @@ def test_verdict_within(low, high, expected):
 def test_verdicts_without_results_or_intervals():
     assert stats.verdict_above(None, 0.0) == ("not run", "no result")
     no_interval = Estimate(0.5, math.nan, math.nan, 1, "one seed")
-    for verdict in (stats.verdict_below(no_interval, 1.0), stats.verdict_above(no_interval, 0.0),
-                    stats.verdict_within(no_interval, 0.0, 1.0)):
+    for verdict in (
+        stats.verdict_below(no_interval, 1.0),
+        stats.verdict_above(no_interval, 0.0),
+        stats.verdict_within(no_interval, 0.0, 1.0),
+    ):
         assert verdict[0] == "inconclusive" and "1 repeat" in verdict[1]
     assert stats.verdict_below(stats.exact_estimate(3), 4)[0] == "held"
     assert set(stats.VERDICTS) == {"held", "did not hold", "inconclusive", "not run"}
@@ -230,6 +251,7 @@ def test_claim_row():
 
 
 # --- over-dispersion ------------------------------------------------------------------------------
+
 
 def heterogeneous_null(runs: int, examples: int, rng) -> np.ndarray:
     """Runs of different accuracies (0.3-0.9), every example equally hard."""
@@ -256,7 +278,8 @@ def test_overdispersion_estimate_and_jackknife_match_brute_force():
     assert result.sigma2.repeats == runs
     # σ̂² = (observed - null-expected count variance) / (R (R - 1))
     assert result.sigma2.estimate == pytest.approx(
-        (result.count_variance - result.null_count_variance) / (runs * (runs - 1)))
+        (result.count_variance - result.null_count_variance) / (runs * (runs - 1))
+    )
 
 
 def test_permutation_draws_keep_each_runs_size():
@@ -315,7 +338,7 @@ def test_power_against_a_real_spread_of_difficulty(runs):
     result = stats.overdispersion(rng.random((runs, 1000)) < p, permutations=200)
     assert result.p_value == pytest.approx(1 / 201)
     assert result.sigma2.low > 0 and stats.verdict_above(result.sigma2, 0.0)[0] == "held"
-    assert result.min_detectable_sigma2 < 0.15 ** 2 / 4
+    assert result.min_detectable_sigma2 < 0.15**2 / 4
     assert result.dispersion_ratio > 2
 
 
@@ -363,11 +386,14 @@ def test_overdispersion_memory_stays_bounded_at_r128():
     assert peak < 500e6 and result.permutations == 2000
 
 
-@pytest.mark.parametrize("correct, message", [
-    (np.ones(5), "2-D"),
-    (np.ones((1, 5)), "at least 2 runs"),
-    (np.full((3, 4), 2), "only 0/1"),
-])
+@pytest.mark.parametrize(
+    ("correct", "message"),
+    [
+        (np.ones(5), "2-D"),
+        (np.ones((1, 5)), "at least 2 runs"),
+        (np.full((3, 4), 2), "only 0/1"),
+    ],
+)
 def test_overdispersion_rejects_bad_matrices(correct, message):
     with pytest.raises(DataError, match=message):
         stats.overdispersion(correct)

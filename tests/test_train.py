@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,10 +19,35 @@ from bnnrepro.train.loop import CHECKPOINT
 from conftest import ROOT, run_cli
 
 # checkpoint_every 0: a checkpoint after every epoch, so that the resume tests resume mid-run
-TINY = dict(arch="mlp", hidden=[32], train_size=600, test_size=300, batch_size=50, threads=1,
-            lr_start=3e-3, lr_end=3e-4, checkpoint_every=0.0)
-TINY_ARGS = ["--hidden", "32", "--train-size", "600", "--test-size", "300", "--batch-size", "50",
-             "--threads", "1", "--lr-start", "3e-3", "--lr-end", "3e-4", "--checkpoint-every", "0"]
+TINY = dict(
+    arch="mlp",
+    hidden=[32],
+    train_size=600,
+    test_size=300,
+    batch_size=50,
+    threads=1,
+    lr_start=3e-3,
+    lr_end=3e-4,
+    checkpoint_every=0.0,
+)
+TINY_ARGS = [
+    "--hidden",
+    "32",
+    "--train-size",
+    "600",
+    "--test-size",
+    "300",
+    "--batch-size",
+    "50",
+    "--threads",
+    "1",
+    "--lr-start",
+    "3e-3",
+    "--lr-end",
+    "3e-4",
+    "--checkpoint-every",
+    "0",
+]
 
 
 def quiet(msg: str) -> None:
@@ -32,8 +56,7 @@ def quiet(msg: str) -> None:
 
 def test_cli_train_writes_classwise_metrics(tmp_path, fashion_mnist):
     out = tmp_path / "run"
-    proc = run_cli("train", "--out", str(out), "--epochs", "2", "--valid-size", "200", "--probe-size", "50",
-                   *TINY_ARGS)
+    proc = run_cli("train", "--out", str(out), "--epochs", "2", "--valid-size", "200", "--probe-size", "50", *TINY_ARGS)
     assert proc.returncode == 0, proc.stderr
     assert "epoch 2/2" in proc.stderr  # plain log lines when not on a terminal
     metrics = pd.read_csv(out / "metrics.csv", dtype={"class": str})
@@ -99,8 +122,13 @@ def test_kill_9_then_resume_equals_uninterrupted(tmp_path, fashion_mnist):
     reference = run_cli(*args, "--out", str(tmp_path / "ref"))
     assert reference.returncode == 0, reference.stderr
     out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "bnnrepro", *args, "--out", str(out)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bnnrepro", *args, "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         progress = out / "progress.csv"
@@ -131,9 +159,12 @@ def test_recipe_clipping_lr_schedule_and_l2(tmp_path, fashion_mnist):
     base = dict(TINY, epochs=2, lr_start=0.05, lr_end=0.005)
     plain = train(TrainConfig(**base), tmp_path / "plain", log=quiet)
     lrs = plain.metrics.groupby("epoch")["lr"].first().tolist()
-    assert lrs == pytest.approx([0.05, 0.05 * 0.1 ** 0.5])
-    weights = [v for k, v in torch.load(tmp_path / "plain" / "model.pt")["state_dict"].items()
-               if k.endswith("weight") and v.dim() == 2]
+    assert lrs == pytest.approx([0.05, 0.05 * 0.1**0.5])
+    weights = [
+        v
+        for k, v in torch.load(tmp_path / "plain" / "model.pt")["state_dict"].items()
+        if k.endswith("weight") and v.dim() == 2
+    ]
     assert all(w.abs().max() <= 1.0 for w in weights)  # clipped latent weights
     # L2 reaches the latent weights (the original's penalty did not): they shrink.
     decayed = train(TrainConfig(**base, l2=0.05), tmp_path / "l2", log=quiet)
@@ -151,15 +182,19 @@ def test_float_and_binaryconnect_modes_train(tmp_path, fashion_mnist):
 
 # --- bad input ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args,needle", [
-    (["--epochs", "0"], "epochs=0 must be >= 1"),
-    (["--epochs", "two"], "'two' is not an int"),
-    (["--labels", "random"], "invalid choice"),
-    (["--dropout", "1.5"], "dropout rates must be in [0, 1)"),
-    (["--task", "pair-3-3"], "pair-A-B"),
-    (["--arch", "cifar10_cnn", "--hidden", "10"], "hidden applies to arch 'mlp' only"),
-    (["--no-such-option"], "unrecognized arguments: --no-such-option"),
-])
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--epochs", "0"], "epochs=0 must be >= 1"),
+        (["--epochs", "two"], "'two' is not an int"),
+        (["--labels", "random"], "invalid choice"),
+        (["--dropout", "1.5"], "dropout rates must be in [0, 1)"),
+        (["--task", "pair-3-3"], "pair-A-B"),
+        (["--arch", "cifar10_cnn", "--hidden", "10"], "hidden applies to arch 'mlp' only"),
+        (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+    ],
+)
 def test_bad_cli_arguments_exit_2_without_traceback(tmp_path, args, needle):
     proc = run_cli("train", "--out", str(tmp_path / "x"), *args)
     assert proc.returncode == 2
@@ -195,8 +230,9 @@ def test_corrupt_data_file_gives_a_clear_error(tmp_path):
     folder.mkdir(parents=True)
     bad = folder / "train-labels-idx1-ubyte.gz"
     bad.write_bytes(b"not a gzip file at all")
-    proc = run_cli("train", "--out", str(tmp_path / "x"), "--epochs", "1",
-                   env={"BNNREPRO_DATA": str(tmp_path / "data")})
+    proc = run_cli(
+        "train", "--out", str(tmp_path / "x"), "--epochs", "1", env={"BNNREPRO_DATA": str(tmp_path / "data")}
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert str(bad) in proc.stderr and "25c81989df183df01b3e8a0aad5dffbe" in proc.stderr
     assert "bnnrepro data fetch fashion_mnist" in proc.stderr
@@ -303,20 +339,30 @@ def test_sgd_and_real_weight_runs_train(tmp_path, fashion_mnist):
     """The Fashion-MNIST report's optimiser (plain SGD, LR 0.2, no Glorot scale) learns (fast on
     the float net: binary weights flip slowly at that LR); the 'real' control keeps clipped latent
     weights and counts no binary parameters."""
-    sgd = train(TrainConfig(**dict(TINY, lr_start=0.2, lr_end=0.2), epochs=2, optimizer="sgd", mode="float",
-                            glorot_lr_scale=False), tmp_path / "sgd", log=quiet)
+    sgd = train(
+        TrainConfig(
+            **dict(TINY, lr_start=0.2, lr_end=0.2), epochs=2, optimizer="sgd", mode="float", glorot_lr_scale=False
+        ),
+        tmp_path / "sgd",
+        log=quiet,
+    )
     assert sgd.summary["final_error"]["test"] < 0.5 and sgd.summary["config"]["optimizer"] == "sgd"
-    real = train(TrainConfig(**TINY, epochs=1, mode="binaryconnect", binarization="real", loss="cross_entropy"),
-                 tmp_path / "real", log=quiet)
+    real = train(
+        TrainConfig(**TINY, epochs=1, mode="binaryconnect", binarization="real", loss="cross_entropy"),
+        tmp_path / "real",
+        log=quiet,
+    )
     assert real.summary["final_error"]["test"] < 0.5 and real.summary["binary_params"] == 0
-    weights = [v for k, v in torch.load(tmp_path / "real" / "model.pt")["state_dict"].items()
-               if k.endswith("weight") and v.dim() == 2]
+    weights = [
+        v
+        for k, v in torch.load(tmp_path / "real" / "model.pt")["state_dict"].items()
+        if k.endswith("weight") and v.dim() == 2
+    ]
     assert len(weights) == 2 and all(w.abs().max() <= 1.0 for w in weights)
 
 
 def test_sgd_run_resumes_to_the_same_result(tmp_path, fashion_mnist):
-    cfg = TrainConfig(**dict(TINY, lr_start=0.2, lr_end=0.05), epochs=3, optimizer="sgd", binarization="stoch",
-                      seed=4)
+    cfg = TrainConfig(**dict(TINY, lr_start=0.2, lr_end=0.05), epochs=3, optimizer="sgd", binarization="stoch", seed=4)
     train(cfg, tmp_path / "full", run_name="r", log=quiet)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "cut", run_name="r", log=quiet, stop_after_epoch=2)
@@ -332,8 +378,24 @@ def test_training_speed_benchmark_writes_interleaved_rounds(tmp_path, fashion_mn
     parser = argparse.ArgumentParser()
     add_train_benchmark_arguments(parser)
     out = tmp_path / "speed.csv"
-    args = parser.parse_args(["--out", str(out), "--train-size", "300", "--hidden", "16", "--batch-sizes", "100",
-                              "--epochs", "2", "--variants", "float", "det", "stoch"])
+    args = parser.parse_args(
+        [
+            "--out",
+            str(out),
+            "--train-size",
+            "300",
+            "--hidden",
+            "16",
+            "--batch-sizes",
+            "100",
+            "--epochs",
+            "2",
+            "--variants",
+            "float",
+            "det",
+            "stoch",
+        ]
+    )
     assert run_train_benchmark(args) == 0
     frame = pd.read_csv(out)
     assert sorted(frame["variant"].unique()) == ["det", "float", "stoch"] and len(frame) == 6
@@ -344,7 +406,9 @@ def test_training_speed_benchmark_writes_interleaved_rounds(tmp_path, fashion_mn
 
 
 def test_missing_input_file_is_one_line_not_a_traceback(tmp_path):
-    proc = run_cli("memorization", "tables", "--section", "{}", "--results", str(tmp_path), str(tmp_path / "absent.json"))
+    proc = run_cli(
+        "memorization", "tables", "--section", "{}", "--results", str(tmp_path), str(tmp_path / "absent.json")
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "absent.json" in proc.stderr and "Traceback" not in proc.stderr
 

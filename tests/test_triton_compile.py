@@ -47,6 +47,7 @@ WORKER_TIMEOUT_S = 1200
 # ----------------------------------------------------------------------------------------------
 # Worker side (runs in a subprocess without TRITON_INTERPRET; imports torch and triton)
 
+
 class _LaunchRecorder:
     """Stands in for a kernel launcher ``kernel[grid](*args, **kwargs)`` and records the call."""
 
@@ -67,21 +68,22 @@ def _recorded_launches() -> dict:
     from bnnrepro.kernels import xnor_gemm as xg
 
     if xg.INTERPRET:
-        raise RuntimeError("bnnrepro.kernels.xnor_gemm was imported in interpreter mode (TRITON_INTERPRET "
-                           "is set); the compile worker must run without it")
+        raise RuntimeError(
+            "bnnrepro.kernels.xnor_gemm was imported in interpreter mode (TRITON_INTERPRET "
+            "is set); the compile worker must run without it"
+        )
 
     def example_calls():
         generator = torch.Generator().manual_seed(0)
 
         def bits(rows, words):
-            return torch.randint(-2 ** 31, 2 ** 31 - 1, (rows, words), dtype=torch.int32, generator=generator)
+            return torch.randint(-(2**31), 2**31 - 1, (rows, words), dtype=torch.int32, generator=generator)
 
         def pm1(rows, k, dtype):
             return (1 - 2 * torch.randint(0, 2, (rows, k), generator=generator)).to(dtype)
 
         def epilogue(n):
-            return dict(scale=torch.rand(n, generator=generator), shift=torch.rand(n, generator=generator),
-                        sign=True)
+            return dict(scale=torch.rand(n, generator=generator), shift=torch.rand(n, generator=generator), sign=True)
 
         # (M, N, K) = (100, 10, 784): a 28 x 28 input to 10 classes. int8 K = 784 is divided by no
         # BLOCK_K (masked loads); K = 99 (e.g. 11 channels x 3 x 3 in a conv) is padded to 112 by
@@ -90,8 +92,7 @@ def _recorded_launches() -> dict:
             "xnor_gemm": {
                 "odd": lambda: xg.xnor_gemm_triton(bits(100, 25), bits(10, 25), 784),
                 "odd_epilogue": lambda: xg.xnor_gemm_triton(bits(100, 25), bits(10, 25), 784, **epilogue(10)),
-                "aligned_epilogue": lambda: xg.xnor_gemm_triton(bits(128, 32), bits(256, 32), 1024,
-                                                                **epilogue(256)),
+                "aligned_epilogue": lambda: xg.xnor_gemm_triton(bits(128, 32), bits(256, 32), 1024, **epilogue(256)),
             },
             "int8_gemm": {
                 "aligned": lambda: xg.int8_gemm_triton(pm1(128, 1024, torch.int8), pm1(256, 1024, torch.int8)),
@@ -104,8 +105,7 @@ def _recorded_launches() -> dict:
             },
         }
 
-    launchers = {"xnor_gemm": "_xnor_gemm_autotuned", "int8_gemm": "_int8_gemm_autotuned",
-                 "pack_bits": "_pack_kernel"}
+    launchers = {"xnor_gemm": "_xnor_gemm_autotuned", "int8_gemm": "_int8_gemm_autotuned", "pack_bits": "_pack_kernel"}
     launches = {}
     for kernel_name, calls in example_calls().items():
         launcher = getattr(xg, launchers[kernel_name])
@@ -159,9 +159,16 @@ def _cases(launches) -> list[dict]:
         for call_name, (_, configs_and_args) in calls.items():
             for index, (config, _) in enumerate(configs_and_args):
                 for arch in ARCHS:
-                    cases.append(dict(id=f"{kernel_name}-{call_name}-sm{arch}-{_config_label(config)}",
-                                      kernel=kernel_name, call=call_name, arch=arch, config_index=index,
-                                      config=str(config)))
+                    cases.append(
+                        dict(
+                            id=f"{kernel_name}-{call_name}-sm{arch}-{_config_label(config)}",
+                            kernel=kernel_name,
+                            call=call_name,
+                            arch=arch,
+                            config_index=index,
+                            config=str(config),
+                        )
+                    )
     return cases
 
 
@@ -191,8 +198,9 @@ def _cuobjdump(cubin: bytes, option: str) -> str:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "kernel.cubin"
         path.write_bytes(cubin)
-        done = subprocess.run([triton.knobs.nvidia.cuobjdump.path, option, str(path)],
-                              capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [triton.knobs.nvidia.cuobjdump.path, option, str(path)], capture_output=True, text=True, check=True
+        )
     return done.stdout
 
 
@@ -207,13 +215,15 @@ def _compile_case(launches, case: dict) -> dict:
     options = {name: value for name, value in config.all_kwargs().items() if name not in config.kwargs}
     result = dict(case, flags={name: args[name] for name in ("USE_LIBDEVICE", "EVEN_K") if name in args})
     try:
-        compiled = triton.compile(ASTSource(fn, signature, constants, attrs),
-                                  target=GPUTarget("cuda", case["arch"], 32), options=options)
-    except Exception as error:  # noqa: BLE001 - any compiler failure is the finding
+        compiled = triton.compile(
+            ASTSource(fn, signature, constants, attrs), target=GPUTarget("cuda", case["arch"], 32), options=options
+        )
+    except Exception as error:
         result["error"] = f"{type(error).__name__}: {error}"
         return result
-    usage = re.search(r"REG:(\d+) STACK:(\d+) SHARED:(\d+) LOCAL:(\d+)",
-                      _cuobjdump(compiled.asm["cubin"], "--dump-resource-usage"))
+    usage = re.search(
+        r"REG:(\d+) STACK:(\d+) SHARED:(\d+) LOCAL:(\d+)", _cuobjdump(compiled.asm["cubin"], "--dump-resource-usage")
+    )
     regs, stack, static_shared, local = map(int, usage.groups())
     result.update(regs=regs, stack=stack, local=local, shared=compiled.metadata.shared + static_shared)
     if case["kernel"] == "xnor_gemm" and case["call"] in POPC_CHECKED_CALLS:
@@ -235,14 +245,16 @@ def _worker(argv: list[str]) -> None:
 # ----------------------------------------------------------------------------------------------
 # pytest side (never imports triton or the kernels into this process)
 
+
 def _run_worker(*argv: str, cache_dir: str | None = None) -> subprocess.Popen:
     env = {name: value for name, value in os.environ.items() if name != "TRITON_INTERPRET"}
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     if cache_dir is not None:
         env["TRITON_CACHE_DIR"] = cache_dir
-    return subprocess.Popen([sys.executable, __file__, *argv], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, __file__, *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _list_cases() -> list[dict]:
@@ -260,8 +272,11 @@ CASES = _list_cases() if __name__ != "__main__" else []
 def compile_results(request, tmp_path_factory) -> dict[str, dict]:
     """The selected cases compiled once per session, shared among one worker per available core."""
     this_test = test_kernel_config_compiles_without_spills.__name__
-    wanted = [item.callspec.params["case"]["id"] for item in request.session.items
-              if item.path.resolve() == Path(__file__).resolve() and getattr(item, "originalname", "") == this_test]
+    wanted = [
+        item.callspec.params["case"]["id"]
+        for item in request.session.items
+        if item.path.resolve() == Path(__file__).resolve() and getattr(item, "originalname", "") == this_test
+    ]
     if not wanted:
         return {}
     # A fresh Triton cache: every run really compiles, and nothing is left in ~/.triton.
@@ -292,17 +307,20 @@ def test_cases_cover_every_kernel_and_the_gpu_autotune_spaces():
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
 def test_kernel_config_compiles_without_spills(case, compile_results):
     result = compile_results[case["id"]]
-    what = (f"{case['kernel']} kernel ({case['call']} launch) for sm_{case['arch']} with config "
-            f"{case['config']}")
+    what = f"{case['kernel']} kernel ({case['call']} launch) for sm_{case['arch']} with config {case['config']}"
     if "error" in result:
         pytest.fail(f"{what} does not compile: {result['error'][:3000]}", pytrace=False)
     problems = []
     if result["local"] or result["stack"]:
-        problems.append(f"spills registers ({result['regs']} registers, {result['stack']} bytes of stack and "
-                        f"{result['local']} of local memory per thread): use smaller blocks or fewer words per step")
+        problems.append(
+            f"spills registers ({result['regs']} registers, {result['stack']} bytes of stack and "
+            f"{result['local']} of local memory per thread): use smaller blocks or fewer words per step"
+        )
     if result["shared"] > MAX_SHARED[case["arch"]]:
-        problems.append(f"needs {result['shared']} bytes of shared memory, more than sm_{case['arch']} gives a "
-                        f"block ({MAX_SHARED[case['arch']]}): use fewer stages or smaller blocks")
+        problems.append(
+            f"needs {result['shared']} bytes of shared memory, more than sm_{case['arch']} gives a "
+            f"block ({MAX_SHARED[case['arch']]}): use fewer stages or smaller blocks"
+        )
     if case["kernel"] == "xnor_gemm" and result["flags"]["USE_LIBDEVICE"] is not True:
         problems.append("was launched with USE_LIBDEVICE off (the interpreter's shift-and-mask popcount)")
     if result.get("popc") == 0:

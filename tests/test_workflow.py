@@ -115,9 +115,24 @@ def test_paper_preset_dry_run_lists_every_run_without_importing_torch(tmp_path):
     (fake / "__init__.py").write_text("raise ImportError('torch was imported by a dry run')\n")
     env = {**os.environ, "PYTHONPATH": f"{fake.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "all", "--configfile",
-                           "workflow/configs/paper.yaml", "--quiet", "host"],  # list the jobs (the profile hides them)
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "all",
+            "--configfile",
+            "workflow/configs/paper.yaml",
+            "--quiet",
+            "host",
+        ],  # list the jobs (the profile hides them)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     seconds = time.perf_counter() - t0
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-2000:]
     out = proc.stdout
@@ -127,24 +142,49 @@ def test_paper_preset_dry_run_lists_every_run_without_importing_torch(tmp_path):
     print(f"paper preset dry run: {seconds:.1f} s")
 
 
-@pytest.mark.parametrize("change, needles", [
-    (lambda c: c["memorization"].update(epochs=3), ["memorization", "unknown key 'epochs' (a training setting: put it under memorization.settings", "allowed keys"]),
-    (lambda c: c["memorization"].update(seed=[3]), ["unknown key 'seed' (did you mean 'seeds'?)"]),
-    (lambda c: c.update(lutnet={}), ["unknown key 'lutnet' (did you mean 'lookup_tables'?)"]),
-    (lambda c: c["memorization"].update(datasets=["imagenet"]), ["memorization.datasets[0]", "'imagenet'", "fashion_mnist, mnist"]),
-    (lambda c: c["memorization"]["dataset_settings"]["fashion_mnist"].update(epochs=-5),
-     ["memorization.dataset_settings.fashion_mnist.epochs", "-5"]),
-    (lambda c: c["memorization"]["settings"].update(lr_start="3e-3"), ["lr_start", "'3e-3'", "YAML reads 3e-3 as text", "3.0e-3"]),
-    (lambda c: c["easy_examples"].update(repeats="ten"), ["easy_examples.repeats", "'ten'", "integer"]),
-    (lambda c: c["memorization"]["grid"].update(binarization=["det", "fuzzy"]),
-     ["memorization.grid.binarization[1]", "det, stoch"]),
-    (lambda c: c["memorization"]["grid"].update(labels=[]), ["memorization.grid.labels", "empty"]),
-    (lambda c: c["memorization"]["settings"].update(arch="resnet"), ["arch", "'resnet'", "cifar10_cnn"]),
-    (lambda c: c["memorization"]["grid"].update(regularization=["none", "cutout"]), ["'cutout'", "memorization.regularizers"]),
-    (lambda c: c["memorization"]["regularizers"].update(dropout={"dropout": [0.5, 0.5]}),
-     ["memorization run fashion_mnist/det-true-dropout-s0", "dropout"]),
-    (lambda c: c["memorization"]["dataset_settings"]["fashion_mnist"].update(train_size=0), ["train_size"]),
-])
+@pytest.mark.parametrize(
+    ("change", "needles"),
+    [
+        (
+            lambda c: c["memorization"].update(epochs=3),
+            [
+                "memorization",
+                "unknown key 'epochs' (a training setting: put it under memorization.settings",
+                "allowed keys",
+            ],
+        ),
+        (lambda c: c["memorization"].update(seed=[3]), ["unknown key 'seed' (did you mean 'seeds'?)"]),
+        (lambda c: c.update(lutnet={}), ["unknown key 'lutnet' (did you mean 'lookup_tables'?)"]),
+        (
+            lambda c: c["memorization"].update(datasets=["imagenet"]),
+            ["memorization.datasets[0]", "'imagenet'", "fashion_mnist, mnist"],
+        ),
+        (
+            lambda c: c["memorization"]["dataset_settings"]["fashion_mnist"].update(epochs=-5),
+            ["memorization.dataset_settings.fashion_mnist.epochs", "-5"],
+        ),
+        (
+            lambda c: c["memorization"]["settings"].update(lr_start="3e-3"),
+            ["lr_start", "'3e-3'", "YAML reads 3e-3 as text", "3.0e-3"],
+        ),
+        (lambda c: c["easy_examples"].update(repeats="ten"), ["easy_examples.repeats", "'ten'", "integer"]),
+        (
+            lambda c: c["memorization"]["grid"].update(binarization=["det", "fuzzy"]),
+            ["memorization.grid.binarization[1]", "det, stoch"],
+        ),
+        (lambda c: c["memorization"]["grid"].update(labels=[]), ["memorization.grid.labels", "empty"]),
+        (lambda c: c["memorization"]["settings"].update(arch="resnet"), ["arch", "'resnet'", "cifar10_cnn"]),
+        (
+            lambda c: c["memorization"]["grid"].update(regularization=["none", "cutout"]),
+            ["'cutout'", "memorization.regularizers"],
+        ),
+        (
+            lambda c: c["memorization"]["regularizers"].update(dropout={"dropout": [0.5, 0.5]}),
+            ["memorization run fashion_mnist/det-true-dropout-s0", "dropout"],
+        ),
+        (lambda c: c["memorization"]["dataset_settings"]["fashion_mnist"].update(train_size=0), ["train_size"]),
+    ],
+)
 def test_bad_config_is_rejected_with_the_key_and_the_fix(change, needles):
     config = load(ROOT / "config.yaml")
     change(config)
@@ -183,7 +223,9 @@ def test_a_dataset_without_settings_of_its_own_gets_a_warning():
 
 def test_bad_config_stops_snakemake_before_any_job(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("results: %s\nmemorization:\n  dataset_settings:\n    fashion_mnist: {epochs: 0}\n" % (tmp_path / "r"))
+    bad.write_text(
+        "results: %s\nmemorization:\n  dataset_settings:\n    fashion_mnist: {epochs: 0}\n" % (tmp_path / "r")
+    )
     proc = snakemake("--cores", "1", "all", "--configfile", str(bad), timeout=120)
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
@@ -205,6 +247,7 @@ def test_lint_has_no_findings():
 
 
 # --- the ci preset end to end ----------------------------------------------------------------------
+
 
 def metrics_files(results: Path) -> dict[str, bytes]:
     return {str(p.relative_to(results)): p.read_bytes() for p in sorted(results.rglob("metrics.csv"))}
@@ -240,8 +283,17 @@ def test_ci_preset_is_up_to_date_and_config_changes_rerun_only_what_they_touch(c
         assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, (cores, proc.stdout[-3000:])
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("memorization:\n  regularizers:\n    dropout: {dropout: [0.25]}\n")
-    proc = snakemake("-n", "all", "--configfile", "workflow/configs/ci.yaml", str(overlay),
-                     "--config", f"results={base / 'results'}", f"report_dir={base / 'report'}", timeout=300)
+    proc = snakemake(
+        "-n",
+        "all",
+        "--configfile",
+        "workflow/configs/ci.yaml",
+        str(overlay),
+        "--config",
+        f"results={base / 'results'}",
+        f"report_dir={base / 'report'}",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     stats = dry_run_stats(proc.stdout)
     assert stats["train"] == 3  # the dropout conditions only: det x 3 label modes
@@ -261,8 +313,13 @@ def _copy_checkout(tmp_path: Path) -> Path:
 
 
 def _dry_run_in(checkout: Path, args: list[str]) -> dict[str, int]:
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "all", *args], cwd=checkout,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "all", *args],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {} if "Nothing to be done" in proc.stdout + proc.stderr else dry_run_stats(proc.stdout)
 
@@ -300,10 +357,20 @@ def test_kill_9_of_the_whole_workflow_resumes_with_byte_identical_metrics(ci_run
 
     base, _ = ci_run
     results = tmp_path / "results"
-    args = ["--configfile", "workflow/configs/ci.yaml", "--config", f"results={results}",
-            f"report_dir={tmp_path / 'report'}"]
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", "all", *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    args = [
+        "--configfile",
+        "workflow/configs/ci.yaml",
+        "--config",
+        f"results={results}",
+        f"report_dir={tmp_path / 'report'}",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "all", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 600
     try:
         # kill once some runs are finished and others are under way (a checkpoint or a lock exists)

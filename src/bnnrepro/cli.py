@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from bnnrepro import __version__
 from bnnrepro.errors import BnnreproError
 
-DESCRIPTION = ("Regenerate, check and extend the study of memorization in binarized neural networks. The whole "
-               "study runs with `snakemake --cores 8 all`; these commands are its building blocks.")
+DESCRIPTION = (
+    "Regenerate, check and extend the study of memorization in binarized neural networks. The whole "
+    "study runs with `snakemake --cores 8 all`; these commands are its building blocks."
+)
 
 
 @dataclass(frozen=True)
@@ -37,26 +39,57 @@ def registry() -> list[Entry]:
     entries = [
         Entry(("train",), "bnnrepro.train.command", "train one run, or a chunk of runs, and write its metrics"),
         Entry(("data", "fetch"), "bnnrepro.data.commands:fetch", "locate, verify and (if missing) download datasets"),
-        Entry(("data", "info"), "bnnrepro.data.commands:info", "where each dataset's files are and whether they verify"),
-        Entry(("model", "summary"), "bnnrepro.train.tools:summary", "binary vs float parameters and packed size of a model"),
-        Entry(("model", "bench"), "bnnrepro.train.tools:bench", "seconds per training epoch: BNN vs float MLP, interleaved"),
+        Entry(
+            ("data", "info"), "bnnrepro.data.commands:info", "where each dataset's files are and whether they verify"
+        ),
+        Entry(
+            ("model", "summary"),
+            "bnnrepro.train.tools:summary",
+            "binary vs float parameters and packed size of a model",
+        ),
+        Entry(
+            ("model", "bench"),
+            "bnnrepro.train.tools:bench",
+            "seconds per training epoch: BNN vs float MLP, interleaved",
+        ),
     ]
     for family in FAMILIES.values():
-        entries.append(Entry((family.name, "tables"), "bnnrepro.families.commands:tables",
-                             "aggregate the family's runs into its tables (tidy CSV)"))
-        entries.append(Entry((family.name, "figures"), "bnnrepro.families.commands:figures",
-                             "draw the family's figures (PNG and SVG) from its tables"))
-        entries += [Entry((family.name, verb), target, help_text) for verb, (target, help_text) in family.commands.items()]
+        entries.append(
+            Entry(
+                (family.name, "tables"),
+                "bnnrepro.families.commands:tables",
+                "aggregate the family's runs into its tables (tidy CSV)",
+            )
+        )
+        entries.append(
+            Entry(
+                (family.name, "figures"),
+                "bnnrepro.families.commands:figures",
+                "draw the family's figures (PNG and SVG) from its tables",
+            )
+        )
+        entries += [
+            Entry((family.name, verb), target, help_text) for verb, (target, help_text) in family.commands.items()
+        ]
     entries += [
         Entry(("report", "build"), "bnnrepro.report.build", "render the HTML report from the result files"),
-        Entry(("plan",), "bnnrepro.workflow.plan:command", "estimate a config's wall time per family and what would rerun"),
-        Entry(("generate",), "bnnrepro.workflow.generated",
-              "regenerate the files derived from the code (settings schema, report captions)"),
+        Entry(
+            ("plan",), "bnnrepro.workflow.plan:command", "estimate a config's wall time per family and what would rerun"
+        ),
+        Entry(
+            ("generate",),
+            "bnnrepro.workflow.generated",
+            "regenerate the files derived from the code (settings schema, report captions)",
+        ),
     ]
     return entries
 
 
-GROUP_HELP = {"data": "fetch and inspect datasets", "model": "inspect and benchmark models", "report": "the HTML report"}
+GROUP_HELP = {
+    "data": "fetch and inspect datasets",
+    "model": "inspect and benchmark models",
+    "report": "the HTML report",
+}
 
 
 def _usage(entries: list[Entry]) -> str:
@@ -85,8 +118,8 @@ def _group_help(group: str) -> str:
 
 def _find(argv: list[str], entries: list[Entry]) -> tuple[Entry | None, list[str]]:
     for entry in sorted(entries, key=lambda e: -len(e.path)):
-        if tuple(argv[:len(entry.path)]) == entry.path:
-            return entry, argv[len(entry.path):]
+        if tuple(argv[: len(entry.path)]) == entry.path:
+            return entry, argv[len(entry.path) :]
     return None, argv
 
 
@@ -98,8 +131,10 @@ def _unknown(argv: list[str], entries: list[Entry]) -> int:
         out = sys.stdout if asked_help and len(argv) > 1 else sys.stderr
         if not asked_help or len(argv) == 1:
             given = f"unknown action {argv[1]!r}" if len(argv) > 1 else "missing action"
-            print(f"bnnrepro {argv[0]}: error: {given}; choose one of: "
-                  f"{', '.join(e.path[1] for e in verbs)}", file=sys.stderr)
+            print(
+                f"bnnrepro {argv[0]}: error: {given}; choose one of: {', '.join(e.path[1] for e in verbs)}",
+                file=sys.stderr,
+            )
             return 2
         print(f"usage: bnnrepro {argv[0]} ACTION [ARGS]\n\n{_group_help(argv[0])}\n\nactions:", file=out)
         for e in verbs:
@@ -107,7 +142,9 @@ def _unknown(argv: list[str], entries: list[Entry]) -> int:
         return 0
     close = difflib.get_close_matches(argv[0], sorted(groups), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    print(f"bnnrepro: error: unknown command {argv[0]!r}{hint}; run `bnnrepro --help` for the commands", file=sys.stderr)
+    print(
+        f"bnnrepro: error: unknown command {argv[0]!r}{hint}; run `bnnrepro --help` for the commands", file=sys.stderr
+    )
     return 2
 
 
@@ -126,17 +163,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bnnrepro: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except FileNotFoundError as exc:  # an input path that is not there
-        print(f"bnnrepro: error: no such file: {exc.filename}; check the path (or run the step that writes it first)",
-              file=sys.stderr)
+        print(
+            f"bnnrepro: error: no such file: {exc.filename}; check the path (or run the step that writes it first)",
+            file=sys.stderr,
+        )
         return 2
     except OSError as exc:  # an output that cannot be written
-        what = {errno.EACCES: "permission denied", errno.EROFS: "read-only file system",
-                errno.ENOSPC: "no space left on device", errno.EISDIR: "it is a folder",
-                errno.ENOTDIR: "a parent of it is a file, not a folder", errno.EEXIST: "it exists and is not a folder"}
+        what = {
+            errno.EACCES: "permission denied",
+            errno.EROFS: "read-only file system",
+            errno.ENOSPC: "no space left on device",
+            errno.EISDIR: "it is a folder",
+            errno.ENOTDIR: "a parent of it is a file, not a folder",
+            errno.EEXIST: "it exists and is not a folder",
+        }
         reason = what.get(exc.errno, exc.strerror or str(exc))
         target = exc.filename or "an output"
-        print(f"bnnrepro: error: cannot write {target}: {reason}; choose another output path or free the space",
-              file=sys.stderr)
+        print(
+            f"bnnrepro: error: cannot write {target}: {reason}; choose another output path or free the space",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt as exc:
         print(f"bnnrepro: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)

@@ -12,8 +12,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 
 @contextlib.contextmanager
@@ -72,7 +73,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(json_safe(obj), indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")
 
 
-def write_csv(path: str | os.PathLike, frame: "Any", **kwargs: Any) -> None:
+def write_csv(path: str | os.PathLike, frame: Any, **kwargs: Any) -> None:
     """Write a pandas DataFrame as CSV atomically (no index, ``\\n`` line endings)."""
     kwargs.setdefault("index", False)
     with atomic_open(path, "w", encoding="utf-8", newline="") as handle:
@@ -87,8 +88,9 @@ def torch_save(obj: Any, path: str | os.PathLike) -> None:
         try:
             torch.save(obj, handle)
         except RuntimeError as exc:  # torch's writer reports a failed write (a full disk) as a RuntimeError
-            raise OSError(errno.EIO, f"the write failed ({str(exc).splitlines()[0]}); is the disk full?",
-                          str(path)) from exc
+            raise OSError(
+                errno.EIO, f"the write failed ({str(exc).splitlines()[0]}); is the disk full?", str(path)
+            ) from exc
 
 
 @contextlib.contextmanager
@@ -108,8 +110,9 @@ def run_lock(folder: str | os.PathLike) -> Iterator[None]:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise ConfigError(f"{folder} is being written by another process (a run in progress); wait for it or "
-                          "choose another --out") from None
+        raise ConfigError(
+            f"{folder} is being written by another process (a run in progress); wait for it or choose another --out"
+        ) from None
     try:
         yield
     finally:
@@ -135,6 +138,6 @@ def read_csv(path: str | os.PathLike, **kwargs: Any):
     """pandas.read_csv with the project's text columns kept as strings."""
     import pandas as pd
 
-    dtype = {col: str for col in TEXT_COLUMNS}
+    dtype = dict.fromkeys(TEXT_COLUMNS, str)
     dtype.update(kwargs.pop("dtype", {}))
     return pd.read_csv(path, dtype=dtype, keep_default_na=True, **kwargs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -53,6 +54,7 @@ class Estimate:
 
 
 # --- input checks ---------------------------------------------------------------------------------
+
 
 def _check_level(level: float) -> float:
     if not 0.0 < float(level) < 1.0:
@@ -91,6 +93,7 @@ def _t_interval(center: float, se: float, df: float, level: float) -> tuple[floa
 
 
 # --- intervals over repeats -----------------------------------------------------------------------
+
 
 def exact_estimate(value: float, method: str = "exact") -> Estimate:
     """A deterministic quantity (a count, a checksum-verified size): interval [v, v], one repeat."""
@@ -134,8 +137,9 @@ def paired_difference_interval(a, b, level: float = 0.95, unit: str = "repeats")
     return Estimate(est.estimate, est.low, est.high, est.repeats, f"paired difference, {est.method}", est.level)
 
 
-def ratio_interval(numerators, denominators, paired: bool = True, level: float = 0.95,
-                   unit: str = "repeats") -> Estimate:
+def ratio_interval(
+    numerators, denominators, paired: bool = True, level: float = 0.95, unit: str = "repeats"
+) -> Estimate:
     """Ratio of two positive quantities (timings, memory) on the log scale.
 
     Paired (numerator j and denominator j measured in the same repeat): l_j = log(a_j / b_j),
@@ -151,8 +155,10 @@ def ratio_interval(numerators, denominators, paired: bool = True, level: float =
     a, b = _positive(numerators, "numerators"), _positive(denominators, "denominators")
     if paired:
         if a.size != b.size:
-            raise DataError(f"a paired ratio needs one numerator and one denominator per repeat "
-                            f"(got {a.size} and {b.size}); pass paired=False for independent samples")
+            raise DataError(
+                f"a paired ratio needs one numerator and one denominator per repeat "
+                f"(got {a.size} and {b.size}); pass paired=False for independent samples"
+            )
         est = mean_interval(np.log(a / b), level, unit)
         method = f"geometric mean ratio, paired {est.method} on log scale"
         return Estimate(math.exp(est.estimate), math.exp(est.low), math.exp(est.high), est.repeats, method, level)
@@ -160,11 +166,17 @@ def ratio_interval(numerators, denominators, paired: bool = True, level: float =
     diff = float(log_a.mean() - log_b.mean())
     n = min(a.size, b.size)
     if n < 2:
-        return Estimate(math.exp(diff), math.nan, math.nan, n,
-                        f"ratio of geometric means; no interval: {a.size} and {b.size} {unit}", level)
+        return Estimate(
+            math.exp(diff),
+            math.nan,
+            math.nan,
+            n,
+            f"ratio of geometric means; no interval: {a.size} and {b.size} {unit}",
+            level,
+        )
     var_a, var_b = log_a.var(ddof=1) / a.size, log_b.var(ddof=1) / b.size
     se = math.sqrt(var_a + var_b)
-    df = (var_a + var_b) ** 2 / (var_a ** 2 / (a.size - 1) + var_b ** 2 / (b.size - 1)) if se > 0 else math.inf
+    df = (var_a + var_b) ** 2 / (var_a**2 / (a.size - 1) + var_b**2 / (b.size - 1)) if se > 0 else math.inf
     low, high = _t_interval(diff, se, df, level)
     method = f"ratio of geometric means, Welch t-interval on log scale over {a.size} and {b.size} {unit}"
     return Estimate(math.exp(diff), math.exp(low), math.exp(high), n, method, level)
@@ -178,8 +190,9 @@ def proportion_interval(successes: int, trials: int, level: float = 0.95, unit: 
     if n < 1 or not 0 <= k <= n:
         raise DataError(f"a proportion needs 0 <= successes <= trials and trials >= 1 (got {k} of {n})")
     ci = sps.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
-    return Estimate(k / n, float(ci.low), float(ci.high), n, f"Clopper-Pearson exact interval, {_counted(n, unit)}",
-                    level)
+    return Estimate(
+        k / n, float(ci.low), float(ci.high), n, f"Clopper-Pearson exact interval, {_counted(n, unit)}", level
+    )
 
 
 def slope_interval(x, y, groups, level: float = 0.95, unit: str = "groups") -> Estimate:
@@ -202,8 +215,9 @@ def slope_interval(x, y, groups, level: float = 0.95, unit: str = "groups") -> E
     return Estimate(est.estimate, est.low, est.high, est.repeats, f"mean least-squares slope, {est.method}", level)
 
 
-def fieller_ratio_interval(numerator: tuple[float, float], denominator: tuple[float, float], df: float,
-                           level: float = 0.95, *, repeats: int) -> Estimate:
+def fieller_ratio_interval(
+    numerator: tuple[float, float], denominator: tuple[float, float], df: float, level: float = 0.95, *, repeats: int
+) -> Estimate:
     """Fieller's interval for θ = μ_a / μ_b from independent estimates a ± se_a and b ± se_b.
 
     The set {θ : (a − θ b)² ≤ t² (se_a² + θ² se_b²)} with t = t_{df, (1+level)/2} (df = inf: normal)
@@ -216,22 +230,30 @@ def fieller_ratio_interval(numerator: tuple[float, float], denominator: tuple[fl
     level = _check_level(level)
     (a, se_a), (b, se_b) = (map(float, numerator)), (map(float, denominator))
     if not all(math.isfinite(v) for v in (a, se_a, b, se_b)) or se_a < 0 or se_b < 0:
-        raise DataError(f"Fieller's interval needs finite values and standard errors >= 0 "
-                        f"(got {a} ± {se_a} over {b} ± {se_b})")
+        raise DataError(
+            f"Fieller's interval needs finite values and standard errors >= 0 (got {a} ± {se_a} over {b} ± {se_b})"
+        )
     if not df > 0:
         raise ConfigError(f"degrees of freedom must be positive (got {df})")
     t = float(sps.norm.ppf(0.5 + level / 2)) if math.isinf(df) else float(sps.t.ppf(0.5 + level / 2, df))
     ratio = a / b if b != 0 else math.nan
     a_coef = b * b - t * t * se_b * se_b
     if a_coef <= 0:
-        return Estimate(ratio, -math.inf, math.inf, int(repeats),
-                        "Fieller interval: unbounded, the denominator's interval contains 0", level)
+        return Estimate(
+            ratio,
+            -math.inf,
+            math.inf,
+            int(repeats),
+            "Fieller interval: unbounded, the denominator's interval contains 0",
+            level,
+        )
     root = t * math.sqrt(max(a * a * se_b * se_b + b * b * se_a * se_a - t * t * se_a * se_a * se_b * se_b, 0.0))
     low, high = (a * b - root) / a_coef, (a * b + root) / a_coef
     return Estimate(ratio, low, high, int(repeats), f"Fieller interval, df {df:g}", level)
 
 
 # --- verdicts -------------------------------------------------------------------------------------
+
 
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
@@ -314,12 +336,14 @@ def claim_row(claim: str, est: Estimate | None, threshold: str, verdict: tuple[s
     if est is None:
         numbers = dict(estimate=math.nan, low=math.nan, high=math.nan, level=math.nan, repeats=0, method="")
     else:
-        numbers = dict(estimate=est.estimate, low=est.low, high=est.high, level=est.level, repeats=est.repeats,
-                       method=est.method)
+        numbers = dict(
+            estimate=est.estimate, low=est.low, high=est.high, level=est.level, repeats=est.repeats, method=est.method
+        )
     return {"claim": claim, **numbers, "threshold": threshold, "verdict": status, "reason": reason}
 
 
 # --- over-dispersion of per-example correctness ("easy examples") -----------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class OverdispersionResult:
@@ -333,24 +357,24 @@ class OverdispersionResult:
     runs: int
     examples: int
     permutations: int
-    counts: np.ndarray               # per example: runs that got it right
-    run_accuracy: np.ndarray         # per run: fraction of the examples right, m_r
-    mean_accuracy: float             # p̄
-    count_variance: float            # observed variance of counts (divisor N - 1)
-    null_count_variance: float       # its exact expectation under the permutation null
-    binomial_count_variance: float   # R p̄ (1 - p̄), the plain binomial's
-    sigma2: Estimate                 # between-example variance of p, jackknife t-interval over runs
-    sigma2_se: float                 # its delete-one-run jackknife standard error
-    p_value: float                   # permutation test of "every example equally hard"
-    null_sigma2_sd: float            # SD of sigma2 over the permutations
-    min_detectable_sigma2: float     # at 80% power, one-sided alpha 0.05
-    at_least: float                  # "easy" = right in >= at_least of the runs
-    easy_examples: int               # observed number of easy examples
-    easy_null_mean: float            # over the permutations
-    easy_null_low: float             # 2.5% quantile over the permutations
-    easy_null_high: float            # 97.5% quantile over the permutations
-    easy_null_exact: float           # exact expectation under the null (Poisson-binomial)
-    easy_binomial: float             # expectation under Binomial(R, p̄)
+    counts: np.ndarray  # per example: runs that got it right
+    run_accuracy: np.ndarray  # per run: fraction of the examples right, m_r
+    mean_accuracy: float  # p̄
+    count_variance: float  # observed variance of counts (divisor N - 1)
+    null_count_variance: float  # its exact expectation under the permutation null
+    binomial_count_variance: float  # R p̄ (1 - p̄), the plain binomial's
+    sigma2: Estimate  # between-example variance of p, jackknife t-interval over runs
+    sigma2_se: float  # its delete-one-run jackknife standard error
+    p_value: float  # permutation test of "every example equally hard"
+    null_sigma2_sd: float  # SD of sigma2 over the permutations
+    min_detectable_sigma2: float  # at 80% power, one-sided alpha 0.05
+    at_least: float  # "easy" = right in >= at_least of the runs
+    easy_examples: int  # observed number of easy examples
+    easy_null_mean: float  # over the permutations
+    easy_null_low: float  # 2.5% quantile over the permutations
+    easy_null_high: float  # 97.5% quantile over the permutations
+    easy_null_exact: float  # exact expectation under the null (Poisson-binomial)
+    easy_binomial: float  # expectation under Binomial(R, p̄)
     histogram: pd.DataFrame
 
     @property
@@ -365,18 +389,34 @@ class OverdispersionResult:
 
     def summary(self) -> dict:
         """The scalar results, JSON-ready."""
-        return {"runs": self.runs, "examples": self.examples, "permutations": self.permutations,
-                "mean_accuracy": self.mean_accuracy, "count_variance": self.count_variance,
-                "null_count_variance": self.null_count_variance,
-                "binomial_count_variance": self.binomial_count_variance, "dispersion_ratio": self.dispersion_ratio,
-                "sigma2": self.sigma2.estimate, "sigma2_low": self.sigma2.low, "sigma2_high": self.sigma2.high,
-                "sigma2_level": self.sigma2.level, "sigma2_se": self.sigma2_se, "sigma2_method": self.sigma2.method,
-                "sd_of_p": self.sd_of_p, "p_value": self.p_value, "null_sigma2_sd": self.null_sigma2_sd,
-                "min_detectable_sigma2": self.min_detectable_sigma2,
-                "min_detectable_sd_of_p": math.sqrt(self.min_detectable_sigma2), "at_least": self.at_least,
-                "easy_examples": self.easy_examples, "easy_null_mean": self.easy_null_mean,
-                "easy_null_low": self.easy_null_low, "easy_null_high": self.easy_null_high,
-                "easy_null_exact": self.easy_null_exact, "easy_binomial": self.easy_binomial}
+        return {
+            "runs": self.runs,
+            "examples": self.examples,
+            "permutations": self.permutations,
+            "mean_accuracy": self.mean_accuracy,
+            "count_variance": self.count_variance,
+            "null_count_variance": self.null_count_variance,
+            "binomial_count_variance": self.binomial_count_variance,
+            "dispersion_ratio": self.dispersion_ratio,
+            "sigma2": self.sigma2.estimate,
+            "sigma2_low": self.sigma2.low,
+            "sigma2_high": self.sigma2.high,
+            "sigma2_level": self.sigma2.level,
+            "sigma2_se": self.sigma2_se,
+            "sigma2_method": self.sigma2.method,
+            "sd_of_p": self.sd_of_p,
+            "p_value": self.p_value,
+            "null_sigma2_sd": self.null_sigma2_sd,
+            "min_detectable_sigma2": self.min_detectable_sigma2,
+            "min_detectable_sd_of_p": math.sqrt(self.min_detectable_sigma2),
+            "at_least": self.at_least,
+            "easy_examples": self.easy_examples,
+            "easy_null_mean": self.easy_null_mean,
+            "easy_null_low": self.easy_null_low,
+            "easy_null_high": self.easy_null_high,
+            "easy_null_exact": self.easy_null_exact,
+            "easy_binomial": self.easy_binomial,
+        }
 
 
 def _correct_matrix(correct) -> np.ndarray:
@@ -430,12 +470,18 @@ def _min_detectable_sigma2(critical: float, null_sd: float, mean_accuracy: float
         return math.nan
     z = float(sps.norm.ppf(OVERDISPERSION_POWER))
     c = 4 * mean_accuracy * (1 - mean_accuracy) / (runs * (examples - 1))
-    u = (z * z * c + math.sqrt(z ** 4 * c * c + 4 * z * z * max(null_sd ** 2 + c * critical, 0.0))) / 2
+    u = (z * z * c + math.sqrt(z**4 * c * c + 4 * z * z * max(null_sd**2 + c * critical, 0.0))) / 2
     return critical + u
 
 
-def overdispersion(correct, permutations: int = 2000, seed: int = 0, level: float = 0.95,
-                   at_least: float = 0.5, memory_bytes: int = 100_000_000) -> OverdispersionResult:
+def overdispersion(
+    correct,
+    permutations: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+    at_least: float = 0.5,
+    memory_bytes: int = 100_000_000,
+) -> OverdispersionResult:
     """Are some probe examples easier than others, beyond what differences between runs explain?
 
     Data: X[r, i] ∈ {0, 1}, whether training run r (one epoch from its own random initialisation)
@@ -505,9 +551,9 @@ def overdispersion(correct, permutations: int = 2000, seed: int = 0, level: floa
 
     # σ̂² and its delete-one-run jackknife, all from Y = row-centred X in O(R N).
     y = x - run_accuracy[:, None]
-    column_sums = y.sum(axis=0)                                        # c_i − c̄
-    row_norms = np.einsum("ri,ri->r", y, y)                            # (N − 1) S_rr
-    off_diagonal_sum = (column_sums @ column_sums - row_norms.sum()) / (examples - 1)   # Σ_{r≠s} S_rs
+    column_sums = y.sum(axis=0)  # c_i − c̄
+    row_norms = np.einsum("ri,ri->r", y, y)  # (N − 1) S_rr
+    off_diagonal_sum = (column_sums @ column_sums - row_norms.sum()) / (examples - 1)  # Σ_{r≠s} S_rs
     sigma2 = off_diagonal_sum / (runs * (runs - 1))
     # Dropping run r removes its row and column of S: Σ_{s≠r} S_rs twice.
     with_others = (y @ column_sums - row_norms) / (examples - 1)
@@ -548,29 +594,53 @@ def overdispersion(correct, permutations: int = 2000, seed: int = 0, level: floa
         null_sum_of_squares[done] = np.einsum("bi,bi->b", null_counts, null_counts)
         null_easy[done] = (null_counts >= easy_from).sum(axis=1)
         offsets = (runs + 1) * np.arange(size)[:, None]
-        null_histograms[done] = np.bincount((null_counts + offsets).ravel(),
-                                            minlength=size * (runs + 1)).reshape(size, runs + 1)
+        null_histograms[done] = np.bincount((null_counts + offsets).ravel(), minlength=size * (runs + 1)).reshape(
+            size, runs + 1
+        )
     p_value = (1 + int(np.sum(null_sum_of_squares >= observed_sum_of_squares))) / (permutations + 1)
     null_sigma2 = sigma2_of(null_sum_of_squares.astype(float))
     null_sigma2_sd = float(np.std(null_sigma2, ddof=1)) if permutations > 1 else math.nan
-    min_detectable = _min_detectable_sigma2(float(np.quantile(null_sigma2, 1 - OVERDISPERSION_ALPHA)),
-                                            null_sigma2_sd, mean_accuracy, runs, examples)
+    min_detectable = _min_detectable_sigma2(
+        float(np.quantile(null_sigma2, 1 - OVERDISPERSION_ALPHA)), null_sigma2_sd, mean_accuracy, runs, examples
+    )
 
     k = np.arange(runs + 1)
     null_exact = examples * _poisson_binomial_pmf(run_accuracy)
     binomial = examples * sps.binom.pmf(k, runs, mean_accuracy)
     band = np.quantile(null_histograms, [0.025, 0.975], axis=0)
-    histogram = pd.DataFrame({"k": k, "observed": np.bincount(counts, minlength=runs + 1),
-                              "null_mean": null_histograms.mean(axis=0), "null_low": band[0], "null_high": band[1],
-                              "null_exact": null_exact, "binomial": binomial})
+    histogram = pd.DataFrame(
+        {
+            "k": k,
+            "observed": np.bincount(counts, minlength=runs + 1),
+            "null_mean": null_histograms.mean(axis=0),
+            "null_low": band[0],
+            "null_high": band[1],
+            "null_exact": null_exact,
+            "binomial": binomial,
+        }
+    )
     easy_band = np.quantile(null_easy, [0.025, 0.975])
     return OverdispersionResult(
-        runs=runs, examples=examples, permutations=permutations, counts=counts, run_accuracy=run_accuracy,
-        mean_accuracy=mean_accuracy, count_variance=float(counts.var(ddof=1)), null_count_variance=null_count_variance,
-        binomial_count_variance=runs * mean_accuracy * (1 - mean_accuracy), sigma2=sigma2_estimate,
-        sigma2_se=sigma2_se, p_value=p_value, null_sigma2_sd=null_sigma2_sd,
-        min_detectable_sigma2=min_detectable, at_least=at_least,
-        easy_examples=int((counts >= easy_from).sum()), easy_null_mean=float(null_easy.mean()),
-        easy_null_low=float(easy_band[0]), easy_null_high=float(easy_band[1]),
+        runs=runs,
+        examples=examples,
+        permutations=permutations,
+        counts=counts,
+        run_accuracy=run_accuracy,
+        mean_accuracy=mean_accuracy,
+        count_variance=float(counts.var(ddof=1)),
+        null_count_variance=null_count_variance,
+        binomial_count_variance=runs * mean_accuracy * (1 - mean_accuracy),
+        sigma2=sigma2_estimate,
+        sigma2_se=sigma2_se,
+        p_value=p_value,
+        null_sigma2_sd=null_sigma2_sd,
+        min_detectable_sigma2=min_detectable,
+        at_least=at_least,
+        easy_examples=int((counts >= easy_from).sum()),
+        easy_null_mean=float(null_easy.mean()),
+        easy_null_low=float(easy_band[0]),
+        easy_null_high=float(easy_band[1]),
         easy_null_exact=float(null_exact[easy_from:].sum()),
-        easy_binomial=float(examples * sps.binom.sf(easy_from - 1, runs, mean_accuracy)), histogram=histogram)
+        easy_binomial=float(examples * sps.binom.sf(easy_from - 1, runs, mean_accuracy)),
+        histogram=histogram,
+    )

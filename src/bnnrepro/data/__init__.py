@@ -27,16 +27,37 @@ from bnnrepro.data.transforms import (
 )
 
 __all__ = [
-    "DATASETS", "DataCacheWarning", "DatasetSpec", "FileStatus", "LABEL_MODES", "PreparedData",
-    "RANDX_VARIANCE", "RawDataset", "RemoteFile", "Split", "binary_task_labels", "fetch",
-    "file_status", "forget_loaded", "gaussian_inputs", "get_spec", "load_dataset", "locate",
-    "pairwise_task", "parse_task", "prepare_data", "randomize_labels", "scale_inputs",
-    "subset_indices", "threshold_bits",
+    "DATASETS",
+    "LABEL_MODES",
+    "RANDX_VARIANCE",
+    "DataCacheWarning",
+    "DatasetSpec",
+    "FileStatus",
+    "PreparedData",
+    "RawDataset",
+    "RemoteFile",
+    "Split",
+    "binary_task_labels",
+    "fetch",
+    "file_status",
+    "forget_loaded",
+    "gaussian_inputs",
+    "get_spec",
+    "load_dataset",
+    "locate",
+    "pairwise_task",
+    "parse_task",
+    "prepare_data",
+    "randomize_labels",
+    "scale_inputs",
+    "subset_indices",
+    "threshold_bits",
 ]
 
 
-def load_dataset(name: str | DatasetSpec, data_dir: str | os.PathLike | None = None, *,
-                 download: bool = True, quiet: bool = False) -> RawDataset:
+def load_dataset(
+    name: str | DatasetSpec, data_dir: str | os.PathLike | None = None, *, download: bool = True, quiet: bool = False
+) -> RawDataset:
     """Locate (or download), verify and load a dataset. See :mod:`bnnrepro.data.fetch` for the
     look-up order. ``name`` may also be a :class:`DatasetSpec` (tests use specs of small files).
 
@@ -49,5 +70,6 @@ def load_dataset(name: str | DatasetSpec, data_dir: str | os.PathLike | None = N
     files = fetch(spec, data_dir, download=download, quiet=quiet)
     arrays = load_arrays(spec, {fname: loc.path for fname, loc in files.items()}, quiet=quiet)
     # Labels are tiny: a fresh writable copy per call keeps one run's edits out of the next run.
-    return RawDataset(spec.name, arrays["x_train"], arrays["y_train"].copy(), arrays["x_test"],
-                      arrays["y_test"].copy(), spec.classes)
+    return RawDataset(
+        spec.name, arrays["x_train"], arrays["y_train"].copy(), arrays["x_test"], arrays["y_test"].copy(), spec.classes
+    )

@@ -83,8 +83,11 @@ class DamagedEntry(Exception):
 
 def cache_key(spec: DatasetSpec) -> str:
     """16 hex digits identifying the parsed content of ``spec``'s (verified) source files."""
-    identity = {"format": CACHE_FORMAT, "dataset": spec.name,
-                "files": [[f.name, f.md5, f.content_sha256] for f in spec.files]}
+    identity = {
+        "format": CACHE_FORMAT,
+        "dataset": spec.name,
+        "files": [[f.name, f.md5, f.content_sha256] for f in spec.files],
+    }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -117,8 +120,9 @@ def _load_uncached(spec: DatasetSpec, key: str, paths: dict[str, Path], quiet: b
         pass  # not built yet
     except DamagedEntry as exc:
         if not quiet:
-            print(f"parsed-data cache {folder} is damaged ({exc}); rebuilding it from the source files",
-                  file=sys.stderr)
+            print(
+                f"parsed-data cache {folder} is damaged ({exc}); rebuilding it from the source files", file=sys.stderr
+            )
         with contextlib.suppress(OSError):
             _discard(folder)
     parsed = spec.parse(paths)
@@ -129,8 +133,12 @@ def _load_uncached(spec: DatasetSpec, key: str, paths: dict[str, Path], quiet: b
         problem = f"cannot write the parsed-data cache {folder} ({exc})"
     except DamagedEntry as exc:
         problem = f"the parsed-data cache {folder} does not verify right after it was written ({exc})"
-    warnings.warn(f"{problem}; parsing the source files in every process instead (slower). "
-                  "Point $BNNREPRO_CACHE at a writable folder to fix this.", DataCacheWarning, stacklevel=3)
+    warnings.warn(
+        f"{problem}; parsing the source files in every process instead (slower). "
+        "Point $BNNREPRO_CACHE at a writable folder to fix this.",
+        DataCacheWarning,
+        stacklevel=3,
+    )
     return _handed_out(parsed)
 
 
@@ -187,8 +195,10 @@ def open_entry(folder: Path, key: str) -> dict[str, np.ndarray]:
                 rehashed = True
             array = np.load(path, mmap_mode="r", allow_pickle=False)
             if array.dtype != np.dtype(expected["dtype"]) or list(array.shape) != expected["shape"]:
-                raise DamagedEntry(f"{path.name} holds {array.dtype} {array.shape}, the manifest says "
-                                   f"{expected['dtype']} {tuple(expected['shape'])}")
+                raise DamagedEntry(
+                    f"{path.name} holds {array.dtype} {array.shape}, the manifest says "
+                    f"{expected['dtype']} {tuple(expected['shape'])}"
+                )
             arrays[name] = array
     except FileNotFoundError as exc:  # a file of the entry, or the entry itself, went away
         raise DamagedEntry(f"{exc.filename} is missing") from exc
@@ -222,8 +232,12 @@ def write_entry(folder: Path, key: str, arrays: dict[str, np.ndarray]) -> bool:
                 handle.flush()
                 os.fsync(handle.fileno())
             stat = path.stat()
-            manifest["arrays"][name] = {"dtype": array.dtype.str, "shape": list(array.shape),
-                                        "bytes": stat.st_size, "sha256": file_digest(path, "sha256")}
+            manifest["arrays"][name] = {
+                "dtype": array.dtype.str,
+                "shape": list(array.shape),
+                "bytes": stat.st_size,
+                "sha256": file_digest(path, "sha256"),
+            }
             memo[path.name] = _file_identity(stat)  # a rename keeps size, mtime and inode
         # Plain writes: the whole folder appears at once when it is renamed into place.
         (tmp / VERIFIED).write_text(json.dumps(memo, indent=2, sort_keys=True) + "\n")

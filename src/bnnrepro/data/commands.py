@@ -53,8 +53,10 @@ class Info:
         corrupt = []
         for spec in specs:
             dirs = candidate_dirs(spec, args.data_dir)  # a missing --data-dir fails here, before any output
-            print(f"{spec.name}: {spec.title} ({spec.train_size:,} train / {spec.test_size:,} test, "
-                  f"{'x'.join(map(str, spec.image_shape))}) <{spec.homepage}>")
+            print(
+                f"{spec.name}: {spec.title} ({spec.train_size:,} train / {spec.test_size:,} test, "
+                f"{'x'.join(map(str, spec.image_shape))}) <{spec.homepage}>"
+            )
             print("  looked for in: " + ", ".join(f"{kind} {folder}" for kind, folder in dirs))
             for status in file_status(spec, args.data_dir, verify=not args.no_verify):
                 print(f"  {status.name:<28} {status.describe()}")
@@ -63,8 +65,11 @@ class Info:
             parsed = entry_dir(spec)
             print(f"  parsed cache: {parsed} ({'built' if parsed.is_dir() else 'not built yet'})")
         if corrupt:
-            print(f"bnnrepro data info: error: {len(corrupt)} corrupt file(s): {', '.join(corrupt)}; "
-                  "see the CORRUPT lines above for the fix", file=sys.stderr)
+            print(
+                f"bnnrepro data info: error: {len(corrupt)} corrupt file(s): {', '.join(corrupt)}; "
+                "see the CORRUPT lines above for the fix",
+                file=sys.stderr,
+            )
             return 2
         return 0
 

@@ -59,9 +59,11 @@ def explicit_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
         return None
     if not path.is_dir():
         what = "is not a directory" if path.exists() else "does not exist"
-        raise ConfigError(f"data directory {path} (from {origin}) {what}: create it (with one folder per "
-                          f"dataset, e.g. {path / 'fashion_mnist'}) or drop {origin} to use the cache and "
-                          "system copies")
+        raise ConfigError(
+            f"data directory {path} (from {origin}) {what}: create it (with one folder per "
+            f"dataset, e.g. {path / 'fashion_mnist'}) or drop {origin} to use the cache and "
+            "system copies"
+        )
     return path
 
 
@@ -88,8 +90,13 @@ def _memo_path(path: Path) -> Path:
 
 def _memo_key(path: Path, remote: RemoteFile) -> dict:
     stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "md5": remote.md5, "content_sha256": remote.content_sha256}
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "md5": remote.md5,
+        "content_sha256": remote.content_sha256,
+    }
 
 
 def verify_file(path: Path, remote: RemoteFile) -> str | None:
@@ -124,8 +131,9 @@ def _verify_file(path: Path, remote: RemoteFile) -> str | None:
             return f"MD5 {md5} (expected {remote.md5}), and it is not a valid gzip file"
         if content == remote.content_sha256:
             return None
-        return (f"MD5 {md5} (expected {remote.md5}) and decompressed SHA-256 {content} "
-                f"(expected {remote.content_sha256})")
+        return (
+            f"MD5 {md5} (expected {remote.md5}) and decompressed SHA-256 {content} (expected {remote.content_sha256})"
+        )
     return f"MD5 {md5} (expected {remote.md5})"
 
 
@@ -160,8 +168,10 @@ class FileStatus:
 
 
 def _fix_hint(spec: DatasetSpec, path: Path) -> str:
-    return (f"Delete {path} and run `bnnrepro data fetch {spec.name}` to download it again, "
-            f"or put a good copy of {path.name} (from {spec.homepage}) in its place.")
+    return (
+        f"Delete {path} and run `bnnrepro data fetch {spec.name}` to download it again, "
+        f"or put a good copy of {path.name} (from {spec.homepage}) in its place."
+    )
 
 
 def _find(remote: RemoteFile, dirs: list[tuple[str, Path]]) -> LocatedFile | None:
@@ -178,11 +188,15 @@ def _corruption(spec: DatasetSpec, located: LocatedFile) -> str | None:
     mismatch = verify_file(located.path, located.remote)
     if mismatch is None:
         return None
-    return (f"{spec.title} file {located.path} is corrupt or not the published version: {mismatch}. "
-            f"{_fix_hint(spec, located.path)}")
+    return (
+        f"{spec.title} file {located.path} is corrupt or not the published version: {mismatch}. "
+        f"{_fix_hint(spec, located.path)}"
+    )
 
 
-def locate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, verify: bool = True) -> dict[str, LocatedFile | None]:
+def locate(
+    spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, verify: bool = True
+) -> dict[str, LocatedFile | None]:
     """Find each file of ``spec`` locally (no download). Verified unless ``verify`` is False.
 
     A file that exists but fails verification raises :class:`DataError`.
@@ -198,8 +212,9 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, veri
     return found
 
 
-def file_status(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
-                verify: bool = True) -> list[FileStatus]:
+def file_status(
+    spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, verify: bool = True
+) -> list[FileStatus]:
     """The status of every file of ``spec``, in registry order (verified unless ``verify`` is
     False). Unlike :func:`locate`, a corrupt file does not raise: it gets state "corrupt" and the
     message :func:`locate` would raise, so ``bnnrepro data info`` can report every file and then
@@ -220,8 +235,15 @@ def file_status(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *,
 def _progress(total: int | None, desc: str, quiet: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
-                disable=quiet or not sys.stderr.isatty(), leave=False)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        disable=quiet or not sys.stderr.isatty(),
+        leave=False,
+    )
 
 
 def download_file(remote: RemoteFile, dest: Path, *, quiet: bool = False) -> None:
@@ -243,9 +265,11 @@ def download_file(remote: RemoteFile, dest: Path, *, quiet: bool = False) -> Non
                     bar.update(len(block))
         md5 = file_digest(part, "md5")
         if md5 != remote.md5:
-            raise DataError(f"downloaded {remote.url} but its MD5 is {md5}, expected {remote.md5}; "
-                            "the server sent something else (a proxy page?). Try again later, or "
-                            f"download it by hand into {dest.parent}.")
+            raise DataError(
+                f"downloaded {remote.url} but its MD5 is {md5}, expected {remote.md5}; "
+                "the server sent something else (a proxy page?). Try again later, or "
+                f"download it by hand into {dest.parent}."
+            )
         os.replace(part, dest)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         raise DataError(
@@ -257,15 +281,17 @@ def download_file(remote: RemoteFile, dest: Path, *, quiet: bool = False) -> Non
             part.unlink()
 
 
-def fetch(spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, download: bool = True,
-          quiet: bool = False) -> dict[str, LocatedFile]:
+def fetch(
+    spec: DatasetSpec, data_dir: str | os.PathLike | None = None, *, download: bool = True, quiet: bool = False
+) -> dict[str, LocatedFile]:
     """Every file of ``spec``, located and verified, downloading what is missing if allowed."""
     found = locate(spec, data_dir)
     missing = [name for name, loc in found.items() if loc is None]
     if missing and not download:
         where = ", ".join(str(d) for _, d in candidate_dirs(spec, data_dir))
-        hint = (f" On Debian, `apt-get install {spec.system_package}` provides them offline."
-                if spec.system_package else "")
+        hint = (
+            f" On Debian, `apt-get install {spec.system_package}` provides them offline." if spec.system_package else ""
+        )
         raise DataError(
             f"{spec.title}: {', '.join(missing)} not found (looked in {where}). "
             f"Run `bnnrepro data fetch {spec.name}` to download.{hint}"

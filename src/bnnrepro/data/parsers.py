@@ -8,7 +8,6 @@ raise :class:`~bnnrepro.errors.DataError` naming the file on any inconsistency.
 from __future__ import annotations
 
 import gzip
-import io
 import pickle
 import tarfile
 from pathlib import Path
@@ -133,7 +132,9 @@ def parse_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except Exception as exc:  # scipy raises several types for a broken file
         raise DataError(f"{path}: cannot read the MATLAB file ({exc}). Delete it and fetch it again.") from exc
     if "X" not in mat or "y" not in mat:
-        raise DataError(f"{path}: expected variables 'X' and 'y', found {sorted(k for k in mat if not k.startswith('__'))}.")
+        raise DataError(
+            f"{path}: expected variables 'X' and 'y', found {sorted(k for k in mat if not k.startswith('__'))}."
+        )
     x, y = mat["X"], np.asarray(mat["y"]).reshape(-1).astype(np.int64)
     if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.shape[3] != len(y):
         raise DataError(f"{path}: expected X of shape (32, 32, 3, N) with N = {len(y)}, found {x.shape}.")

@@ -63,8 +63,10 @@ def parse_task(task: str) -> tuple[str, tuple[int, int] | None]:
     match = _PAIR.match(task)
     if match and match.group(1) != match.group(2):
         return "pair", (int(match.group(1)), int(match.group(2)))
-    raise ConfigError(f"unknown task {task!r}; use 'multiclass', 'binary' (classes 0-4 vs 5-9) "
-                      "or 'pair-A-B' with two different digits A and B (e.g. pair-3-5)")
+    raise ConfigError(
+        f"unknown task {task!r}; use 'multiclass', 'binary' (classes 0-4 vs 5-9) "
+        "or 'pair-A-B' with two different digits A and B (e.g. pair-3-5)"
+    )
 
 
 def apply_task(x: np.ndarray, y: np.ndarray, classes: tuple[str, ...], task: str):
@@ -80,10 +82,17 @@ def apply_task(x: np.ndarray, y: np.ndarray, classes: tuple[str, ...], task: str
     return x, y, index, classes
 
 
-def prepare_data(raw: RawDataset, *, train_size: int | None = None, valid_size: int = 0,
-                 test_size: int | None = None, labels: str = "true",
-                 randx_variance: float = transforms.RANDX_VARIANCE, task: str = "multiclass",
-                 data_seed: int = 0) -> PreparedData:
+def prepare_data(
+    raw: RawDataset,
+    *,
+    train_size: int | None = None,
+    valid_size: int = 0,
+    test_size: int | None = None,
+    labels: str = "true",
+    randx_variance: float = transforms.RANDX_VARIANCE,
+    task: str = "multiclass",
+    data_seed: int = 0,
+) -> PreparedData:
     """Build the train / valid / test tensors of one run (see the module docstring).
 
     ``raw``'s arrays may be read-only (memory-mapped): every step below copies (fancy indexing,
@@ -99,8 +108,9 @@ def prepare_data(raw: RawDataset, *, train_size: int | None = None, valid_size: 
         raise ConfigError(f"valid_size={valid_size} must be in [0, {n - 1}] for {raw.name} ({task})")
     pool = n - valid_size
     if train_size is not None and not 0 < train_size <= pool:
-        raise ConfigError(f"train_size={train_size} must be in [1, {pool}] for {raw.name} ({task}) "
-                          f"with valid_size={valid_size}")
+        raise ConfigError(
+            f"train_size={train_size} must be in [1, {pool}] for {raw.name} ({task}) with valid_size={valid_size}"
+        )
     if test_size is not None and not 0 < test_size <= len(y_te):
         raise ConfigError(f"test_size={test_size} must be in [1, {len(y_te)}] for {raw.name} ({task})")
 

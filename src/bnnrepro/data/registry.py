@@ -8,9 +8,9 @@ verifies a copy whatever its compression. A local file is accepted if either che
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -91,22 +91,37 @@ FASHION_MNIST = DatasetSpec(
     title="Fashion-MNIST",
     homepage="https://github.com/zalandoresearch/fashion-mnist",
     files=(
-        RemoteFile("train-images-idx3-ubyte.gz", _FASHION_URL + "train-images-idx3-ubyte.gz",
-                   "8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26421880,
-                   "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-        RemoteFile("train-labels-idx1-ubyte.gz", _FASHION_URL + "train-labels-idx1-ubyte.gz",
-                   "25c81989df183df01b3e8a0aad5dffbe", 29515,
-                   "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-        RemoteFile("t10k-images-idx3-ubyte.gz", _FASHION_URL + "t10k-images-idx3-ubyte.gz",
-                   "bef4ecab320f06d8554ea6380940ec79", 4422102,
-                   "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-        RemoteFile("t10k-labels-idx1-ubyte.gz", _FASHION_URL + "t10k-labels-idx1-ubyte.gz",
-                   "bb300cfdad3c16e7a12a480ee83cd310", 5148,
-                   "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+        RemoteFile(
+            "train-images-idx3-ubyte.gz",
+            _FASHION_URL + "train-images-idx3-ubyte.gz",
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+            26421880,
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        ),
+        RemoteFile(
+            "train-labels-idx1-ubyte.gz",
+            _FASHION_URL + "train-labels-idx1-ubyte.gz",
+            "25c81989df183df01b3e8a0aad5dffbe",
+            29515,
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        ),
+        RemoteFile(
+            "t10k-images-idx3-ubyte.gz",
+            _FASHION_URL + "t10k-images-idx3-ubyte.gz",
+            "bef4ecab320f06d8554ea6380940ec79",
+            4422102,
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        ),
+        RemoteFile(
+            "t10k-labels-idx1-ubyte.gz",
+            _FASHION_URL + "t10k-labels-idx1-ubyte.gz",
+            "bb300cfdad3c16e7a12a480ee83cd310",
+            5148,
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        ),
     ),
     parse=_parse_idx_dataset,
-    classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
     image_shape=(1, 28, 28),
     train_size=60000,
     test_size=10000,
@@ -119,14 +134,30 @@ MNIST = DatasetSpec(
     title="MNIST",
     homepage="http://yann.lecun.com/exdb/mnist/",
     files=(
-        RemoteFile("train-images-idx3-ubyte.gz", _MNIST_URL + "train-images-idx3-ubyte.gz",
-                   "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422),
-        RemoteFile("train-labels-idx1-ubyte.gz", _MNIST_URL + "train-labels-idx1-ubyte.gz",
-                   "d53e105ee54ea40749a09fcbcd1e9432", 28881),
-        RemoteFile("t10k-images-idx3-ubyte.gz", _MNIST_URL + "t10k-images-idx3-ubyte.gz",
-                   "9fb629c4189551a2d022fa330f9573f3", 1648877),
-        RemoteFile("t10k-labels-idx1-ubyte.gz", _MNIST_URL + "t10k-labels-idx1-ubyte.gz",
-                   "ec29112dd5afa0611ce80d1b7f02629c", 4542),
+        RemoteFile(
+            "train-images-idx3-ubyte.gz",
+            _MNIST_URL + "train-images-idx3-ubyte.gz",
+            "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+            9912422,
+        ),
+        RemoteFile(
+            "train-labels-idx1-ubyte.gz",
+            _MNIST_URL + "train-labels-idx1-ubyte.gz",
+            "d53e105ee54ea40749a09fcbcd1e9432",
+            28881,
+        ),
+        RemoteFile(
+            "t10k-images-idx3-ubyte.gz",
+            _MNIST_URL + "t10k-images-idx3-ubyte.gz",
+            "9fb629c4189551a2d022fa330f9573f3",
+            1648877,
+        ),
+        RemoteFile(
+            "t10k-labels-idx1-ubyte.gz",
+            _MNIST_URL + "t10k-labels-idx1-ubyte.gz",
+            "ec29112dd5afa0611ce80d1b7f02629c",
+            4542,
+        ),
     ),
     parse=_parse_idx_dataset,
     classes=tuple(str(d) for d in range(10)),
@@ -140,8 +171,12 @@ CIFAR10 = DatasetSpec(
     title="CIFAR-10",
     homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
     files=(
-        RemoteFile("cifar-10-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-                   "c58f30108f718f92721af3b95e74349a", 170498071),
+        RemoteFile(
+            "cifar-10-python.tar.gz",
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+            "c58f30108f718f92721af3b95e74349a",
+            170498071,
+        ),
     ),
     parse=_parse_cifar10,
     classes=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
@@ -155,10 +190,18 @@ SVHN = DatasetSpec(
     title="SVHN (cropped digits, without the 'extra' set)",
     homepage="http://ufldl.stanford.edu/housenumbers/",
     files=(
-        RemoteFile("train_32x32.mat", "http://ufldl.stanford.edu/housenumbers/train_32x32.mat",
-                   "e26dedcc434d2e4c54c9b2d4a06d8373", 182040794),
-        RemoteFile("test_32x32.mat", "http://ufldl.stanford.edu/housenumbers/test_32x32.mat",
-                   "eb5a983be6a315427106f1b164d9cef3", 64275384),
+        RemoteFile(
+            "train_32x32.mat",
+            "http://ufldl.stanford.edu/housenumbers/train_32x32.mat",
+            "e26dedcc434d2e4c54c9b2d4a06d8373",
+            182040794,
+        ),
+        RemoteFile(
+            "test_32x32.mat",
+            "http://ufldl.stanford.edu/housenumbers/test_32x32.mat",
+            "eb5a983be6a315427106f1b164d9cef3",
+            64275384,
+        ),
     ),
     parse=_parse_svhn,
     classes=tuple(str(d) for d in range(10)),

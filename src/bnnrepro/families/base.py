@@ -20,16 +20,23 @@ import copy
 import hashlib
 import json
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 #: The order in which a run's training settings are merged: each later layer overrides earlier keys.
-SETTINGS_LAYERS = ("execution", "defaults", "<family>.settings", "<family>.dataset_settings.<dataset>",
-                   "the condition's settings")
+SETTINGS_LAYERS = (
+    "execution",
+    "defaults",
+    "<family>.settings",
+    "<family>.dataset_settings.<dataset>",
+    "the condition's settings",
+)
 
 
 # ----------------------------------------------------------------------------------------------
 # Runs and the jobs that train them
+
 
 @dataclass(frozen=True)
 class Run:
@@ -71,13 +78,21 @@ class Chunk:
 
     def spec(self, results: str) -> str:
         """The runs as compact JSON (``bnnrepro train --runs``): folder, name and settings each."""
-        return json.dumps({"isolate": self.isolate,
-                           "runs": [{"out": run.folder(results), "name": run.name, "settings": dict(run.settings)}
-                                    for run in self.runs]}, sort_keys=True, separators=(",", ":"))
+        return json.dumps(
+            {
+                "isolate": self.isolate,
+                "runs": [
+                    {"out": run.folder(results), "name": run.name, "settings": dict(run.settings)} for run in self.runs
+                ],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
 
 
-def chunked(family: str, runs: Sequence[Run], group_of: Callable[[Run], str], size: int,
-            isolate: bool = False) -> list[Chunk]:
+def chunked(
+    family: str, runs: Sequence[Run], group_of: Callable[[Run], str], size: int, isolate: bool = False
+) -> list[Chunk]:
     """Split ``runs`` into chunks of at most ``size`` runs that share ``group_of(run)`` (a chunk never
     mixes datasets). A group of n runs gives ceil(n / size) chunks named ``<group>`` (one chunk) or
     ``<group>.<i>``; runs keep their order."""
@@ -86,7 +101,7 @@ def chunked(family: str, runs: Sequence[Run], group_of: Callable[[Run], str], si
         groups.setdefault((run.dataset, group_of(run)), []).append(run)
     chunks = []
     for (dataset, group), members in groups.items():
-        pieces = [members[i:i + size] for i in range(0, len(members), size)]
+        pieces = [members[i : i + size] for i in range(0, len(members), size)]
         for i, piece in enumerate(pieces):
             name = group if len(pieces) == 1 else f"{group}.{i}"
             chunks.append(Chunk(family, dataset, name, tuple(piece), isolate))
@@ -95,6 +110,7 @@ def chunked(family: str, runs: Sequence[Run], group_of: Callable[[Run], str], si
 
 # ----------------------------------------------------------------------------------------------
 # Settings
+
 
 def merge(*layers: Mapping | None) -> dict:
     """Later mappings override earlier ones key by key (values are copied)."""
@@ -110,9 +126,16 @@ def base_settings(config: Mapping, family: str, dataset: str) -> dict:
     ``dataset_settings.<dataset>``."""
     execution = config.get("execution", {})
     section = config.get(family, {})
-    return merge({"device": execution.get("device", "cpu"), "threads": execution.get("threads_per_run", 1),
-                  "data_dir": config.get("data_dir")}, config.get("defaults"), section.get("settings"),
-                 section.get("dataset_settings", {}).get(dataset))
+    return merge(
+        {
+            "device": execution.get("device", "cpu"),
+            "threads": execution.get("threads_per_run", 1),
+            "data_dir": config.get("data_dir"),
+        },
+        config.get("defaults"),
+        section.get("settings"),
+        section.get("dataset_settings", {}).get(dataset),
+    )
 
 
 def tags(**values: Any) -> list[str]:
@@ -138,13 +161,17 @@ def dataset_warnings(config: Mapping, family: str) -> list[str]:
     alone: say so (it is easy to forget, e.g., a smaller training subset for a new dataset)."""
     section = config.get(family, {})
     own = section.get("dataset_settings") or {}
-    return [f"{family}: dataset {d!r} has no {family}.dataset_settings.{d}; its runs use {family}.settings "
-            f"({', '.join(sorted(section.get('settings') or {})) or 'nothing'}) and the library defaults"
-            for d in section.get("datasets", []) if d not in own]
+    return [
+        f"{family}: dataset {d!r} has no {family}.dataset_settings.{d}; its runs use {family}.settings "
+        f"({', '.join(sorted(section.get('settings') or {})) or 'nothing'}) and the library defaults"
+        for d in section.get("datasets", [])
+        if d not in own
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
 # The family declaration
+
 
 @dataclass(frozen=True)
 class FigureSpec:
@@ -181,8 +208,8 @@ class Family:
 
     name: str
     title: str
-    source: str                      # the citation of the experiment, e.g. "Mehta et al. 2017, Figs 1-4"
-    analysis: str                    # the module computing its tables, figures, section and claims
+    source: str  # the citation of the experiment, e.g. "Mehta et al. 2017, Figs 1-4"
+    analysis: str  # the module computing its tables, figures, section and claims
     tables: Callable[[Mapping], dict[str, str]]
     figures: Callable[[Mapping], list[FigureSpec]]
     runs: Callable[[Mapping], list[Run]] = lambda config: []

@@ -15,8 +15,12 @@ from bnnrepro.errors import ConfigError
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--section", required=True, metavar="JSON",
-                        help="the family's config section (as the workflow's resolved config has it)")
+    parser.add_argument(
+        "--section",
+        required=True,
+        metavar="JSON",
+        help="the family's config section (as the workflow's resolved config has it)",
+    )
     parser.add_argument("--results", default="results", metavar="DIR", help="the results folder (default: results)")
     parser.add_argument("--report-dir", default="report", metavar="DIR", help="the report folder (default: report)")
 
@@ -44,8 +48,9 @@ class Tables:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         _common(parser)
-        parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                            help="chunk manifests and other inputs written by the family's jobs")
+        parser.add_argument(
+            "inputs", nargs="*", metavar="INPUT", help="chunk manifests and other inputs written by the family's jobs"
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         _, analysis, context = context_of(args)

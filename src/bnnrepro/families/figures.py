@@ -10,10 +10,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: figures are files
 
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import seaborn as sns
 
-from bnnrepro.io import atomic_open  # noqa: E402
+from bnnrepro.io import atomic_open
 
 
 def ordered(values, order) -> list:
@@ -21,20 +21,35 @@ def ordered(values, order) -> list:
     values = list(dict.fromkeys(values))
     return [v for v in order if v in values] + [v for v in values if v not in order]
 
+
 #: Colours per condition, the same in every figure of the report.
 PALETTES: dict[str, dict[str, str]] = {
     "labels": {"true": "#1b7837", "randY": "#d95f02", "randX": "#7570b3", "real": "#1b7837", "random": "#d95f02"},
     "regularization": {"none": "#4477aa", "dropout": "#ee6677", "l2": "#228833", "l2_inert": "#ccbb44"},
     "binarization": {"det": "#222222", "stoch": "#aa3377"},
-    "variant": {"float": "#4477aa", "det": "#222222", "stoch": "#aa3377",
-                "none": "#4477aa", "bc_det": "#222222", "bc_stoch": "#aa3377", "dropout": "#ee6677",
-                "bc_real": "#999999", "plain_torch": "#999933"},
+    "variant": {
+        "float": "#4477aa",
+        "det": "#222222",
+        "stoch": "#aa3377",
+        "none": "#4477aa",
+        "bc_det": "#222222",
+        "bc_stoch": "#aa3377",
+        "dropout": "#ee6677",
+        "bc_real": "#999999",
+        "plain_torch": "#999933",
+    },
     "method": {},
     # One colour per implementation; activations packed inside vs outside the timing differ by dash.
-    "kernel": {"torch.matmul fp16": "#999933", "torch.matmul bf16": "#ddcc77",
-               "torch_xnor bit (packed inside)": "#222222", "torch_xnor bit (pre-packed)": "#222222",
-               "triton_xnor bit (packed inside)": "#aa3377", "triton_xnor bit (pre-packed)": "#aa3377",
-               "triton_int8 int8 (packed inside)": "#4477aa", "triton_int8 int8 (pre-packed)": "#4477aa"},
+    "kernel": {
+        "torch.matmul fp16": "#999933",
+        "torch.matmul bf16": "#ddcc77",
+        "torch_xnor bit (packed inside)": "#222222",
+        "torch_xnor bit (pre-packed)": "#222222",
+        "triton_xnor bit (packed inside)": "#aa3377",
+        "triton_xnor bit (pre-packed)": "#aa3377",
+        "triton_int8 int8 (packed inside)": "#4477aa",
+        "triton_int8 int8 (pre-packed)": "#4477aa",
+    },
 }
 DASHES = {"det": "", "stoch": (4, 2)}
 CLASS_PALETTE = "tab10"

@@ -9,9 +9,10 @@ their column headers (with units) and formats, so that one metric looks the same
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -50,10 +51,17 @@ class Col:
 
 #: Columns that mean the same in every family.
 COMMON_COLUMNS: dict[str, Col] = {
-    "dataset": Col("Dataset"), "binarization": Col("Binarization"), "labels": Col("Labels"),
-    "regularization": Col("Regularization"), "variant": Col("Variant"), "arch": Col("Model"),
-    "seed": Col("Seed", "int"), "seeds": Col("Seeds", "int"), "epochs": Col("Epochs", "int"),
-    "runs": Col("Runs", "int"), "k": Col("k", "int"),
+    "dataset": Col("Dataset"),
+    "binarization": Col("Binarization"),
+    "labels": Col("Labels"),
+    "regularization": Col("Regularization"),
+    "variant": Col("Variant"),
+    "arch": Col("Model"),
+    "seed": Col("Seed", "int"),
+    "seeds": Col("Seeds", "int"),
+    "epochs": Col("Epochs", "int"),
+    "runs": Col("Runs", "int"),
+    "k": Col("k", "int"),
 }
 
 
@@ -97,7 +105,7 @@ class Glance:
     """One row of the report's "paper vs this run" table."""
 
     family: str
-    what: str                 # "paper" or "this run"
+    what: str  # "paper" or "this run"
     dataset: str
     model: str
     training_examples: str
@@ -112,8 +120,8 @@ class Section:
 
     id: str
     title: str
-    intro: str                 # HTML: what the experiment is (fixed text, no numbers)
-    settings: str = ""         # the settings the numbers were made with, from the config
+    intro: str  # HTML: what the experiment is (fixed text, no numbers)
+    settings: str = ""  # the settings the numbers were made with, from the config
     tables: list[Table] = field(default_factory=list)
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -125,11 +133,11 @@ class ClaimResult:
     """The verdict of one claim in one scope (a dataset, an architecture, ...)."""
 
     scope: str
-    verdict: str               # held / did not hold / inconclusive / not run
+    verdict: str  # held / did not hold / inconclusive / not run
     estimate: Estimate | None  # None when not run
-    threshold: str             # as a reader sees it, e.g. "< 5%"
-    detail: str                # why: the reason of the verdict, what was compared, power for nulls
-    unit: str = "pct"          # how estimate and interval are shown (a Col format)
+    threshold: str  # as a reader sees it, e.g. "< 5%"
+    detail: str  # why: the reason of the verdict, what was compared, power for nulls
+    unit: str = "pct"  # how estimate and interval are shown (a Col format)
 
 
 @dataclass(frozen=True)
@@ -145,7 +153,7 @@ class Claim:
     statement: str
     citation: str
     family: str
-    check: Callable[["Context"], list[ClaimResult]]
+    check: Callable[[Context], list[ClaimResult]]
     decided_by: str = ""
     caveat: str = ""
 
@@ -211,4 +219,3 @@ def examples_text(settings: Mapping[str, Any]) -> str:
 def interval_column(frame: pd.DataFrame, low: str = "low", high: str = "high") -> pd.Series:
     """The (low, high) pairs of two columns as one column, for the ``interval_*`` formats."""
     return pd.Series(list(zip(frame[low], frame[high])), index=frame.index, dtype=object)
-

@@ -63,16 +63,36 @@ import os
 import platform
 import time
 import timeit
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
 from bnnrepro.errors import ConfigError
 
 #: Fields of every row, in order.
-COLUMNS = ("device_type", "device", "impl", "dtype", "act_prep", "M", "K", "N", "block", "position", "calls", "ms",
-           "exact", "auto_choice", "config", "load_avg", "timer", "threads", "torch_version", "triton_version")
+COLUMNS = (
+    "device_type",
+    "device",
+    "impl",
+    "dtype",
+    "act_prep",
+    "M",
+    "K",
+    "N",
+    "block",
+    "position",
+    "calls",
+    "ms",
+    "exact",
+    "auto_choice",
+    "config",
+    "load_avg",
+    "timer",
+    "threads",
+    "torch_version",
+    "triton_version",
+)
 #: The shortest calibration of the CPU timer: enough calls to time this many seconds.
 CALIBRATION_SECONDS = 0.01
 
@@ -196,8 +216,10 @@ def cases(device: torch.device, a: torch.Tensor, w: torch.Tensor) -> list[Case]:
     w_bits = pack_bits(w)
     if device.type == "cpu":
         a_bits = pack_bits(a)
-        return out + [Case("torch_xnor", "bit", "outside", lambda: xnor_gemm_torch(a_bits, w_bits, k)),
-                      Case("torch_xnor", "bit", "inside", lambda: xnor_gemm_torch(pack_bits(a), w_bits, k))]
+        return out + [
+            Case("torch_xnor", "bit", "outside", lambda: xnor_gemm_torch(a_bits, w_bits, k)),
+            Case("torch_xnor", "bit", "inside", lambda: xnor_gemm_torch(pack_bits(a), w_bits, k)),
+        ]
     from bnnrepro.kernels import xnor_gemm as tk
 
     for name, dtype in (("fp16", torch.float16), ("bf16", torch.bfloat16)):
@@ -214,10 +236,12 @@ def cases(device: torch.device, a: torch.Tensor, w: torch.Tensor) -> list[Case]:
 
     return out + [
         Case("triton_xnor", "bit", "outside", lambda: tk.xnor_gemm_triton(a_bits, w_bits, k), xnor_config),
-        Case("triton_xnor", "bit", "inside", lambda: tk.xnor_gemm_triton(tk.pack_bits_triton(a), w_bits, k),
-             xnor_config),
+        Case(
+            "triton_xnor", "bit", "inside", lambda: tk.xnor_gemm_triton(tk.pack_bits_triton(a), w_bits, k), xnor_config
+        ),
         Case("triton_int8", "int8", "outside", lambda: tk.int8_gemm_triton(a8, w8), int8_config),
-        Case("triton_int8", "int8", "inside", lambda: tk.int8_gemm_triton(a.to(torch.int8), w8), int8_config)]
+        Case("triton_int8", "int8", "inside", lambda: tk.int8_gemm_triton(a.to(torch.int8), w8), int8_config),
+    ]
 
 
 def auto_choice(device: torch.device, case: Case, m: int, n: int, k: int) -> bool:
@@ -252,12 +276,22 @@ def _check_fits(device: torch.device, batches, sizes) -> None:
     for size in sizes:
         need = 4 * (4 * size * size + 6 * max(batches, default=1) * size)
         if need > 0.8 * available:
-            raise ConfigError(f"--sizes {size} needs about {need / 2**30:,.1f} GiB for its operands, more than the "
-                              f"{available / 2**30:,.1f} GiB free on {device.type}; choose smaller --sizes / --batch")
+            raise ConfigError(
+                f"--sizes {size} needs about {need / 2**30:,.1f} GiB for its operands, more than the "
+                f"{available / 2**30:,.1f} GiB free on {device.type}; choose smaller --sizes / --batch"
+            )
 
 
-def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: float, seed: int = 0,
-              log: Callable[[str], None] | None = None) -> list[dict]:
+def benchmark(
+    device: torch.device,
+    batches,
+    sizes,
+    *,
+    repeats: int,
+    max_time: float,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> list[dict]:
     """Time every implementation of every shape (M in ``batches``, K = N in ``sizes``) in
     ``repeats`` interleaved blocks of about ``max_time / repeats`` seconds each; one row per
     (shape, implementation, block) with the columns of :data:`COLUMNS`."""
@@ -269,11 +303,18 @@ def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: f
     timer = GpuTimer(block_seconds) if device.type == "cuda" else CpuTimer(block_seconds)
     try:
         import triton
+
         triton_version = triton.__version__
     except ImportError:
         triton_version = ""
-    common = dict(device_type=device.type, device=device_name(device), timer=timer.name,
-                  threads=torch.get_num_threads(), torch_version=torch.__version__, triton_version=triton_version)
+    common = dict(
+        device_type=device.type,
+        device=device_name(device),
+        timer=timer.name,
+        threads=torch.get_num_threads(),
+        torch_version=torch.__version__,
+        triton_version=triton_version,
+    )
     generator = torch.Generator().manual_seed(seed)
     rows = []
     for size in sizes:
@@ -283,15 +324,19 @@ def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: f
             shape_cases = cases(device, a, w)
             facts, block_calls, expected = [], [], None
             with torch.inference_mode():
-                for case in shape_cases:      # warm-up (and Triton autotuning), exactness, block size
+                for case in shape_cases:  # warm-up (and Triton autotuning), exactness, block size
                     start = time.perf_counter()
                     out = case.fn()
                     warmup_seconds = time.perf_counter() - start
-                    if expected is None:      # the fp32 matmul: exact on +-1 values (sums < 2**24)
+                    if expected is None:  # the fp32 matmul: exact on +-1 values (sums < 2**24)
                         expected = out.to(torch.float64)
-                    facts.append(dict(exact=bool(torch.equal(out.to(torch.float64), expected)),
-                                      auto_choice=auto_choice(device, case, m, size, size),
-                                      config=case.config() if case.config else ""))
+                    facts.append(
+                        dict(
+                            exact=bool(torch.equal(out.to(torch.float64), expected)),
+                            auto_choice=auto_choice(device, case, m, size, size),
+                            config=case.config() if case.config else "",
+                        )
+                    )
                     block_calls.append(timer.calls(case.fn, warmup_seconds))
                     del out
                 times = [[] for _ in shape_cases]
@@ -300,12 +345,28 @@ def benchmark(device: torch.device, batches, sizes, *, repeats: int, max_time: f
                         case, load = shape_cases[i], load_average()
                         ms, calls = timer.block(case.fn, block_calls[i])
                         times[i].append(ms)
-                        rows.append(dict(common, impl=case.impl, dtype=case.dtype, act_prep=case.act_prep, M=m,
-                                         K=size, N=size, block=block, position=position, calls=calls, ms=ms,
-                                         **facts[i], load_avg=load))
+                        rows.append(
+                            dict(
+                                common,
+                                impl=case.impl,
+                                dtype=case.dtype,
+                                act_prep=case.act_prep,
+                                M=m,
+                                K=size,
+                                N=size,
+                                block=block,
+                                position=position,
+                                calls=calls,
+                                ms=ms,
+                                **facts[i],
+                                load_avg=load,
+                            )
+                        )
             for case, fact, case_times in zip(shape_cases, facts, times):
-                log(f"{case.impl:>13} {case.dtype:>4} {case.act_prep:>7}  M={m:<5} K=N={size:<5} "
+                log(
+                    f"{case.impl:>13} {case.dtype:>4} {case.act_prep:>7}  M={m:<5} K=N={size:<5} "
                     f"{sorted(case_times)[len(case_times) // 2]:10.4g} ms (median of {repeats} blocks)  "
-                    f"exact={fact['exact']}")
+                    f"exact={fact['exact']}"
+                )
             del a, expected
     return [{column: row[column] for column in COLUMNS} for row in rows]

@@ -21,7 +21,7 @@ the product uses the true ``K = C * kh * kw``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -46,19 +46,22 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     """Output length of a convolution along one axis (dilation 1)."""
     out = (size + 2 * padding - kernel) // stride + 1
     if out <= 0:
-        raise ValueError(f"a {kernel}-tap kernel with stride {stride} and padding {padding} leaves no "
-                         f"output for an input of size {size}")
+        raise ValueError(
+            f"a {kernel}-tap kernel with stride {stride} and padding {padding} leaves no "
+            f"output for an input of size {size}"
+        )
     return out
 
 
-def padding_mask(size: Pair, kernel: Pair, stride: Pair, padding: Pair,
-                 device: torch.device | str = "cpu") -> torch.Tensor:
+def padding_mask(
+    size: Pair, kernel: Pair, stride: Pair, padding: Pair, device: torch.device | str = "cpu"
+) -> torch.Tensor:
     """Bool ``[kh, kw, Ho, Wo]``: True where tap (dy, dx) of output (y, x) reads a padded position."""
     axes = []
     for n, k, s, p in zip(size, kernel, stride, padding):
         out = conv_output_size(n, k, s, p)
         pos = (torch.arange(out, device=device) * s - p)[None, :] + torch.arange(k, device=device)[:, None]
-        axes.append((pos < 0) | (pos >= n))                                      # [k, out]
+        axes.append((pos < 0) | (pos >= n))  # [k, out]
     pad_y, pad_x = axes
     return pad_y[:, None, :, None] | pad_x[None, :, None, :]
 
@@ -85,7 +88,7 @@ def im2col_words(packed: torch.Tensor, kernel: Pair, stride: Pair, padding: Pair
     ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
     if ph or pw:
         packed = F.pad(packed, (0, 0, pw, pw, ph, ph))
-    patches = packed.unfold(1, kh, sh).unfold(2, kw, sw)                          # [N, Ho, Wo, Wc, kh, kw]
+    patches = packed.unfold(1, kh, sh).unfold(2, kw, sw)  # [N, Ho, Wo, Wc, kh, kw]
     return patches.permute(0, 1, 2, 4, 5, 3).reshape(n * ho * wo, kh * kw * wc)
 
 
@@ -130,8 +133,9 @@ class PackedConvWeight:
         return self._corrections[key]
 
 
-def xnor_conv2d_packed(x: torch.Tensor, weight: PackedConvWeight, gemm: PackedGemm,
-                       stride=1, padding=0) -> torch.Tensor:
+def xnor_conv2d_packed(
+    x: torch.Tensor, weight: PackedConvWeight, gemm: PackedGemm, stride=1, padding=0
+) -> torch.Tensor:
     """Exact ``F.conv2d(x, w, stride=stride, padding=padding)`` for +-1 ``x`` ``[N, C, H, W]``, as int32.
 
     ``x`` is packed by sign (value < 0 -> -1, else +1); zero padding is reproduced exactly.
@@ -165,9 +169,16 @@ def int8_im2col(x: torch.Tensor, kernel: Pair, stride: Pair, padding: Pair) -> t
     ho, wo = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
     if ph or pw:
         x = F.pad(x, (pw, pw, ph, ph))
-    patches = x.unfold(2, kh, sh).unfold(3, kw, sw)                               # [N, C, Ho, Wo, kh, kw]
+    patches = x.unfold(2, kh, sh).unfold(3, kw, sw)  # [N, C, Ho, Wo, kh, kw]
     return patches.permute(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
 
 
-__all__ = ["PackedConvWeight", "conv_output_size", "im2col_words", "int8_im2col", "padding_correction",
-           "padding_mask", "xnor_conv2d_packed"]
+__all__ = [
+    "PackedConvWeight",
+    "conv_output_size",
+    "im2col_words",
+    "int8_im2col",
+    "padding_correction",
+    "padding_mask",
+    "xnor_conv2d_packed",
+]

@@ -71,7 +71,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -149,8 +149,9 @@ def triton_usable(device: torch.device | str) -> bool:
     return mod.INTERPRET or (torch.device(device).type == "cuda" and torch.cuda.is_available())
 
 
-def resolve_backend(device: torch.device | str, backend: str | None = None, *,
-                    shape: tuple[int, int, int] | None = None) -> str:
+def resolve_backend(
+    device: torch.device | str, backend: str | None = None, *, shape: tuple[int, int, int] | None = None
+) -> str:
     """The concrete backend (``"torch"``, ``"triton"`` or ``"float"``) for tensors on ``device``.
 
     ``backend`` overrides the current setting. ``shape = (rows, n, k)`` of a dense product lets
@@ -172,7 +173,8 @@ def resolve_backend(device: torch.device | str, backend: str | None = None, *,
         raise ConfigError(
             f"xnor backend 'triton' needs CUDA tensors, or the Triton interpreter for {device} tensors "
             "(set TRITON_INTERPRET=1 before the first use of the triton backend; it is slow and meant for "
-            "tests); on CPU use 'float' (fastest) or 'torch'")
+            "tests); on CPU use 'float' (fastest) or 'torch'"
+        )
     return name
 
 
@@ -188,6 +190,7 @@ def choose_triton_impl(rows: int, n: int, k: int) -> str:
 
 # ----------------------------------------------------------------------------------------------
 # Functional products on +-1 tensors
+
 
 def _sign_pm1(x: torch.Tensor) -> torch.Tensor:
     # The packing convention: value < 0 is -1, anything else +1 (sign(0) = +1).
@@ -237,8 +240,9 @@ def _int_product_2d(x2: torch.Tensor, weight_source, backend: str, n: int, k: in
     return gemm_function(backend)(_pack_rows(x2, backend), weight_source("packed"), k)
 
 
-def xnor_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *,
-                backend: str | None = None) -> torch.Tensor:
+def xnor_linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *, backend: str | None = None
+) -> torch.Tensor:
     """``F.linear(x, weight) + bias`` for +-1 ``x [..., K]`` and ``weight [N, K]``, exactly.
 
     Inputs are taken by sign (value < 0 is -1, else +1). The product is computed by ``backend``
@@ -246,8 +250,9 @@ def xnor_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     dtype (float32 for integer inputs); ``bias`` is added once, after the exact product.
     """
     if weight.dim() != 2 or x.dim() == 0 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"xnor_linear: input [..., K] and weight [N, K] disagree: {tuple(x.shape)} vs "
-                         f"{tuple(weight.shape)}")
+        raise ValueError(
+            f"xnor_linear: input [..., K] and weight [N, K] disagree: {tuple(x.shape)} vs {tuple(weight.shape)}"
+        )
     rows = x.numel() // max(1, x.shape[-1])
     chosen = resolve_backend(x.device, backend, shape=(rows, weight.shape[0], weight.shape[1]))
     dtype = x.dtype if x.is_floating_point() else torch.float32
@@ -264,8 +269,15 @@ def xnor_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     return out if bias is None else out + bias
 
 
-def xnor_conv2d(x: torch.Tensor, weight: torch.Tensor | PackedConvWeight, bias: torch.Tensor | None = None,
-                stride=1, padding=0, *, backend: str | None = None) -> torch.Tensor:
+def xnor_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor | PackedConvWeight,
+    bias: torch.Tensor | None = None,
+    stride=1,
+    padding=0,
+    *,
+    backend: str | None = None,
+) -> torch.Tensor:
     """``F.conv2d(x, weight, stride=stride, padding=padding) + bias`` for +-1 tensors, exactly.
 
     ``x`` ``[N, C, H, W]`` and ``weight`` ``[O, C, kh, kw]`` (or a prepared
@@ -313,6 +325,7 @@ def _conv_int(x: torch.Tensor, prepared: PackedConvWeight, backend: str, stride,
 # The layers own their prepared weights (and decide when they are stale); nothing here looks
 # inside a layer.
 
+
 class PackedLinearWeight:
     """A +-1 dense weight ``[N, K]`` prepared for :func:`packed_linear`: its packed bits, and the
     int8 matrix the Triton ``tl.dot`` kernel wants (built from the bits on first use)."""
@@ -333,8 +346,9 @@ class PackedLinearWeight:
         return self.bits if fmt == "packed" else self.int8_matrix()
 
 
-def inference_backend(device: torch.device | str, *, shape: tuple[int, int, int] | None = None,
-                      needs_grad: bool = False) -> str:
+def inference_backend(
+    device: torch.device | str, *, shape: tuple[int, int, int] | None = None, needs_grad: bool = False
+) -> str:
     """The concrete backend a binary layer should use for one eval-mode product.
 
     ``"float"`` whenever autograd must record the product (``needs_grad``): the packed paths
@@ -344,8 +358,9 @@ def inference_backend(device: torch.device | str, *, shape: tuple[int, int, int]
     return "float" if needs_grad else chosen
 
 
-def packed_linear(x: torch.Tensor, weight: PackedLinearWeight, bias: torch.Tensor | None = None, *,
-                  backend: str) -> torch.Tensor:
+def packed_linear(
+    x: torch.Tensor, weight: PackedLinearWeight, bias: torch.Tensor | None = None, *, backend: str
+) -> torch.Tensor:
     """``x @ W.T + bias`` for +-1 ``x [..., K]`` and a prepared +-1 weight, exactly, with the
     packed ``backend`` (``"torch"`` or ``"triton"``); the bias is added once, after the product."""
     k = weight.k
@@ -365,8 +380,9 @@ def conv_supported(groups: int, dilation, padding, padding_mode: str) -> bool:
     return groups == 1 and tuple(dilation) == (1, 1) and padding_mode == "zeros" and isinstance(padding, tuple)
 
 
-def packed_conv2d(x: torch.Tensor, weight: PackedConvWeight, bias: torch.Tensor | None = None, *,
-                  stride, padding, backend: str) -> torch.Tensor:
+def packed_conv2d(
+    x: torch.Tensor, weight: PackedConvWeight, bias: torch.Tensor | None = None, *, stride, padding, backend: str
+) -> torch.Tensor:
     """``conv2d(x, W) + bias`` for +-1 ``x [N, C, H, W]`` (or unbatched ``[C, H, W]``) and a prepared
     +-1 weight, zero padding included, exactly, with the packed ``backend``."""
     unbatched = x.dim() == 3
@@ -379,8 +395,28 @@ def packed_conv2d(x: torch.Tensor, weight: PackedConvWeight, bias: torch.Tensor 
     return out.squeeze(0) if unbatched else out
 
 
-__all__ = ["BACKENDS", "CPU_PACKED_MAX_ROWS", "CPU_PACKED_MIN_WEIGHTS", "ENV_VAR", "PackedLinearWeight",
-           "TRITON_IMPLS", "XNOR_MAX_BATCH", "choose_triton_impl", "conv_supported", "cpu_prefers_packed",
-           "gemm_function", "get_backend", "inference_backend", "packed_conv2d", "packed_gemm", "packed_linear",
-           "resolve_backend", "set_backend", "triton_module", "triton_usable", "use_backend", "xnor_conv2d",
-           "xnor_linear"]
+__all__ = [
+    "BACKENDS",
+    "CPU_PACKED_MAX_ROWS",
+    "CPU_PACKED_MIN_WEIGHTS",
+    "ENV_VAR",
+    "TRITON_IMPLS",
+    "XNOR_MAX_BATCH",
+    "PackedLinearWeight",
+    "choose_triton_impl",
+    "conv_supported",
+    "cpu_prefers_packed",
+    "gemm_function",
+    "get_backend",
+    "inference_backend",
+    "packed_conv2d",
+    "packed_gemm",
+    "packed_linear",
+    "resolve_backend",
+    "set_backend",
+    "triton_module",
+    "triton_usable",
+    "use_backend",
+    "xnor_conv2d",
+    "xnor_linear",
+]

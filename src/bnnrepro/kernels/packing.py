@@ -57,7 +57,8 @@ def check_pm1(x: torch.Tensor, what: str = "input") -> None:
         raise ValueError(
             f"{what} must contain only +1 and -1 to be packed strictly, but {what}{list(index)} = "
             f"{x[index].item()!r}; binarize it first (e.g. torch.where(x >= 0, 1.0, -1.0)) or pack "
-            f"with strict=False, which packs by sign (x < 0 -> -1, else +1)")
+            f"with strict=False, which packs by sign (x < 0 -> -1, else +1)"
+        )
 
 
 def pack_bits(x: torch.Tensor, *, strict: bool = False) -> torch.Tensor:
@@ -106,8 +107,10 @@ def unpack_bits(packed: torch.Tensor, k: int, dtype: torch.dtype = torch.float32
     if packed.dtype != torch.int32:
         raise TypeError(f"packed tensors are int32, not {packed.dtype}; pack them with pack_bits")
     if packed.dim() == 0 or packed.shape[-1] != packed_words(k):
-        raise ValueError(f"cannot unpack {k} values from a last axis of {packed.shape[-1:]} words: "
-                         f"k values need ceil(k / 32) = {packed_words(k)} words")
+        raise ValueError(
+            f"cannot unpack {k} values from a last axis of {packed.shape[-1:]} words: "
+            f"k values need ceil(k / 32) = {packed_words(k)} words"
+        )
     shifts = torch.arange(BITS, dtype=torch.int32, device=packed.device)
     bits = torch.bitwise_right_shift(packed.unsqueeze(-1), shifts) & 1
     bits = bits.reshape(*packed.shape[:-1], packed.shape[-1] * BITS)[..., :k]
@@ -136,5 +139,4 @@ def pack_input_channels(x: torch.Tensor) -> torch.Tensor:
     return pack_bits(x.permute(0, 2, 3, 1))
 
 
-__all__ = ["BITS", "check_pm1", "pack_bits", "pack_conv_weight", "pack_input_channels", "packed_words",
-           "unpack_bits"]
+__all__ = ["BITS", "check_pm1", "pack_bits", "pack_conv_weight", "pack_input_channels", "packed_words", "unpack_bits"]

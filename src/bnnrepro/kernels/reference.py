@@ -34,19 +34,19 @@ def popcount32_(x: torch.Tensor) -> torch.Tensor:
         raise TypeError(f"popcount32_ works on int32 tensors, not {x.dtype}")
     t = torch.bitwise_right_shift(x, 1)
     t &= _M1
-    x -= t                                  # 2-bit fields hold the count of their 2 bits
+    x -= t  # 2-bit fields hold the count of their 2 bits
     t = torch.bitwise_right_shift(x, 2, out=t)
     t &= _M2
     x &= _M2
-    x += t                                  # 4-bit fields: 0..4
+    x += t  # 4-bit fields: 0..4
     t = torch.bitwise_right_shift(x, 4, out=t)
     x += t
-    x &= _M4                                # bytes: 0..8
+    x &= _M4  # bytes: 0..8
     t = torch.bitwise_right_shift(x, 8, out=t)
     x += t
     t = torch.bitwise_right_shift(x, 16, out=t)
     x += t
-    x &= 0x3F                               # the low byte now holds the total, 0..32
+    x &= 0x3F  # the low byte now holds the total, 0..32
     return x
 
 
@@ -58,22 +58,27 @@ def popcount32(x: torch.Tensor) -> torch.Tensor:
 def _check_packed(a: torch.Tensor, b: torch.Tensor, k: int) -> None:
     for name, t in (("a", a), ("b", b)):
         if t.dtype != torch.int32 or t.dim() != 2:
-            raise ValueError(f"packed operand {name} must be a 2-d int32 tensor [rows, words] "
-                             f"(from pack_bits), not {t.dtype} {tuple(t.shape)}")
+            raise ValueError(
+                f"packed operand {name} must be a 2-d int32 tensor [rows, words] "
+                f"(from pack_bits), not {t.dtype} {tuple(t.shape)}"
+            )
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"packed operands disagree on the word count: a has {a.shape[1]}, b has "
-                         f"{b.shape[1]} (both must be packed along the same reduction length K)")
+        raise ValueError(
+            f"packed operands disagree on the word count: a has {a.shape[1]}, b has "
+            f"{b.shape[1]} (both must be packed along the same reduction length K)"
+        )
     if a.device != b.device:
         raise ValueError(f"packed operands are on different devices: {a.device} and {b.device}")
     # More words than ceil(k / 32) is fine (e.g. the per-tap padding of packed convolutions):
     # padding bits are 0 in both operands. Fewer cannot hold k values.
     if k < 0 or k > 32 * a.shape[1]:
-        raise ValueError(f"k = {k} values do not fit in {a.shape[1]} words (at most {32 * a.shape[1]}); "
-                         f"pass the true reduction length K used when packing")
+        raise ValueError(
+            f"k = {k} values do not fit in {a.shape[1]} words (at most {32 * a.shape[1]}); "
+            f"pass the true reduction length K used when packing"
+        )
 
 
-def xnor_gemm_torch(a: torch.Tensor, b: torch.Tensor, k: int, *,
-                    tile_elements: int = TILE_ELEMENTS) -> torch.Tensor:
+def xnor_gemm_torch(a: torch.Tensor, b: torch.Tensor, k: int, *, tile_elements: int = TILE_ELEMENTS) -> torch.Tensor:
     """``out[m, n] = k - 2 * popcount(a[m] xor b[n])`` as int32 ``[M, N]`` (== A @ B.T on +-1 values).
 
     ``a``: int32 ``[M, W]``, ``b``: int32 ``[N, W]``, packed along the same ``k`` (``W >= ceil(k/32)``;
@@ -92,10 +97,10 @@ def xnor_gemm_torch(a: torch.Tensor, b: torch.Tensor, k: int, *,
     nb = max(1, min(n, tile_elements // w))
     mb = max(1, min(m, tile_elements // (nb * w)))
     for i in range(0, m, mb):
-        rows = a[i:i + mb].unsqueeze(1)
+        rows = a[i : i + mb].unsqueeze(1)
         for j in range(0, n, nb):
-            x = torch.bitwise_xor(rows, b[j:j + nb].unsqueeze(0))
-            torch.sum(popcount32_(x), dim=-1, dtype=torch.int32, out=out[i:i + mb, j:j + nb])
+            x = torch.bitwise_xor(rows, b[j : j + nb].unsqueeze(0))
+            torch.sum(popcount32_(x), dim=-1, dtype=torch.int32, out=out[i : i + mb, j : j + nb])
     return out.mul_(-2).add_(k)
 
 

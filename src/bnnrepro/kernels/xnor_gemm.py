@@ -49,6 +49,7 @@ USE_LIBDEVICE: bool = not INTERPRET
 # Autotune spaces. Under the interpreter a single small config keeps test time low (the
 # autotuner benchmarks nothing when it has one config).
 
+
 def _xnor_configs() -> list[triton.Config]:
     if INTERPRET:
         return [triton.Config(dict(BLOCK_M=16, BLOCK_N=16, BLOCK_W=4, GROUP_M=4, OUTER=False), num_warps=1)]
@@ -57,13 +58,26 @@ def _xnor_configs() -> list[triton.Config]:
     # per loop step. Every config below compiles for sm_90 without register spills (checked with
     # cuobjdump --dump-resource-usage on the cubin; bigger tiles spilled).
     for bm, bn, bw, outer, warps, stages in [
-            (64, 64, 4, False, 4, 3), (128, 64, 2, False, 4, 3), (64, 128, 2, False, 4, 3),
-            (128, 128, 2, False, 8, 3), (128, 64, 1, False, 4, 3), (256, 64, 1, False, 8, 3),
-            (64, 64, 8, False, 8, 3), (32, 32, 8, False, 4, 4), (16, 64, 8, False, 4, 4),
-            (16, 128, 4, False, 4, 4), (16, 256, 2, False, 8, 3),
-            (128, 64, 4, True, 4, 3), (16, 256, 4, True, 4, 3), (16, 128, 8, True, 4, 4)]:
-        configs.append(triton.Config(dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_W=bw, GROUP_M=8, OUTER=outer),
-                                     num_warps=warps, num_stages=stages))
+        (64, 64, 4, False, 4, 3),
+        (128, 64, 2, False, 4, 3),
+        (64, 128, 2, False, 4, 3),
+        (128, 128, 2, False, 8, 3),
+        (128, 64, 1, False, 4, 3),
+        (256, 64, 1, False, 8, 3),
+        (64, 64, 8, False, 8, 3),
+        (32, 32, 8, False, 4, 4),
+        (16, 64, 8, False, 4, 4),
+        (16, 128, 4, False, 4, 4),
+        (16, 256, 2, False, 8, 3),
+        (128, 64, 4, True, 4, 3),
+        (16, 256, 4, True, 4, 3),
+        (16, 128, 8, True, 4, 4),
+    ]:
+        configs.append(
+            triton.Config(
+                dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_W=bw, GROUP_M=8, OUTER=outer), num_warps=warps, num_stages=stages
+            )
+        )
     return configs
 
 
@@ -73,15 +87,25 @@ def _int8_configs() -> list[triton.Config]:
     # int8 wgmma tiles (Hopper) / mma (Ampere); all compile for sm_80 and sm_90 without spills
     # (tests/test_triton_compile.py), given K a multiple of 16 (int8_gemm_triton pads it). 128 x 256
     # tiles are left out: on sm_90 they spill in the store when N is not a multiple of 16.
-    return [triton.Config(dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, GROUP_M=8), num_warps=warps, num_stages=stages)
-            for bm, bn, bk, warps, stages in [(256, 128, 128, 8, 3), (256, 128, 64, 8, 3),
-                                              (128, 128, 128, 8, 3), (128, 128, 64, 8, 4), (64, 128, 128, 4, 4),
-                                              (64, 256, 64, 8, 3), (64, 64, 128, 4, 4), (32, 64, 128, 4, 4),
-                                              (16, 128, 128, 4, 4)]]
+    return [
+        triton.Config(dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, GROUP_M=8), num_warps=warps, num_stages=stages)
+        for bm, bn, bk, warps, stages in [
+            (256, 128, 128, 8, 3),
+            (256, 128, 64, 8, 3),
+            (128, 128, 128, 8, 3),
+            (128, 128, 64, 8, 4),
+            (64, 128, 128, 4, 4),
+            (64, 256, 64, 8, 3),
+            (64, 64, 128, 4, 4),
+            (32, 64, 128, 4, 4),
+            (16, 128, 128, 4, 4),
+        ]
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
 # Device functions
+
 
 @triton.jit
 def _popcount(x, USE_LIBDEVICE: tl.constexpr):
@@ -122,13 +146,36 @@ def _bit_or(a, b):
 # ----------------------------------------------------------------------------------------------
 # Kernels
 
+
 @triton.jit
-def _xnor_gemm_kernel(a_ptr, b_ptr, out_ptr, scale_ptr, shift_ptr, M, N, W, K, M_BUCKET,
-                      stride_am, stride_aw, stride_bn, stride_bw, stride_om, stride_on,
-                      FLOAT_EPILOGUE: tl.constexpr, HAS_SCALE: tl.constexpr, HAS_SHIFT: tl.constexpr,
-                      SIGN: tl.constexpr, USE_LIBDEVICE: tl.constexpr,
-                      BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_W: tl.constexpr,
-                      GROUP_M: tl.constexpr, OUTER: tl.constexpr):
+def _xnor_gemm_kernel(
+    a_ptr,
+    b_ptr,
+    out_ptr,
+    scale_ptr,
+    shift_ptr,
+    M,
+    N,
+    W,
+    K,
+    M_BUCKET,
+    stride_am,
+    stride_aw,
+    stride_bn,
+    stride_bw,
+    stride_om,
+    stride_on,
+    FLOAT_EPILOGUE: tl.constexpr,
+    HAS_SCALE: tl.constexpr,
+    HAS_SHIFT: tl.constexpr,
+    SIGN: tl.constexpr,
+    USE_LIBDEVICE: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_W: tl.constexpr,
+    GROUP_M: tl.constexpr,
+    OUTER: tl.constexpr,
+):
     pid_m, pid_n = _tile_coords(M, N, BLOCK_M, BLOCK_N, GROUP_M)
     offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -147,10 +194,16 @@ def _xnor_gemm_kernel(a_ptr, b_ptr, out_ptr, scale_ptr, shift_ptr, M, N, W, K, M
         offs_w = tl.arange(0, BLOCK_W)
         for w0 in range(0, W, BLOCK_W):
             ws = w0 + offs_w
-            a = tl.load(a_ptr + offs_m[:, None] * stride_am + ws[None, :] * stride_aw,
-                        mask=mask_m[:, None] & (ws[None, :] < W), other=0)
-            b = tl.load(b_ptr + offs_n[:, None] * stride_bn + ws[None, :] * stride_bw,
-                        mask=mask_n[:, None] & (ws[None, :] < W), other=0)
+            a = tl.load(
+                a_ptr + offs_m[:, None] * stride_am + ws[None, :] * stride_aw,
+                mask=mask_m[:, None] & (ws[None, :] < W),
+                other=0,
+            )
+            b = tl.load(
+                b_ptr + offs_n[:, None] * stride_bn + ws[None, :] * stride_bw,
+                mask=mask_n[:, None] & (ws[None, :] < W),
+                other=0,
+            )
             acc += tl.sum(_popcount(a[:, None, :] ^ b[None, :, :], USE_LIBDEVICE), axis=2)
     dot = K - 2 * acc
     if FLOAT_EPILOGUE:
@@ -163,8 +216,11 @@ def _xnor_gemm_kernel(a_ptr, b_ptr, out_ptr, scale_ptr, shift_ptr, M, N, W, K, M
             y = tl.where(y >= 0, 1.0, -1.0)
     else:
         y = dot
-    tl.store(out_ptr + offs_m[:, None] * stride_om + offs_n[None, :] * stride_on,
-             y.to(out_ptr.dtype.element_ty), mask=mask_m[:, None] & mask_n[None, :])
+    tl.store(
+        out_ptr + offs_m[:, None] * stride_om + offs_n[None, :] * stride_on,
+        y.to(out_ptr.dtype.element_ty),
+        mask=mask_m[:, None] & mask_n[None, :],
+    )
 
 
 # M_BUCKET (the next power of two of M, unused by the kernel) is the autotune key instead of M:
@@ -174,25 +230,45 @@ _xnor_gemm_autotuned = triton.autotune(configs=_xnor_configs(), key=["M_BUCKET",
 
 
 @triton.jit
-def _pack_kernel(x_ptr, out_ptr, M, K, W, stride_xm, stride_xk, stride_om, stride_ow,
-                 BLOCK_M: tl.constexpr, BLOCK_W: tl.constexpr):
+def _pack_kernel(
+    x_ptr, out_ptr, M, K, W, stride_xm, stride_xk, stride_om, stride_ow, BLOCK_M: tl.constexpr, BLOCK_W: tl.constexpr
+):
     offs_m = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_w = tl.program_id(1) * BLOCK_W + tl.arange(0, BLOCK_W)
     bit = tl.arange(0, 32)
-    ks = offs_w[:, None] * 32 + bit[None, :]                                   # [BW, 32]
+    ks = offs_w[:, None] * 32 + bit[None, :]  # [BW, 32]
     mask = (offs_m[:, None, None] < M) & (ks[None, :, :] < K)
     x = tl.load(x_ptr + offs_m[:, None, None] * stride_xm + ks[None, :, :] * stride_xk, mask=mask, other=0)
-    bits = (x < 0).to(tl.int32) << bit[None, None, :]                          # padding: 0 -> bit 0
+    bits = (x < 0).to(tl.int32) << bit[None, None, :]  # padding: 0 -> bit 0
     words = tl.reduce(bits, 2, _bit_or)
-    tl.store(out_ptr + offs_m[:, None] * stride_om + offs_w[None, :] * stride_ow, words,
-             mask=(offs_m[:, None] < M) & (offs_w[None, :] < W))
+    tl.store(
+        out_ptr + offs_m[:, None] * stride_om + offs_w[None, :] * stride_ow,
+        words,
+        mask=(offs_m[:, None] < M) & (offs_w[None, :] < W),
+    )
 
 
 @triton.jit
-def _int8_gemm_kernel(a_ptr, b_ptr, out_ptr, M, N, K, M_BUCKET,
-                      stride_am, stride_ak, stride_bn, stride_bk, stride_om, stride_on,
-                      BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
-                      GROUP_M: tl.constexpr, EVEN_K: tl.constexpr):
+def _int8_gemm_kernel(
+    a_ptr,
+    b_ptr,
+    out_ptr,
+    M,
+    N,
+    K,
+    M_BUCKET,
+    stride_am,
+    stride_ak,
+    stride_bn,
+    stride_bk,
+    stride_om,
+    stride_on,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    GROUP_M: tl.constexpr,
+    EVEN_K: tl.constexpr,
+):
     pid_m, pid_n = _tile_coords(M, N, BLOCK_M, BLOCK_N, GROUP_M)
     offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -211,14 +287,19 @@ def _int8_gemm_kernel(a_ptr, b_ptr, out_ptr, M, N, K, M_BUCKET,
         else:
             a = tl.load(a_ptrs, mask=offs_k[None, :] < K - k0, other=0)
             b = tl.load(b_ptrs, mask=offs_k[:, None] < K - k0, other=0)
-        acc = tl.dot(a, b, acc, out_dtype=tl.int32)                            # exact for +-1
+        acc = tl.dot(a, b, acc, out_dtype=tl.int32)  # exact for +-1
         a_ptrs += BLOCK_K * stride_ak
         b_ptrs += BLOCK_K * stride_bk
-    tl.store(out_ptr + offs_m[:, None] * stride_om + offs_n[None, :] * stride_on,
-             acc.to(out_ptr.dtype.element_ty), mask=(offs_m[:, None] < M) & (offs_n[None, :] < N))
+    tl.store(
+        out_ptr + offs_m[:, None] * stride_om + offs_n[None, :] * stride_on,
+        acc.to(out_ptr.dtype.element_ty),
+        mask=(offs_m[:, None] < M) & (offs_n[None, :] < N),
+    )
 
 
 _int8_gemm_kernel = triton.heuristics({"EVEN_K": lambda args: args["K"] % args["BLOCK_K"] == 0})(_int8_gemm_kernel)
+
+
 def _prefer_even_k(configs, named_args, **kwargs):
     # Tiles whose BLOCK_K divides K skip the K mask (EVEN_K); masked variants of the largest
     # tiles spill registers, so drop them when an unmasked choice exists.
@@ -226,12 +307,14 @@ def _prefer_even_k(configs, named_args, **kwargs):
     return even or configs
 
 
-_int8_gemm_autotuned = triton.autotune(configs=_int8_configs(), key=["M_BUCKET", "N", "K"],
-                                       prune_configs_by={"early_config_prune": _prefer_even_k})(_int8_gemm_kernel)
+_int8_gemm_autotuned = triton.autotune(
+    configs=_int8_configs(), key=["M_BUCKET", "N", "K"], prune_configs_by={"early_config_prune": _prefer_even_k}
+)(_int8_gemm_kernel)
 
 
 # ----------------------------------------------------------------------------------------------
 # Host wrappers
+
 
 def _check_device(*tensors: torch.Tensor) -> None:
     for t in tensors:
@@ -239,16 +322,19 @@ def _check_device(*tensors: torch.Tensor) -> None:
             raise ValueError(
                 f"the Triton kernels were compiled for the GPU but got a {t.device} tensor; move it to "
                 "CUDA, use backend 'torch' or 'float' on CPU, or set TRITON_INTERPRET=1 before the first "
-                "use of the triton backend to run them in the Triton interpreter")
+                "use of the triton backend to run them in the Triton interpreter"
+            )
 
 
 def _check_offsets(*tensors: torch.Tensor) -> None:
     # The kernels compute element offsets in int32; refuse what would overflow them.
     for t in tensors:
         last = sum((size - 1) * abs(stride) for size, stride in zip(t.shape, t.stride()) if size)
-        if last >= 2 ** 31:
-            raise ValueError(f"a {tuple(t.shape)} operand is too large for the Triton kernels' int32 "
-                             "offsets; split the batch into chunks")
+        if last >= 2**31:
+            raise ValueError(
+                f"a {tuple(t.shape)} operand is too large for the Triton kernels' int32 "
+                "offsets; split the batch into chunks"
+            )
 
 
 def _rows_aligned_16(x: torch.Tensor) -> torch.Tensor:
@@ -271,10 +357,17 @@ def _meta(config: triton.Config | dict) -> dict:
     return dict(config.all_kwargs()) if isinstance(config, triton.Config) else dict(config)
 
 
-def xnor_gemm_triton(a: torch.Tensor, b: torch.Tensor, k: int, *, scale: torch.Tensor | None = None,
-                     shift: torch.Tensor | None = None, sign: bool = False,
-                     out_dtype: torch.dtype | None = None,
-                     config: triton.Config | dict | None = None) -> torch.Tensor:
+def xnor_gemm_triton(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    k: int,
+    *,
+    scale: torch.Tensor | None = None,
+    shift: torch.Tensor | None = None,
+    sign: bool = False,
+    out_dtype: torch.dtype | None = None,
+    config: triton.Config | dict | None = None,
+) -> torch.Tensor:
     """Packed xnor-popcount product ``k - 2 * popcount(a[m] xor b[n])`` as an ``[M, N]`` tensor.
 
     ``a``: int32 ``[M, W]``, ``b``: int32 ``[N, W]`` (any strides), packed along the same true
@@ -300,8 +393,9 @@ def xnor_gemm_triton(a: torch.Tensor, b: torch.Tensor, k: int, *, scale: torch.T
     out = torch.empty(m, n, dtype=out_dtype, device=a.device)
     for name, vec in (("scale", scale), ("shift", shift)):
         if vec is not None and (vec.shape != (n,) or vec.device != a.device):
-            raise ValueError(f"{name} must be a vector of length N = {n} on {a.device}, "
-                             f"not {tuple(vec.shape)} on {vec.device}")
+            raise ValueError(
+                f"{name} must be a vector of length N = {n} on {a.device}, not {tuple(vec.shape)} on {vec.device}"
+            )
     if m == 0 or n == 0:
         return out
     if w == 0:
@@ -309,13 +403,36 @@ def xnor_gemm_triton(a: torch.Tensor, b: torch.Tensor, k: int, *, scale: torch.T
     scale = scale.to(torch.float32).contiguous() if scale is not None else out
     shift = shift.to(torch.float32).contiguous() if shift is not None else out
     _check_offsets(a, b, out)
-    args = (a, b, out, scale, shift, m, n, w, k, triton.next_power_of_2(m), a.stride(0), a.stride(1),
-            b.stride(0), b.stride(1), out.stride(0), out.stride(1))
-    flags = dict(FLOAT_EPILOGUE=float_epilogue, HAS_SCALE=scale is not out, HAS_SHIFT=shift is not out,
-                 SIGN=bool(sign), USE_LIBDEVICE=USE_LIBDEVICE)
+    args = (
+        a,
+        b,
+        out,
+        scale,
+        shift,
+        m,
+        n,
+        w,
+        k,
+        triton.next_power_of_2(m),
+        a.stride(0),
+        a.stride(1),
+        b.stride(0),
+        b.stride(1),
+        out.stride(0),
+        out.stride(1),
+    )
+    flags = dict(
+        FLOAT_EPILOGUE=float_epilogue,
+        HAS_SCALE=scale is not out,
+        HAS_SHIFT=shift is not out,
+        SIGN=bool(sign),
+        USE_LIBDEVICE=USE_LIBDEVICE,
+    )
     if config is None:
+
         def grid(meta):
             return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
+
         _xnor_gemm_autotuned[grid](*args, **flags)
     else:
         meta = _meta(config)
@@ -330,8 +447,10 @@ def pack_bits_triton(x: torch.Tensor, *, block_m: int = 16, block_w: int = 4) ->
     Same layout as :func:`bnnrepro.kernels.packing.pack_bits` (bit = value < 0, zero padding).
     """
     if x.dim() != 2:
-        raise ValueError(f"pack_bits_triton packs 2-d [rows, K] tensors, not shape {tuple(x.shape)}; "
-                         "reshape first (or use pack_bits, which takes any shape)")
+        raise ValueError(
+            f"pack_bits_triton packs 2-d [rows, K] tensors, not shape {tuple(x.shape)}; "
+            "reshape first (or use pack_bits, which takes any shape)"
+        )
     if not (x.is_floating_point() or x.dtype in (torch.int8, torch.int16, torch.int32)):
         raise TypeError(f"pack_bits_triton takes float or signed int tensors, not {x.dtype}")
     _check_device(x)
@@ -341,13 +460,19 @@ def pack_bits_triton(x: torch.Tensor, *, block_m: int = 16, block_w: int = 4) ->
     if out.numel():
         _check_offsets(x, out)
         grid = (triton.cdiv(m, block_m), triton.cdiv(w, block_w))
-        _pack_kernel[grid](x, out, m, k, w, x.stride(0), x.stride(1), out.stride(0), out.stride(1),
-                           BLOCK_M=block_m, BLOCK_W=block_w)
+        _pack_kernel[grid](
+            x, out, m, k, w, x.stride(0), x.stride(1), out.stride(0), out.stride(1), BLOCK_M=block_m, BLOCK_W=block_w
+        )
     return out
 
 
-def int8_gemm_triton(a: torch.Tensor, b: torch.Tensor, *, out_dtype: torch.dtype = torch.int32,
-                     config: triton.Config | dict | None = None) -> torch.Tensor:
+def int8_gemm_triton(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    *,
+    out_dtype: torch.dtype = torch.int32,
+    config: triton.Config | dict | None = None,
+) -> torch.Tensor:
     """``a @ b.T`` for int8 ``a [M, K]`` and ``b [N, K]`` (any strides) with int32 accumulation.
 
     Exact for +-1 (and 0) operands. ``config`` forces BLOCK_M, BLOCK_N, BLOCK_K (each >= 16, as
@@ -355,11 +480,15 @@ def int8_gemm_triton(a: torch.Tensor, b: torch.Tensor, *, out_dtype: torch.dtype
     contiguous multiples of 16 bytes is copied zero-padded first (the kernel spills otherwise).
     """
     if a.dtype != torch.int8 or b.dtype != torch.int8 or a.dim() != 2 or b.dim() != 2:
-        raise ValueError(f"int8_gemm_triton takes 2-d int8 tensors, not {a.dtype} {tuple(a.shape)} and "
-                         f"{b.dtype} {tuple(b.shape)}; convert +-1 floats with .to(torch.int8)")
+        raise ValueError(
+            f"int8_gemm_triton takes 2-d int8 tensors, not {a.dtype} {tuple(a.shape)} and "
+            f"{b.dtype} {tuple(b.shape)}; convert +-1 floats with .to(torch.int8)"
+        )
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"reduction lengths differ: a is {tuple(a.shape)}, b is {tuple(b.shape)} "
-                         "(b is [N, K], the transposed right operand)")
+        raise ValueError(
+            f"reduction lengths differ: a is {tuple(a.shape)}, b is {tuple(b.shape)} "
+            "(b is [N, K], the transposed right operand)"
+        )
     _check_device(a, b)
     m, k = a.shape
     n = b.shape[0]
@@ -371,11 +500,26 @@ def int8_gemm_triton(a: torch.Tensor, b: torch.Tensor, *, out_dtype: torch.dtype
     a, b = _rows_aligned_16(a), _rows_aligned_16(b)
     k = a.shape[1]
     _check_offsets(a, b, out)
-    args = (a, b, out, m, n, k, triton.next_power_of_2(m), a.stride(0), a.stride(1), b.stride(0), b.stride(1),
-            out.stride(0), out.stride(1))
+    args = (
+        a,
+        b,
+        out,
+        m,
+        n,
+        k,
+        triton.next_power_of_2(m),
+        a.stride(0),
+        a.stride(1),
+        b.stride(0),
+        b.stride(1),
+        out.stride(0),
+        out.stride(1),
+    )
     if config is None:
+
         def grid(meta):
             return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
+
         _int8_gemm_autotuned[grid](*args)
     else:
         meta = _meta(config)
@@ -394,5 +538,12 @@ def int8_configs() -> list[triton.Config]:
     return list(_int8_gemm_autotuned.configs)
 
 
-__all__ = ["INTERPRET", "USE_LIBDEVICE", "int8_configs", "int8_gemm_triton", "pack_bits_triton",
-           "xnor_configs", "xnor_gemm_triton"]
+__all__ = [
+    "INTERPRET",
+    "USE_LIBDEVICE",
+    "int8_configs",
+    "int8_gemm_triton",
+    "pack_bits_triton",
+    "xnor_configs",
+    "xnor_gemm_triton",
+]

@@ -13,4 +13,4 @@ Tables 1-4) are the lookup-table family's: :mod:`bnnrepro.families.lookup_tables
 from bnnrepro.lutnet.baselines import BASELINES, LeNetClassifier, make_baseline
 from bnnrepro.lutnet.network import MAX_K, LutNetwork, layer_statistics
 
-__all__ = ["BASELINES", "LeNetClassifier", "LutNetwork", "MAX_K", "layer_statistics", "make_baseline"]
+__all__ = ["BASELINES", "MAX_K", "LeNetClassifier", "LutNetwork", "layer_statistics", "make_baseline"]

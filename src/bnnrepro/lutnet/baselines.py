@@ -30,8 +30,16 @@ from torch import nn
 from bnnrepro.errors import ConfigError
 
 #: Baseline names, in the order of the paper's Table 1 (best first on Binary-MNIST).
-BASELINES = ("conv_net", "5-nn", "1-nn", "random_forest_10", "random_forest_300",
-             "logistic_regression", "naive_bayes", "random_guess")
+BASELINES = (
+    "conv_net",
+    "5-nn",
+    "1-nn",
+    "random_forest_10",
+    "random_forest_300",
+    "logistic_regression",
+    "naive_bayes",
+    "random_guess",
+)
 
 
 class LeNetClassifier:
@@ -46,11 +54,21 @@ class LeNetClassifier:
     and lose a lot when other processes compete for the cores.
     """
 
-    def __init__(self, image_shape: tuple[int, int, int], *, epochs: int = 3, batch_size: int = 128,
-                 lr: float = 1e-3, seed: int = 0, threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int],
+        *,
+        epochs: int = 3,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        seed: int = 0,
+        threads: int | None = 1,
+    ) -> None:
         if epochs < 1 or batch_size < 1 or lr <= 0 or (threads is not None and threads < 1):
-            raise ConfigError(f"conv_net needs epochs >= 1, batch_size >= 1, lr > 0 and threads >= 1, "
-                              f"got epochs={epochs}, batch_size={batch_size}, lr={lr}, threads={threads}")
+            raise ConfigError(
+                f"conv_net needs epochs >= 1, batch_size >= 1, lr > 0 and threads >= 1, "
+                f"got epochs={epochs}, batch_size={batch_size}, lr={lr}, threads={threads}"
+            )
         self.image_shape = tuple(image_shape)
         self.epochs, self.batch_size, self.lr, self.seed = epochs, batch_size, lr, seed
         self.threads = threads
@@ -68,25 +86,34 @@ class LeNetClassifier:
     def _build(self, num_classes: int) -> nn.Module:
         channels, height, width = self.image_shape
         features = nn.Sequential(
-            nn.Conv2d(channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+            nn.Conv2d(channels, 6, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+        )
         flat = 16 * ((height // 2 - 4) // 2) * ((width // 2 - 4) // 2)
         if flat <= 0:
             raise ConfigError(f"conv_net needs images of at least 12x12 pixels, got {self.image_shape}")
-        return nn.Sequential(features, nn.Linear(flat, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-                             nn.Linear(84, num_classes))
+        return nn.Sequential(
+            features, nn.Linear(flat, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes)
+        )
 
     def _images(self, x: np.ndarray) -> torch.Tensor:
         if x.shape[1] != math.prod(self.image_shape):
-            raise ValueError(f"conv_net expects {math.prod(self.image_shape)} bits per example "
-                             f"(image shape {self.image_shape}), got {x.shape[1]}")
+            raise ValueError(
+                f"conv_net expects {math.prod(self.image_shape)} bits per example "
+                f"(image shape {self.image_shape}), got {x.shape[1]}"
+            )
         return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).view(-1, *self.image_shape)
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "LeNetClassifier":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> LeNetClassifier:
         with self._torch_threads():
             return self._fit(x, y)
 
-    def _fit(self, x: np.ndarray, y: np.ndarray) -> "LeNetClassifier":
+    def _fit(self, x: np.ndarray, y: np.ndarray) -> LeNetClassifier:
         images, labels = self._images(x), torch.from_numpy(np.asarray(y, dtype=np.int64))
         self.num_classes_ = max(2, int(labels.max()) + 1)
         with torch.random.fork_rng():  # seed the initialisation without touching global state
@@ -99,7 +126,7 @@ class LeNetClassifier:
         for _ in range(self.epochs):
             order = torch.randperm(len(labels), generator=order_rng)
             for start in range(0, len(order), self.batch_size):
-                batch = order[start:start + self.batch_size]
+                batch = order[start : start + self.batch_size]
                 optimizer.zero_grad(set_to_none=True)
                 loss_fn(self.model_(images[batch]), labels[batch]).backward()
                 optimizer.step()
@@ -113,12 +140,19 @@ class LeNetClassifier:
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         images = self._images(x)
-        out = [self.model_(images[s:s + 4096]).argmax(1) for s in range(0, len(images), 4096)]
+        out = [self.model_(images[s : s + 4096]).argmax(1) for s in range(0, len(images), 4096)]
         return torch.cat(out).numpy().astype(np.int64) if out else np.empty(0, np.int64)
 
 
-def make_baseline(name: str, *, seed: int = 0, image_shape: tuple[int, int, int] | None = None,
-                  n_jobs: int = 1, conv_epochs: int = 3, threads: int | None = 1) -> Any:
+def make_baseline(
+    name: str,
+    *,
+    seed: int = 0,
+    image_shape: tuple[int, int, int] | None = None,
+    n_jobs: int = 1,
+    conv_epochs: int = 3,
+    threads: int | None = 1,
+) -> Any:
     """A fresh, unfitted baseline ``name`` (one of :data:`BASELINES`).
 
     ``n_jobs`` is the number of processes for k-NN and random forests; ``image_shape`` (C, H, W)
@@ -134,8 +168,7 @@ def make_baseline(name: str, *, seed: int = 0, image_shape: tuple[int, int, int]
     if name in ("1-nn", "5-nn"):
         return KNeighborsClassifier(n_neighbors=int(name[0]), algorithm="brute", n_jobs=n_jobs)
     if name in ("random_forest_10", "random_forest_300"):
-        return RandomForestClassifier(n_estimators=int(name.rsplit("_", 1)[1]), random_state=seed,
-                                      n_jobs=n_jobs)
+        return RandomForestClassifier(n_estimators=int(name.rsplit("_", 1)[1]), random_state=seed, n_jobs=n_jobs)
     if name == "logistic_regression":
         return LogisticRegression(max_iter=1000)
     if name == "naive_bayes":

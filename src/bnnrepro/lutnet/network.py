@@ -43,9 +43,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,6 +79,7 @@ def pattern_dtype(k: int) -> np.dtype:
 # Random connections and tie-breaking
 # --------------------------------------------------------------------------------------------
 
+
 def random_connections(n_inputs: int, n_luts: int, k: int, seed: int, layer: int) -> np.ndarray:
     """``(n_luts, k)`` int64 input indices: for each lut ``k`` distinct inputs out of ``n_inputs``,
     a uniformly random subset, seeded by ``(seed, layer)``.
@@ -86,8 +87,10 @@ def random_connections(n_inputs: int, n_luts: int, k: int, seed: int, layer: int
     Bit ``i`` of a lut's pattern index is the value of its ``i``-th input.
     """
     if not 1 <= k <= n_inputs:
-        raise ConfigError(f"layer {layer}: a lut needs k={k} distinct inputs but the previous layer "
-                          f"has only {n_inputs}; use k <= {n_inputs} or a wider previous layer")
+        raise ConfigError(
+            f"layer {layer}: a lut needs k={k} distinct inputs but the previous layer "
+            f"has only {n_inputs}; use k <= {n_inputs} or a wider previous layer"
+        )
     rng = np.random.default_rng([seed, layer, _CONNECTION_STREAM])
     # The k smallest of n_inputs i.i.d. uniform keys form a uniform random k-subset; their order
     # (argsort of those k keys) is a uniform random order, which fixes the bit positions.
@@ -97,7 +100,7 @@ def random_connections(n_inputs: int, n_luts: int, k: int, seed: int, layer: int
         keys = rng.random((min(block, n_luts - start), n_inputs))
         part = np.argpartition(keys, k - 1, axis=1)[:, :k]
         order = np.argsort(np.take_along_axis(keys, part, axis=1), axis=1)
-        connections[start:start + len(keys)] = np.take_along_axis(part, order, axis=1)
+        connections[start : start + len(keys)] = np.take_along_axis(part, order, axis=1)
     return connections
 
 
@@ -139,7 +142,7 @@ def tie_bits(keys: np.ndarray, k: int) -> np.ndarray:
     """
     words = _hash_cells(keys, max(1, (1 << k) // 32), salt=0x9E3779B9)
     as_bytes = words.astype("<u4").view(np.uint8)  # little-endian bytes: bit p of word w = pattern 32w+p
-    return np.unpackbits(as_bytes, axis=1, bitorder="little")[:, :1 << k]
+    return np.unpackbits(as_bytes, axis=1, bitorder="little")[:, : 1 << k]
 
 
 def tie_priorities(keys: np.ndarray, k: int, num_classes: int) -> np.ndarray:
@@ -155,6 +158,7 @@ def tie_priorities(keys: np.ndarray, k: int, num_classes: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # The lut rule, on arrays (feature-major activations)
 # --------------------------------------------------------------------------------------------
+
 
 def _pack_plane(in64: np.ndarray, inputs: Sequence[int], out64: np.ndarray) -> None:
     """``out = sum_i rows[inputs[i]] << i`` for at most 8 inputs, on rows viewed as uint64.
@@ -213,7 +217,7 @@ def count_patterns(patterns: np.ndarray, y: np.ndarray, k: int, num_classes: int
     """
     if len(y) >= 2**31:
         raise ValueError("count tables are int32: at most 2**31 - 1 training examples")
-    patterns = patterns[:, :len(y)]
+    patterns = patterns[:, : len(y)]
     n_patterns = 1 << k
     counts = np.empty((len(patterns), num_classes, n_patterns), dtype=np.int32)
     y = np.asarray(y)
@@ -221,7 +225,7 @@ def count_patterns(patterns: np.ndarray, y: np.ndarray, k: int, num_classes: int
         bounds = np.concatenate(([0], np.cumsum(np.bincount(y, minlength=num_classes))))
         for j in range(len(patterns)):
             for c in range(num_classes):
-                counts[j, c] = _count_values(patterns[j, bounds[c]:bounds[c + 1]], n_patterns)
+                counts[j, c] = _count_values(patterns[j, bounds[c] : bounds[c + 1]], n_patterns)
         return counts
     # Unsorted labels: one bincount per lut over pattern + (label << k) counts every class at once.
     offset = y.astype(np.int64) << k
@@ -281,7 +285,7 @@ def lookup(tables: np.ndarray, patterns: np.ndarray, out: np.ndarray | None = No
         # faster than np.take, which first converts the indices to intp and checks each one.
         table = np.zeros(256, dtype=np.uint8)
         for j in range(len(tables)):
-            table[:tables.shape[1]] = tables[j]
+            table[: tables.shape[1]] = tables[j]
             out[j] = np.frombuffer(patterns[j].tobytes().translate(table.tobytes()), dtype=np.uint8)
         return out
     for j in range(len(tables)):
@@ -292,6 +296,7 @@ def lookup(tables: np.ndarray, patterns: np.ndarray, out: np.ndarray | None = No
 # --------------------------------------------------------------------------------------------
 # Chunked, threaded layer operations
 # --------------------------------------------------------------------------------------------
+
 
 def chunk_size(k: int, num_classes: int, n_examples: int, max_chunk_bytes: int) -> int:
     """Luts per chunk so that a chunk's working set fits in ``max_chunk_bytes`` (at least one lut):
@@ -314,9 +319,16 @@ def _run(fn, items: list, n_threads: int) -> list:
         return list(pool.map(fn, items))
 
 
-def fit_layer(inputs: np.ndarray, y: np.ndarray, connections: np.ndarray, keys: np.ndarray,
-              num_classes: int = 2, *, max_chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-              n_threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fit_layer(
+    inputs: np.ndarray,
+    y: np.ndarray,
+    connections: np.ndarray,
+    keys: np.ndarray,
+    num_classes: int = 2,
+    *,
+    max_chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    n_threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Memorize one layer. Returns ``(tables (luts, 2**k) uint8, outputs (luts, examples) uint8,
     training accuracies (luts,) float64)``.
 
@@ -343,8 +355,14 @@ def fit_layer(inputs: np.ndarray, y: np.ndarray, connections: np.ndarray, keys: 
     return tables, outputs, accuracy
 
 
-def apply_layer(inputs: np.ndarray, connections: np.ndarray, tables: np.ndarray, *,
-                max_chunk_bytes: int = DEFAULT_CHUNK_BYTES, n_threads: int = 1) -> np.ndarray:
+def apply_layer(
+    inputs: np.ndarray,
+    connections: np.ndarray,
+    tables: np.ndarray,
+    *,
+    max_chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    n_threads: int = 1,
+) -> np.ndarray:
     """Outputs ``(luts, examples)`` uint8 of a memorized layer on ``(features, examples)`` inputs."""
     n_luts, k = connections.shape
     outputs = np.empty((n_luts, inputs.shape[1]), dtype=np.uint8)
@@ -363,21 +381,30 @@ def accuracy_per_row(outputs: np.ndarray, y: np.ndarray) -> np.ndarray:
     target ``y`` (further columns, padding, are ignored)."""
     y8 = y.astype(outputs.dtype)
     n = len(y)
-    return np.fromiter(((row[:n] == y8).mean() for row in outputs), dtype=np.float64,
-                       count=len(outputs))
+    return np.fromiter(((row[:n] == y8).mean() for row in outputs), dtype=np.float64, count=len(outputs))
 
 
 def layer_statistics(accuracies: Sequence[np.ndarray]) -> pd.DataFrame:
     """Per-layer summary of lut accuracies (Chatterjee's Table 2): columns ``layer, count, mean,
     std, min, max`` (``std`` is the population standard deviation, ddof = 0)."""
-    rows = [{"layer": i, "count": len(a), "mean": float(np.mean(a)), "std": float(np.std(a)),
-             "min": float(np.min(a)), "max": float(np.max(a))} for i, a in enumerate(accuracies)]
+    rows = [
+        {
+            "layer": i,
+            "count": len(a),
+            "mean": float(np.mean(a)),
+            "std": float(np.std(a)),
+            "min": float(np.min(a)),
+            "max": float(np.max(a)),
+        }
+        for i, a in enumerate(accuracies)
+    ]
     return pd.DataFrame(rows, columns=["layer", "count", "mean", "std", "min", "max"])
 
 
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------
+
 
 def to_feature_major(x: np.ndarray, name: str = "x", order: np.ndarray | None = None) -> np.ndarray:
     """Validate ``(examples, features)`` bits and return them as the network's activations:
@@ -391,8 +418,10 @@ def to_feature_major(x: np.ndarray, name: str = "x", order: np.ndarray | None = 
         if not np.issubdtype(x.dtype, np.integer):
             raise ValueError(f"{name} must hold bits (bool or integers 0/1), got dtype {x.dtype}")
         if x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"{name} must hold bits 0/1 (threshold images first, e.g. with "
-                             "bnnrepro.data.threshold_bits), got values outside {0, 1}")
+            raise ValueError(
+                f"{name} must hold bits 0/1 (threshold images first, e.g. with "
+                "bnnrepro.data.threshold_bits), got values outside {0, 1}"
+            )
     n, d = x.shape
     out = np.zeros((d, -(-n // 8) * 8), dtype=np.uint8)
     block = 4096  # transpose in row blocks that fit in cache: ~3x faster than one big transpose
@@ -411,8 +440,10 @@ def _as_labels(y: np.ndarray, n: int) -> np.ndarray:
         raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
     y = y.astype(np.int64)
     if n and (y.min() < 0 or y.max() > 1):
-        raise ValueError("a LutNetwork is a binary classifier: labels must be 0 or 1 (build the "
-                         "task first, e.g. with bnnrepro.data.binary_task_labels)")
+        raise ValueError(
+            "a LutNetwork is a binary classifier: labels must be 0 or 1 (build the "
+            "task first, e.g. with bnnrepro.data.binary_task_labels)"
+        )
     return y
 
 
@@ -463,8 +494,10 @@ class LutNetwork:
         if any(not isinstance(w, (int, np.integer)) or w < 1 for w in widths):
             raise ConfigError(f"width={self.width!r}: every hidden layer needs at least one lut")
         if any(w < self.k for w in widths):
-            raise ConfigError(f"width={self.width!r}: each hidden layer must have at least k={self.k} "
-                              "luts, since the next layer's luts read k distinct outputs")
+            raise ConfigError(
+                f"width={self.width!r}: each hidden layer must have at least k={self.k} "
+                "luts, since the next layer's luts read k distinct outputs"
+            )
         if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ConfigError(f"seed={self.seed!r} must be a non-negative int")
         if self.max_chunk_bytes < 1:
@@ -480,8 +513,7 @@ class LutNetwork:
         else:
             hidden = [int(w) for w in self.width]
             if len(hidden) != self.hidden_layers:
-                raise ConfigError(f"width lists {len(hidden)} layers but hidden_layers="
-                                  f"{self.hidden_layers}")
+                raise ConfigError(f"width lists {len(hidden)} layers but hidden_layers={self.hidden_layers}")
         return hidden + [1]
 
     @property
@@ -490,7 +522,7 @@ class LutNetwork:
 
     # -- training ------------------------------------------------------------------------------
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "LutNetwork":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> LutNetwork:
         """Memorize ``(examples, features)`` bits ``x`` with labels ``y`` in {0, 1}, layer by layer."""
         x = np.asarray(x)
         y = _as_labels(y, len(x))
@@ -507,8 +539,14 @@ class LutNetwork:
         for layer, n_luts in enumerate(self.layer_widths, start=1):
             connections = random_connections(len(inputs), n_luts, self.k, self.seed, layer)
             tables, outputs, accuracy = fit_layer(
-                inputs, y, connections, lut_keys(self.seed, layer, n_luts), 2,
-                max_chunk_bytes=self.max_chunk_bytes, n_threads=threads)
+                inputs,
+                y,
+                connections,
+                lut_keys(self.seed, layer, n_luts),
+                2,
+                max_chunk_bytes=self.max_chunk_bytes,
+                n_threads=threads,
+            )
             self.connections_.append(connections)
             self.tables_.append(tables)
             self.train_accuracy_.append(accuracy)
@@ -528,19 +566,17 @@ class LutNetwork:
         self._check_fitted()
         inputs = to_feature_major(x)
         if len(inputs) != self.n_features_in_:
-            raise ValueError(f"x has {len(inputs)} features, the network was fitted on "
-                             f"{self.n_features_in_}")
+            raise ValueError(f"x has {len(inputs)} features, the network was fitted on {self.n_features_in_}")
         threads = self._threads
         for connections, tables in zip(self.connections_, self.tables_):
-            outputs = apply_layer(inputs, connections, tables, max_chunk_bytes=self.max_chunk_bytes,
-                                  n_threads=threads)
+            outputs = apply_layer(inputs, connections, tables, max_chunk_bytes=self.max_chunk_bytes, n_threads=threads)
             yield outputs
             inputs = outputs
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted classes ``(examples,)`` int64: the output lut's value."""
         *_, last = self.layer_outputs(x)
-        return last[0, :len(x)].astype(np.int64)
+        return last[0, : len(x)].astype(np.int64)
 
     def score(self, x: np.ndarray, y: np.ndarray) -> float:
         """Accuracy of :meth:`predict` on ``(x, y)``."""
@@ -564,4 +600,3 @@ class LutNetwork:
         """Training accuracy of the network (that of the output lut)."""
         self._check_fitted()
         return float(self.train_accuracy_[-1][0])
-

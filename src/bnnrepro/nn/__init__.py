@@ -11,13 +11,28 @@ import importlib
 
 _LAZY = {
     **dict.fromkeys(("ACTIVATIONS", "ARCHITECTURES", "BINARIZATIONS", "MODES", "ModelSpec"), "bnnrepro.nn.spec"),
-    **dict.fromkeys(("PackedModel", "load_packed", "packed_state", "payload_bytes", "save_packed"),
-                    "bnnrepro.nn.export"),
-    **dict.fromkeys(("BinaryConv2d", "BinaryLinear", "QuantLayerMixin", "binary_layers", "clear_packed_cache",
-                     "layer_quantizers"), "bnnrepro.nn.layers"),
+    **dict.fromkeys(
+        ("PackedModel", "load_packed", "packed_state", "payload_bytes", "save_packed"), "bnnrepro.nn.export"
+    ),
+    **dict.fromkeys(
+        ("BinaryConv2d", "BinaryLinear", "QuantLayerMixin", "binary_layers", "clear_packed_cache", "layer_quantizers"),
+        "bnnrepro.nn.layers",
+    ),
     **dict.fromkeys(("build_model", "count_parameters"), "bnnrepro.nn.models"),
-    **dict.fromkeys(("BinarySigmoid", "SignSTE", "SignWeight", "SteSign", "StochasticSignSTE", "StochasticSignWeight",
-                     "hard_sigmoid", "ste_sign", "stochastic_sign"), "bnnrepro.nn.quantizers"),
+    **dict.fromkeys(
+        (
+            "BinarySigmoid",
+            "SignSTE",
+            "SignWeight",
+            "SteSign",
+            "StochasticSignSTE",
+            "StochasticSignWeight",
+            "hard_sigmoid",
+            "ste_sign",
+            "stochastic_sign",
+        ),
+        "bnnrepro.nn.quantizers",
+    ),
     **dict.fromkeys(("ModelSummary", "packed_weight_bytes", "summarize"), "bnnrepro.nn.summary"),
 }
 

@@ -50,8 +50,11 @@ class PackedModel:
 def _binary_weight_names(model: nn.Module) -> set[str]:
     from bnnrepro.nn.layers import QuantLayerMixin
 
-    return {f"{name}.weight" if name else "weight" for name, m in model.named_modules()
-            if isinstance(m, QuantLayerMixin) and m.binary_weights_at_eval}
+    return {
+        f"{name}.weight" if name else "weight"
+        for name, m in model.named_modules()
+        if isinstance(m, QuantLayerMixin) and m.binary_weights_at_eval
+    }
 
 
 def _spec_dict(spec) -> dict:
@@ -80,8 +83,10 @@ def packed_state(model: nn.Module) -> tuple[dict, dict]:
                     values = layer.kernel_quantizer(value)
                 finally:
                     layer.kernel_quantizer.train(was_training)
-                packed[name] = {"bits": pack_bits(values.reshape(values.shape[0], -1), strict=True).cpu(),
-                                "shape": list(values.shape)}
+                packed[name] = {
+                    "bits": pack_bits(values.reshape(values.shape[0], -1), strict=True).cpu(),
+                    "shape": list(values.shape),
+                }
             else:
                 tensors[name] = value.detach().cpu().clone()
     return packed, tensors
@@ -89,12 +94,14 @@ def packed_state(model: nn.Module) -> tuple[dict, dict]:
 
 def payload_bytes(packed: dict, tensors: dict) -> int:
     """Bytes of the stored tensors (bits + floats), to compare with ``summarize(model).packed_bytes``."""
-    return (sum(p["bits"].numel() * p["bits"].element_size() for p in packed.values())
-            + sum(t.numel() * t.element_size() for t in tensors.values()))
+    return sum(p["bits"].numel() * p["bits"].element_size() for p in packed.values()) + sum(
+        t.numel() * t.element_size() for t in tensors.values()
+    )
 
 
-def save_packed(model: nn.Module, path: str | os.PathLike, *, spec, input_shape, num_classes: int,
-                metadata: dict | None = None) -> int:
+def save_packed(
+    model: nn.Module, path: str | os.PathLike, *, spec, input_shape, num_classes: int, metadata: dict | None = None
+) -> int:
     """Write ``model`` (built by ``build_model(spec, input_shape, num_classes)``) to ``path`` atomically.
 
     Returns the payload size in bytes (see :func:`payload_bytes`). Raises ``ValueError`` if the
@@ -107,13 +114,22 @@ def save_packed(model: nn.Module, path: str | os.PathLike, *, spec, input_shape,
     state = model.state_dict()
     mismatch = sorted(set(reference) ^ set(state)) or [k for k in reference if reference[k].shape != state[k].shape]
     if mismatch:
-        raise ValueError(f"the model does not match build_model(spec, {tuple(input_shape)}, {num_classes}): "
-                         f"first differing entries {mismatch[:3]}; pass the spec, input shape and class "
-                         "count it was built with")
+        raise ValueError(
+            f"the model does not match build_model(spec, {tuple(input_shape)}, {num_classes}): "
+            f"first differing entries {mismatch[:3]}; pass the spec, input shape and class "
+            "count it was built with"
+        )
     packed, tensors = packed_state(model)
-    blob = {"format": FORMAT, "version": VERSION, "spec": spec_fields, "input_shape": list(input_shape),
-            "num_classes": int(num_classes), "packed": packed, "tensors": tensors,
-            "metadata": dict(metadata or {})}
+    blob = {
+        "format": FORMAT,
+        "version": VERSION,
+        "spec": spec_fields,
+        "input_shape": list(input_shape),
+        "num_classes": int(num_classes),
+        "packed": packed,
+        "tensors": tensors,
+        "metadata": dict(metadata or {}),
+    }
     torch_save(blob, path)
     return payload_bytes(packed, tensors)
 
@@ -148,4 +164,4 @@ def load_packed(path: str | os.PathLike, *, map_location: str | torch.device = "
     return PackedModel(model, spec, input_shape, num_classes, dict(blob.get("metadata", {})))
 
 
-__all__ = ["FORMAT", "PackedModel", "VERSION", "load_packed", "packed_state", "payload_bytes", "save_packed"]
+__all__ = ["FORMAT", "VERSION", "PackedModel", "load_packed", "packed_state", "payload_bytes", "save_packed"]

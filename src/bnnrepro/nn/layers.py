@@ -36,7 +36,6 @@ from bnnrepro.nn.quantizers import Quantizer, activation_quantizer, weight_quant
 from bnnrepro.nn.spec import MODES
 
 
-
 class QuantLayerMixin:
     """Shared logic of :class:`BinaryLinear` and :class:`BinaryConv2d`."""
 
@@ -75,8 +74,12 @@ class QuantLayerMixin:
     @property
     def xnor_eligible(self) -> bool:
         """True if, in eval mode, both operands are exactly +-1 (xnor-popcount applies)."""
-        return (self.input_quantizer is not None and self.input_quantizer.pm1_at_eval
-                and self.kernel_quantizer is not None and self.kernel_quantizer.pm1_at_eval)
+        return (
+            self.input_quantizer is not None
+            and self.input_quantizer.pm1_at_eval
+            and self.kernel_quantizer is not None
+            and self.kernel_quantizer.pm1_at_eval
+        )
 
     def quantized_weight(self) -> torch.Tensor:
         w = self.weight
@@ -121,8 +124,15 @@ class QuantLayerMixin:
 class BinaryLinear(QuantLayerMixin, nn.Linear):
     """Dense layer with optional input and kernel quantizers (see the module docstring)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 input_quantizer: Quantizer | None = None, kernel_quantizer: Quantizer | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        input_quantizer: Quantizer | None = None,
+        kernel_quantizer: Quantizer | None = None,
+    ):
         nn.Linear.__init__(self, in_features, out_features, bias=bias)
         self._init_quantized(input_quantizer, kernel_quantizer)
 
@@ -136,22 +146,31 @@ class BinaryLinear(QuantLayerMixin, nn.Linear):
         # Inference on +-1 operands: the exact product, packed or float, then the bias (so that
         # every backend gives the same bits; see bnnrepro.kernels.dispatch).
         rows = x.numel() // max(1, x.shape[-1])
-        backend = kernels.inference_backend(x.device, shape=(rows, self.out_features, self.in_features),
-                                            needs_grad=self._needs_grad(x))
+        backend = kernels.inference_backend(
+            x.device, shape=(rows, self.out_features, self.in_features), needs_grad=self._needs_grad(x)
+        )
         if backend == "float":
             out = F.linear(qx, self.quantized_weight())
             return out if self.bias is None else out + self.bias
-        return kernels.packed_linear(qx, self._prepared_weight(kernels.PackedLinearWeight), self.bias,
-                                     backend=backend)
+        return kernels.packed_linear(qx, self._prepared_weight(kernels.PackedLinearWeight), self.bias, backend=backend)
 
 
 class BinaryConv2d(QuantLayerMixin, nn.Conv2d):
     """2-d convolution with optional input and kernel quantizers. Zero padding is applied after
     the input quantizer, so a padded position contributes 0 (not +-1), as in the original code."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 bias: bool = True, *, input_quantizer: Quantizer | None = None,
-                 kernel_quantizer: Quantizer | None = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+        *,
+        input_quantizer: Quantizer | None = None,
+        kernel_quantizer: Quantizer | None = None,
+    ):
         nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias)
         self._init_quantized(input_quantizer, kernel_quantizer)
 
@@ -164,14 +183,26 @@ class BinaryConv2d(QuantLayerMixin, nn.Conv2d):
             return self._conv_forward(qx, self.quantized_weight(), self.bias)
         backend = kernels.inference_backend(x.device, needs_grad=self._needs_grad(x))
         if backend != "float" and kernels.conv_supported(self.groups, self.dilation, self.padding, self.padding_mode):
-            return kernels.packed_conv2d(qx, self._prepared_weight(kernels.PackedConvWeight), self.bias,
-                                         stride=tuple(self.stride), padding=tuple(self.padding), backend=backend)
+            return kernels.packed_conv2d(
+                qx,
+                self._prepared_weight(kernels.PackedConvWeight),
+                self.bias,
+                stride=tuple(self.stride),
+                padding=tuple(self.padding),
+                backend=backend,
+            )
         out = self._conv_forward(qx, self.quantized_weight(), None)
         return out if self.bias is None else out + self.bias.view(-1, 1, 1)
 
 
-def layer_quantizers(mode: str, binarization: str = "det", *, first: bool = False,
-                     activation: str = "sign", stochastic_eval: str = "real"):
+def layer_quantizers(
+    mode: str,
+    binarization: str = "det",
+    *,
+    first: bool = False,
+    activation: str = "sign",
+    stochastic_eval: str = "real",
+):
     """(input_quantizer, kernel_quantizer) of one layer for ``mode`` (see the module docstring)."""
     if mode == "float":
         return None, None

@@ -31,8 +31,9 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], num_classes: int)
 
     def quantizers():
         nonlocal first
-        q = layer_quantizers(spec.mode, spec.binarization, first=first, activation=spec.activation,
-                             stochastic_eval=spec.stochastic_eval)
+        q = layer_quantizers(
+            spec.mode, spec.binarization, first=first, activation=spec.activation, stochastic_eval=spec.stochastic_eval
+        )
         first = False
         return q
 
@@ -82,4 +83,3 @@ def describe(model: nn.Module) -> str:
 
 
 __all__ = ["ARCHITECTURES", "Architecture", "ModelSpec", "build_model", "count_parameters", "describe"]
-

@@ -40,8 +40,12 @@ def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
 
 
 #: For each float dtype: the integer dtype of its bit pattern and the bits of 1.0.
-_ONE_BITS = {torch.float32: (torch.int32, 0x3F800000), torch.float64: (torch.int64, 0x3FF0000000000000),
-             torch.float16: (torch.int16, 0x3C00), torch.bfloat16: (torch.int16, 0x3F80)}
+_ONE_BITS = {
+    torch.float32: (torch.int32, 0x3F800000),
+    torch.float64: (torch.int64, 0x3FF0000000000000),
+    torch.float16: (torch.int16, 0x3C00),
+    torch.bfloat16: (torch.int16, 0x3F80),
+}
 
 
 def binarize(x: torch.Tensor) -> torch.Tensor:
@@ -60,7 +64,7 @@ def binarize(x: torch.Tensor) -> torch.Tensor:
     return s.view(int_dtype).bitwise_or_(one).view(s.dtype)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ste_bound(clip_value: float, dtype: torch.dtype) -> float:
     """The smallest value of ``dtype`` above ``clip_value``: ``|x| <= clip_value`` is exactly
     ``-bound < x < bound`` for x of that dtype (what ``hardtanh_backward`` tests)."""

@@ -39,11 +39,18 @@ ARCHITECTURES: dict[str, Architecture] = {
     "fashion_mlp_1024": Architecture("784-1024-10 MLP of the Fashion-MNIST report (Srivastava & Chatterjee)", (1024,)),
     "binarynet_mlp": Architecture("BinaryNet MNIST MLP: 3 x 4096", (4096, 4096, 4096)),
     "binaryconnect_mlp": Architecture("BinaryConnect MNIST MLP: 3 x 1024", (1024, 1024, 1024)),
-    "cifar10_cnn": Architecture("BinaryNet CIFAR-10 CNN: 2x128C3-MP2-2x256C3-MP2-2x512C3-MP2-1024FC-1024FC",
-                                (1024, 1024), (128, 128, POOL, 256, 256, POOL, 512, 512, POOL)),
-    "svhn_cnn": Architecture("BinaryNet SVHN CNN (half width): 2x64C3-MP2-2x128C3-MP2-2x256C3-MP2-1024FC-1024FC",
-                             (1024, 1024), (64, 64, POOL, 128, 128, POOL, 256, 256, POOL)),
+    "cifar10_cnn": Architecture(
+        "BinaryNet CIFAR-10 CNN: 2x128C3-MP2-2x256C3-MP2-2x512C3-MP2-1024FC-1024FC",
+        (1024, 1024),
+        (128, 128, POOL, 256, 256, POOL, 512, 512, POOL),
+    ),
+    "svhn_cnn": Architecture(
+        "BinaryNet SVHN CNN (half width): 2x64C3-MP2-2x128C3-MP2-2x256C3-MP2-1024FC-1024FC",
+        (1024, 1024),
+        (64, 64, POOL, 128, 128, POOL, 256, 256, POOL),
+    ),
 }
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -95,8 +102,16 @@ class ModelSpec:
 
 
 def _scaled(n: int, width: float) -> int:
-    return max(1, int(round(n * width)))
+    return max(1, round(n * width))
 
 
-__all__ = ["ACTIVATIONS", "ARCHITECTURES", "Architecture", "BINARIZATIONS", "FLOAT_ACTIVATIONS", "MODES", "ModelSpec",
-           "POOL"]
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHITECTURES",
+    "BINARIZATIONS",
+    "FLOAT_ACTIVATIONS",
+    "MODES",
+    "POOL",
+    "Architecture",
+    "ModelSpec",
+]

@@ -61,21 +61,39 @@ class ModelSummary:
     def to_frame(self):
         import pandas as pd
 
-        rows = [dict(layer=l.name, kind=l.kind, shape=l.shape, binary_params=l.binary_params,
-                     float_params=l.float_params, fp32_bytes=l.fp32_bytes, packed_bytes=l.packed_bytes)
-                for l in self.layers]
-        rows.append(dict(layer="total", kind="", shape="", binary_params=self.binary_params,
-                         float_params=self.float_params, fp32_bytes=self.fp32_bytes,
-                         packed_bytes=self.packed_bytes))
+        rows = [
+            dict(
+                layer=l.name,
+                kind=l.kind,
+                shape=l.shape,
+                binary_params=l.binary_params,
+                float_params=l.float_params,
+                fp32_bytes=l.fp32_bytes,
+                packed_bytes=l.packed_bytes,
+            )
+            for l in self.layers
+        ]
+        rows.append(
+            dict(
+                layer="total",
+                kind="",
+                shape="",
+                binary_params=self.binary_params,
+                float_params=self.float_params,
+                fp32_bytes=self.fp32_bytes,
+                packed_bytes=self.packed_bytes,
+            )
+        )
         return pd.DataFrame(rows)
 
     def format(self) -> str:
         frame = self.to_frame()
         ratio = self.fp32_bytes / self.packed_bytes if self.packed_bytes else float("nan")
-        return (frame.to_string(index=False) +
-                f"\n{self.binary_params:,} binary + {self.float_params:,} float parameters; "
-                f"{self.fp32_bytes / 1024:,.1f} KiB as fp32, {self.packed_bytes / 1024:,.1f} KiB packed "
-                f"({ratio:.1f}x smaller)")
+        return (
+            frame.to_string(index=False) + f"\n{self.binary_params:,} binary + {self.float_params:,} float parameters; "
+            f"{self.fp32_bytes / 1024:,.1f} KiB as fp32, {self.packed_bytes / 1024:,.1f} KiB packed "
+            f"({ratio:.1f}x smaller)"
+        )
 
 
 def summarize(model: nn.Module) -> ModelSummary:
@@ -95,6 +113,10 @@ def summarize(model: nn.Module) -> ModelSummary:
             else:
                 floats += p.numel()
         packed += FLOAT_BYTES * floats
-        shape = "x".join(str(s) for s in module.weight.shape) if hasattr(module, "weight") and module.weight is not None else ""
+        shape = (
+            "x".join(str(s) for s in module.weight.shape)
+            if hasattr(module, "weight") and module.weight is not None
+            else ""
+        )
         layers.append(LayerSummary(name, type(module).__name__, shape, binary, floats, packed))
     return ModelSummary(layers)

@@ -31,14 +31,29 @@ from bnnrepro.report.tables import format_value, render
 
 TEMPLATES = Path(__file__).with_name("templates")
 #: The tidy claims table beside the report.
-CLAIM_COLUMNS = ["claim", "family", "scope", "estimate", "ci_low", "ci_high", "repeats", "threshold", "verdict",
-                 "detail", "statement", "citation", "method"]
+CLAIM_COLUMNS = [
+    "claim",
+    "family",
+    "scope",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "repeats",
+    "threshold",
+    "verdict",
+    "detail",
+    "statement",
+    "citation",
+    "method",
+]
 VERDICT_ORDER = ["held", "did not hold", "inconclusive", "not run"]
 #: The reason :mod:`bnnrepro.stats`' verdicts start their detail with ("95% interval [a, b] lies
 #: below 0.05; ..."): the claim table shows the interval, threshold and verdict in their own
 #: columns, so its "why" column leaves this clause out (claims.csv keeps it).
-VERDICT_REASON = re.compile(r"^\d+(\.\d+)?% interval \[[^\]]*\] (lies (at or )?(below|above|inside|outside)|straddles"
-                            r"|overlaps the edge of) (\[[^\]]*\]|[^;\s]+)(; |$)")
+VERDICT_REASON = re.compile(
+    r"^\d+(\.\d+)?% interval \[[^\]]*\] (lies (at or )?(below|above|inside|outside)|straddles"
+    r"|overlaps the edge of) (\[[^\]]*\]|[^;\s]+)(; |$)"
+)
 #: The command when neither the caller nor an earlier report names it.
 UNKNOWN_COMMAND = "unknown (the report was not built by the workflow)"
 
@@ -55,14 +70,26 @@ def evaluate_claims(context: Context) -> list[dict]:
                 results = claim.check(context)
             for result in results:
                 est = result.estimate
-                rows.append({
-                    "claim": claim.id, "family": family.name, "scope": result.scope,
-                    "estimate": est.estimate if est else None, "ci_low": est.low if est else None,
-                    "ci_high": est.high if est else None, "repeats": est.repeats if est else 0,
-                    "threshold": result.threshold, "verdict": result.verdict, "detail": result.detail,
-                    "statement": claim.statement, "citation": claim.citation,
-                    "method": est.method if est else "", "unit": result.unit, "caveat": claim.caveat,
-                    "decided_by": claim.decided_by})
+                rows.append(
+                    {
+                        "claim": claim.id,
+                        "family": family.name,
+                        "scope": result.scope,
+                        "estimate": est.estimate if est else None,
+                        "ci_low": est.low if est else None,
+                        "ci_high": est.high if est else None,
+                        "repeats": est.repeats if est else 0,
+                        "threshold": result.threshold,
+                        "verdict": result.verdict,
+                        "detail": result.detail,
+                        "statement": claim.statement,
+                        "citation": claim.citation,
+                        "method": est.method if est else "",
+                        "unit": result.unit,
+                        "caveat": claim.caveat,
+                        "decided_by": claim.decided_by,
+                    }
+                )
     return rows
 
 
@@ -102,8 +129,15 @@ def claim_groups(claims: list[dict], sections: dict) -> list[dict]:
         if groups and groups[-1]["claim"] == row["claim"]:
             groups[-1]["rows"].append(row)
         else:
-            groups.append({"claim": row["claim"], "statement": row["statement"], "citation": row["citation"],
-                           "caveat": row["caveat"], "rows": [row]})
+            groups.append(
+                {
+                    "claim": row["claim"],
+                    "statement": row["statement"],
+                    "citation": row["citation"],
+                    "caveat": row["caveat"],
+                    "rows": [row],
+                }
+            )
     return groups
 
 
@@ -132,8 +166,15 @@ def earlier_command(report: Path) -> str | None:
         return None
 
 
-def build(config_path: Path, results: Path, report_dir: Path, out: Path, claims_out: Path | None, command: str,
-          single_file: bool = False) -> Path:
+def build(
+    config_path: Path,
+    results: Path,
+    report_dir: Path,
+    out: Path,
+    claims_out: Path | None,
+    command: str,
+    single_file: bool = False,
+) -> Path:
     """Render the report of ``results`` into ``out`` (and the claims table into ``claims_out``)."""
     import jinja2
 
@@ -151,9 +192,14 @@ def build(config_path: Path, results: Path, report_dir: Path, out: Path, claims_
         write_csv(claims_out, pd.DataFrame(claims)[CLAIM_COLUMNS])
     tally = {v: sum(1 for r in claims if r["verdict"] == v) for v in VERDICT_ORDER}
     times = provenance.job_times(results / "benchmarks", FAMILIES)
-    prov = {"git": provenance.git_state(), "packages": provenance.package_versions(),
-            "hardware": provenance.hardware(), "command": command, "job_times": times,
-            "total_seconds": float(times["total_seconds"].sum()) if len(times) else 0.0}
+    prov = {
+        "git": provenance.git_state(),
+        "packages": provenance.package_versions(),
+        "hardware": provenance.hardware(),
+        "command": command,
+        "job_times": times,
+        "total_seconds": float(times["total_seconds"].sum()) if len(times) else 0.0,
+    }
     out_dir = Path(out).parent
 
     def link(path: str | None) -> str | None:
@@ -163,21 +209,45 @@ def build(config_path: Path, results: Path, report_dir: Path, out: Path, claims_
     def figure_src(path: str) -> str:
         return _data_uri(report_dir / path) if single_file else os.path.relpath(report_dir / path, out_dir)
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(render_table=lambda table: render(table, os.path.relpath(results / table.csv, out_dir)
-                                                         if table.csv else None, inline_paths=single_file),
-                       link=link, figure_src=figure_src, duration=duration)
-    machine = {"command": command, "commit": prov["git"]["commit"], "dirty": prov["git"]["dirty"],
-               "tally": tally, "hardware": prov["hardware"], "packages": prov["packages"]}
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        render_table=lambda table: render(
+            table, os.path.relpath(results / table.csv, out_dir) if table.csv else None, inline_paths=single_file
+        ),
+        link=link,
+        figure_src=figure_src,
+        duration=duration,
+    )
+    machine = {
+        "command": command,
+        "commit": prov["git"]["commit"],
+        "dirty": prov["git"]["dirty"],
+        "tally": tally,
+        "hardware": prov["hardware"],
+        "packages": prov["packages"],
+    }
     html_text = env.get_template("index.html.j2").render(
-        sections=list(sections.values()), family_sections=list(sections.items()), claim_groups=claim_groups(claims, sections), tally=tally, prov=prov,
-        config=config, glance=glance_groups(list(sections.values())), single_file=single_file,
+        sections=list(sections.values()),
+        family_sections=list(sections.items()),
+        claim_groups=claim_groups(claims, sections),
+        tally=tally,
+        prov=prov,
+        config=config,
+        glance=glance_groups(list(sections.values())),
+        single_file=single_file,
         claims_link=None if single_file or claims_out is None else os.path.relpath(claims_out, out_dir),
-        smoke_test=bool(config.get("smoke_test")), references=references(),
+        smoke_test=bool(config.get("smoke_test")),
+        references=references(),
         config_yaml=yaml.safe_dump(config, sort_keys=False, width=100),
         provenance_json=json.dumps(json_safe(machine), sort_keys=True, allow_nan=False).replace("</", "<\\/"),
-        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+        generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
     write_text(out, html_text)
     return out
 
@@ -195,15 +265,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="the resolved config (results/config.yaml)")
     parser.add_argument("--results", default="results", help="the results folder")
     parser.add_argument("--report-dir", default="report", help="the report folder (the figures are under it)")
-    parser.add_argument("--out", default=None,
-                        help="default: REPORT_DIR/index.html (with --single-file: REPORT_DIR/report-single.html)")
-    parser.add_argument("--claims", default=None,
-                        help="the claims table (default: REPORT_DIR/claims.csv; not written with --single-file)")
-    parser.add_argument("--command", default=None,
-                        help="the command that ran the workflow (default: the Snakemake run this is a job of, "
-                             "else the one REPORT_DIR/index.html records)")
-    parser.add_argument("--single-file", action="store_true",
-                        help="one self-contained HTML file to mail: figures inlined, the CSVs named instead of linked")
+    parser.add_argument(
+        "--out", default=None, help="default: REPORT_DIR/index.html (with --single-file: REPORT_DIR/report-single.html)"
+    )
+    parser.add_argument(
+        "--claims",
+        default=None,
+        help="the claims table (default: REPORT_DIR/claims.csv; not written with --single-file)",
+    )
+    parser.add_argument(
+        "--command",
+        default=None,
+        help="the command that ran the workflow (default: the Snakemake run this is a job of, "
+        "else the one REPORT_DIR/index.html records)",
+    )
+    parser.add_argument(
+        "--single-file",
+        action="store_true",
+        help="one self-contained HTML file to mail: figures inlined, the CSVs named instead of linked",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -211,7 +291,9 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.results).is_dir():
         raise ConfigError(f"--results {args.results} is not a folder; give the workflow's results folder")
     if not report_dir.is_dir():
-        raise ConfigError(f"--report-dir {args.report_dir} is not a folder; run the workflow first (it draws the figures there)")
+        raise ConfigError(
+            f"--report-dir {args.report_dir} is not a folder; run the workflow first (it draws the figures there)"
+        )
     if args.single_file:
         out = Path(args.out or report_dir / "report-single.html")
         claims = Path(args.claims) if args.claims else None
@@ -219,9 +301,9 @@ def run(args: argparse.Namespace) -> int:
         out = Path(args.out or report_dir / "index.html")
         claims = Path(args.claims or report_dir / "claims.csv")
     # the command: given, else the Snakemake run this is a job of, else the one an earlier report records
-    command = args.command or provenance.snakemake_command() or earlier_command(report_dir / "index.html") \
-        or UNKNOWN_COMMAND
+    command = (
+        args.command or provenance.snakemake_command() or earlier_command(report_dir / "index.html") or UNKNOWN_COMMAND
+    )
     build(Path(args.config), Path(args.results), report_dir, out, claims, command, single_file=args.single_file)
     print(f"wrote {out}")
     return 0
-

@@ -13,8 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 
-PACKAGES = ("bnnrepro", "torch", "triton", "snakemake", "numpy", "pandas", "scipy", "scikit-learn",
-            "seaborn", "matplotlib", "jinja2")
+PACKAGES = (
+    "bnnrepro",
+    "torch",
+    "triton",
+    "snakemake",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "seaborn",
+    "matplotlib",
+    "jinja2",
+)
 
 
 #: The checkout this package runs from (src/bnnrepro/report/provenance.py -> the repository).
@@ -23,17 +34,23 @@ CHECKOUT = Path(__file__).resolve().parents[3]
 
 def git_state(repo: Path = CHECKOUT) -> dict:
     """Commit, dirty flag and branch of ``repo`` (None values outside a git checkout)."""
+
     def git(*args: str) -> str | None:
         try:
-            return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True,
-                                  timeout=20).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=20
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return None
 
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": bool(status) if status is not None else None,
-            "changed_files": status.splitlines() if status else [], "branch": git("rev-parse", "--abbrev-ref", "HEAD")}
+    return {
+        "commit": commit,
+        "dirty": bool(status) if status is not None else None,
+        "changed_files": status.splitlines() if status else [],
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+    }
 
 
 def snakemake_command() -> str | None:
@@ -55,7 +72,7 @@ def snakemake_command() -> str | None:
                 return shlex.join(["snakemake", *argv[3:]])
             for i, arg in enumerate(argv[:2]):  # snakemake ARGS, or python .../bin/snakemake ARGS
                 if os.path.basename(arg) == "snakemake":
-                    return shlex.join(["snakemake", *argv[i + 1:]])
+                    return shlex.join(["snakemake", *argv[i + 1 :]])
     except (psutil.Error, OSError):
         return None
     return None
@@ -82,9 +99,14 @@ def hardware() -> dict:
                 break
     except OSError:
         pass
-    info = {"cpu": cpu, "logical_cores": os.cpu_count(),
-            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "platform": platform.platform(), "python": platform.python_version(), "gpu": None}
+    info = {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "gpu": None,
+    }
     try:
         import torch
 
@@ -132,9 +154,16 @@ def job_times(benchmark_dir: Path, families=()) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     order = {name: i for i, name in enumerate(list(families) + ["workflow"])}
     steps = {name: i for i, name in enumerate(["training", "compute", "tables", "figures", "data"])}
-    out = (frame.groupby(["family", "step"]).agg(jobs=("seconds", "size"), total_seconds=("seconds", "sum"),
-                                                 max_seconds=("seconds", "max"), max_rss_mb=("max_rss_mb", "max"))
-           .reset_index())
+    out = (
+        frame.groupby(["family", "step"])
+        .agg(
+            jobs=("seconds", "size"),
+            total_seconds=("seconds", "sum"),
+            max_seconds=("seconds", "max"),
+            max_rss_mb=("max_rss_mb", "max"),
+        )
+        .reset_index()
+    )
     out["_f"] = out["family"].map(lambda f: order.get(f, len(order)))
     out["_s"] = out["step"].map(lambda s: steps.get(s, len(steps)))
     return out.sort_values(["_f", "_s", "step"])[columns].reset_index(drop=True)

@@ -100,8 +100,10 @@ def _said_once(table: Table, frame: pd.DataFrame, columns: list[str]) -> str:
     said = [c for c in columns if format_value(frame[c].iloc[0], table.column(c).fmt)]
     if not said:
         return ""
-    facts = ", ".join(f"{html.escape(table.column(c).header)}: "
-                      f"{html.escape(format_value(frame[c].iloc[0], table.column(c).fmt))}" for c in said)
+    facts = ", ".join(
+        f"{html.escape(table.column(c).header)}: {html.escape(format_value(frame[c].iloc[0], table.column(c).fmt))}"
+        for c in said
+    )
     return f'<p class="constant">In every row: {facts}.</p>'
 
 
@@ -110,20 +112,26 @@ def _notes(table: Table, results_link: str | None, inline_paths: bool = False) -
     if table.note:
         notes.append(html.escape(table.note))
     if results_link:
-        notes.append(f"data: <code>{html.escape(table.csv or results_link)}</code> under the results" if inline_paths
-                     else f'<a href="{html.escape(results_link)}">data (CSV)</a>')
+        notes.append(
+            f"data: <code>{html.escape(table.csv or results_link)}</code> under the results"
+            if inline_paths
+            else f'<a href="{html.escape(results_link)}">data (CSV)</a>'
+        )
     if notes:
         parts.append(f'<p class="note">{" ".join(notes)}</p>')
     if table.footnotes:
-        parts.append('<ol class="footnotes">' + "".join(
-            f"<li>{html.escape(note.split('] ', 1)[-1])}</li>" for note in table.footnotes) + "</ol>")
+        parts.append(
+            '<ol class="footnotes">'
+            + "".join(f"<li>{html.escape(note.split('] ', 1)[-1])}</li>" for note in table.footnotes)
+            + "</ol>"
+        )
     return parts
 
 
 def is_paper_vs_ours(frame: pd.DataFrame) -> bool:
     """Whether ``frame`` is exactly a paper_vs_ours frame: condition columns, then its columns."""
     columns = list(frame.columns)
-    return len(columns) >= len(PAPER_VS_OURS) and tuple(columns[-len(PAPER_VS_OURS):]) == PAPER_VS_OURS
+    return len(columns) >= len(PAPER_VS_OURS) and tuple(columns[-len(PAPER_VS_OURS) :]) == PAPER_VS_OURS
 
 
 def render(table: Table, results_link: str | None = None, inline_paths: bool = False) -> str:
@@ -136,15 +144,18 @@ def render(table: Table, results_link: str | None = None, inline_paths: bool = F
     constant = constant_columns(frame, table.keep_constant)
     shown = [c for c in frame.columns if c not in constant]
     parts = [p for p in [_said_once(table, frame, constant)] if p]
-    head = "".join(f'<th class="{_align(table.column(c))}">{html.escape(table.column(c).header)}</th>'
-                   for c in shown)
+    head = "".join(f'<th class="{_align(table.column(c))}">{html.escape(table.column(c).header)}</th>' for c in shown)
     body = []
     for _, row in frame.iterrows():
-        cells = "".join(f'<td class="{_align(table.column(c))}">'
-                        f"{html.escape(format_value(row[c], table.column(c).fmt))}</td>" for c in shown)
+        cells = "".join(
+            f'<td class="{_align(table.column(c))}">{html.escape(format_value(row[c], table.column(c).fmt))}</td>'
+            for c in shown
+        )
         body.append(f"<tr>{cells}</tr>")
-    parts.append(f'<div class="table-wrap"><table class="data"><thead><tr>{head}</tr></thead>'
-                 f'<tbody>{"".join(body)}</tbody></table></div>')
+    parts.append(
+        f'<div class="table-wrap"><table class="data"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
     return "\n".join(parts + _notes(table, results_link, inline_paths))
 
 
@@ -153,7 +164,7 @@ def render_paper_vs_ours(table: Table, results_link: str | None = None, inline_p
     (with "~" when the paper's number is read off a figure, and its source's footnote mark) | This
     run | Difference (dropped for a metric where no dataset matches)."""
     frame = table.frame.reset_index(drop=True)
-    conditions = list(frame.columns[:-len(PAPER_VS_OURS)])
+    conditions = list(frame.columns[: -len(PAPER_VS_OURS)])
     keys = conditions + ["paper_dataset"]
     metrics = list(dict.fromkeys(frame["metric"]))
     rows = list(dict.fromkeys(tuple(_key(v) for v in r) for r in frame[keys].itertuples(index=False)))
@@ -170,22 +181,31 @@ def render_paper_vs_ours(table: Table, results_link: str | None = None, inline_p
     parts = [p for p in [_said_once(header, frame, said)] if p]
 
     paper_col, ours_col, diff_col = table.column("paper"), table.column("ours"), table.column("difference")
-    top = "".join(f'<th rowspan="2" class="{_align(table.column(c))}">{html.escape(table.column(c).header)}</th>'
-                  for c in shown) + f'<th rowspan="2" class="txt">{labels["paper_dataset"]}</th>'
+    top = (
+        "".join(
+            f'<th rowspan="2" class="{_align(table.column(c))}">{html.escape(table.column(c).header)}</th>'
+            for c in shown
+        )
+        + f'<th rowspan="2" class="txt">{labels["paper_dataset"]}</th>'
+    )
     sub = ""
     for metric in metrics:
         span = 3 if with_difference[metric] else 2
         label = str(metric)
         label = label[0].upper() + label[1:] if label[:1].isascii() and label[:1].islower() else label
         top += f'<th colspan="{span}" class="group">{html.escape(label)}</th>'
-        sub += (f'<th class="num">{html.escape(paper_col.header)}</th><th class="num">{html.escape(ours_col.header)}</th>'
-                + (f'<th class="num">{html.escape(diff_col.header)}</th>' if with_difference[metric] else ""))
+        sub += (
+            f'<th class="num">{html.escape(paper_col.header)}</th><th class="num">{html.escape(ours_col.header)}</th>'
+            + (f'<th class="num">{html.escape(diff_col.header)}</th>' if with_difference[metric] else "")
+        )
     body = []
     for key in rows:
         values = dict(zip(keys, key))
         first = next(cell[(key, m)] for m in metrics if (key, m) in cell)
-        cells = "".join(f'<td class="{_align(table.column(c))}">{html.escape(format_value(first[c], table.column(c).fmt))}</td>'
-                        for c in shown)
+        cells = "".join(
+            f'<td class="{_align(table.column(c))}">{html.escape(format_value(first[c], table.column(c).fmt))}</td>'
+            for c in shown
+        )
         cells += f'<td class="txt">{html.escape(str(values["paper_dataset"]))}</td>'
         for metric in metrics:
             r = cell.get((key, metric))
@@ -194,17 +214,23 @@ def render_paper_vs_ours(table: Table, results_link: str | None = None, inline_p
                 continue
             mark = str(r["note"]).strip("[]")
             paper = (r["approx"] or "") + format_value(r["paper"], paper_col.fmt)
-            cells += (f'<td class="num">{html.escape(paper)}<sup>{html.escape(mark)}</sup></td>'
-                      f'<td class="num">{html.escape(format_value(r["ours"], ours_col.fmt))}</td>')
+            cells += (
+                f'<td class="num">{html.escape(paper)}<sup>{html.escape(mark)}</sup></td>'
+                f'<td class="num">{html.escape(format_value(r["ours"], ours_col.fmt))}</td>'
+            )
             if with_difference[metric]:
                 cells += f'<td class="num">{html.escape(format_value(r["difference"], diff_col.fmt))}</td>'
         body.append(f"<tr>{cells}</tr>")
-    parts.append(f'<div class="table-wrap"><table class="data pvo"><thead><tr>{top}</tr><tr>{sub}</tr></thead>'
-                 f'<tbody>{"".join(body)}</tbody></table></div>')
+    parts.append(
+        f'<div class="table-wrap"><table class="data pvo"><thead><tr>{top}</tr><tr>{sub}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
     approx = " ~: read off a figure, approximate." if (frame["approx"] == "~").any() else ""
     note = (table.note + " " if table.note else "") + f"Superscripts: the sources below.{approx}"
-    return "\n".join(parts + _notes(Table(table.title, frame, table.columns, note, table.csv, table.footnotes),
-                                    results_link, inline_paths))
+    return "\n".join(
+        parts
+        + _notes(Table(table.title, frame, table.columns, note, table.csv, table.footnotes), results_link, inline_paths)
+    )
 
 
 def _key(value: Any) -> Any:

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import importlib
 
-_LAZY = {"TrainConfig": "bnnrepro.train.config", "RunResult": "bnnrepro.train.loop",
-         "environment": "bnnrepro.train.loop", "load_model": "bnnrepro.train.loop", "train": "bnnrepro.train.loop"}
+_LAZY = {
+    "TrainConfig": "bnnrepro.train.config",
+    "RunResult": "bnnrepro.train.loop",
+    "environment": "bnnrepro.train.loop",
+    "load_model": "bnnrepro.train.loop",
+    "train": "bnnrepro.train.loop",
+}
 
 
 def __getattr__(name: str):

@@ -42,7 +42,7 @@ def _plain_torch_epoch(model, optimizer, x, y, batch_size, order):
     model.train()
     perm = torch.randperm(len(x), generator=order)
     for step in range(len(x) // batch_size):
-        idx = perm[step * batch_size:(step + 1) * batch_size]
+        idx = perm[step * batch_size : (step + 1) * batch_size]
         loss = F.cross_entropy(model(x[idx]), y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -60,13 +60,22 @@ def _variant_epoch(variant: str, data, batch_size: int, hidden: int):
     torch.manual_seed(0)
     order = torch.Generator().manual_seed(0)
     if variant == "plain_torch":
-        model = nn.Sequential(nn.Flatten(), nn.Linear(x[0].numel(), hidden), nn.BatchNorm1d(hidden),
-                              nn.ReLU(), nn.Linear(hidden, data.num_classes))
+        model = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(x[0].numel(), hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, data.num_classes),
+        )
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
         return lambda: _plain_torch_epoch(model, optimizer, x, y, batch_size, order)
-    cfg = TrainConfig(arch="mlp", hidden=[hidden], batch_size=batch_size,
-                      mode="float" if variant == "float" else "binarynet",
-                      binarization="stoch" if variant == "stoch" else "det")
+    cfg = TrainConfig(
+        arch="mlp",
+        hidden=[hidden],
+        batch_size=batch_size,
+        mode="float" if variant == "float" else "binarynet",
+        binarization="stoch" if variant == "stoch" else "det",
+    )
     model = build_model(cfg.model_spec(), data.input_shape, data.num_classes)
     optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale)  # clips the latent weights
     targets = pm1_targets(y, data.num_classes)
@@ -90,16 +99,28 @@ def run_train_benchmark(args: argparse.Namespace) -> int:
             for variant, run in epochs.items():
                 t0, cpu0 = time.perf_counter(), time.process_time()
                 run()
-                rows.append({"variant": variant, "batch_size": batch_size, "round": round_ + 1,
-                             "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - cpu0,
-                             "train_examples": len(data.train),
-                             "hidden": args.hidden, "threads": torch.get_num_threads(), "torch": torch.__version__})
+                rows.append(
+                    {
+                        "variant": variant,
+                        "batch_size": batch_size,
+                        "round": round_ + 1,
+                        "seconds": time.perf_counter() - t0,
+                        "cpu_seconds": time.process_time() - cpu0,
+                        "train_examples": len(data.train),
+                        "hidden": args.hidden,
+                        "threads": torch.get_num_threads(),
+                        "torch": torch.__version__,
+                    }
+                )
         for variant in args.variants:
             mine = [r for r in rows if r["variant"] == variant and r["batch_size"] == batch_size]
             wall = statistics.median(r["seconds"] for r in mine)
             cpu = statistics.median(r["cpu_seconds"] for r in mine)
-            print(f"batch {batch_size:>5} {variant:<12} {wall:7.2f} s/epoch, {cpu:7.2f} CPU s/epoch "
-                  f"(medians of {args.epochs})", flush=True)
+            print(
+                f"batch {batch_size:>5} {variant:<12} {wall:7.2f} s/epoch, {cpu:7.2f} CPU s/epoch "
+                f"(medians of {args.epochs})",
+                flush=True,
+            )
     frame = pd.DataFrame(rows)
     write_csv(args.out, frame)
     for measure in ("seconds", "cpu_seconds"):

@@ -58,8 +58,12 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
             kwargs["choices"] = meta["choices"]
         if is_list:
             kwargs["nargs"] = "+"
-        group.add_argument(flag, type=_typed(scalar, flag),
-                           metavar=scalar.__name__.upper() if not meta.get("choices") else None, **kwargs)
+        group.add_argument(
+            flag,
+            type=_typed(scalar, flag),
+            metavar=scalar.__name__.upper() if not meta.get("choices") else None,
+            **kwargs,
+        )
 
 
 def _typed(scalar: type, flag: str):
@@ -71,6 +75,7 @@ def _typed(scalar: type, flag: str):
         if scalar is int and abs(value) > 2**62:
             raise argparse.ArgumentTypeError(f"{text} is too large")
         return value
+
     parse.__name__ = scalar.__name__
     return parse
 
@@ -81,14 +86,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--config", metavar="FILE", help="YAML file of settings (options given here override it)")
     parser.add_argument("--out", metavar="DIR", help="run folder for the outputs (one run)")
-    parser.add_argument("--name", metavar="NAME", help="run name written in the metrics (default: the --out folder's name)")
+    parser.add_argument(
+        "--name", metavar="NAME", help="run name written in the metrics (default: the --out folder's name)"
+    )
     parser.add_argument("--runs", metavar="FILE", help="a chunk spec (JSON; - for standard input) instead of one run")
     parser.add_argument("--manifest", metavar="FILE", help="with --runs: write the manifest of the finished runs here")
-    parser.add_argument("--code-version", metavar="HASH",
-                        help="the version of the code that trains (the workflow passes its rule's): a finished run or "
-                             "checkpoint of another version is trained again")
-    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="progress bar (default: when standard error is a terminal), else one log line per epoch")
+    parser.add_argument(
+        "--code-version",
+        metavar="HASH",
+        help="the version of the code that trains (the workflow passes its rule's): a finished run or "
+        "checkpoint of another version is trained again",
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: when standard error is a terminal), else one log line per epoch",
+    )
     add_train_options(parser)
 
 
@@ -107,8 +121,10 @@ def _read_spec(source: str) -> dict:
     except FileNotFoundError:
         raise ConfigError(f"--runs {source}: no such file") from None
     except (json.JSONDecodeError, KeyError, AssertionError, TypeError) as exc:
-        raise ConfigError(f"--runs {source}: not a chunk spec ({exc or 'runs must be a list of {out, name, settings}'}); "
-                          "see `bnnrepro train --help`") from None
+        raise ConfigError(
+            f"--runs {source}: not a chunk spec ({exc or 'runs must be a list of {out, name, settings}'}); "
+            "see `bnnrepro train --help`"
+        ) from None
     return spec
 
 
@@ -163,8 +179,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("say where the run goes: --out DIR (or give a chunk with --runs FILE)")
     if not args.out.strip():
         raise ConfigError("--out is empty; name the run's folder, e.g. --out results/demo")
-    cfg = (TrainConfig.from_yaml(args.config, options) if args.config
-           else TrainConfig.from_dict(options, "command line")).validate()
+    cfg = (
+        TrainConfig.from_yaml(args.config, options) if args.config else TrainConfig.from_dict(options, "command line")
+    ).validate()
     from bnnrepro.train.loop import train
 
     result = train(cfg, args.out, run_name=args.name, progress=args.progress, code_version=args.code_version)

@@ -39,29 +39,77 @@ class TrainConfig:
 
     # data
     dataset: str = setting("fashion_mnist", "dataset to train on", choices=tuple(DATASETS), group="data")
-    data_dir: str | None = setting(None, "explicit data directory (else $BNNREPRO_DATA, the cache, system folders, download)", group="data")
+    data_dir: str | None = setting(
+        None, "explicit data directory (else $BNNREPRO_DATA, the cache, system folders, download)", group="data"
+    )
     task: str = setting("multiclass", "'multiclass', 'binary' (classes 0-4 vs 5-9) or 'pair-A-B'", group="data")
-    labels: str = setting("true", "true labels, randY (uniform random labels) or randX (Gaussian inputs)", choices=LABEL_MODES, group="data")
-    randx_variance: float = setting(0.1, "variance of randX's Gaussian inputs (original: N(0, 0.1))", group="data", minimum=0.0)
-    train_size: int | None = setting(None, "random subset of the training set (default: all of it)", group="data", minimum=1)
+    labels: str = setting(
+        "true",
+        "true labels, randY (uniform random labels) or randX (Gaussian inputs)",
+        choices=LABEL_MODES,
+        group="data",
+    )
+    randx_variance: float = setting(
+        0.1, "variance of randX's Gaussian inputs (original: N(0, 0.1))", group="data", minimum=0.0
+    )
+    train_size: int | None = setting(
+        None, "random subset of the training set (default: all of it)", group="data", minimum=1
+    )
     valid_size: int = setting(0, "hold out the last N training examples for validation", group="data", minimum=0)
     test_size: int | None = setting(None, "random subset of the test set (default: all of it)", group="data", minimum=1)
-    data_seed: int = setting(0, "seed of random labels, randX noise and subsets (separate from --seed)", group="data", minimum=0)
+    data_seed: int = setting(
+        0, "seed of random labels, randX noise and subsets (separate from --seed)", group="data", minimum=0
+    )
     # model
     arch: str = setting("mlp", "architecture", choices=tuple(ARCHITECTURES), group="model")
     hidden: list[int] = setting([], "hidden layer sizes of arch 'mlp' (default 1024)", group="model")
-    width: float = setting(1.0, "width multiplier of all hidden layers (CPU-sized variants)", group="model", minimum=0.0)
-    mode: str = setting("binarynet", "binarynet (binary weights and activations), binaryconnect (weights only) or float", choices=MODES, group="model")
-    binarization: str = setting("det", "deterministic sign or stochastic hard-sigmoid binarization", choices=BINARIZATIONS, group="model")
-    activation: str = setting("sign", "binary activation of binarynet hidden layers", choices=ACTIVATIONS, group="model")
-    float_activation: str = setting("relu", "activation of binaryconnect / float hidden layers", choices=FLOAT_ACTIVATIONS, group="model")
-    stochastic_eval: str = setting("real", "evaluation of stochastic layers: real (the real-valued weights, as the CIFAR-10 scripts), sign (fully binary), or sample (sampled binary weights and batch-statistics batch norm, as the SVHN stochastic script's deterministic=False)", choices=("real", "sign", "sample"), group="model")
+    width: float = setting(
+        1.0, "width multiplier of all hidden layers (CPU-sized variants)", group="model", minimum=0.0
+    )
+    mode: str = setting(
+        "binarynet",
+        "binarynet (binary weights and activations), binaryconnect (weights only) or float",
+        choices=MODES,
+        group="model",
+    )
+    binarization: str = setting(
+        "det", "deterministic sign or stochastic hard-sigmoid binarization", choices=BINARIZATIONS, group="model"
+    )
+    activation: str = setting(
+        "sign", "binary activation of binarynet hidden layers", choices=ACTIVATIONS, group="model"
+    )
+    float_activation: str = setting(
+        "relu", "activation of binaryconnect / float hidden layers", choices=FLOAT_ACTIVATIONS, group="model"
+    )
+    stochastic_eval: str = setting(
+        "real",
+        "evaluation of stochastic layers: real (the real-valued weights, as the CIFAR-10 scripts), sign (fully binary), or sample (sampled binary weights and batch-statistics batch norm, as the SVHN stochastic script's deterministic=False)",
+        choices=("real", "sign", "sample"),
+        group="model",
+    )
     # regularization
-    dropout: list[float] = setting([], "dropout rate(s) after the hidden dense layers (one value, or one per layer)", group="regularization")
+    dropout: list[float] = setting(
+        [], "dropout rate(s) after the hidden dense layers (one value, or one per layer)", group="regularization"
+    )
     input_dropout: float = setting(0.0, "dropout rate on the input of MLPs", group="regularization", minimum=0.0)
-    l2: float = setting(0.0, "L2 coefficient: l2 * sum(W^2) over latent weights (applied to them, as intended)", group="regularization", minimum=0.0)
-    l2_scope: str = setting("dense", "layers the L2 penalty covers: dense (original) or all binary layers", choices=("dense", "all"), group="regularization")
-    l2_gradient: str = setting("latent", "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or none (as the original code: taken w.r.t. the binarized weights, the penalty never reaches the weights)", choices=("latent", "none"), group="regularization")
+    l2: float = setting(
+        0.0,
+        "L2 coefficient: l2 * sum(W^2) over latent weights (applied to them, as intended)",
+        group="regularization",
+        minimum=0.0,
+    )
+    l2_scope: str = setting(
+        "dense",
+        "layers the L2 penalty covers: dense (original) or all binary layers",
+        choices=("dense", "all"),
+        group="regularization",
+    )
+    l2_gradient: str = setting(
+        "latent",
+        "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or none (as the original code: taken w.r.t. the binarized weights, the penalty never reaches the weights)",
+        choices=("latent", "none"),
+        group="regularization",
+    )
     # optimisation
     loss: str = setting("squared_hinge", "squared hinge (BinaryNet) or cross-entropy", choices=LOSSES)
     optimizer: str = setting("adam", "adam (BinaryNet) or sgd (plain SGD, no momentum)", choices=OPTIMIZERS)
@@ -76,14 +124,23 @@ class TrainConfig:
     device: str = setting("auto", "cpu, cuda, or auto (cuda when available)", choices=DEVICES, group="execution")
     threads: int | None = setting(None, "torch CPU threads (default: torch's choice)", group="execution", minimum=1)
     eval_batch_size: int = setting(5000, "batch size of evaluation passes", group="execution", minimum=1)
-    probe_size: int = setting(0, "record per-example correctness of N fixed training examples after training", group="execution", minimum=0)
+    probe_size: int = setting(
+        0, "record per-example correctness of N fixed training examples after training", group="execution", minimum=0
+    )
     probe_seed: int = setting(0, "seed choosing the probe examples (fixed across runs)", group="execution", minimum=0)
     save_model: bool = setting(True, "save the final model (model.pt)", group="execution")
-    checkpoint_every: float = setting(30.0, "seconds between checkpoints (a killed run resumes from the last; 0: every epoch)", group="execution", minimum=0.0)
-    tags: list[str] = setting([], "KEY=VALUE labels added as columns to the metrics (e.g. regularization=dropout)", group="execution")
+    checkpoint_every: float = setting(
+        30.0,
+        "seconds between checkpoints (a killed run resumes from the last; 0: every epoch)",
+        group="execution",
+        minimum=0.0,
+    )
+    tags: list[str] = setting(
+        [], "KEY=VALUE labels added as columns to the metrics (e.g. regularization=dropout)", group="execution"
+    )
 
     # ---------------------------------------------------------------------------------------
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise :class:`ConfigError` naming the first invalid setting; return self."""
         for f in fields(self):
             value = getattr(self, f.name)
@@ -91,7 +148,9 @@ class TrainConfig:
             if value is None:
                 continue
             if meta.get("choices") and value not in meta["choices"]:
-                raise ConfigError(f"{f.name}={value!r} is not allowed; choose one of: {', '.join(map(str, meta['choices']))}")
+                raise ConfigError(
+                    f"{f.name}={value!r} is not allowed; choose one of: {', '.join(map(str, meta['choices']))}"
+                )
             if meta.get("minimum") is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
                 if value < meta["minimum"] or (isinstance(value, float) and not math.isfinite(value)):
                     raise ConfigError(f"{f.name}={value!r} must be >= {meta['minimum']}")
@@ -99,11 +158,15 @@ class TrainConfig:
         if self.width == 0:
             raise ConfigError("width must be > 0")
         if any(not 0.0 <= p < 1.0 for p in self.dropout) or not 0.0 <= self.input_dropout < 1.0:
-            raise ConfigError(f"dropout rates must be in [0, 1): dropout={self.dropout}, input_dropout={self.input_dropout}")
+            raise ConfigError(
+                f"dropout rates must be in [0, 1): dropout={self.dropout}, input_dropout={self.input_dropout}"
+            )
         if any(h < 1 for h in self.hidden):
             raise ConfigError(f"hidden sizes must be >= 1, got {self.hidden}")
         if self.hidden and self.arch != "mlp":
-            raise ConfigError(f"hidden applies to arch 'mlp' only (arch is {self.arch!r}); use width to scale {self.arch}")
+            raise ConfigError(
+                f"hidden applies to arch 'mlp' only (arch is {self.arch!r}); use width to scale {self.arch}"
+            )
         for tag in self.tags:
             key, sep, _ = tag.partition("=")
             if not sep or not key.isidentifier():
@@ -123,12 +186,19 @@ class TrainConfig:
 
     def model_spec(self) -> ModelSpec:
         try:
-            return ModelSpec(arch=self.arch, mode=self.mode, binarization=self.binarization, width=self.width,
-                             hidden=tuple(self.hidden) or None, dropout=tuple(self.dropout),
-                             input_dropout=self.input_dropout, activation=self.activation,
-                             float_activation=self.float_activation,
-                             # "sample" evaluates in training mode (bnnrepro.train.loop); the layers keep real weights
-                             stochastic_eval="real" if self.stochastic_eval == "sample" else self.stochastic_eval)
+            return ModelSpec(
+                arch=self.arch,
+                mode=self.mode,
+                binarization=self.binarization,
+                width=self.width,
+                hidden=tuple(self.hidden) or None,
+                dropout=tuple(self.dropout),
+                input_dropout=self.input_dropout,
+                activation=self.activation,
+                float_activation=self.float_activation,
+                # "sample" evaluates in training mode (bnnrepro.train.loop); the layers keep real weights
+                stochastic_eval="real" if self.stochastic_eval == "sample" else self.stochastic_eval,
+            )
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
 
@@ -146,7 +216,7 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], source: str = "config") -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any], source: str = "config") -> TrainConfig:
         """Build from a mapping, rejecting unknown keys and values of the wrong type."""
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
@@ -155,13 +225,14 @@ class TrainConfig:
 
             close = {name: difflib.get_close_matches(name, list(known), n=1) for name in unknown}
             hints = "".join(f" (did you mean {close[name][0]!r}?)" for name in unknown if close[name])
-            raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}{hints}; "
-                              f"known settings: {', '.join(known)}")
+            raise ConfigError(
+                f"{source}: unknown setting(s) {', '.join(unknown)}{hints}; known settings: {', '.join(known)}"
+            )
         kwargs = {name: coerce(known[name], value, source) for name, value in values.items()}
         return cls(**kwargs)
 
     @classmethod
-    def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> "TrainConfig":
+    def from_yaml(cls, path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
         import yaml
 
         path = Path(path)

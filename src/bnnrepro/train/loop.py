@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import pickle
 import platform
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -48,7 +47,6 @@ from bnnrepro.io import read_csv, run_lock, torch_save, write_csv, write_json
 from bnnrepro.nn.models import build_model
 from bnnrepro.nn.summary import summarize
 from bnnrepro.train.config import TrainConfig
-from bnnrepro.train.records import SUMMARY, read_summary, seal, seal_problem
 from bnnrepro.train.metrics import error_rows, loss_value, predict
 from bnnrepro.train.optim import (
     l2_weights,
@@ -57,10 +55,28 @@ from bnnrepro.train.optim import (
     set_learning_rate,
     squared_hinge,
 )
+from bnnrepro.train.records import SUMMARY, read_summary, seal, seal_problem
 
 #: Settings copied into every metrics row, so that concatenated runs stay self-describing.
-ROW_SETTINGS = ("dataset", "task", "labels", "arch", "width", "mode", "binarization", "dropout", "l2",
-                "loss", "epochs", "batch_size", "lr_start", "lr_end", "train_size", "seed", "data_seed")
+ROW_SETTINGS = (
+    "dataset",
+    "task",
+    "labels",
+    "arch",
+    "width",
+    "mode",
+    "binarization",
+    "dropout",
+    "l2",
+    "loss",
+    "epochs",
+    "batch_size",
+    "lr_start",
+    "lr_end",
+    "train_size",
+    "seed",
+    "data_seed",
+)
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -96,7 +112,8 @@ def _settings_columns(cfg: TrainConfig, run_name: str) -> dict:
         value = getattr(cfg, key)
         # "loss" is the measured loss of each row; the setting goes in "loss_function".
         values["loss_function" if key == "loss" else key] = (
-            " ".join(str(v) for v in value) if isinstance(value, list) else value)
+            " ".join(str(v) for v in value) if isinstance(value, list) else value
+        )
     return values
 
 
@@ -124,13 +141,21 @@ def _progress(total: int, initial: int, enabled: bool, desc: str):
     """A bar over the minibatches of all epochs (so that a one-epoch run, or a long epoch, moves)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="batch", desc=desc, disable=not enabled, dynamic_ncols=True,
-                mininterval=0.5)
+    return tqdm(
+        total=total, initial=initial, unit="batch", desc=desc, disable=not enabled, dynamic_ncols=True, mininterval=0.5
+    )
 
 
-def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, run_name: str | None = None,
-          progress: bool | None = None, log: Callable[[str], None] | None = None,
-          stop_after_epoch: int | None = None, code_version: str | None = None) -> RunResult:
+def train(
+    cfg: TrainConfig,
+    out_dir: str | os.PathLike,
+    *,
+    run_name: str | None = None,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+    stop_after_epoch: int | None = None,
+    code_version: str | None = None,
+) -> RunResult:
     """Train one run described by ``cfg`` into ``out_dir`` (resuming if a checkpoint is there).
 
     ``progress``: a tqdm bar (default: when stderr is a terminal); otherwise one log line per
@@ -169,17 +194,25 @@ def _read_checkpoint(path: Path, device, run_name: str, log) -> dict | None:
         return None
 
 
-def _train_locked(cfg: TrainConfig, out: Path, run_name: str, progress: bool, log, stop_after_epoch,
-                  fingerprint: str) -> RunResult:
+def _train_locked(
+    cfg: TrainConfig, out: Path, run_name: str, progress: bool, log, stop_after_epoch, fingerprint: str
+) -> RunResult:
 
     if cfg.threads:
         # Never more threads than cores: oversubscribed OpenMP threads spin and slow everything.
         torch.set_num_threads(min(cfg.threads, os.cpu_count() or cfg.threads))
     device = resolve_device(cfg.device)
     raw = load_dataset(cfg.dataset, cfg.data_dir, quiet=not progress)
-    data = prepare_data(raw, train_size=cfg.train_size, valid_size=cfg.valid_size, test_size=cfg.test_size,
-                        labels=cfg.labels, randx_variance=cfg.randx_variance, task=cfg.task,
-                        data_seed=cfg.data_seed)
+    data = prepare_data(
+        raw,
+        train_size=cfg.train_size,
+        valid_size=cfg.valid_size,
+        test_size=cfg.test_size,
+        labels=cfg.labels,
+        randx_variance=cfg.randx_variance,
+        task=cfg.task,
+        data_seed=cfg.data_seed,
+    )
     num_classes = data.num_classes
     splits = {"train": data.train, "valid": data.valid, "test": data.test}
     splits = {k: v for k, v in splits.items() if v is not None}
@@ -188,8 +221,7 @@ def _train_locked(cfg: TrainConfig, out: Path, run_name: str, progress: bool, lo
     order = torch.Generator().manual_seed(cfg.seed)
     spec = cfg.model_spec()
     model = build_model(spec, data.input_shape, num_classes).to(device)
-    optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale, cfg.optimizer,
-                               clip_weights=cfg.clip_weights)
+    optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale, cfg.optimizer, clip_weights=cfg.clip_weights)
     # l2_gradient "none" is the original code's penalty: added to the loss but differentiated with
     # respect to the binarized weights, so nothing of it reaches the weights: no term at all.
     penalised = l2_weights(model, cfg.l2_scope) if cfg.l2 and cfg.l2_gradient == "latent" else []
@@ -233,35 +265,52 @@ def _train_locked(cfg: TrainConfig, out: Path, run_name: str, progress: bool, lo
             for row in epoch_rows:
                 row.update(epoch=epoch + 1, lr=lr)
                 rows.append({**row, **settings})
-            timing.append({
-                "run": run_name, "epoch": epoch + 1, "train_seconds": t1 - t0, "eval_seconds": t2 - t1,
-                "epoch_seconds": t2 - t0, "rss_mb": process.memory_info().rss / 2**20,
-                "peak_rss_mb": _peak_rss_mb(),
-                "cuda_peak_mb": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else np.nan,
-            })
+            timing.append(
+                {
+                    "run": run_name,
+                    "epoch": epoch + 1,
+                    "train_seconds": t1 - t0,
+                    "eval_seconds": t2 - t1,
+                    "epoch_seconds": t2 - t0,
+                    "rss_mb": process.memory_info().rss / 2**20,
+                    "peak_rss_mb": _peak_rss_mb(),
+                    "cuda_peak_mb": torch.cuda.max_memory_allocated(device) / 2**20
+                    if device.type == "cuda"
+                    else np.nan,
+                }
+            )
             _check_finite(epoch_rows, cfg, run_name, epoch + 1)
             if epoch + 1 < cfg.epochs and time.perf_counter() - last_checkpoint >= cfg.checkpoint_every:
                 # At most every `checkpoint_every` seconds: a checkpoint of the weights and the Adam
                 # state costs more than a short epoch. Resuming from any epoch gives the same result.
-                torch_save({"fingerprint": fingerprint, "epoch": epoch + 1, "model": model.state_dict(),
-                            "optimizer": optimizer.state_dict(), "rng": _rng_state(order, device),
-                            "rows": rows, "timing": timing}, ckpt_path)
+                torch_save(
+                    {
+                        "fingerprint": fingerprint,
+                        "epoch": epoch + 1,
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "rng": _rng_state(order, device),
+                        "rows": rows,
+                        "timing": timing,
+                    },
+                    ckpt_path,
+                )
                 write_csv(out / "progress.csv", _metrics_frame(rows))
                 last_checkpoint = time.perf_counter()
             errs = {r["split"]: r["error"] for r in epoch_rows if r["class"] == "all"}
             message = " ".join(f"{k} {v:.4f}" for k, v in errs.items())
             bar.set_postfix_str(f"epoch {epoch + 1}/{cfg.epochs}: {message}")
             if not progress:
-                log(f"{run_name}: epoch {epoch + 1}/{cfg.epochs} lr {lr:.3g} error {message} "
-                    f"({t2 - t0:.2f} s)")
+                log(f"{run_name}: epoch {epoch + 1}/{cfg.epochs} lr {lr:.3g} error {message} ({t2 - t0:.2f} s)")
             if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < cfg.epochs:
                 raise KeyboardInterrupt(f"stopped after epoch {epoch + 1} as asked")
 
     return _finish(out, cfg, run_name, model, data, rows, timing, start_epoch, fingerprint, device)
 
 
-def _train_epoch(model, optimizer, x, targets, cfg: TrainConfig, order: torch.Generator,
-                 penalised: list[torch.Tensor], on_step=None) -> None:
+def _train_epoch(
+    model, optimizer, x, targets, cfg: TrainConfig, order: torch.Generator, penalised: list[torch.Tensor], on_step=None
+) -> None:
     """One epoch of minibatch steps in the order of a fresh permutation drawn from ``order``; the
     optimizer's step includes the clipping of latent weights."""
     model.train()
@@ -270,7 +319,7 @@ def _train_epoch(model, optimizer, x, targets, cfg: TrainConfig, order: torch.Ge
     steps = max(1, n // bs)  # the last partial batch is dropped, as in the original code
     squared = cfg.loss == "squared_hinge"
     for step in range(steps):
-        idx = perm[step * bs:(step + 1) * bs]
+        idx = perm[step * bs : (step + 1) * bs]
         out = model(x.index_select(0, idx))
         target = targets.index_select(0, idx)
         loss = squared_hinge(out, target) if squared else F.cross_entropy(out, target)
@@ -348,8 +397,10 @@ def _check_finite(epoch_rows: list[dict], cfg: TrainConfig, run_name: str, epoch
     """Stop a diverging run with a clear message (a NaN loss would otherwise fill the metrics)."""
     bad = [r["split"] for r in epoch_rows if r["class"] == "all" and not np.isfinite(r["loss"])]
     if bad:
-        raise TrainingDiverged(f"run {run_name} diverged at epoch {epoch}: the {bad[0]} loss is not finite; "
-                               f"lower lr_start (now {cfg.lr_start:g}) or check the data")
+        raise TrainingDiverged(
+            f"run {run_name} diverged at epoch {epoch}: the {bad[0]} loss is not finite; "
+            f"lower lr_start (now {cfg.lr_start:g}) or check the data"
+        )
 
 
 def _probe(model, data, cfg: TrainConfig, device) -> pd.DataFrame:
@@ -360,9 +411,15 @@ def _probe(model, data, cfg: TrainConfig, device) -> pd.DataFrame:
     outputs = predict(model, data.train.x[positions], cfg.eval_batch_size, device)
     labels = data.train.y[positions]
     predicted = outputs.argmax(1)
-    return pd.DataFrame({"example": data.train.index[positions], "position": positions,
-                         "label": labels.numpy(), "predicted": predicted.numpy(),
-                         "correct": (predicted == labels).numpy().astype(int)})
+    return pd.DataFrame(
+        {
+            "example": data.train.index[positions],
+            "position": positions,
+            "label": labels.numpy(),
+            "predicted": predicted.numpy(),
+            "correct": (predicted == labels).numpy().astype(int),
+        }
+    )
 
 
 def _finish(out: Path, cfg, run_name, model, data, rows, timing, start_epoch, fingerprint, device) -> RunResult:
@@ -391,9 +448,16 @@ def _finish(out: Path, cfg, run_name, model, data, rows, timing, start_epoch, fi
         "test_examples": len(data.test),
     }
     if cfg.save_model:
-        torch_save({"spec": dataclasses.asdict(cfg.model_spec()), "input_shape": list(data.input_shape),
-                    "num_classes": data.num_classes, "classes": list(data.classes),
-                    "state_dict": model.state_dict()}, out / "model.pt")
+        torch_save(
+            {
+                "spec": dataclasses.asdict(cfg.model_spec()),
+                "input_shape": list(data.input_shape),
+                "num_classes": data.num_classes,
+                "classes": list(data.classes),
+                "state_dict": model.state_dict(),
+            },
+            out / "model.pt",
+        )
     if cfg.probe_size:
         write_csv(out / "probe.csv", _probe(model, data, cfg, device))
     write_csv(out / "timing.csv", timing_frame)

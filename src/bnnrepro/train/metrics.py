@@ -17,7 +17,7 @@ from bnnrepro.train.optim import pm1_targets, squared_hinge
 @torch.inference_mode()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
     """Model outputs for all of ``x`` (eval mode must be set by the caller)."""
-    outs = [model(x[i:i + batch_size].to(device, non_blocking=True)) for i in range(0, len(x), batch_size)]
+    outs = [model(x[i : i + batch_size].to(device, non_blocking=True)) for i in range(0, len(x), batch_size)]
     return torch.cat(outs).float().cpu()
 
 
@@ -32,7 +32,7 @@ def error_rows(outputs: torch.Tensor, labels: torch.Tensor, num_classes: int) ->
     wrong = (outputs.argmax(1) != labels).to(torch.float64)
     n_class = torch.bincount(labels, minlength=num_classes).to(torch.float64)
     wrong_class = torch.bincount(labels, weights=wrong, minlength=num_classes)
-    rows = [{"class": "all", "error": float(wrong.mean()) if len(wrong) else float("nan"), "n": int(len(labels))}]
+    rows = [{"class": "all", "error": float(wrong.mean()) if len(wrong) else float("nan"), "n": len(labels)}]
     for c in range(num_classes):
         n = int(n_class[c])
         rows.append({"class": str(c), "error": float(wrong_class[c] / n) if n else float("nan"), "n": n})

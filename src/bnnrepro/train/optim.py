@@ -66,8 +66,12 @@ class LatentWeightOptimizer:
 
     def state_dict(self) -> dict:
         groups = [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]
-        return {"optimizer": self.name, "state": {i: dict(s) for i, s in self.state.items()},
-                "param_groups": groups, **self._settings()}
+        return {
+            "optimizer": self.name,
+            "state": {i: dict(s) for i, s in self.state.items()},
+            "param_groups": groups,
+            **self._settings(),
+        }
 
     def load_state_dict(self, saved: dict) -> None:
         kind = saved.get("optimizer", "adam")  # checkpoints written before SGD existed hold Adam
@@ -108,9 +112,11 @@ class Adam(LatentWeightOptimizer):
                 if p.grad is not None:
                     state = self.state.get(index)
                     if state is None:
-                        state = self.state[index] = {"step": torch.zeros((), dtype=torch.float32),
-                                                     "exp_avg": torch.zeros_like(p),
-                                                     "exp_avg_sq": torch.zeros_like(p)}
+                        state = self.state[index] = {
+                            "step": torch.zeros((), dtype=torch.float32),
+                            "exp_avg": torch.zeros_like(p),
+                            "exp_avg_sq": torch.zeros_like(p),
+                        }
                     params.append(p)
                     grads.append(p.grad)
                     avgs.append(state["exp_avg"])
@@ -124,8 +130,21 @@ class Adam(LatentWeightOptimizer):
             return
         torch._foreach_add_(all_steps, 1)
         for group, params, grads, avgs, avg_sqs, steps in batches:
-            torch._fused_adam_(params, grads, avgs, avg_sqs, [], steps, lr=group["lr"], beta1=self.betas[0],
-                               beta2=self.betas[1], weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
+            torch._fused_adam_(
+                params,
+                grads,
+                avgs,
+                avg_sqs,
+                [],
+                steps,
+                lr=group["lr"],
+                beta1=self.betas[0],
+                beta2=self.betas[1],
+                weight_decay=0.0,
+                eps=self.eps,
+                amsgrad=False,
+                maximize=False,
+            )
             self._clip(group, params)
 
     def _settings(self) -> dict:
@@ -155,8 +174,9 @@ class SGD(LatentWeightOptimizer):
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}
 
 
-def make_optimizer(model: nn.Module, lr: float, glorot_lr_scale: bool = True, optimizer: str = "adam",
-                   clip_weights: bool = True) -> LatentWeightOptimizer:
+def make_optimizer(
+    model: nn.Module, lr: float, glorot_lr_scale: bool = True, optimizer: str = "adam", clip_weights: bool = True
+) -> LatentWeightOptimizer:
     """The optimiser of ``model``'s training: ``optimizer`` 'adam' (BinaryNet) or 'sgd' (plain SGD,
     no momentum).
 
@@ -174,8 +194,14 @@ def make_optimizer(model: nn.Module, lr: float, glorot_lr_scale: bool = True, op
     groups = []
     for layer in latent:
         scale = layer.glorot_lr_scale if glorot_lr_scale else 1.0
-        groups.append({"params": [layer.weight], "lr": lr * scale, "lr_scale": scale,
-                       "clip": WEIGHT_CLIP if clip_weights else None})
+        groups.append(
+            {
+                "params": [layer.weight],
+                "lr": lr * scale,
+                "lr_scale": scale,
+                "clip": WEIGHT_CLIP if clip_weights else None,
+            }
+        )
     rest = [p for p in model.parameters() if id(p) not in scaled]
     if rest:
         groups.append({"params": rest, "lr": lr, "lr_scale": 1.0})

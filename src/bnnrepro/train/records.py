@@ -77,8 +77,7 @@ def verified_run(folder: str | os.PathLike, fix: str = "") -> dict:
 
 def write_manifest(path: str | os.PathLike, folders: list[str | os.PathLike], **info) -> dict:
     """Write the manifest of a chunk of finished runs (their folders and summary checksums)."""
-    manifest = {**info, "runs": [{"folder": str(f), "summary_sha256": file_digest(Path(f) / SUMMARY)}
-                                 for f in folders]}
+    manifest = {**info, "runs": [{"folder": str(f), "summary_sha256": file_digest(Path(f) / SUMMARY)} for f in folders]}
     write_json(path, manifest)
     return manifest
 
@@ -87,7 +86,7 @@ def read_manifest(path: str | os.PathLike) -> list[Path]:
     """The run folders of a chunk manifest, each verified (its summary against the manifest, its
     result files against the summary's seal). Problems are DataErrors naming the file and the fix."""
     path = Path(path)
-    fix = (f"delete {path} and rerun the workflow (`snakemake --cores 8 all`): the job retrains what is not whole")
+    fix = f"delete {path} and rerun the workflow (`snakemake --cores 8 all`): the job retrains what is not whole"
     try:
         manifest = json.loads(path.read_text())
         entries = manifest["runs"]

@@ -44,8 +44,10 @@ class Bench:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         from bnnrepro.train.bench import add_train_benchmark_arguments
 
-        parser.description = ("Seconds per training epoch of the BNN (deterministic, stochastic) and the float MLP "
-                              "of the same shape, interleaved rounds in one process; a tidy CSV and the median ratios.")
+        parser.description = (
+            "Seconds per training epoch of the BNN (deterministic, stochastic) and the float MLP "
+            "of the same shape, interleaved rounds in one process; a tidy CSV and the median ratios."
+        )
         add_train_benchmark_arguments(parser)
 
     def run(self, args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "bnnrepro"
@@ -47,7 +47,7 @@ def _imported(tree: ast.AST, module: str, is_package: bool) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative import
                 base = module.split(".") if is_package else module.split(".")[:-1]
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 prefix = ".".join(base + ([node.module] if node.module else []))
             else:
                 prefix = node.module or ""
@@ -57,7 +57,7 @@ def _imported(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _analysed(path: Path, mtime_ns: int, module: str) -> tuple[frozenset[str], str]:
     """(package modules imported, digest of the docstring-free tree) of one source file, parsed once."""
     tree = ast.parse(path.read_text(), filename=str(path))
@@ -75,7 +75,7 @@ def _analyse(module: str, src: Path) -> tuple[frozenset[str], str] | None:
 def closure(*modules: str, src: Path = SRC) -> list[str]:
     """Every package module the given modules import, directly or not (themselves included)."""
     seen: set[str] = set()
-    todo = [m for m in modules]
+    todo = list(modules)
     while todo:
         module = todo.pop()
         if module in seen:
@@ -96,8 +96,12 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return tree
 
@@ -115,7 +119,7 @@ def data_files(modules: list[str], src: Path = SRC) -> list[Path]:
     return sorted({path for module in modules for path in _folder_data(module_file(module, src).parent)})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _folder_data(folder: Path) -> tuple[Path, ...]:
     found = []
     for path in folder.iterdir():

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from bnnrepro.errors import ConfigError
 
@@ -22,6 +23,7 @@ _FLOAT_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)$")
 
 def normalize(config: dict) -> dict:
     """YAML reads an unquoted ``true`` in a list of label modes as a boolean: map it back (in place)."""
+
     def walk(node: Any, key: str | None = None) -> Any:
         if isinstance(node, dict):
             return {k: walk(v, k) for k, v in node.items()}
@@ -64,8 +66,9 @@ def explain(error) -> str:
             if close:
                 hints.append(f"{key!r} (did you mean {close[0]!r}?)")
             elif "settings" in allowed and key in _train_settings():
-                hints.append(f"{key!r} (a training setting: put it under {at}.settings or "
-                             f"{at}.dataset_settings.<dataset>)")
+                hints.append(
+                    f"{key!r} (a training setting: put it under {at}.settings or {at}.dataset_settings.<dataset>)"
+                )
             else:
                 hints.append(repr(key))
         return f"{at}: unknown key {', '.join(hints)}; allowed keys: {', '.join(allowed)}"
@@ -82,8 +85,10 @@ def explain(error) -> str:
         hint = ""
         if isinstance(instance, str) and _FLOAT_TEXT.match(instance.strip()):
             mantissa, exponent = re.split("[eE]", instance.strip())
-            hint = (f" (YAML reads {instance} as text: write it with a decimal point, e.g. "
-                    f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent})")
+            hint = (
+                f" (YAML reads {instance} as text: write it with a decimal point, e.g. "
+                f"{mantissa if '.' in mantissa else mantissa + '.0'}e{exponent})"
+            )
         return f"{at}: {instance!r} has the wrong type; expected {expected}{hint}"
     if error.validator == "minItems" and isinstance(instance, list) and not instance:
         return f"{at}: the list is empty; give at least one value (or disable the family with enabled: false)"
@@ -123,5 +128,7 @@ def check(config: Mapping) -> list[str]:
                 TrainConfig.from_dict(dict(run.settings), source).validate()
             except ConfigError as exc:
                 message = str(exc)
-                raise ConfigError(f"invalid configuration: {message if message.startswith(source) else source + ': ' + message}") from None
+                raise ConfigError(
+                    f"invalid configuration: {message if message.startswith(source) else source + ': ' + message}"
+                ) from None
     return warnings

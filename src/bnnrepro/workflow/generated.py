@@ -46,7 +46,7 @@ def train_settings_schema() -> dict:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "bnnrepro training settings",
         "description": "Any setting of `bnnrepro train` (see `bnnrepro train --help`). Generated from "
-                       "bnnrepro.train.config.TrainConfig by `bnnrepro generate`: do not edit by hand.",
+        "bnnrepro.train.config.TrainConfig by `bnnrepro generate`: do not edit by hand.",
         "type": "object",
         "additionalProperties": False,
         "properties": properties,

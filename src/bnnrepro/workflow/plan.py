@@ -51,9 +51,10 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from bnnrepro.errors import ConfigError
 from bnnrepro.train.config import TrainConfig
@@ -61,8 +62,14 @@ from bnnrepro.train.config import TrainConfig
 #: The checkout this package runs from (src/bnnrepro/workflow/plan.py -> the repository).
 CHECKOUT = Path(__file__).resolve().parents[3]
 #: Seconds of a job that is not training and has no benchmark anywhere, by kind of rule.
-DEFAULT_SECONDS = {"tables": 10.0, "figures": 20.0, "report": 15.0, "data_fetch": 5.0, "resolved_config": 1.0,
-                   "compute": 120.0}
+DEFAULT_SECONDS = {
+    "tables": 10.0,
+    "figures": 20.0,
+    "report": 15.0,
+    "data_fetch": 5.0,
+    "resolved_config": 1.0,
+    "compute": 120.0,
+}
 #: Training on a device without measured runs: the epoch model (seconds per minibatch step,
 #: seconds per example pass, MAC/s; see the module docstring). CPU: fitted on a 2-core x86 machine
 #: (AMD EPYC) to 95 runs of MLPs (25k-813k MACs per example, batch 50-5000, 1-2 threads); CUDA: a
@@ -71,12 +78,15 @@ DEFAULT_EPOCH_MODEL = {"cpu": (1.8e-3, 9.1e-6, 1.6e10), "cuda": (1.0e-3, 1.0e-7,
 #: Seconds per process start (Python, torch) and per run set-up, without finished jobs to fit them.
 DEFAULT_OVERHEAD = (6.0, 1.0)
 #: bnnrepro train's defaults of the settings the model reads (TrainConfig imports no torch).
-TRAIN_DEFAULTS = {name: getattr(TrainConfig(), name) for name in ("arch", "width", "epochs", "batch_size", "valid_size")}
+TRAIN_DEFAULTS = {
+    name: getattr(TrainConfig(), name) for name in ("arch", "width", "epochs", "batch_size", "valid_size")
+}
 #: A training step costs about three forward passes (see the module docstring).
 TRAIN_PASSES = 3
 
 # ----------------------------------------------------------------------------------------------
 # The jobs Snakemake would run
+
 
 @dataclass
 class Job:
@@ -141,7 +151,7 @@ def snakemake_error(stderr: str) -> str:
     """The one line that says what is wrong in a failed Snakemake run's output."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for line in lines:
-        if line.startswith("invalid configuration") or "Error:" in line and len(line) > 30:
+        if line.startswith("invalid configuration") or ("Error:" in line and len(line) > 30):
             return line
     for i, line in enumerate(lines):
         if re.match(r"^\w*(Error|Exception)\b.*:?$", line) and i + 1 < len(lines):
@@ -154,12 +164,24 @@ def dry_run(root: Path, config_args: list[str], cores: int) -> list[Job]:
     profile's ``quiet: rules``, so that the dry run lists every job). Not ``--summary``: it names
     no benchmark file, no threads, and its log column is empty for outputs never made, so a fresh
     config's outputs cannot be grouped into jobs."""
-    command = [sys.executable, "-m", "snakemake", "--dry-run", "all", "--cores", str(cores), "--quiet", "host",
-               *config_args]
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--dry-run",
+        "all",
+        "--cores",
+        str(cores),
+        "--quiet",
+        "host",
+        *config_args,
+    ]
     try:
         proc = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
-        raise ConfigError("snakemake's dry run took over 10 minutes; is the results folder on a slow file system?") from None
+        raise ConfigError(
+            "snakemake's dry run took over 10 minutes; is the results folder on a slow file system?"
+        ) from None
     if proc.returncode != 0:
         raise ConfigError(f"snakemake cannot plan this config: {snakemake_error(proc.stderr + proc.stdout)}")
     return parse_dry_run(proc.stdout + "\n" + proc.stderr)
@@ -167,6 +189,7 @@ def dry_run(root: Path, config_args: list[str], cores: int) -> list[Job]:
 
 # ----------------------------------------------------------------------------------------------
 # The config, as the Snakefile resolves it
+
 
 def load_config(root: Path, configfiles: list[str], overrides: list[str]) -> dict:
     """config.yaml, extended by each ``--configfile`` and then the ``--config`` values, normalized and
@@ -191,6 +214,7 @@ def load_config(root: Path, configfiles: list[str], overrides: list[str]) -> dic
 # ----------------------------------------------------------------------------------------------
 # The training model
 
+
 def architectures() -> dict[str, tuple[tuple[int, ...], tuple]]:
     """arch -> (hidden dense sizes, conv channels with "M" for a 2x2 pool) at width 1."""
     from bnnrepro.nn.spec import ARCHITECTURES
@@ -209,7 +233,7 @@ def forward_macs(settings: Mapping[str, Any], image_shape: tuple[int, int, int],
         dense = tuple(hidden)
 
     def scaled(n: int) -> int:
-        return max(1, int(round(n * width)))
+        return max(1, round(n * width))
 
     channels, height, width_px = image_shape
     macs = 0
@@ -258,7 +282,7 @@ class MeasuredRun:
 
     folder: str
     device: str
-    features: tuple[float, float, float]   # (steps, passes, MACs) per epoch
+    features: tuple[float, float, float]  # (steps, passes, MACs) per epoch
     seconds_per_epoch: float
 
 
@@ -270,7 +294,7 @@ class EpochModel:
     example: float
     rate: float
     source: str
-    error: float | None = None   # median |predicted / measured - 1| over the runs it was fitted to
+    error: float | None = None  # median |predicted / measured - 1| over the runs it was fitted to
 
     def seconds(self, features: tuple[float, float, float]) -> float:
         steps, passes, macs = features
@@ -293,8 +317,13 @@ def fit_epoch_model(runs: list[MeasuredRun], device: str) -> EpochModel:
     coef, _ = nnls(x / scale / y[:, None], np.ones(len(y)))
     coef = coef / scale
     error = float(np.median(np.abs(x @ coef / y - 1)))
-    return EpochModel(float(coef[0]), float(coef[1]), 1.0 / coef[2] if coef[2] > 0 else math.inf,
-                      f"fitted to {len(runs)} finished runs on this machine ({device})", error)
+    return EpochModel(
+        float(coef[0]),
+        float(coef[1]),
+        1.0 / coef[2] if coef[2] > 0 else math.inf,
+        f"fitted to {len(runs)} finished runs on this machine ({device})",
+        error,
+    )
 
 
 @dataclass
@@ -302,7 +331,9 @@ class Calibration:
     """Training speed measured on this machine from earlier runs."""
 
     runs: list[MeasuredRun] = field(default_factory=list)
-    overheads: list[tuple[int, int, float]] = field(default_factory=list)  # (processes, runs, seconds beyond the epochs)
+    overheads: list[tuple[int, int, float]] = field(
+        default_factory=list
+    )  # (processes, runs, seconds beyond the epochs)
     _models: dict[str, EpochModel] = field(default_factory=dict)
 
     @functools.cached_property
@@ -371,7 +402,9 @@ def calibrate(results_folders: Iterable[Path]) -> Calibration:
         seen.add(results.resolve())
         for manifest in sorted(results.glob("*/*/chunks/*.json")):
             family, dataset = manifest.parts[-4], manifest.parts[-3]
-            job_seconds = _benchmark_seconds(results / "benchmarks" / "train" / family / dataset / f"{manifest.stem}.tsv")
+            job_seconds = _benchmark_seconds(
+                results / "benchmarks" / "train" / family / dataset / f"{manifest.stem}.tsv"
+            )
             try:
                 listed = json.loads(manifest.read_text())["runs"]
             except (OSError, ValueError, KeyError, TypeError):
@@ -403,6 +436,7 @@ def calibrate(results_folders: Iterable[Path]) -> Calibration:
 # ----------------------------------------------------------------------------------------------
 # Pricing
 
+
 @dataclass
 class Priced:
     """A job that would run, its family and its estimated seconds."""
@@ -410,9 +444,9 @@ class Priced:
     job: Job
     family: str
     seconds: float
-    source: str     # "measured" | "measured elsewhere" | "modelled"
+    source: str  # "measured" | "measured elsewhere" | "modelled"
     note: str = ""
-    runs: int = 0   # training runs in the job
+    runs: int = 0  # training runs in the job
 
     @property
     def slots(self) -> int:
@@ -425,7 +459,7 @@ def family_of(job: Job, families: Iterable[str]) -> str:
     names = sorted(families, key=len, reverse=True)
     parts = Path(job.log).parts
     if "logs" in parts:
-        after = parts[parts.index("logs") + 1:]
+        after = parts[parts.index("logs") + 1 :]
         if after[:1] == ("train",):
             after = after[1:]
         if after and after[0] in names:
@@ -468,16 +502,27 @@ def price(jobs: list[Job], config: Mapping, root: Path, history: list[Path]) -> 
         family = family_of(job, FAMILIES)
         benchmark = root / job.benchmark if job.benchmark else None
         measured = _benchmark_seconds(benchmark) if benchmark else None
-        chunk = chunks.get((job.wildcards.get("family"), job.wildcards.get("dataset"), job.wildcards.get("chunk"))) \
-            if job.rule == "train" else None
+        chunk = (
+            chunks.get((job.wildcards.get("family"), job.wildcards.get("dataset"), job.wildcards.get("chunk")))
+            if job.rule == "train"
+            else None
+        )
         changed = "Params have changed" in job.reason
         if chunk is not None and (measured is None or changed):
             seconds, note = _model_chunk(chunk, calibration, device)
             priced.append(Priced(job, family, seconds, "modelled", note, len(chunk.runs)))
             continue
         if measured is not None:
-            priced.append(Priced(job, family, measured, "measured", "earlier settings" if changed else "",
-                                 len(chunk.runs) if chunk else 0))
+            priced.append(
+                Priced(
+                    job,
+                    family,
+                    measured,
+                    "measured",
+                    "earlier settings" if changed else "",
+                    len(chunk.runs) if chunk else 0,
+                )
+            )
             continue
         elsewhere = _elsewhere(job, results, history, root)
         if elsewhere is not None:
@@ -519,6 +564,7 @@ def _elsewhere(job: Job, results: Path, history: list[Path], root: Path) -> tupl
 # ----------------------------------------------------------------------------------------------
 # Wall time and the summary
 
+
 def wall_seconds(priced: list[Priced], cores: int) -> float:
     """max(longest job, sum of seconds x threads / cores): Snakemake's slots, dependencies ignored."""
     if not priced:
@@ -544,8 +590,9 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def format_plan(priced: list[Priced], calibration: Calibration, cores: int, cpu_count: int,
-                described: str, device: str) -> str:
+def format_plan(
+    priced: list[Priced], calibration: Calibration, cores: int, cpu_count: int, described: str, device: str
+) -> str:
     """The plan as text: per family and in total, then what reruns and the model."""
     lines = [f"Plan of `snakemake --cores {cores} all{described}` on this machine ({cpu_count} cores):"]
     if not priced:
@@ -557,14 +604,24 @@ def format_plan(priced: list[Priced], calibration: Calibration, cores: int, cpu_
     for family in families + ["total"]:
         mine = [p for p in priced if family == "total" or p.family == family]
         measured = sum(1 for p in mine if p.source.startswith("measured"))
-        rows.append((family, str(len(mine)), str(sum(p.runs for p in mine) or ""), str(measured),
-                     str(len(mine) - measured), duration(sum(p.seconds for p in mine)),
-                     duration(wall_seconds(mine, cores))))
+        rows.append(
+            (
+                family,
+                str(len(mine)),
+                str(sum(p.runs for p in mine) or ""),
+                str(measured),
+                str(len(mine) - measured),
+                duration(sum(p.seconds for p in mine)),
+                duration(wall_seconds(mine, cores)),
+            )
+        )
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     for i, row in enumerate([header] + rows):
         if i == len(rows):
             lines.append("  ".join("-" * w for w in widths))
-        lines.append("  ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(row, widths))))
+        lines.append(
+            "  ".join(cell.ljust(w) if j == 0 else cell.rjust(w) for j, (cell, w) in enumerate(zip(row, widths)))
+        )
 
     reruns = [p for p in priced if p.job.rule == "train" and not p.job.reason.startswith("Missing output")]
     new = [p for p in priced if p.job.rule == "train" and p.job.reason.startswith("Missing output")]
@@ -572,8 +629,10 @@ def format_plan(priced: list[Priced], calibration: Calibration, cores: int, cpu_
     lines.append(f"Training chunks: {len(new)} new (no output yet), {len(reruns)} would rerun.")
     for p in reruns:
         w = p.job.wildcards
-        lines.append(f"  rerun {w.get('family')} {w.get('dataset')}/{w.get('chunk')} ({p.runs} runs, "
-                     f"{duration(p.seconds)}): {_short_reason(p.job.reason)}")
+        lines.append(
+            f"  rerun {w.get('family')} {w.get('dataset')}/{w.get('chunk')} ({p.runs} runs, "
+            f"{duration(p.seconds)}): {_short_reason(p.job.reason)}"
+        )
     others = [p for p in priced if p.job.rule != "train" and not p.job.reason.startswith("Missing output")]
     if others:
         why: dict[str, list[str]] = {}
@@ -592,21 +651,29 @@ def format_plan(priced: list[Priced], calibration: Calibration, cores: int, cpu_
     model = calibration.model(device)
     fit = f", median error {100 * model.error:.0f}% on those runs" if model.error is not None else ""
     start, setup = calibration.overhead
-    lines.append(f"  training, modelled: {start:.1f} s per process start + {setup:.1f} s per run ("
-                 f"{'fitted to ' + str(len(calibration.overheads)) + ' finished jobs' if len(calibration.overheads) >= 3 else 'stated defaults'})"
-                 f" + per run and epoch steps x {1e3 * model.step:.2g} ms + example passes x {1e6 * model.example:.2g} us + MACs / "
-                 f"{model.rate / 1e9:.3g} GMAC/s: {model.source}{fit}. More finished runs (--history DIR) sharpen it.")
+    lines.append(
+        f"  training, modelled: {start:.1f} s per process start + {setup:.1f} s per run ("
+        f"{'fitted to ' + str(len(calibration.overheads)) + ' finished jobs' if len(calibration.overheads) >= 3 else 'stated defaults'})"
+        f" + per run and epoch steps x {1e3 * model.step:.2g} ms + example passes x {1e6 * model.example:.2g} us + MACs / "
+        f"{model.rate / 1e9:.3g} GMAC/s: {model.source}{fit}. More finished runs (--history DIR) sharpen it."
+    )
     defaults = sorted({p.note for p in priced if p.note.startswith("default for")})
     if defaults:
-        lines.append("  other jobs without a benchmark: stated defaults ("
-                     + ", ".join(f"{k} {v:g} s" for k, v in DEFAULT_SECONDS.items()) + ").")
-    lines.append(f"  wall time: max(longest job, sum of job seconds x threads / {cores}); exclusive timed jobs "
-                 f"hold all {cores} slots (they run alone); dependencies are ignored (a lower bound).")
+        lines.append(
+            "  other jobs without a benchmark: stated defaults ("
+            + ", ".join(f"{k} {v:g} s" for k, v in DEFAULT_SECONDS.items())
+            + ")."
+        )
+    lines.append(
+        f"  wall time: max(longest job, sum of job seconds x threads / {cores}); exclusive timed jobs "
+        f"hold all {cores} slots (they run alone); dependencies are ignored (a lower bound)."
+    )
     return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------------
 # The command
+
 
 class Plan:
     """``bnnrepro plan``: estimate a config's wall time per family and say what would rerun."""
@@ -618,17 +685,40 @@ class Plan:
             "Estimate the time of `snakemake --cores N all` with these config arguments, per family and in total, "
             "and list the training chunks that would rerun and why. Snakemake's dry run says what would run; "
             "each job's time is its benchmark from an earlier run where there is one, else a model calibrated on "
-            "the finished runs of this machine (the output says which). Nothing is trained.")
-        parser.add_argument("--configfile", nargs="+", action="extend", default=[], metavar="FILE",
-                            help="config files that extend config.yaml, as for snakemake")
-        parser.add_argument("--config", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                            help="config values, as for snakemake (e.g. results=/scratch/results)")
-        parser.add_argument("--cores", type=_positive, default=8, metavar="N",
-                            help="the --cores of the snakemake run to plan (default: 8, as `make run`)")
-        parser.add_argument("--history", action="append", default=[], metavar="DIR",
-                            help="another results folder whose finished runs calibrate the training model "
-                                 "(always used: the config's results folder and every results* folder of the "
-                                 "checkout)")
+            "the finished runs of this machine (the output says which). Nothing is trained."
+        )
+        parser.add_argument(
+            "--configfile",
+            nargs="+",
+            action="extend",
+            default=[],
+            metavar="FILE",
+            help="config files that extend config.yaml, as for snakemake",
+        )
+        parser.add_argument(
+            "--config",
+            nargs="+",
+            action="extend",
+            default=[],
+            metavar="KEY=VALUE",
+            help="config values, as for snakemake (e.g. results=/scratch/results)",
+        )
+        parser.add_argument(
+            "--cores",
+            type=_positive,
+            default=8,
+            metavar="N",
+            help="the --cores of the snakemake run to plan (default: 8, as `make run`)",
+        )
+        parser.add_argument(
+            "--history",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="another results folder whose finished runs calibrate the training model "
+            "(always used: the config's results folder and every results* folder of the "
+            "checkout)",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         root = CHECKOUT
@@ -649,7 +739,9 @@ class Plan:
             history.append(Path(folder).resolve())
         history += sorted(p for p in root.glob("results*") if p.is_dir())
 
-        config_args = (["--configfile", *configfiles] if configfiles else []) + (["--config", *args.config] if args.config else [])
+        config_args = (["--configfile", *configfiles] if configfiles else []) + (
+            ["--config", *args.config] if args.config else []
+        )
         started = time.perf_counter()
         jobs = dry_run(root, config_args, args.cores)
         config = load_config(root, configfiles, args.config)

@@ -11,7 +11,7 @@ runs are over-dispersed against "every example equally hard" (:func:`bnnrepro.st
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from bnnrepro.families.base import Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
 
@@ -20,10 +20,10 @@ CONDITION = ("dataset", "binarization", "labels")
 
 CAPTIONS = {
     "histogram": "How many of the R one-epoch runs got each fixed probe example right (bars; square-root scale), "
-                 "against what 'every example equally hard' predicts: the band is the 95% range of each bar over "
-                 "permutations that keep every run's own accuracy (the line in it: its mean), the dotted line "
-                 "Binomial(R, mean accuracy). A spread wider than the band (many examples almost always or almost "
-                 "never right) is a spread of difficulty between examples; the dashed line marks 50% of the runs.",
+    "against what 'every example equally hard' predicts: the band is the 95% range of each bar over "
+    "permutations that keep every run's own accuracy (the line in it: its mean), the dotted line "
+    "Binomial(R, mean accuracy). A spread wider than the band (many examples almost always or almost "
+    "never right) is a spread of difficulty between examples; the dashed line marks 50% of the runs.",
 }
 
 
@@ -44,11 +44,26 @@ def runs(config: Mapping) -> list[Run]:
                 for repeat in range(section.get("repeats", 64)):
                     settings = merge(base)
                     # One epoch is the experiment (an `epochs` setting is ignored: check() warns).
-                    settings.update(dataset=dataset, labels=labels, binarization=binarization, epochs=1, seed=repeat,
-                                    probe_size=section.get("probe_size", 1000), probe_seed=section.get("probe_seed", 0),
-                                    save_model=False, tags=tags(binarization=binarization, labels=labels))
-                    out.append(Run(NAME, dataset, run_name(binarization, labels, repeat), settings,
-                                   dict(binarization=binarization, labels=labels, repeat=repeat)))
+                    settings.update(
+                        dataset=dataset,
+                        labels=labels,
+                        binarization=binarization,
+                        epochs=1,
+                        seed=repeat,
+                        probe_size=section.get("probe_size", 1000),
+                        probe_seed=section.get("probe_seed", 0),
+                        save_model=False,
+                        tags=tags(binarization=binarization, labels=labels),
+                    )
+                    out.append(
+                        Run(
+                            NAME,
+                            dataset,
+                            run_name(binarization, labels, repeat),
+                            settings,
+                            dict(binarization=binarization, labels=labels, repeat=repeat),
+                        )
+                    )
     return out
 
 
@@ -59,18 +74,29 @@ def chunks(config: Mapping):
 
 
 def tables(config: Mapping) -> dict[str, str]:
-    return {"examples": f"{NAME}/examples.csv", "runs": f"{NAME}/runs.csv", "summary": f"{NAME}/summary.csv",
-            "histogram": f"{NAME}/histogram.csv"}
+    return {
+        "examples": f"{NAME}/examples.csv",
+        "runs": f"{NAME}/runs.csv",
+        "summary": f"{NAME}/summary.csv",
+        "histogram": f"{NAME}/histogram.csv",
+    }
 
 
 def figures(config: Mapping) -> list[FigureSpec]:
     section = config.get(NAME, {})
     if not runs(config):
         return []
-    return [FigureSpec(f"figures/{NAME}/{dataset}-histogram.png", "histogram", CAPTIONS["histogram"],
-                       f"{dataset}: R = {section.get('repeats', 64)} one-epoch runs per condition, "
-                       f"{section.get('probe_size', 1000)} probe examples.", {"dataset": dataset})
-            for dataset in section.get("datasets", [])]
+    return [
+        FigureSpec(
+            f"figures/{NAME}/{dataset}-histogram.png",
+            "histogram",
+            CAPTIONS["histogram"],
+            f"{dataset}: R = {section.get('repeats', 64)} one-epoch runs per condition, "
+            f"{section.get('probe_size', 1000)} probe examples.",
+            {"dataset": dataset},
+        )
+        for dataset in section.get("datasets", [])
+    ]
 
 
 def check(config: Mapping) -> tuple[list[str], list[str]]:
@@ -80,24 +106,38 @@ def check(config: Mapping) -> tuple[list[str], list[str]]:
     warnings = dataset_warnings(config, NAME)
     repeats = section.get("repeats", 64)
     if repeats < 3:
-        warnings.append(f"{NAME}.repeats = {repeats}: the between-example variance needs at least 3 runs for an "
-                        "interval, so its claims will be inconclusive; use 16 or more (Arpit et al.: 100)")
+        warnings.append(
+            f"{NAME}.repeats = {repeats}: the between-example variance needs at least 3 runs for an "
+            "interval, so its claims will be inconclusive; use 16 or more (Arpit et al.: 100)"
+        )
     for dataset in section.get("datasets", []):
         settings = base_settings(config, NAME, dataset)
         if settings.get("epochs", 1) != 1:
-            warnings.append(f"{NAME} ({dataset}): epochs = {settings['epochs']} is ignored: this experiment trains "
-                            "exactly one epoch per run; remove the setting")
+            warnings.append(
+                f"{NAME} ({dataset}): epochs = {settings['epochs']} is ignored: this experiment trains "
+                "exactly one epoch per run; remove the setting"
+            )
         train_size = settings.get("train_size")
         if train_size and section.get("probe_size", 1000) > train_size:
-            warnings.append(f"{NAME} ({dataset}): probe_size {section.get('probe_size', 1000)} exceeds the "
-                            f"{train_size} training examples; every training example is probed")
+            warnings.append(
+                f"{NAME} ({dataset}): probe_size {section.get('probe_size', 1000)} exceeds the "
+                f"{train_size} training examples; every training example is probed"
+            )
     if "true" not in section.get("labels", []):
-        warnings.append(f"{NAME}.labels has no \"true\": the easy-example claims compare with true labels and will "
-                        "be 'not run'")
+        warnings.append(
+            f"{NAME}.labels has no \"true\": the easy-example claims compare with true labels and will be 'not run'"
+        )
     return [], warnings
 
 
-FAMILY = Family(name=NAME, title="Easy examples after one epoch",
-                source="Mehta et al. 2017, Fig 5 (after Arpit et al. 2017)",
-                analysis="bnnrepro.families.easy_examples.analysis", tables=tables, figures=figures, runs=runs,
-                chunks=chunks, check=check)
+FAMILY = Family(
+    name=NAME,
+    title="Easy examples after one epoch",
+    source="Mehta et al. 2017, Fig 5 (after Arpit et al. 2017)",
+    analysis="bnnrepro.families.easy_examples.analysis",
+    tables=tables,
+    figures=figures,
+    runs=runs,
+    chunks=chunks,
+    check=check,
+)

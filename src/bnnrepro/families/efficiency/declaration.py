@@ -18,7 +18,7 @@ interleaved blocks, so that latency and throughput ratios get intervals.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from bnnrepro.families.base import Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
 
@@ -29,14 +29,14 @@ VARIANT_ORDER = ("float", "det", "stoch")
 
 CAPTIONS = {
     "training": "Training cost per variant and architecture: seconds per epoch (median epoch after the first) and "
-                "peak resident memory of the training process; one dot per timing repeat, the bar is their mean.",
+    "peak resident memory of the training process; one dot per timing repeat, the bar is their mean.",
     "ratios": "BNN / float ratios with 95% intervals: training time and peak memory (paired by timing repeat; "
-              "diamonds: the report's ratios), and the float network's time over the deterministic BNN's on the "
-              "packed path at each batch size (paired by timing block); the dotted line is parity. The claims' "
-              "thresholds are in the claim checklist.",
+    "diamonds: the report's ratios), and the float network's time over the deterministic BNN's on the "
+    "packed path at each batch size (paired by timing block); the dotted line is parity. The claims' "
+    "thresholds are in the claim checklist.",
     "inference": "Inference of the trained models: latency at batch 1 and throughput at the large batch, the float "
-                 "network against the BNN computed in float arithmetic and on the bit-packed xnor path; one dot "
-                 "per timing block.",
+    "network against the BNN computed in float arithmetic and on the bit-packed xnor path; one dot "
+    "per timing block.",
     "curves": "Train, validation and test error by epoch of each variant and architecture (mean over timing repeats).",
 }
 
@@ -63,12 +63,20 @@ def runs(config: Mapping) -> list[Run]:
         for arch in section.get("archs", []):
             for repeat, seed in enumerate(section.get("seeds", [0])):
                 for variant in interleaved(list(section.get("variants", [])), repeat):
-                    settings = merge(base_settings(config, NAME, dataset), {"arch": arch},
-                                     variant_settings.get(variant))
+                    settings = merge(
+                        base_settings(config, NAME, dataset), {"arch": arch}, variant_settings.get(variant)
+                    )
                     # The inference job needs the model; the report's figures need every epoch's error.
                     settings.update(dataset=dataset, seed=seed, save_model=True, tags=tags(variant=variant))
-                    out.append(Run(NAME, dataset, run_name(arch, variant, seed), settings,
-                                   dict(arch=arch, variant=variant, seed=seed, repeat=repeat)))
+                    out.append(
+                        Run(
+                            NAME,
+                            dataset,
+                            run_name(arch, variant, seed),
+                            settings,
+                            dict(arch=arch, variant=variant, seed=seed, repeat=repeat),
+                        )
+                    )
     return out
 
 
@@ -97,39 +105,67 @@ def inputs(config: Mapping) -> list[str]:
 
 
 def tables(config: Mapping) -> dict[str, str]:
-    return {"runs": f"{NAME}/runs.csv", "curves": f"{NAME}/curves.csv", "training_ratios": f"{NAME}/training_ratios.csv",
-            "inference": f"{NAME}/inference.csv", "inference_ratios": f"{NAME}/inference_ratios.csv",
-            "exports": f"{NAME}/exports.csv"}
+    return {
+        "runs": f"{NAME}/runs.csv",
+        "curves": f"{NAME}/curves.csv",
+        "training_ratios": f"{NAME}/training_ratios.csv",
+        "inference": f"{NAME}/inference.csv",
+        "inference_ratios": f"{NAME}/inference_ratios.csv",
+        "exports": f"{NAME}/exports.csv",
+    }
 
 
 def figures(config: Mapping) -> list[FigureSpec]:
     if not runs(config):
         return []
-    return [FigureSpec(f"figures/{NAME}/{kind}.png", kind, CAPTIONS[kind]) for kind in ("training", "ratios",
-                                                                                      "inference", "curves")]
+    return [
+        FigureSpec(f"figures/{NAME}/{kind}.png", kind, CAPTIONS[kind])
+        for kind in ("training", "ratios", "inference", "curves")
+    ]
 
 
 def check(config: Mapping) -> tuple[list[str], list[str]]:
     section = config.get(NAME, {})
     defined = section.get("variant_settings", {})
-    problems = [f"{NAME}: variant {v!r} is not defined under {NAME}.variant_settings (defined: {', '.join(defined)})"
-                for v in section.get("variants", []) if v not in defined]
+    problems = [
+        f"{NAME}: variant {v!r} is not defined under {NAME}.variant_settings (defined: {', '.join(defined)})"
+        for v in section.get("variants", [])
+        if v not in defined
+    ]
     if BASELINE not in section.get("variants", []):
         problems.append(f"{NAME}.variants must include {BASELINE!r}: every ratio compares a BNN with the float network")
     for dataset in section.get("datasets", []):
         epochs = base_settings(config, NAME, dataset).get("epochs", 10)
         if epochs < 2:
-            problems.append(f"{NAME}: {dataset} trains {epochs} epoch; seconds per epoch are the median epoch after "
-                            "the first (which pays one-off costs), so set epochs >= 2")
+            problems.append(
+                f"{NAME}: {dataset} trains {epochs} epoch; seconds per epoch are the median epoch after "
+                "the first (which pays one-off costs), so set epochs >= 2"
+            )
     warnings = dataset_warnings(config, NAME)
     if len(section.get("seeds", [0])) < 3:
-        warnings.append(f"{NAME}: {len(section.get('seeds', [0]))} timing repeat(s) (seeds); the time and memory "
-                        "ratios need at least 3 for an interval worth reading")
+        warnings.append(
+            f"{NAME}: {len(section.get('seeds', [0]))} timing repeat(s) (seeds); the time and memory "
+            "ratios need at least 3 for an interval worth reading"
+        )
     return problems, warnings
 
 
-FAMILY = Family(name=NAME, title="Binary vs float MLPs: training cost and inference",
-                source="Srivastava et al. (DA422 report), Sec. III", analysis="bnnrepro.families.efficiency.analysis",
-                tables=tables, figures=figures, runs=runs, chunks=chunks, inputs=inputs, timed=True, check=check,
-                commands={"inference": ("bnnrepro.families.efficiency.inference:command",
-                                        "time float vs packed inference of an architecture's trained models")})
+FAMILY = Family(
+    name=NAME,
+    title="Binary vs float MLPs: training cost and inference",
+    source="Srivastava et al. (DA422 report), Sec. III",
+    analysis="bnnrepro.families.efficiency.analysis",
+    tables=tables,
+    figures=figures,
+    runs=runs,
+    chunks=chunks,
+    inputs=inputs,
+    timed=True,
+    check=check,
+    commands={
+        "inference": (
+            "bnnrepro.families.efficiency.inference:command",
+            "time float vs packed inference of an architecture's trained models",
+        )
+    },
+)

@@ -38,9 +38,25 @@ from bnnrepro.io import write_csv
 
 #: Paths of the timed conditions: float arithmetic on the model's values, or the packed products.
 FLOAT_PATH, PACKED_PATH = "float", "packed"
-EXPORT_COLUMNS = ["dataset", "arch", "variant", "seed", "run", "binary_params", "float_params", "fp32_bytes",
-                  "packed_bytes", "payload_bytes", "file_bytes", "xnor_layers", "packed_backend", "exact_float_path",
-                  "exact_packed_path", "examples", "accuracy"]
+EXPORT_COLUMNS = [
+    "dataset",
+    "arch",
+    "variant",
+    "seed",
+    "run",
+    "binary_params",
+    "float_params",
+    "fp32_bytes",
+    "packed_bytes",
+    "payload_bytes",
+    "file_bytes",
+    "xnor_layers",
+    "packed_backend",
+    "exact_float_path",
+    "exact_packed_path",
+    "examples",
+    "accuracy",
+]
 
 
 @dataclass
@@ -81,11 +97,22 @@ def load_models(manifest: str | os.PathLike) -> list[TrainedModel]:
         tags = tag_columns(cfg.get("tags", []))
         path = folder / "model.pt"
         if not path.is_file():
-            raise DataError(f"{path} is missing: the run was trained with save_model false; the inference "
-                            "benchmark needs the model (delete the run folder and rerun the workflow)")
-        out.append(TrainedModel(folder, summary["run"], cfg["dataset"], cfg["arch"], tags.get("variant", cfg["mode"]),
-                                int(cfg["seed"]), load_model(path),
-                                torch.load(path, map_location="cpu", weights_only=False)))
+            raise DataError(
+                f"{path} is missing: the run was trained with save_model false; the inference "
+                "benchmark needs the model (delete the run folder and rerun the workflow)"
+            )
+        out.append(
+            TrainedModel(
+                folder,
+                summary["run"],
+                cfg["dataset"],
+                cfg["arch"],
+                tags.get("variant", cfg["mode"]),
+                int(cfg["seed"]),
+                load_model(path),
+                torch.load(path, map_location="cpu", weights_only=False),
+            )
+        )
     if not out:
         raise DataError(f"{manifest} lists no runs")
     return out
@@ -110,8 +137,9 @@ def test_inputs(dataset: str, size: int, data_dir: str | None) -> tuple[torch.Te
 
 
 @torch.no_grad()
-def export_and_check(trained: TrainedModel, packed_dir: Path, x: torch.Tensor, y: torch.Tensor,
-                     device: torch.device) -> tuple[dict, torch.nn.Module]:
+def export_and_check(
+    trained: TrainedModel, packed_dir: Path, x: torch.Tensor, y: torch.Tensor, device: torch.device
+) -> tuple[dict, torch.nn.Module]:
     """Write the packed export of a binary model, load it back and compare its outputs with the
     original's float computation on ``x``: one row of the exports table, and the loaded model."""
     from bnnrepro.kernels import use_backend
@@ -120,9 +148,14 @@ def export_and_check(trained: TrainedModel, packed_dir: Path, x: torch.Tensor, y
     from bnnrepro.train.loop import saved_spec
 
     path = packed_dir / f"{trained.run}.packed.pt"
-    payload = save_packed(trained.model, path, spec=saved_spec(trained.saved),
-                          input_shape=tuple(trained.saved["input_shape"]), num_classes=trained.saved["num_classes"],
-                          metadata={"run": trained.run, "arch": trained.arch, "variant": trained.variant})
+    payload = save_packed(
+        trained.model,
+        path,
+        spec=saved_spec(trained.saved),
+        input_shape=tuple(trained.saved["input_shape"]),
+        num_classes=trained.saved["num_classes"],
+        metadata={"run": trained.run, "arch": trained.arch, "variant": trained.variant},
+    )
     loaded = load_packed(path, map_location=device).model
     original = trained.model.to(device)
     xd = x.to(device)
@@ -134,12 +167,25 @@ def export_and_check(trained: TrainedModel, packed_dir: Path, x: torch.Tensor, y
         packed_out = loaded(xd)
     exact_packed = bool(torch.equal(packed_out, reference))
     summary = summarize(trained.model)
-    row = {"dataset": trained.dataset, "arch": trained.arch, "variant": trained.variant, "seed": trained.seed,
-           "run": trained.run, "binary_params": summary.binary_params, "float_params": summary.float_params,
-           "fp32_bytes": summary.fp32_bytes, "packed_bytes": summary.packed_bytes, "payload_bytes": payload,
-           "file_bytes": path.stat().st_size, "xnor_layers": trained.xnor_eligible, "packed_backend": backend,
-           "exact_float_path": exact_float, "exact_packed_path": exact_packed, "examples": len(x),
-           "accuracy": float((packed_out.argmax(1).cpu() == y).float().mean())}
+    row = {
+        "dataset": trained.dataset,
+        "arch": trained.arch,
+        "variant": trained.variant,
+        "seed": trained.seed,
+        "run": trained.run,
+        "binary_params": summary.binary_params,
+        "float_params": summary.float_params,
+        "fp32_bytes": summary.fp32_bytes,
+        "packed_bytes": summary.packed_bytes,
+        "payload_bytes": payload,
+        "file_bytes": path.stat().st_size,
+        "xnor_layers": trained.xnor_eligible,
+        "packed_backend": backend,
+        "exact_float_path": exact_float,
+        "exact_packed_path": exact_packed,
+        "examples": len(x),
+        "accuracy": float((packed_out.argmax(1).cpu() == y).float().mean()),
+    }
     return row, loaded
 
 
@@ -160,8 +206,14 @@ def time_block(call, min_run_time: float, min_calls: int = 2) -> tuple[float, in
 
 
 @torch.no_grad()
-def time_conditions(conditions: list[dict], x: torch.Tensor, batch_sizes: list[int], repeats: int,
-                    min_run_time: float, device: torch.device) -> list[dict]:
+def time_conditions(
+    conditions: list[dict],
+    x: torch.Tensor,
+    batch_sizes: list[int],
+    repeats: int,
+    min_run_time: float,
+    device: torch.device,
+) -> list[dict]:
     """Timing blocks of every condition (``model``, ``backend`` and the columns to report), interleaved:
     block b runs, at each batch size, the conditions rotated left by b."""
     from bnnrepro.kernels import use_backend
@@ -184,14 +236,29 @@ def time_conditions(conditions: list[dict], x: torch.Tensor, batch_sizes: list[i
         for size in batch_sizes:
             for position, condition in enumerate(order):
                 seconds, calls = time_block(lambda: call(condition, batches[size]), min_run_time)
-                rows.append({**{k: v for k, v in condition.items() if k != "model"}, "batch_size": size,
-                             "block": block, "position": position, "median_ms": 1e3 * seconds,
-                             "images_per_s": size / seconds, "calls": calls})
+                rows.append(
+                    {
+                        **{k: v for k, v in condition.items() if k != "model"},
+                        "batch_size": size,
+                        "block": block,
+                        "position": position,
+                        "median_ms": 1e3 * seconds,
+                        "images_per_s": size / seconds,
+                        "calls": calls,
+                    }
+                )
     return rows
 
 
-def benchmark(manifest: str | os.PathLike, packed_dir: str | os.PathLike, batch_sizes: list[int], repeats: int,
-              min_run_time: float, device: str = "cpu", data_dir: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def benchmark(
+    manifest: str | os.PathLike,
+    packed_dir: str | os.PathLike,
+    batch_sizes: list[int],
+    repeats: int,
+    min_run_time: float,
+    device: str = "cpu",
+    data_dir: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(timings, exports) of the models of one chunk manifest (see the module docstring)."""
     from bnnrepro.train.loop import resolve_device
 
@@ -201,7 +268,9 @@ def benchmark(manifest: str | os.PathLike, packed_dir: str | os.PathLike, batch_
     models = load_models(manifest)
     datasets = {m.dataset for m in models}
     if len(datasets) != 1:
-        raise DataError(f"{manifest}: runs of several datasets ({', '.join(sorted(datasets))}); one chunk is one dataset")
+        raise DataError(
+            f"{manifest}: runs of several datasets ({', '.join(sorted(datasets))}); one chunk is one dataset"
+        )
     x, y = test_inputs(models[0].dataset, max(batch_sizes), data_dir)
     exports, loaded = [], {}
     for trained in models:
@@ -211,8 +280,15 @@ def benchmark(manifest: str | os.PathLike, packed_dir: str | os.PathLike, batch_
     first_seed = min(m.seed for m in models)
     conditions = []
     for trained in sorted((m for m in models if m.seed == first_seed), key=lambda m: m.variant != "float"):
-        common = {"dataset": trained.dataset, "arch": trained.arch, "variant": trained.variant, "seed": trained.seed,
-                  "run": trained.run, "device": str(device), "threads": torch.get_num_threads()}
+        common = {
+            "dataset": trained.dataset,
+            "arch": trained.arch,
+            "variant": trained.variant,
+            "seed": trained.seed,
+            "run": trained.run,
+            "device": str(device),
+            "threads": torch.get_num_threads(),
+        }
         if trained.run in loaded:
             model = loaded[trained.run]
             conditions.append({**common, "model": model, "path": FLOAT_PATH, "backend": "float"})
@@ -229,21 +305,25 @@ def benchmark(manifest: str | os.PathLike, packed_dir: str | os.PathLike, batch_
 
 # --- command ---------------------------------------------------------------------------------------
 
+
 class Inference:
     """``bnnrepro efficiency inference MANIFEST``: packed exports and interleaved inference timings."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.description = ("Write the packed export of each binary model of an efficiency chunk, check it exactly, "
-                              "and time the float network against the BNNs (float and packed paths) in interleaved "
-                              "blocks at each batch size.")
+        parser.description = (
+            "Write the packed export of each binary model of an efficiency chunk, check it exactly, "
+            "and time the float network against the BNNs (float and packed paths) in interleaved "
+            "blocks at each batch size."
+        )
         parser.add_argument("manifest", help="the chunk manifest of one (dataset, arch) of the efficiency family")
         parser.add_argument("--timings", required=True, metavar="CSV", help="output: one row per timing block")
         parser.add_argument("--exports", required=True, metavar="CSV", help="output: one row per packed export")
         parser.add_argument("--packed-dir", required=True, metavar="DIR", help="output: the packed models")
         parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 10000], metavar="N")
         parser.add_argument("--repeats", type=int, default=5, help="timing blocks per condition (default: 5)")
-        parser.add_argument("--min-run-time", type=float, default=0.5, metavar="S",
-                            help="seconds of timing per block (default: 0.5)")
+        parser.add_argument(
+            "--min-run-time", type=float, default=0.5, metavar="S", help="seconds of timing per block (default: 0.5)"
+        )
         parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
         parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
         parser.add_argument("--data-dir", default=None)
@@ -257,8 +337,15 @@ class Inference:
             raise ConfigError(f"--min-run-time {args.min_run_time}: must be positive seconds, e.g. 0.2")
         if args.threads:
             torch.set_num_threads(min(args.threads, os.cpu_count() or args.threads))
-        timings, exports = benchmark(args.manifest, args.packed_dir, sorted(set(args.batch_sizes)), args.repeats,
-                                     args.min_run_time, args.device, args.data_dir)
+        timings, exports = benchmark(
+            args.manifest,
+            args.packed_dir,
+            sorted(set(args.batch_sizes)),
+            args.repeats,
+            args.min_run_time,
+            args.device,
+            args.data_dir,
+        )
         write_csv(args.exports, exports)
         write_csv(args.timings, timings)
         return 0

@@ -10,7 +10,7 @@ tables step turns the blocks into one row per shape and implementation with its 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from bnnrepro.families.base import Family, FigureSpec
 
@@ -20,10 +20,10 @@ BLOCKS = f"{NAME}/blocks.csv"
 
 CAPTIONS = {
     "speedup": "Speedup of each implementation over fp32 torch.matmul on the same device against the batch M, one "
-               "panel per weight size K = N: geometric mean over the interleaved timing blocks with its 95% "
-               "interval (paired by block). Solid: the activations are packed inside the timing, dashed: "
-               "pre-packed (the weights are always pre-packed). Above the dotted line at 1x an implementation is "
-               "faster than fp32.",
+    "panel per weight size K = N: geometric mean over the interleaved timing blocks with its 95% "
+    "interval (paired by block). Solid: the activations are packed inside the timing, dashed: "
+    "pre-packed (the weights are always pre-packed). Above the dotted line at 1x an implementation is "
+    "faster than fp32.",
 }
 
 
@@ -37,8 +37,14 @@ def inputs(config: Mapping) -> list[str]:
 
 def figures(config: Mapping) -> list[FigureSpec]:
     section = config.get(NAME, {})
-    return [FigureSpec(f"figures/{NAME}/speedup.png", "speedup", CAPTIONS["speedup"],
-                       f"Batch M {section.get('batch')}, K = N {section.get('sizes')}.")]
+    return [
+        FigureSpec(
+            f"figures/{NAME}/speedup.png",
+            "speedup",
+            CAPTIONS["speedup"],
+            f"Batch M {section.get('batch')}, K = N {section.get('sizes')}.",
+        )
+    ]
 
 
 def check(config: Mapping) -> tuple[list[str], list[str]]:
@@ -56,8 +62,19 @@ def check(config: Mapping) -> tuple[list[str], list[str]]:
     return [], warnings
 
 
-FAMILY = Family(name=NAME, title="Xnor-popcount kernel", source="Courbariaux et al. 2016, Sec. 4",
-                analysis="bnnrepro.families.kernels.analysis", tables=tables, figures=figures, inputs=inputs,
-                check=check,
-                commands={"bench": ("bnnrepro.families.kernels.measure:bench",
-                                    "time the packed xnor-popcount product against torch.matmul (interleaved blocks)")})
+FAMILY = Family(
+    name=NAME,
+    title="Xnor-popcount kernel",
+    source="Courbariaux et al. 2016, Sec. 4",
+    analysis="bnnrepro.families.kernels.analysis",
+    tables=tables,
+    figures=figures,
+    inputs=inputs,
+    check=check,
+    commands={
+        "bench": (
+            "bnnrepro.families.kernels.measure:bench",
+            "time the packed xnor-popcount product against torch.matmul (interleaved blocks)",
+        )
+    },
+)

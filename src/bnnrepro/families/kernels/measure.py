@@ -21,20 +21,45 @@ class Bench:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", type=Path, required=True, help="CSV to write (one row per timing block)")
-        parser.add_argument("--device", default="auto",
-                            help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)")
-        parser.add_argument("--batch", type=int, nargs="+", default=[1, 8, 64, 512], metavar="M",
-                            help="batch sizes M, rows of the activations (default: 1 8 64 512)")
-        parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096], metavar="K",
-                            help="weight sizes K = N (default: 1024 4096)")
-        parser.add_argument("--repeats", type=int, default=5,
-                            help="timing blocks per product, interleaved across the implementations (default: 5)")
-        parser.add_argument("--max-time", type=float, default=1.0,
-                            help="seconds of timed calls per product, split over its blocks; a block holds at least "
-                                 "one call (default: 1.0)")
+        parser.add_argument(
+            "--device", default="auto", help="auto (CUDA if available, else CPU), cpu, cuda or cuda:N (default: auto)"
+        )
+        parser.add_argument(
+            "--batch",
+            type=int,
+            nargs="+",
+            default=[1, 8, 64, 512],
+            metavar="M",
+            help="batch sizes M, rows of the activations (default: 1 8 64 512)",
+        )
+        parser.add_argument(
+            "--sizes",
+            type=int,
+            nargs="+",
+            default=[1024, 4096],
+            metavar="K",
+            help="weight sizes K = N (default: 1024 4096)",
+        )
+        parser.add_argument(
+            "--repeats",
+            type=int,
+            default=5,
+            help="timing blocks per product, interleaved across the implementations (default: 5)",
+        )
+        parser.add_argument(
+            "--max-time",
+            type=float,
+            default=1.0,
+            help="seconds of timed calls per product, split over its blocks; a block holds at least "
+            "one call (default: 1.0)",
+        )
         parser.add_argument("--seed", type=int, default=0, help="seed of the random +-1 operands (default: 0)")
-        parser.add_argument("--threads", type=int, default=None,
-                            help="torch CPU threads (default: torch's own choice, usually every core)")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="torch CPU threads (default: torch's own choice, usually every core)",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         import pandas as pd
@@ -55,11 +80,20 @@ class Bench:
             torch.set_num_threads(min(args.threads, os.cpu_count() or args.threads))
         device = resolve_device(args.device)
         if device.type == "cpu":
-            print("kernel benchmark on CPU: the Triton and fp16/bf16 rows are skipped (the Triton interpreter is no "
-                  "performance path)", file=sys.stderr)
-        rows = benchmark(device, list(dict.fromkeys(args.batch)), list(dict.fromkeys(args.sizes)),
-                         repeats=args.repeats, max_time=args.max_time, seed=args.seed,
-                         log=lambda line: print(line, file=sys.stderr, flush=True))
+            print(
+                "kernel benchmark on CPU: the Triton and fp16/bf16 rows are skipped (the Triton interpreter is no "
+                "performance path)",
+                file=sys.stderr,
+            )
+        rows = benchmark(
+            device,
+            list(dict.fromkeys(args.batch)),
+            list(dict.fromkeys(args.sizes)),
+            repeats=args.repeats,
+            max_time=args.max_time,
+            seed=args.seed,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
         write_csv(args.out, pd.DataFrame(rows))
         print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
         return 0

@@ -52,8 +52,8 @@ import itertools
 import re
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -78,12 +78,45 @@ TABLES = ("table1", "table2", "table3", "pairwise")
 #: How network seeds meet data seeds: every seed on every draw, or the i-th seed on the i-th draw.
 PAIRINGS = ("crossed", "paired")
 
-COLUMNS = ["dataset", "task", "labels", "method", "k", "hidden_layers", "width", "seed", "data_seed",
-           "n_train", "label_agreement", "split", "n_eval", "accuracy", "fit_seconds"]
+COLUMNS = [
+    "dataset",
+    "task",
+    "labels",
+    "method",
+    "k",
+    "hidden_layers",
+    "width",
+    "seed",
+    "data_seed",
+    "n_train",
+    "label_agreement",
+    "split",
+    "n_eval",
+    "accuracy",
+    "fit_seconds",
+]
 PAIR_COLUMNS = ["class_a", "class_b", "name_a", "name_b"]
-TABLE2_COLUMNS = ["dataset", "task", "labels", "method", "k", "hidden_layers", "width", "seed",
-                  "data_seed", "n_train", "layer", "kind", "split", "n_eval", "count", "mean", "std",
-                  "min", "max"]
+TABLE2_COLUMNS = [
+    "dataset",
+    "task",
+    "labels",
+    "method",
+    "k",
+    "hidden_layers",
+    "width",
+    "seed",
+    "data_seed",
+    "n_train",
+    "layer",
+    "kind",
+    "split",
+    "n_eval",
+    "count",
+    "mean",
+    "std",
+    "min",
+    "max",
+]
 
 Progress = Callable[[str], None] | None
 
@@ -114,8 +147,14 @@ class BitTask:
 
     def meta(self) -> dict:
         """The columns that identify this task in a result table."""
-        return {"dataset": self.dataset, "task": self.task, "labels": self.labels,
-                "data_seed": self.data_seed, "n_train": self.n_train, "label_agreement": self.label_agreement}
+        return {
+            "dataset": self.dataset,
+            "task": self.task,
+            "labels": self.labels,
+            "data_seed": self.data_seed,
+            "n_train": self.n_train,
+            "label_agreement": self.label_agreement,
+        }
 
 
 def _check_size(name: str, size: int | None, available: int, what: str) -> None:
@@ -123,9 +162,16 @@ def _check_size(name: str, size: int | None, available: int, what: str) -> None:
         raise ConfigError(f"{name}={size} must be in [1, {available}] ({available} examples in {what})")
 
 
-def make_task(raw: RawDataset, task: str = "binary", *, labels: str = "real",
-              train_size: int | None = None, test_size: int | None = None, data_seed: int = 0,
-              threshold: int = 128) -> BitTask:
+def make_task(
+    raw: RawDataset,
+    task: str = "binary",
+    *,
+    labels: str = "real",
+    train_size: int | None = None,
+    test_size: int | None = None,
+    data_seed: int = 0,
+    threshold: int = 128,
+) -> BitTask:
     """Build a :class:`BitTask` (see the module docstring for the steps).
 
     ``train_size`` / ``test_size`` draw uniform random subsets (``None``: the whole split) of the
@@ -150,17 +196,29 @@ def make_task(raw: RawDataset, task: str = "binary", *, labels: str = "real",
         y_train = randomize_labels(true_train, 2, data_seed)
         if labels == "random_mirror":
             y_train = 1 - y_train
-    return BitTask(raw.name, task, labels, data_seed,
-                   threshold_bits(x_tr[train_idx], threshold), y_train,
-                   threshold_bits(x_te[test_idx], threshold), y_te[test_idx],
-                   tuple(raw.image_shape), tuple(names), float(np.mean(y_train == true_train)))
+    return BitTask(
+        raw.name,
+        task,
+        labels,
+        data_seed,
+        threshold_bits(x_tr[train_idx], threshold),
+        y_train,
+        threshold_bits(x_te[test_idx], threshold),
+        y_te[test_idx],
+        tuple(raw.image_shape),
+        tuple(names),
+        float(np.mean(y_train == true_train)),
+    )
 
 
-def _rows(task: BitTask, base: dict, fit_seconds: float, train_acc: float, test_acc: float,
-          n_eval_train: int) -> list[dict]:
+def _rows(
+    task: BitTask, base: dict, fit_seconds: float, train_acc: float, test_acc: float, n_eval_train: int
+) -> list[dict]:
     common = {**task.meta(), **base, "fit_seconds": fit_seconds}
-    return [{**common, "split": "train", "n_eval": n_eval_train, "accuracy": train_acc},
-            {**common, "split": "test", "n_eval": task.n_test, "accuracy": test_acc}]
+    return [
+        {**common, "split": "train", "n_eval": n_eval_train, "accuracy": train_acc},
+        {**common, "split": "test", "n_eval": task.n_test, "accuracy": test_acc},
+    ]
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -171,8 +229,15 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def fit_network(task: BitTask, *, k: int, hidden_layers: int = PAPER_LAYERS, width: int = PAPER_WIDTH,
-                seed: int = 0, n_threads: int = 1) -> tuple[LutNetwork, list[dict]]:
+def fit_network(
+    task: BitTask,
+    *,
+    k: int,
+    hidden_layers: int = PAPER_LAYERS,
+    width: int = PAPER_WIDTH,
+    seed: int = 0,
+    n_threads: int = 1,
+) -> tuple[LutNetwork, list[dict]]:
     """Fit one lut network on ``task``; returns it and its two rows (train, test) of the schema.
 
     The training accuracy is that of the output lut on the whole training set."""
@@ -185,22 +250,29 @@ def fit_network(task: BitTask, *, k: int, hidden_layers: int = PAPER_LAYERS, wid
     return net, _rows(task, base, seconds, net.train_accuracy, test_acc, task.n_train)
 
 
-def sweep(fits: Iterable[tuple[BitTask, Sequence[int]]], *, ks: Sequence[int],
-          hidden_layers: Sequence[int] = (PAPER_LAYERS,), width: int = PAPER_WIDTH, n_threads: int = 1,
-          progress: Progress = None) -> pd.DataFrame:
+def sweep(
+    fits: Iterable[tuple[BitTask, Sequence[int]]],
+    *,
+    ks: Sequence[int],
+    hidden_layers: Sequence[int] = (PAPER_LAYERS,),
+    width: int = PAPER_WIDTH,
+    n_threads: int = 1,
+    progress: Progress = None,
+) -> pd.DataFrame:
     """Lut networks for every (task, its network seeds) x k x depth: the rows of the common schema."""
     _check_ks(ks)
     rows = []
     for task, seeds in fits:
         for k, depth, seed in itertools.product(ks, hidden_layers, seeds):
-            _, fit_rows = fit_network(task, k=k, hidden_layers=depth, width=width, seed=seed,
-                                      n_threads=n_threads)
+            _, fit_rows = fit_network(task, k=k, hidden_layers=depth, width=width, seed=seed, n_threads=n_threads)
             rows.extend(fit_rows)
             if progress:
-                progress(f"{task.dataset} {task.task} {task.labels} (data seed {task.data_seed}) k={k} "
-                         f"layers={depth} seed={seed}: "
-                         f"train {fit_rows[0]['accuracy']:.4f} test {fit_rows[1]['accuracy']:.4f} "
-                         f"({fit_rows[0]['fit_seconds']:.1f} s)")
+                progress(
+                    f"{task.dataset} {task.task} {task.labels} (data seed {task.data_seed}) k={k} "
+                    f"layers={depth} seed={seed}: "
+                    f"train {fit_rows[0]['accuracy']:.4f} test {fit_rows[1]['accuracy']:.4f} "
+                    f"({fit_rows[0]['fit_seconds']:.1f} s)"
+                )
     return _frame(rows, COLUMNS)
 
 
@@ -213,8 +285,10 @@ def seed_plan(data_seeds: Sequence[int], seeds: Sequence[int], pairing: str = "c
     if pairing == "crossed":
         return [(int(ds), [int(s) for s in seeds]) for ds in data_seeds]
     if len(seeds) != len(data_seeds):
-        raise ConfigError(f"paired seeds need one network seed per data seed (got {len(seeds)} seeds for "
-                          f"{len(data_seeds)} data seeds); give as many --seed as --data-seed")
+        raise ConfigError(
+            f"paired seeds need one network seed per data seed (got {len(seeds)} seeds for "
+            f"{len(data_seeds)} data seeds); give as many --seed as --data-seed"
+        )
     return [(int(ds), [int(s)]) for ds, s in zip(data_seeds, seeds)]
 
 
@@ -230,11 +304,25 @@ def _check_ks(ks: Sequence[int]) -> None:
 # The paper's tables
 # --------------------------------------------------------------------------------------------
 
-def table1(raw: RawDataset, *, methods: Sequence[str] = TABLE1_METHODS, ks: Sequence[int] = (12,),
-           hidden_layers: int = PAPER_LAYERS, width: int = PAPER_WIDTH, train_size: int | None = None,
-           memorization_train_size: int | None = None, test_size: int | None = None,
-           train_eval_size: int | None = None, seed: int = 0, data_seed: int = 0, n_jobs: int = 1,
-           conv_epochs: int = 3, n_threads: int = 1, progress: Progress = None) -> pd.DataFrame:
+
+def table1(
+    raw: RawDataset,
+    *,
+    methods: Sequence[str] = TABLE1_METHODS,
+    ks: Sequence[int] = (12,),
+    hidden_layers: int = PAPER_LAYERS,
+    width: int = PAPER_WIDTH,
+    train_size: int | None = None,
+    memorization_train_size: int | None = None,
+    test_size: int | None = None,
+    train_eval_size: int | None = None,
+    seed: int = 0,
+    data_seed: int = 0,
+    n_jobs: int = 1,
+    conv_epochs: int = 3,
+    n_threads: int = 1,
+    progress: Progress = None,
+) -> pd.DataFrame:
     """Table 1: memorization vs standard methods on Binary-{dataset}, train and test accuracy.
 
     The baselines are fitted on the same ``train_size`` training examples (k-NN and random forests
@@ -249,20 +337,23 @@ def table1(raw: RawDataset, *, methods: Sequence[str] = TABLE1_METHODS, ks: Sequ
     """
     unknown = [m for m in methods if m not in TABLE1_METHODS]
     if unknown or not methods:
-        raise ConfigError(f"unknown method {unknown[0] if unknown else '(none given)'!r}; choose from "
-                          f"{', '.join(TABLE1_METHODS)}")
+        raise ConfigError(
+            f"unknown method {unknown[0] if unknown else '(none given)'!r}; choose from {', '.join(TABLE1_METHODS)}"
+        )
     rows = []
     if "memorization" in methods:
         _check_ks(ks)
-        task = make_task(raw, "binary", train_size=memorization_train_size, test_size=test_size,
-                         data_seed=data_seed)
+        task = make_task(raw, "binary", train_size=memorization_train_size, test_size=test_size, data_seed=data_seed)
         for k in ks:
-            _, fit_rows = fit_network(task, k=k, hidden_layers=hidden_layers, width=width, seed=seed,
-                                      n_threads=n_threads)
+            _, fit_rows = fit_network(
+                task, k=k, hidden_layers=hidden_layers, width=width, seed=seed, n_threads=n_threads
+            )
             rows.extend(fit_rows)
             if progress:
-                progress(f"table1 memorization k={k} ({task.n_train} examples): train {fit_rows[0]['accuracy']:.4f} "
-                         f"test {fit_rows[1]['accuracy']:.4f} (fit {fit_rows[0]['fit_seconds']:.1f} s)")
+                progress(
+                    f"table1 memorization k={k} ({task.n_train} examples): train {fit_rows[0]['accuracy']:.4f} "
+                    f"test {fit_rows[1]['accuracy']:.4f} (fit {fit_rows[0]['fit_seconds']:.1f} s)"
+                )
     baselines = [m for m in methods if m != "memorization"]
     if baselines:
         task = make_task(raw, "binary", train_size=train_size, test_size=test_size, data_seed=data_seed)
@@ -270,44 +361,69 @@ def table1(raw: RawDataset, *, methods: Sequence[str] = TABLE1_METHODS, ks: Sequ
         eval_idx = subset_indices(task.n_train, train_eval_size, data_seed + 2)
         x_eval, y_eval = task.x_train[eval_idx], task.y_train[eval_idx]
         for method in baselines:
-            model = make_baseline(method, seed=seed, image_shape=task.image_shape, n_jobs=n_jobs,
-                                  conv_epochs=conv_epochs, threads=n_threads)
+            model = make_baseline(
+                method,
+                seed=seed,
+                image_shape=task.image_shape,
+                n_jobs=n_jobs,
+                conv_epochs=conv_epochs,
+                threads=n_threads,
+            )
             rows.extend(_fit_and_score(model, task, {"method": method, "seed": seed}, x_eval, y_eval, progress))
     order = {m: i for i, m in enumerate(methods)}
     rows.sort(key=lambda row: order[row["method"]])  # stable: k and split order kept
     return _frame(rows, COLUMNS)
 
 
-def _fit_and_score(model, task: BitTask, base: dict, x_eval: np.ndarray, y_eval: np.ndarray,
-                   progress: Progress) -> list[dict]:
+def _fit_and_score(
+    model, task: BitTask, base: dict, x_eval: np.ndarray, y_eval: np.ndarray, progress: Progress
+) -> list[dict]:
     t0 = time.perf_counter()
     model.fit(task.x_train, task.y_train)
     seconds = time.perf_counter() - t0
     train_acc = float(np.mean(model.predict(x_eval) == y_eval))
     test_acc = float(np.mean(model.predict(task.x_test) == task.y_test))
     if progress:
-        progress(f"table1 {base['method']} ({task.n_train} examples): train {train_acc:.4f} test {test_acc:.4f} "
-                 f"(fit {seconds:.1f} s, total {time.perf_counter() - t0:.1f} s)")
+        progress(
+            f"table1 {base['method']} ({task.n_train} examples): train {train_acc:.4f} test {test_acc:.4f} "
+            f"(fit {seconds:.1f} s, total {time.perf_counter() - t0:.1f} s)"
+        )
     return _rows(task, base, seconds, train_acc, test_acc, len(y_eval))
 
 
-def table2(raw: RawDataset, *, k: int = 8, hidden_layers: int = PAPER_LAYERS, width: int = PAPER_WIDTH,
-           train_size: int | None = None, test_size: int | None = None, seed: int = 0,
-           data_seed: int = 0, labels: str = "real", n_threads: int = 1) -> pd.DataFrame:
+def table2(
+    raw: RawDataset,
+    *,
+    k: int = 8,
+    hidden_layers: int = PAPER_LAYERS,
+    width: int = PAPER_WIDTH,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    seed: int = 0,
+    data_seed: int = 0,
+    labels: str = "real",
+    n_threads: int = 1,
+) -> pd.DataFrame:
     """Table 2: statistics of the per-lut accuracies of every layer, on the training set (the
     paper's table) and on the test set, for one network on Binary-{dataset}."""
     _check_ks([k])
-    task = make_task(raw, "binary", labels=labels, train_size=train_size, test_size=test_size,
-                     data_seed=data_seed)
-    net, _ = fit_network(task, k=k, hidden_layers=hidden_layers, width=width, seed=seed,
-                         n_threads=n_threads)
+    task = make_task(raw, "binary", labels=labels, train_size=train_size, test_size=test_size, data_seed=data_seed)
+    net, _ = fit_network(task, k=k, hidden_layers=hidden_layers, width=width, seed=seed, n_threads=n_threads)
     n_layers = len(net.train_accuracy_)
     kinds = ["input"] + ["hidden"] * (n_layers - 2) + ["output"]
-    base = {**task.meta(), "method": "memorization", "k": k, "hidden_layers": hidden_layers,
-            "width": width, "seed": seed}
+    base = {
+        **task.meta(),
+        "method": "memorization",
+        "k": k,
+        "hidden_layers": hidden_layers,
+        "width": width,
+        "seed": seed,
+    }
     parts = []
-    for split, accs, n_eval in (("train", net.train_accuracy_, task.n_train),
-                                ("test", net.layer_accuracy(task.x_test, task.y_test), task.n_test)):
+    for split, accs, n_eval in (
+        ("train", net.train_accuracy_, task.n_train),
+        ("test", net.layer_accuracy(task.x_test, task.y_test), task.n_test),
+    ):
         summary = layer_statistics(accs)
         summary.insert(1, "kind", kinds)
         summary.insert(2, "split", split)
@@ -320,11 +436,21 @@ def table2(raw: RawDataset, *, k: int = 8, hidden_layers: int = PAPER_LAYERS, wi
     return _frame(frame.to_dict("records"), TABLE2_COLUMNS)
 
 
-def table3(raw: RawDataset, *, ks: Sequence[int] = PAPER_KS, labels: Sequence[str] = ("real", "random"),
-           hidden_layers: Sequence[int] = (PAPER_LAYERS,), width: int = PAPER_WIDTH,
-           train_size: int | None = None, test_size: int | None = None, seeds: Sequence[int] = (0,),
-           data_seeds: Sequence[int] = (0,), pairing: str = "crossed", n_threads: int = 1,
-           progress: Progress = None) -> pd.DataFrame:
+def table3(
+    raw: RawDataset,
+    *,
+    ks: Sequence[int] = PAPER_KS,
+    labels: Sequence[str] = ("real", "random"),
+    hidden_layers: Sequence[int] = (PAPER_LAYERS,),
+    width: int = PAPER_WIDTH,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    seeds: Sequence[int] = (0,),
+    data_seeds: Sequence[int] = (0,),
+    pairing: str = "crossed",
+    n_threads: int = 1,
+    progress: Progress = None,
+) -> pd.DataFrame:
     """Table 3: train and test accuracy against k, on real and on random labels (Binary-{dataset}).
 
     Several ``data_seeds`` give independent draws of the random labels (and subsets). They matter:
@@ -335,8 +461,11 @@ def table3(raw: RawDataset, *, ks: Sequence[int] = PAPER_KS, labels: Sequence[st
     network seeds meet the draws (:func:`seed_plan`)."""
     _check_labels(labels)
     plan = seed_plan(data_seeds, seeds, pairing)
-    fits = ((make_task(raw, "binary", labels=lab, train_size=train_size, test_size=test_size, data_seed=ds),
-             net_seeds) for lab in labels for ds, net_seeds in plan)
+    fits = (
+        (make_task(raw, "binary", labels=lab, train_size=train_size, test_size=test_size, data_seed=ds), net_seeds)
+        for lab in labels
+        for ds, net_seeds in plan
+    )
     return sweep(fits, ks=ks, hidden_layers=hidden_layers, width=width, n_threads=n_threads, progress=progress)
 
 
@@ -345,11 +474,22 @@ def all_pairs(num_classes: int = 10) -> list[tuple[int, int]]:
     return list(itertools.combinations(range(num_classes), 2))
 
 
-def pairwise(raw: RawDataset, *, ks: Sequence[int] = (8,), pairs: Sequence[tuple[int, int]] | None = None,
-             labels: Sequence[str] = ("real",), hidden_layers: Sequence[int] = (PAPER_LAYERS,),
-             width: int = PAPER_WIDTH, train_size: int | None = None, test_size: int | None = None,
-             seeds: Sequence[int] = (0,), data_seeds: Sequence[int] = (0,), pairing: str = "crossed",
-             n_threads: int = 1, progress: Progress = None) -> pd.DataFrame:
+def pairwise(
+    raw: RawDataset,
+    *,
+    ks: Sequence[int] = (8,),
+    pairs: Sequence[tuple[int, int]] | None = None,
+    labels: Sequence[str] = ("real",),
+    hidden_layers: Sequence[int] = (PAPER_LAYERS,),
+    width: int = PAPER_WIDTH,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    seeds: Sequence[int] = (0,),
+    data_seeds: Sequence[int] = (0,),
+    pairing: str = "crossed",
+    n_threads: int = 1,
+    progress: Progress = None,
+) -> pd.DataFrame:
     """Table 4 / Figure 1: the pairwise a-vs-b tasks (all 45 by default) for every k and depth.
 
     ``train_size`` / ``test_size`` are per pair (``None``: all examples of the two classes)."""
@@ -361,8 +501,14 @@ def pairwise(raw: RawDataset, *, ks: Sequence[int] = (8,), pairs: Sequence[tuple
     plan = seed_plan(data_seeds, seeds, pairing)
     parts = []
     for a, b in pairs:
-        fits = [(make_task(raw, f"pair-{a}-{b}", labels=lab, train_size=train_size, test_size=test_size,
-                           data_seed=ds), net_seeds) for lab in labels for ds, net_seeds in plan]
+        fits = [
+            (
+                make_task(raw, f"pair-{a}-{b}", labels=lab, train_size=train_size, test_size=test_size, data_seed=ds),
+                net_seeds,
+            )
+            for lab in labels
+            for ds, net_seeds in plan
+        ]
         part = sweep(fits, ks=ks, hidden_layers=hidden_layers, width=width, n_threads=n_threads, progress=progress)
         part[PAIR_COLUMNS] = [a, b, raw.classes[a], raw.classes[b]]
         parts.append(part)
@@ -418,8 +564,16 @@ def _parse_pairs(items: list[str] | None, num_classes: int) -> list[tuple[int, i
 
 def _check(args: argparse.Namespace) -> None:
     """Reject bad settings with a message naming the option, before loading any data."""
-    for name in ("width", "conv_epochs", "jobs", "threads", "train_size", "memorization_train_size", "test_size",
-                 "train_eval_size"):
+    for name in (
+        "width",
+        "conv_epochs",
+        "jobs",
+        "threads",
+        "train_size",
+        "memorization_train_size",
+        "test_size",
+        "train_eval_size",
+    ):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -427,8 +581,10 @@ def _check(args: argparse.Namespace) -> None:
         if not 1 <= k <= MAX_K:
             raise ConfigError(f"--k {k}: the lut size must be in 1..{MAX_K}")
         if args.width < k:
-            raise ConfigError(f"--k {k} needs --width >= {k} (luts read k distinct outputs of the "
-                              f"previous layer), got --width {args.width}")
+            raise ConfigError(
+                f"--k {k} needs --width >= {k} (luts read k distinct outputs of the "
+                f"previous layer), got --width {args.width}"
+            )
     if any(layers < 0 for layers in args.layers):
         raise ConfigError("--layers must be >= 0")
     if any(seed < 0 for seed in args.seed + args.data_seed):
@@ -462,42 +618,93 @@ class TableCommand:
         parser.epilog = EXAMPLES
         parser.add_argument("table", choices=TABLES, metavar="TABLE", help=" | ".join(TABLES))
         parser.add_argument("--out", required=True, metavar="FILE", help="output CSV (written atomically)")
-        parser.add_argument("--dataset", default="fashion_mnist",
-                            help="fashion_mnist, mnist or cifar10 (default: fashion_mnist)")
+        parser.add_argument(
+            "--dataset", default="fashion_mnist", help="fashion_mnist, mnist or cifar10 (default: fashion_mnist)"
+        )
         parser.add_argument("--data-dir", metavar="DIR", help="explicit data directory")
         parser.add_argument("--offline", action="store_true", help="fail instead of downloading data")
-        parser.add_argument("--k", type=int, nargs="+", metavar="K",
-                            help="inputs per lut (default: table1 12, table2 8, table3 2 4 .. 16, pairwise 8)")
-        parser.add_argument("--layers", type=int, nargs="+", metavar="L", default=[PAPER_LAYERS],
-                            help="hidden lut layers; several for a depth sweep in table3/pairwise (default: 5)")
+        parser.add_argument(
+            "--k",
+            type=int,
+            nargs="+",
+            metavar="K",
+            help="inputs per lut (default: table1 12, table2 8, table3 2 4 .. 16, pairwise 8)",
+        )
+        parser.add_argument(
+            "--layers",
+            type=int,
+            nargs="+",
+            metavar="L",
+            default=[PAPER_LAYERS],
+            help="hidden lut layers; several for a depth sweep in table3/pairwise (default: 5)",
+        )
         parser.add_argument("--width", type=int, default=PAPER_WIDTH, help="luts per hidden layer (default: 1024)")
-        parser.add_argument("--train-size", type=int, metavar="N",
-                            help="random subset of the training examples (table1: the baselines'; per pair for "
-                                 "pairwise; default: all)")
-        parser.add_argument("--memorization-train-size", type=int, metavar="N",
-                            help="table1: training examples of the lut networks (default: all, as the paper)")
-        parser.add_argument("--test-size", type=int, metavar="N",
-                            help="random subset of the test examples (default: all)")
-        parser.add_argument("--train-eval-size", type=int, metavar="N",
-                            help="table1: training examples on which the baselines' train accuracy is measured "
-                                 "(default: all)")
-        parser.add_argument("--seed", type=int, nargs="+", default=[0], metavar="S",
-                            help="network seed(s); table1 and table2 use the first (default: 0)")
-        parser.add_argument("--data-seed", type=int, nargs="+", default=[0], metavar="S",
-                            help="seed(s) of the subsets and the random labels; table1 and table2 use "
-                                 "the first (default: 0)")
-        parser.add_argument("--pairing", choices=PAIRINGS, default="crossed",
-                            help="table3/pairwise: every --seed on every --data-seed (crossed, default), or the "
-                                 "i-th seed on the i-th data seed (paired: one network per random-label draw)")
-        parser.add_argument("--labels", nargs="+", choices=LABELS, metavar="LABELS",
-                            help="real and/or random training labels (default: table3 both, others real)")
+        parser.add_argument(
+            "--train-size",
+            type=int,
+            metavar="N",
+            help="random subset of the training examples (table1: the baselines'; per pair for pairwise; default: all)",
+        )
+        parser.add_argument(
+            "--memorization-train-size",
+            type=int,
+            metavar="N",
+            help="table1: training examples of the lut networks (default: all, as the paper)",
+        )
+        parser.add_argument(
+            "--test-size", type=int, metavar="N", help="random subset of the test examples (default: all)"
+        )
+        parser.add_argument(
+            "--train-eval-size",
+            type=int,
+            metavar="N",
+            help="table1: training examples on which the baselines' train accuracy is measured (default: all)",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            nargs="+",
+            default=[0],
+            metavar="S",
+            help="network seed(s); table1 and table2 use the first (default: 0)",
+        )
+        parser.add_argument(
+            "--data-seed",
+            type=int,
+            nargs="+",
+            default=[0],
+            metavar="S",
+            help="seed(s) of the subsets and the random labels; table1 and table2 use the first (default: 0)",
+        )
+        parser.add_argument(
+            "--pairing",
+            choices=PAIRINGS,
+            default="crossed",
+            help="table3/pairwise: every --seed on every --data-seed (crossed, default), or the "
+            "i-th seed on the i-th data seed (paired: one network per random-label draw)",
+        )
+        parser.add_argument(
+            "--labels",
+            nargs="+",
+            choices=LABELS,
+            metavar="LABELS",
+            help="real and/or random training labels (default: table3 both, others real)",
+        )
         parser.add_argument("--pairs", nargs="+", metavar="A-B", help="pairwise: class pairs (default: all 45)")
-        parser.add_argument("--methods", nargs="+", metavar="METHOD",
-                            help=f"table1: methods (default: all: {', '.join(TABLE1_METHODS)})")
+        parser.add_argument(
+            "--methods",
+            nargs="+",
+            metavar="METHOD",
+            help=f"table1: methods (default: all: {', '.join(TABLE1_METHODS)})",
+        )
         parser.add_argument("--conv-epochs", type=int, default=3, help="table1: conv net epochs (default: 3)")
         parser.add_argument("--jobs", type=int, default=1, help="table1: processes for k-NN and random forests")
-        parser.add_argument("--threads", type=int, default=1,
-                            help="threads of the lut network, the conv net and the BLAS of the baselines (default: 1)")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="threads of the lut network, the conv net and the BLAS of the baselines (default: 1)",
+        )
         parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
     def run(self, args: argparse.Namespace) -> int:
@@ -518,26 +725,65 @@ class TableCommand:
         # beside other jobs, run several times slower than on the threads this job was given.
         with threadpool_limits(limits=args.threads):
             if args.table == "table1":
-                frame = table1(raw, methods=args.methods or TABLE1_METHODS, ks=ks, hidden_layers=args.layers[0],
-                               width=args.width, memorization_train_size=args.memorization_train_size,
-                               train_eval_size=args.train_eval_size, seed=args.seed[0], n_jobs=args.jobs,
-                               conv_epochs=args.conv_epochs, data_seed=args.data_seed[0], progress=progress,
-                               **common)
+                frame = table1(
+                    raw,
+                    methods=args.methods or TABLE1_METHODS,
+                    ks=ks,
+                    hidden_layers=args.layers[0],
+                    width=args.width,
+                    memorization_train_size=args.memorization_train_size,
+                    train_eval_size=args.train_eval_size,
+                    seed=args.seed[0],
+                    n_jobs=args.jobs,
+                    conv_epochs=args.conv_epochs,
+                    data_seed=args.data_seed[0],
+                    progress=progress,
+                    **common,
+                )
             elif args.table == "table2":
-                frame = table2(raw, k=ks[0], hidden_layers=args.layers[0], width=args.width, seed=args.seed[0],
-                               data_seed=args.data_seed[0], labels=(args.labels or ["real"])[0], **common)
+                frame = table2(
+                    raw,
+                    k=ks[0],
+                    hidden_layers=args.layers[0],
+                    width=args.width,
+                    seed=args.seed[0],
+                    data_seed=args.data_seed[0],
+                    labels=(args.labels or ["real"])[0],
+                    **common,
+                )
             elif args.table == "table3":
-                frame = table3(raw, ks=ks, labels=args.labels or LABELS, hidden_layers=args.layers,
-                               width=args.width, seeds=args.seed, data_seeds=args.data_seed, pairing=args.pairing,
-                               progress=progress, **common)
+                frame = table3(
+                    raw,
+                    ks=ks,
+                    labels=args.labels or LABELS,
+                    hidden_layers=args.layers,
+                    width=args.width,
+                    seeds=args.seed,
+                    data_seeds=args.data_seed,
+                    pairing=args.pairing,
+                    progress=progress,
+                    **common,
+                )
             else:
-                frame = pairwise(raw, ks=ks, pairs=pairs, labels=args.labels or ["real"], hidden_layers=args.layers,
-                                 width=args.width, seeds=args.seed, data_seeds=args.data_seed, pairing=args.pairing,
-                                 progress=progress, **common)
+                frame = pairwise(
+                    raw,
+                    ks=ks,
+                    pairs=pairs,
+                    labels=args.labels or ["real"],
+                    hidden_layers=args.layers,
+                    width=args.width,
+                    seeds=args.seed,
+                    data_seeds=args.data_seed,
+                    pairing=args.pairing,
+                    progress=progress,
+                    **common,
+                )
         write_csv(args.out, frame)
         if not args.quiet:
-            print(f"{args.out}: {len(frame)} rows ({args.table}, {raw.name}) in "
-                  f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            print(
+                f"{args.out}: {len(frame)} rows ({args.table}, {raw.name}) in {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+            )
         return 0
 
 

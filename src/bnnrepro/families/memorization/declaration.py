@@ -13,7 +13,7 @@ settings and seeds) and the ``l2_sweep`` (det/randY at several L2 coefficients).
 from __future__ import annotations
 
 import itertools
-from typing import Mapping
+from collections.abc import Mapping
 
 from bnnrepro.families.base import Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
 
@@ -22,11 +22,11 @@ CONDITION = ("dataset", "binarization", "labels", "regularization")
 
 CAPTIONS = {
     "classwise": "Class-wise train and test error by epoch (one line per class; seed 0 of each condition, as "
-                 "the paper's Figs 1-4): one row per label mode, one train/test pair of panels per regularization.",
+    "the paper's Figs 1-4): one row per label mode, one train/test pair of panels per regularization.",
     "overlay": "Overall train and test error by epoch of every condition: mean over seeds (line) and the range "
-               "over seeds (band); colour = regularization, dashed = stochastic binarization.",
+    "over seeds (band); colour = regularization, dashed = stochastic binarization.",
     "l2_sweep": "Final train error on random labels against the L2 coefficient (applied to the latent weights, as "
-                "the paper intended): mean over seeds with the range; where L2 starts to stop memorization.",
+    "the paper intended): mean over seeds with the range; where L2 starts to stop memorization.",
 }
 
 
@@ -41,18 +41,29 @@ def conditions(config: Mapping) -> list[dict]:
     if not grid.get("enabled", True):
         grid = {}
     seeds = list(section.get("seeds", [0]))
-    out = [dict(dataset=d, binarization=b, labels=lab, regularization=r, settings={}, seeds=seeds)
-           for d in section.get("datasets", [])
-           for b, lab, r in itertools.product(grid.get("binarization", []), grid.get("labels", []),
-                                              grid.get("regularization", []))]
+    out = [
+        dict(dataset=d, binarization=b, labels=lab, regularization=r, settings={}, seeds=seeds)
+        for d in section.get("datasets", [])
+        for b, lab, r in itertools.product(
+            grid.get("binarization", []), grid.get("labels", []), grid.get("regularization", [])
+        )
+    ]
     for cond in section.get("conditions", []):
         out.append(dict(cond, settings=cond.get("settings", {}), seeds=list(cond.get("seeds") or seeds)))
     sweep = section.get("l2_sweep") or {}
     for d in section.get("datasets", []) if sweep.get("coefficients") else []:
         for coefficient in sweep["coefficients"]:
-            out.append(dict(dataset=d, binarization=sweep.get("binarization", "det"), labels=sweep.get("labels", "randY"),
-                            regularization=sweep_name(coefficient), settings={"l2": float(coefficient)},
-                            seeds=list(sweep.get("seeds") or seeds[:1]), sweep=True))
+            out.append(
+                dict(
+                    dataset=d,
+                    binarization=sweep.get("binarization", "det"),
+                    labels=sweep.get("labels", "randY"),
+                    regularization=sweep_name(coefficient),
+                    settings={"l2": float(coefficient)},
+                    seeds=list(sweep.get("seeds") or seeds[:1]),
+                    sweep=True,
+                )
+            )
     return out
 
 
@@ -70,13 +81,28 @@ def runs(config: Mapping) -> list[Run]:
             if (cond["dataset"], name) in seen:
                 continue
             seen.add((cond["dataset"], name))
-            settings = merge(base_settings(config, NAME, cond["dataset"]),
-                             section.get("binarizations", {}).get(cond["binarization"]), reg_settings, cond["settings"])
-            settings.update(dataset=cond["dataset"], labels=cond["labels"], seed=seed,
-                            tags=tags(binarization=cond["binarization"], labels=cond["labels"], regularization=reg))
+            settings = merge(
+                base_settings(config, NAME, cond["dataset"]),
+                section.get("binarizations", {}).get(cond["binarization"]),
+                reg_settings,
+                cond["settings"],
+            )
+            settings.update(
+                dataset=cond["dataset"],
+                labels=cond["labels"],
+                seed=seed,
+                tags=tags(binarization=cond["binarization"], labels=cond["labels"], regularization=reg),
+            )
             settings.setdefault("binarization", cond["binarization"])
-            out.append(Run(NAME, cond["dataset"], name, settings,
-                           dict(binarization=cond["binarization"], labels=cond["labels"], regularization=reg, seed=seed)))
+            out.append(
+                Run(
+                    NAME,
+                    cond["dataset"],
+                    name,
+                    settings,
+                    dict(binarization=cond["binarization"], labels=cond["labels"], regularization=reg, seed=seed),
+                )
+            )
     return out
 
 
@@ -97,28 +123,67 @@ def figures(config: Mapping) -> list[FigureSpec]:
     for dataset in dict.fromkeys(run.dataset for run in all_runs):
         mine = [run for run in all_runs if run.dataset == dataset]
         for b in dict.fromkeys(run.condition["binarization"] for run in mine):
-            specs.append(FigureSpec(f"figures/{NAME}/{dataset}-{b}-classwise.png", "classwise", CAPTIONS["classwise"],
-                                    f"{dataset}, {b} binarization.", {"dataset": dataset, "binarization": b}))
-        specs.append(FigureSpec(f"figures/{NAME}/{dataset}-overlay.png", "overlay", CAPTIONS["overlay"], f"{dataset}.",
-                                {"dataset": dataset}))
-        if any(run.condition["regularization"].startswith("l2_") for run in mine if run.condition["regularization"] != "l2_inert"):
-            specs.append(FigureSpec(f"figures/{NAME}/{dataset}-l2-sweep.png", "l2_sweep", CAPTIONS["l2_sweep"],
-                                    f"{dataset}.", {"dataset": dataset}))
+            specs.append(
+                FigureSpec(
+                    f"figures/{NAME}/{dataset}-{b}-classwise.png",
+                    "classwise",
+                    CAPTIONS["classwise"],
+                    f"{dataset}, {b} binarization.",
+                    {"dataset": dataset, "binarization": b},
+                )
+            )
+        specs.append(
+            FigureSpec(
+                f"figures/{NAME}/{dataset}-overlay.png",
+                "overlay",
+                CAPTIONS["overlay"],
+                f"{dataset}.",
+                {"dataset": dataset},
+            )
+        )
+        if any(
+            run.condition["regularization"].startswith("l2_")
+            for run in mine
+            if run.condition["regularization"] != "l2_inert"
+        ):
+            specs.append(
+                FigureSpec(
+                    f"figures/{NAME}/{dataset}-l2-sweep.png",
+                    "l2_sweep",
+                    CAPTIONS["l2_sweep"],
+                    f"{dataset}.",
+                    {"dataset": dataset},
+                )
+            )
     return specs
 
 
 def check(config: Mapping) -> tuple[list[str], list[str]]:
     section = config.get(NAME, {})
     defined = section.get("regularizers", {})
-    problems = [f"{NAME}: regularization {cond['regularization']!r} (dataset {cond['dataset']}) is not defined under "
-                f"{NAME}.regularizers (defined: {', '.join(defined)})"
-                for cond in conditions(config) if not cond.get("sweep") and cond["regularization"] not in defined]
-    problems += [f"{NAME}.conditions: dataset {cond['dataset']!r} is not in {NAME}.datasets "
-                 f"({', '.join(section.get('datasets', []))}); add it there" for cond in section.get("conditions", [])
-                 if cond["dataset"] not in section.get("datasets", [])]
+    problems = [
+        f"{NAME}: regularization {cond['regularization']!r} (dataset {cond['dataset']}) is not defined under "
+        f"{NAME}.regularizers (defined: {', '.join(defined)})"
+        for cond in conditions(config)
+        if not cond.get("sweep") and cond["regularization"] not in defined
+    ]
+    problems += [
+        f"{NAME}.conditions: dataset {cond['dataset']!r} is not in {NAME}.datasets "
+        f"({', '.join(section.get('datasets', []))}); add it there"
+        for cond in section.get("conditions", [])
+        if cond["dataset"] not in section.get("datasets", [])
+    ]
     return problems, dataset_warnings(config, NAME)
 
 
-FAMILY = Family(name=NAME, title="Memorization of random labels", source="Mehta et al. 2017, Figs 1-4",
-                analysis="bnnrepro.families.memorization.analysis", tables=tables, figures=figures, runs=runs,
-                chunks=chunks, check=check)
+FAMILY = Family(
+    name=NAME,
+    title="Memorization of random labels",
+    source="Mehta et al. 2017, Figs 1-4",
+    analysis="bnnrepro.families.memorization.analysis",
+    tables=tables,
+    figures=figures,
+    runs=runs,
+    chunks=chunks,
+    check=check,
+)

@@ -6,9 +6,9 @@ Every mention of a source in the report is :func:`cite` of a reference key and a
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import yaml
 
@@ -50,8 +50,13 @@ def canonical(value) -> str:
     return str(int(number)) if number == number and number.is_integer() else str(value)
 
 
-def paper_vs_ours(family: str, ours, conditions: Sequence[str], metrics: Mapping[str, str] | None = None,
-                  only: Mapping[str, object] | None = None):
+def paper_vs_ours(
+    family: str,
+    ours,
+    conditions: Sequence[str],
+    metrics: Mapping[str, str] | None = None,
+    only: Mapping[str, object] | None = None,
+):
     """Published numbers beside ours: one row per (condition, metric) with columns ``paper``,
     ``ours``, ``difference`` (only where the dataset is the same; across datasets the numbers are
     shown side by side, not subtracted), ``paper_dataset``, ``our_dataset`` and ``note`` (the
@@ -87,14 +92,27 @@ def paper_vs_ours(family: str, ours, conditions: Sequence[str], metrics: Mapping
         if source not in footnotes:
             footnotes.append(source)
         row = {c: cond.get(c, "") for c in conditions}
-        row.update(metric=(metrics or {}).get(metric, metric), paper=entry["value"],
-                   approx="~" if entry.get("approx") else "", ours=ours_value,
-                   difference=ours_value - entry["value"] if comparable else np.nan,
-                   paper_dataset=entry["dataset"], our_dataset=our_dataset,
-                   note=f"[{footnotes.index(source) + 1}]")
+        row.update(
+            metric=(metrics or {}).get(metric, metric),
+            paper=entry["value"],
+            approx="~" if entry.get("approx") else "",
+            ours=ours_value,
+            difference=ours_value - entry["value"] if comparable else np.nan,
+            paper_dataset=entry["dataset"],
+            our_dataset=our_dataset,
+            note=f"[{footnotes.index(source) + 1}]",
+        )
         rows.append(row)
-    columns = list(conditions) + ["metric", "paper", "approx", "ours", "difference", "paper_dataset", "our_dataset",
-                                  "note"]
+    columns = list(conditions) + [
+        "metric",
+        "paper",
+        "approx",
+        "ours",
+        "difference",
+        "paper_dataset",
+        "our_dataset",
+        "note",
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     if metrics:
         order = {label: i for i, label in enumerate(metrics.values())}
