@@ -88,7 +88,7 @@ def _locked(tmp: Path) -> Path:
 
     folder = tmp / "busy"
     folder.mkdir()
-    handle = open(folder / ".lock", "a+")
+    handle = open(folder / ".lock", "a+")  # noqa: SIM115 -- held open until the session ends (_HELD), no `with`
     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     _HELD.append(handle)  # kept open until the test session ends
     return folder

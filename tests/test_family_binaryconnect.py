@@ -183,7 +183,7 @@ def test_comparisons_are_paired_by_seed():
     variants = analysis.by_variant(runs, weights)
     assert list(variants["variant"]) == list(VARIANT_SETTINGS) and (variants["seeds"] == 3).all()
     # Only seeds run in both variants are paired.
-    est, a, b = analysis.paired(
+    est, a, _ = analysis.paired(
         weights[weights["seed"] != 2].pipe(lambda w: w[~((w["variant"] == "bc_det") & (w["seed"] == 0))]),
         "fashion_mnist",
         "share_saturated",

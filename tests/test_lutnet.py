@@ -316,7 +316,7 @@ def test_network_widths_and_validation():
         dict(n_threads=0),
     ]:
         with pytest.raises(ConfigError):
-            LutNetwork(**bad).layer_widths
+            _ = LutNetwork(**bad).layer_widths  # the property validates the settings
     with pytest.raises(ValueError, match="bits"):
         LutNetwork(k=2, hidden_layers=1, width=4).fit(np.full((4, 3), 2), np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="binary"):

@@ -327,10 +327,12 @@ def test_report_in_headless_chromium(ci_run):
         rows = page.evaluate("""Array.from(document.querySelectorAll('table.claims tr.claim-row')).map(r => {
             const link = r.querySelector('td.scope a');
             const id = link ? decodeURIComponent(link.getAttribute('href').slice(1)) : null;
-            return [r.querySelector('td.verdict').textContent.trim(), id, id !== null && document.getElementById(id) !== null];
+            return [r.querySelector('td.verdict').textContent.trim(), id,
+                    id !== null && document.getElementById(id) !== null];
         })""")
         overflowing = page.evaluate("""Array.from(document.querySelectorAll('table')).filter(
-            t => t.scrollWidth > t.parentElement.clientWidth + 1).map(t => t.querySelector('tr').textContent.slice(0, 80))""")
+            t => t.scrollWidth > t.parentElement.clientWidth + 1).map(
+            t => t.querySelector('tr').textContent.slice(0, 80))""")
         page_width = page.evaluate("document.documentElement.scrollWidth")
         ids = page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
         banner = page.locator("#smoke-test").is_visible()

@@ -314,7 +314,9 @@ def test_optimizer_step_clips_latent_weights_exactly_as_a_separate_clamp(kind):
             assert torch.equal(a, b)
     assert beyond > 0  # the clip was active
     groups = clipped.param_groups
-    assert [g["lr"] for g in groups[:2]] == pytest.approx([0.5 * l.glorot_lr_scale for l in binary_layers(model)])
+    assert [g["lr"] for g in groups[:2]] == pytest.approx(
+        [0.5 * layer.glorot_lr_scale for layer in binary_layers(model)]
+    )
     assert groups[2]["lr"] == 0.5 and groups[2].get("clip") is None
     plain = make_optimizer(model, 0.2, glorot_lr_scale=False, optimizer=kind)
     assert [g["lr"] for g in plain.param_groups] == [0.2, 0.2, 0.2]
@@ -326,7 +328,7 @@ def test_optimizer_choice_errors_and_state_of_the_other_kind():
     from bnnrepro.train.optim import make_optimizer
 
     model = build_model(ModelSpec(arch="mlp", hidden=(8,)), (1, 28, 28), 10)
-    with pytest.raises(ConfigError, match="optimizer='rmsprop'.*adam, sgd"):
+    with pytest.raises(ConfigError, match=r"optimizer='rmsprop'.*adam, sgd"):
         make_optimizer(model, 0.1, optimizer="rmsprop")
     adam_state = make_optimizer(model, 0.1).state_dict()
     with pytest.raises(ValueError, match="adam's, not sgd's"):

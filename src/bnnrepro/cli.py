@@ -1,8 +1,8 @@
 """The ``bnnrepro`` command line: one registry of commands, ``<group> <verb>``.
 
 Every command is an object (or a module) with ``add_arguments(parser)`` and ``run(args) -> int``,
-named in :func:`registry` by ``"module:object"`` (or ``"module"``) and imported only when called, so that ``bnnrepro --help``
-and usage errors answer at once (no torch, pandas or Triton). Families contribute ``<family>
+named in :func:`registry` by ``"module:object"`` (or ``"module"``) and imported only when called,
+so that ``bnnrepro --help`` and usage errors answer at once (no torch, pandas or Triton). Families contribute ``<family>
 tables``, ``<family> figures`` and their own verbs from their declarations. One error handler
 turns bad input (settings, data, result files, output paths) into one line and exit status 2, never a
 traceback.

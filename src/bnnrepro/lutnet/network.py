@@ -35,8 +35,9 @@ Reproducibility
 ---------------
 All randomness comes from ``seed``: the connections of layer ``l`` from a generator seeded with
 ``(seed, l, 0)``, and the tie-breaking from a keyed hash of ``(seed, l, lut, pattern)``
-(:func:`tie_bits`; :func:`tie_priorities` for the many-class rule). A counter-based hash makes each table cell's random draw independent of
-how luts are split into chunks or threads, so the result depends on ``seed`` only.
+(:func:`tie_bits`; :func:`tie_priorities` for the many-class rule). A counter-based hash makes each
+table cell's random draw independent of how luts are split into chunks or threads, so the result
+depends on ``seed`` only.
 """
 
 from __future__ import annotations

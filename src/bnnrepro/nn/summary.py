@@ -63,15 +63,15 @@ class ModelSummary:
 
         rows = [
             dict(
-                layer=l.name,
-                kind=l.kind,
-                shape=l.shape,
-                binary_params=l.binary_params,
-                float_params=l.float_params,
-                fp32_bytes=l.fp32_bytes,
-                packed_bytes=l.packed_bytes,
+                layer=layer.name,
+                kind=layer.kind,
+                shape=layer.shape,
+                binary_params=layer.binary_params,
+                float_params=layer.float_params,
+                fp32_bytes=layer.fp32_bytes,
+                packed_bytes=layer.packed_bytes,
             )
-            for l in self.layers
+            for layer in self.layers
         ]
         rows.append(
             dict(

@@ -71,7 +71,9 @@ def _typed(scalar: type, flag: str):
         try:
             value = scalar(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an' if scalar is int else 'a'} {scalar.__name__}")
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an' if scalar is int else 'a'} {scalar.__name__}"
+            ) from None
         if scalar is int and abs(value) > 2**62:
             raise argparse.ArgumentTypeError(f"{text} is too large")
         return value

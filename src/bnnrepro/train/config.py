@@ -83,7 +83,9 @@ class TrainConfig:
     )
     stochastic_eval: str = setting(
         "real",
-        "evaluation of stochastic layers: real (the real-valued weights, as the CIFAR-10 scripts), sign (fully binary), or sample (sampled binary weights and batch-statistics batch norm, as the SVHN stochastic script's deterministic=False)",
+        "evaluation of stochastic layers: real (the real-valued weights, as the CIFAR-10 scripts), sign (fully"
+        " binary), or sample (sampled binary weights and batch-statistics batch norm, as the SVHN stochastic"
+        " script's deterministic=False)",
         choices=("real", "sign", "sample"),
         group="model",
     )
@@ -106,7 +108,8 @@ class TrainConfig:
     )
     l2_gradient: str = setting(
         "latent",
-        "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or none (as the original code: taken w.r.t. the binarized weights, the penalty never reaches the weights)",
+        "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or none (as the original"
+        " code: taken w.r.t. the binarized weights, the penalty never reaches the weights)",
         choices=("latent", "none"),
         group="regularization",
     )
@@ -151,9 +154,13 @@ class TrainConfig:
                 raise ConfigError(
                     f"{f.name}={value!r} is not allowed; choose one of: {', '.join(map(str, meta['choices']))}"
                 )
-            if meta.get("minimum") is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-                if value < meta["minimum"] or (isinstance(value, float) and not math.isfinite(value)):
-                    raise ConfigError(f"{f.name}={value!r} must be >= {meta['minimum']}")
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if (
+                meta.get("minimum") is not None
+                and is_number
+                and (value < meta["minimum"] or (isinstance(value, float) and not math.isfinite(value)))
+            ):
+                raise ConfigError(f"{f.name}={value!r} must be >= {meta['minimum']}")
         parse_task(self.task)
         if self.width == 0:
             raise ConfigError("width must be > 0")

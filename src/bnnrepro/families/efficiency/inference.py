@@ -24,6 +24,7 @@ path: only the products between +-1 activations and +-1 weights can use the xnor
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -228,14 +229,14 @@ def time_conditions(
     batches = {size: x[:size].to(device) for size in batch_sizes}
     for condition in conditions:  # warm-up: allocations, prepared packed weights, kernel compilation
         for size in batch_sizes:
-            time_block(lambda: call(condition, batches[size]), min_run_time / 4, min_calls=1)
+            time_block(functools.partial(call, condition, batches[size]), min_run_time / 4, min_calls=1)
     rows = []
     for block in range(repeats):
         shift = block % len(conditions)
         order = conditions[shift:] + conditions[:shift]
         for size in batch_sizes:
             for position, condition in enumerate(order):
-                seconds, calls = time_block(lambda: call(condition, batches[size]), min_run_time)
+                seconds, calls = time_block(functools.partial(call, condition, batches[size]), min_run_time)
                 rows.append(
                     {
                         **{k: v for k, v in condition.items() if k != "model"},

@@ -542,7 +542,8 @@ The column schemas are documented in the bnnrepro.families.lookup_tables.compute
 
 EXAMPLES = """examples:
   bnnrepro lookup_tables table table3 --out t3.csv --k 2 4 6 8 10 12 14 16
-  bnnrepro lookup_tables table table3 --out rand.csv --labels random --data-seed 0 1 2 3 4 --seed 0 1 2 3 4 --pairing paired
+  bnnrepro lookup_tables table table3 --out rand.csv --labels random --data-seed 0 1 2 3 4 \\
+      --seed 0 1 2 3 4 --pairing paired
   bnnrepro lookup_tables table table1 --out t1.csv --k 12 --train-size 10000 --train-eval-size 2000
   bnnrepro lookup_tables table pairwise --out pairs.csv --k 2 8 14 --layers 2 5 --pairs 3-5 4-9"""
 
