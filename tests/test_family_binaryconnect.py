@@ -83,7 +83,7 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
     """Every run of the default config is a valid `bnnrepro train` run, and the control shares every
     setting with bc_det except the binarization."""
     import yaml
-    from tests.conftest import ROOT
+    from conftest import ROOT
 
     from bnnrepro.train.config import TrainConfig
 

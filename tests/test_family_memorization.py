@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import ROOT
+from conftest import ROOT
 
 from bnnrepro.families.memorization import analysis, declaration
 from bnnrepro.families.reporting import Context

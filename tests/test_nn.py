@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,8 +15,8 @@ from bnnrepro.nn import (
     BinaryConv2d,
     BinaryLinear,
     ModelSpec,
+    SignActivation,
     SignWeight,
-    SteSign,
     StochasticSignWeight,
     binary_layers,
     build_model,
@@ -115,7 +116,7 @@ def test_binary_sigmoid_is_zero_one_with_half_slope():
 
 def test_binary_linear_computes_on_signs():
     torch.manual_seed(0)
-    layer = BinaryLinear(37, 5, input_quantizer=SteSign(), kernel_quantizer=SignWeight())
+    layer = BinaryLinear(37, 5, input_quantizer=SignActivation(), kernel_quantizer=SignWeight())
     assert layer.weight.abs().max() <= 1.0  # Uniform(-1, 1) init
     x = torch.randn(4, 37)
     expected = F.linear(torch.where(x >= 0, 1.0, -1.0), torch.where(layer.weight >= 0, 1.0, -1.0), layer.bias)
@@ -125,7 +126,7 @@ def test_binary_linear_computes_on_signs():
 
 def test_binary_conv_pads_with_zero_after_binarizing():
     torch.manual_seed(0)
-    conv = BinaryConv2d(3, 4, 3, padding=1, bias=False, input_quantizer=SteSign(), kernel_quantizer=SignWeight())
+    conv = BinaryConv2d(3, 4, 3, padding=1, bias=False, input_quantizer=SignActivation(), kernel_quantizer=SignWeight())
     x = torch.randn(2, 3, 5, 5)
     expected = F.conv2d(torch.where(x >= 0, 1.0, -1.0), torch.where(conv.weight >= 0, 1.0, -1.0), padding=1)
     torch.testing.assert_close(conv(x), expected)
@@ -239,3 +240,26 @@ def test_real_kernel_quantizer_keeps_the_latent_weight_recipe_but_not_binary():
     torch.testing.assert_close(layer.weight.grad, torch.ones(3, 1) * x.sum(0))
     with pytest.raises(ValueError, match="binarization"):
         ModelSpec(binarization="ternary")
+
+
+@pytest.mark.parametrize("package", ["bnnrepro.nn", "bnnrepro.train"])
+def test_lazy_names_are_public_and_visible_to_type_checkers(package):
+    """A lazy package states each public name three times (the lazy table, ``__all__`` and the
+    ``TYPE_CHECKING`` imports type checkers read): all three must agree, and each name must resolve."""
+    import ast
+    import importlib
+
+    module = importlib.import_module(package)
+    tree = ast.parse(Path(module.__file__).read_text())
+    checked = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for stmt in node.body
+        if isinstance(stmt, ast.ImportFrom)
+        for alias in stmt.names
+    }
+    lazy = module._LAZY
+    assert set(module.__all__) == set(lazy) == checked
+    for name in module.__all__:
+        assert getattr(importlib.import_module(lazy[name]), name) is getattr(module, name)
