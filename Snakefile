@@ -14,8 +14,11 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 
 
+from bnnrepro.data.registry import DATASETS  # importable once common.smk has put src/ on the path
+
+
 wildcard_constraints:
-    dataset="fashion_mnist|mnist|cifar10|svhn",
+    dataset="|".join(DATASETS),  # every dataset of the registry
 
 
 include: "workflow/rules/train.smk"

@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bnnrepro.data.registry import DATASETS
+
 #: The order in which a run's training settings are merged: each later layer overrides earlier keys.
 SETTINGS_LAYERS = (
     "execution",
@@ -147,13 +149,10 @@ def enabled(config: Mapping, family: str) -> bool:
     return bool(config.get(family, {}).get("enabled", True))
 
 
-#: How the report names the datasets.
-DATASET_NAMES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST", "cifar10": "CIFAR-10", "svhn": "SVHN"}
-
-
 def dataset_name(dataset: str) -> str:
-    """How the report names a dataset (Fashion-MNIST, MNIST, CIFAR-10, SVHN)."""
-    return DATASET_NAMES.get(dataset, dataset)
+    """How the report names a dataset: its registry entry's short title (Fashion-MNIST, CIFAR-10...)."""
+    spec = DATASETS.get(dataset)
+    return spec.short_title if spec is not None else dataset
 
 
 def dataset_warnings(config: Mapping, family: str) -> list[str]:
