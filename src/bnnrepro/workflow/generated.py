@@ -91,7 +91,8 @@ def captions() -> dict[str, str]:
 def expected_files(root: Path) -> dict[Path, str]:
     files = {
         root / "workflow/schemas/train_settings.schema.yaml": render_schema(),
-        root / "workflow/schemas/names.schema.yaml": HEADER + yaml.safe_dump(names_schema(), sort_keys=False, width=120),
+        root / "workflow/schemas/names.schema.yaml": HEADER
+        + yaml.safe_dump(names_schema(), sort_keys=False, width=120),
     }
     files.update({root / "workflow/report" / name: text for name, text in captions().items()})
     return files
