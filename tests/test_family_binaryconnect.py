@@ -83,9 +83,9 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
     """Every run of the default config is a valid `bnnrepro train` run, and the control shares every
     setting with bc_det except the binarization."""
     import yaml
-    from conftest import ROOT
 
     from bnnrepro.train.config import TrainConfig
+    from conftest import ROOT
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["binaryconnect"]["variant_settings"] = VARIANT_SETTINGS  # the schema's default

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
 
 from bnnrepro.families.memorization import analysis, declaration
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
+from conftest import ROOT
 
 #: The thresholds the memorization claims read (the schema's defaults; checked below).
 THRESHOLDS = {"memorize_train_error": 0.05, "slowdown_margin": 0.05, "chance_tolerance": 0.05}
