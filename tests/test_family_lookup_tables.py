@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,13 +163,14 @@ def test_make_task(synthetic):
     assert 0.3 < rand.label_agreement < 0.7
     pair = make_task(synthetic, "pair-2-7")
     assert pair.n_train == int(np.isin(synthetic.y_train, [2, 7]).sum())
-    for bad in [
+    bad_settings: list[dict[str, Any]] = [
         dict(task="multiclass"),
         dict(task="pair-3-3"),
         dict(labels="randY"),
         dict(train_size=0),
         dict(test_size=201),
-    ]:
+    ]
+    for bad in bad_settings:
         with pytest.raises(ConfigError):
             make_task(synthetic, **bad)
 

@@ -418,7 +418,7 @@ def test_non_eligible_layers_unchanged():
 
 def test_bench_interleaved_blocks_on_cpu():
     # The library behind `bnnrepro kernels bench` (its command is tested in test_family_kernels.py).
-    lines = []
+    lines: list[str] = []
     rows = bench.benchmark(torch.device("cpu"), [1, 3], [64, 100], repeats=2, max_time=0.01, log=lines.append)
     frame = pd.DataFrame(rows)
     assert list(frame.columns) == list(bench.COLUMNS)

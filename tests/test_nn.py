@@ -36,12 +36,14 @@ def test_sign_of_zero_is_plus_one_and_output_is_pm1():
 def test_sign_ste_gradient_is_cut_off_outside_unit_interval():
     x = torch.tensor([-1.5, -1.0, -0.2, 0.0, 0.7, 1.0, 1.01], requires_grad=True)
     ste_sign(x).backward(torch.arange(1.0, 8.0))
+    assert x.grad is not None
     assert x.grad.tolist() == [0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0]
 
 
 def test_weight_quantizer_passes_gradient_unchanged():
     w = torch.tensor([-3.0, 0.0, 0.5], requires_grad=True)
     SignWeight()(w).backward(torch.tensor([1.0, 2.0, 3.0]))
+    assert w.grad is not None
     assert w.grad.tolist() == [1.0, 2.0, 3.0]
 
 
@@ -73,7 +75,8 @@ def test_one_pass_ste_gradient_equals_the_masked_product(dtype, clip_value):
     x = (torch.randn(10007, generator=torch.Generator().manual_seed(1)) * 2).to(dtype)
     limit = torch.tensor(clip_value, dtype=dtype)
     above = torch.nextafter(limit, torch.tensor(9.0, dtype=dtype))
-    for start, value in enumerate([limit, -limit, above, -above, 0.0, math.inf, -math.inf]):
+    special: list[torch.Tensor | float] = [limit, -limit, above, -above, 0.0, math.inf, -math.inf]
+    for start, value in enumerate(special):
         x[start::11] = value
     grad = torch.randn(10007, generator=torch.Generator().manual_seed(2)).to(dtype)
     expected = grad * (x.abs() <= clip_value).to(dtype)
@@ -111,6 +114,7 @@ def test_binary_sigmoid_is_zero_one_with_half_slope():
     y = BinarySigmoid()(x)
     assert y.tolist() == [0.0, 0.0, 1.0, 1.0]
     y.sum().backward()
+    assert x.grad is not None
     assert x.grad.tolist() == [0.0, 0.5, 0.5, 0.5]
 
 
@@ -250,6 +254,7 @@ def test_lazy_names_are_public_and_visible_to_type_checkers(package):
     import importlib
 
     module = importlib.import_module(package)
+    assert module.__file__ is not None
     tree = ast.parse(Path(module.__file__).read_text())
     checked = {
         alias.asname or alias.name

@@ -267,7 +267,9 @@ def test_every_json_the_workflow_writes_is_valid(ci_run):
     for path in files:
         _strict_json(path.read_text())  # no NaN / Infinity
     html = (base / "report" / "index.html").read_text()
-    block = re.search(r'<script type="application/json" id="provenance-data">(.*?)</script>', html, re.S).group(1)
+    found = re.search(r'<script type="application/json" id="provenance-data">(.*?)</script>', html, re.S)
+    assert found is not None
+    block = found.group(1)
     assert _strict_json(block)["command"].startswith("snakemake")
 
 

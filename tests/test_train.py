@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from bnnrepro.train.loop import CHECKPOINT
 from conftest import ROOT, run_cli
 
 # checkpoint_every 0: a checkpoint after every epoch, so that the resume tests resume mid-run
-TINY = dict(
+TINY: dict[str, Any] = dict(
     arch="mlp",
     hidden=[32],
     train_size=600,
@@ -150,7 +151,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, fashion_mnist):
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "r", log=quiet, stop_after_epoch=1)
     changed = TrainConfig(**TINY, epochs=2, seed=9)
-    messages = []
+    messages: list[str] = []
     result = train(changed, tmp_path / "r", log=messages.append)
     assert result.resumed_from == 0 and any("different settings" in m for m in messages)
 

@@ -16,6 +16,7 @@ import errno
 import importlib
 import sys
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from bnnrepro import __version__
 from bnnrepro.errors import BnnreproError
@@ -103,7 +104,7 @@ def _usage(entries: list[Entry]) -> str:
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with the error format of the rest of the CLI (message + hint, exit 2)."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n(run `{self.prog} --help` for the options)\n")
 
 
@@ -148,7 +149,7 @@ def _unknown(argv: list[str], entries: list[Entry]) -> int:
     return 2
 
 
-def _load(target: str):
+def _load(target: str) -> Any:
     """The command object ``module:object``, or the module itself (with add_arguments / run)."""
     module, _, name = target.partition(":")
     loaded = importlib.import_module(module)
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             errno.ENOTDIR: "a parent of it is a file, not a folder",
             errno.EEXIST: "it exists and is not a folder",
         }
-        reason = what.get(exc.errno, exc.strerror or str(exc))
+        reason = (what.get(exc.errno) if exc.errno is not None else None) or exc.strerror or str(exc)
         target = exc.filename or "an output"
         print(
             f"bnnrepro: error: cannot write {target}: {reason}; choose another output path or free the space",

@@ -14,7 +14,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -132,7 +135,7 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256", chunk: int =
 TEXT_COLUMNS = ("class", "labels", "split", "dataset", "binarization", "regularization", "variant", "run")
 
 
-def read_csv(path: str | os.PathLike, **kwargs: Any):
+def read_csv(path: str | os.PathLike, **kwargs: Any) -> pd.DataFrame:
     """pandas.read_csv with the project's text columns kept as strings."""
     import pandas as pd
 

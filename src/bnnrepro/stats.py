@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from bnnrepro.errors import ConfigError, DataError
@@ -62,7 +63,7 @@ def _check_level(level: float) -> float:
     return float(level)
 
 
-def _values(values, name: str = "values") -> np.ndarray:
+def _values(values: ArrayLike, name: str = "values") -> np.ndarray:
     """A 1-D float array of finite values with at least one element, or a DataError."""
     array = np.asarray(values, dtype=float).ravel()
     if array.size == 0:
@@ -72,7 +73,7 @@ def _values(values, name: str = "values") -> np.ndarray:
     return array
 
 
-def _positive(values, name: str) -> np.ndarray:
+def _positive(values: ArrayLike, name: str) -> np.ndarray:
     array = _values(values, name)
     if np.any(array <= 0):
         raise DataError(f"{name}: ratio intervals need positive values (timings, memory); got {array.min():g}")
@@ -111,7 +112,7 @@ def bounded(est: Estimate, lower: float = 0.0, upper: float = 1.0) -> Estimate:
     return dataclasses.replace(est, low=max(est.low, lower), high=min(est.high, upper))
 
 
-def mean_interval(values, level: float = 0.95, unit: str = "repeats") -> Estimate:
+def mean_interval(values: ArrayLike, level: float = 0.95, unit: str = "repeats") -> Estimate:
     """Student-t interval of the mean over n independent repeats x_1..x_n.
 
     x̄ = Σ x_j / n,  s² = Σ (x_j − x̄)² / (n − 1),  interval x̄ ± t_{n−1, (1+level)/2} · s / √n.
@@ -127,7 +128,7 @@ def mean_interval(values, level: float = 0.95, unit: str = "repeats") -> Estimat
     return Estimate(mean, low, high, n, f"t-interval over {_counted(n, unit)}", level)
 
 
-def paired_difference_interval(a, b, level: float = 0.95, unit: str = "repeats") -> Estimate:
+def paired_difference_interval(a: ArrayLike, b: ArrayLike, level: float = 0.95, unit: str = "repeats") -> Estimate:
     """Mean of the paired differences d_j = a_j − b_j (a_j and b_j share repeat j, e.g. a seed),
     with the Student-t interval of :func:`mean_interval` applied to d."""
     a, b = _values(a, "a"), _values(b, "b")
@@ -138,7 +139,11 @@ def paired_difference_interval(a, b, level: float = 0.95, unit: str = "repeats")
 
 
 def ratio_interval(
-    numerators, denominators, paired: bool = True, level: float = 0.95, unit: str = "repeats"
+    numerators: ArrayLike,
+    denominators: ArrayLike,
+    paired: bool = True,
+    level: float = 0.95,
+    unit: str = "repeats",
 ) -> Estimate:
     """Ratio of two positive quantities (timings, memory) on the log scale.
 
@@ -195,7 +200,9 @@ def proportion_interval(successes: int, trials: int, level: float = 0.95, unit: 
     )
 
 
-def slope_interval(x, y, groups, level: float = 0.95, unit: str = "groups") -> Estimate:
+def slope_interval(
+    x: ArrayLike, y: ArrayLike, groups: ArrayLike, level: float = 0.95, unit: str = "groups"
+) -> Estimate:
     """Mean over groups of the within-group least-squares slope of y on x.
 
     For group g (one seed, one task): b_g = Σ (x − x̄_g)(y − ȳ_g) / Σ (x − x̄_g)²; the groups are the
@@ -281,8 +288,8 @@ def verdict_below(est: Estimate | None, threshold: float) -> tuple[str, str]:
     otherwise inconclusive. An interval whose upper end touches the threshold does not establish
     the strict claim, so it is inconclusive unless the interval is the single point [t, t]."""
     early = _no_interval(est)
-    if early:
-        return early
+    if early or est is None:
+        return early or (NOT_RUN, "no result")
     if est.high < threshold:
         return HELD, f"{_interval_text(est)} lies below {_fmt(threshold)}"
     if est.low >= threshold:
@@ -296,8 +303,8 @@ def verdict_above(est: Estimate | None, threshold: float) -> tuple[str, str]:
     held if low > threshold; did not hold if high <= threshold; otherwise inconclusive
     (the mirror image of :func:`verdict_below`)."""
     early = _no_interval(est)
-    if early:
-        return early
+    if early or est is None:
+        return early or (NOT_RUN, "no result")
     if est.low > threshold:
         return HELD, f"{_interval_text(est)} lies above {_fmt(threshold)}"
     if est.high <= threshold:
@@ -314,8 +321,8 @@ def verdict_within(est: Estimate | None, lower: float, upper: float) -> tuple[st
     if lower > upper:
         raise ConfigError(f"the band's lower edge {lower} is above its upper edge {upper}; swap them")
     early = _no_interval(est)
-    if early:
-        return early
+    if early or est is None:
+        return early or (NOT_RUN, "no result")
     band = f"[{_fmt(lower)}, {_fmt(upper)}]"
     if lower <= est.low and est.high <= upper:
         return HELD, f"{_interval_text(est)} lies inside {band}"
@@ -419,7 +426,7 @@ class OverdispersionResult:
         }
 
 
-def _correct_matrix(correct) -> np.ndarray:
+def _correct_matrix(correct: ArrayLike) -> np.ndarray:
     matrix = np.asarray(correct)
     if matrix.ndim != 2:
         raise DataError(f"correct must be a 2-D 0/1 matrix [run, example] (got {matrix.ndim} dimensions)")
@@ -439,7 +446,7 @@ def _poisson_binomial_pmf(probabilities: np.ndarray) -> np.ndarray:
     return pmf
 
 
-def _permutation_counts(ones_per_run: np.ndarray, examples: int, batch: int, rng: np.random.Generator):
+def _permutation_counts(ones_per_run: np.ndarray, examples: int, batch: int, rng: np.random.Generator) -> np.ndarray:
     """Per-example counts for ``batch`` independent draws of the null, shape (batch, examples).
 
     In each draw, run r's correct set is a uniformly random subset of size k_r of the examples,
@@ -475,7 +482,7 @@ def _min_detectable_sigma2(critical: float, null_sd: float, mean_accuracy: float
 
 
 def overdispersion(
-    correct,
+    correct: ArrayLike,
     permutations: int = 2000,
     seed: int = 0,
     level: float = 0.95,
@@ -574,7 +581,7 @@ def overdispersion(
     total = int(counts.sum())
     null_count_variance = examples / (examples - 1) * float(np.sum(run_accuracy * (1 - run_accuracy)))
 
-    def sigma2_of(sum_of_squares):
+    def sigma2_of(sum_of_squares: np.ndarray | float) -> np.ndarray | float:
         count_variance = (sum_of_squares - total * total / examples) / (examples - 1)
         return (count_variance - null_count_variance) / (runs * (runs - 1))
 

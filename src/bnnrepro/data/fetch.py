@@ -23,11 +23,15 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bnnrepro.data.parsers import read_maybe_gzip
 from bnnrepro.data.registry import DatasetSpec, RemoteFile
 from bnnrepro.errors import ConfigError, DataError
 from bnnrepro.io import file_digest
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -232,7 +236,7 @@ def file_status(
     return statuses
 
 
-def _progress(total: int | None, desc: str, quiet: bool):
+def _progress(total: int | None, desc: str, quiet: bool) -> tqdm:
     from tqdm import tqdm
 
     return tqdm(

@@ -41,7 +41,8 @@ class RawDataset:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+        channels, height, width = self.x_train.shape[1:]
+        return channels, height, width
 
 
 @dataclass(frozen=True)

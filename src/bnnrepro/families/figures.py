@@ -4,9 +4,15 @@ the PNG + SVG output written atomically. Figures read only result tables (tidy C
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 matplotlib.use("Agg")  # headless: figures are files
 
@@ -16,7 +22,7 @@ import seaborn as sns
 from bnnrepro.io import atomic_open
 
 
-def ordered(values, order) -> list:
+def ordered(values: Iterable, order: Sequence) -> list:
     """The distinct ``values`` in the given ``order`` first, then any others in order of appearance."""
     values = list(dict.fromkeys(values))
     return [v for v in order if v in values] + [v for v in values if v not in order]
@@ -60,7 +66,7 @@ def setup() -> None:
     plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "axes.titlesize": "medium"})
 
 
-def save(fig, path: str | os.PathLike, svg: bool = True) -> list[Path]:
+def save(fig: Figure, path: str | os.PathLike, svg: bool = True) -> list[Path]:
     """Save ``fig`` as PNG (the given path) and, if ``svg``, an SVG beside it; close it."""
     path = Path(path)
     written = []
@@ -73,7 +79,7 @@ def save(fig, path: str | os.PathLike, svg: bool = True) -> list[Path]:
     return written
 
 
-def palette(kind: str, values) -> dict[str, str]:
+def palette(kind: str, values: Iterable) -> dict[str, str]:
     """Colours for ``values`` of a condition ``kind`` (fixed ones first, then a fallback cycle)."""
     fixed = PALETTES.get(kind, {})
     extra = [v for v in values if v not in fixed]
@@ -81,7 +87,7 @@ def palette(kind: str, values) -> dict[str, str]:
     return {**{v: fixed[v] for v in values if v in fixed}, **dict(zip(extra, cycle))}
 
 
-def integer_axis(axes, axis: str = "x") -> None:
+def integer_axis(axes: Axes, axis: str = "x") -> None:
     """Integer ticks (epochs, counts) on every axes of ``axes``."""
     from matplotlib.ticker import MaxNLocator
 

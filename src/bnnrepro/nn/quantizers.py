@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -95,14 +96,14 @@ class SignFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, clip_value: float) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, clip_value: float) -> torch.Tensor:
         if math.isfinite(clip_value):
             ctx.save_for_backward(x)
         ctx.clip_value = clip_value
         return binarize(x)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         if not math.isfinite(ctx.clip_value):
             return grad, None
         (x,) = ctx.saved_tensors
@@ -114,11 +115,11 @@ class SignWeightFunction(torch.autograd.Function):
     the binarized weights is the gradient of the latent weights. Saves nothing."""
 
     @staticmethod
-    def forward(ctx, w: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, w: torch.Tensor) -> torch.Tensor:
         return binarize(w)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         return grad
 
 
@@ -127,7 +128,7 @@ class StochasticSignFunction(torch.autograd.Function):
     Backward: as :class:`SignFunction`."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, clip_value: float) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, clip_value: float) -> torch.Tensor:
         if math.isfinite(clip_value):
             ctx.save_for_backward(x)
         ctx.clip_value = clip_value
@@ -135,7 +136,7 @@ class StochasticSignFunction(torch.autograd.Function):
         return binarize(torch.rand_like(x).sub_(hard_sigmoid(x))).neg_()
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         return SignFunction.backward(ctx, grad)
 
 
@@ -144,12 +145,12 @@ class BinarySigmoidFunction(torch.autograd.Function):
     "sigmoid" activations). Backward: the gradient of hard_sigmoid, ``0.5 * grad * (|x| <= 1)``."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return (x >= 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return clipped_ste_grad(grad, x, 1.0).mul_(0.5)
 

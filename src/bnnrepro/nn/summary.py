@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from torch import nn
 
 from bnnrepro.nn.layers import QuantLayerMixin
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FLOAT_BYTES = 4
 
@@ -58,7 +62,7 @@ class ModelSummary:
     def packed_bytes(self) -> int:
         return sum(layer.packed_bytes for layer in self.layers)
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         rows = [

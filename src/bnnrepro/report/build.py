@@ -17,6 +17,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -192,7 +193,7 @@ def build(
         write_csv(claims_out, pd.DataFrame(claims)[CLAIM_COLUMNS])
     tally = {v: sum(1 for r in claims if r["verdict"] == v) for v in VERDICT_ORDER}
     times = provenance.job_times(results / "benchmarks", FAMILIES)
-    prov = {
+    prov: dict[str, Any] = {
         "git": provenance.git_state(),
         "packages": provenance.package_versions(),
         "hardware": provenance.hardware(),

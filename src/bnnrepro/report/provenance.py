@@ -9,6 +9,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -117,7 +118,7 @@ def hardware() -> dict:
     return info
 
 
-def _family_and_step(parts: tuple[str, ...], families) -> tuple[str, str]:
+def _family_and_step(parts: tuple[str, ...], families: Iterable[str]) -> tuple[str, str]:
     """(family, step) of a benchmark file from its path under benchmarks/ (which mirrors the job's
     log path: train/<family>/<dataset>/<chunk>.tsv, <family>/tables.tsv, <family>/<...>.tsv, ...)."""
     names = sorted(families, key=len, reverse=True)
@@ -132,7 +133,7 @@ def _family_and_step(parts: tuple[str, ...], families) -> tuple[str, str]:
     return family, stem if stem in ("tables", "figures") else "compute"
 
 
-def job_times(benchmark_dir: Path, families=()) -> pd.DataFrame:
+def job_times(benchmark_dir: Path, families: Iterable[str] = ()) -> pd.DataFrame:
     """Per family and step (training, compute, tables, figures; the workflow's own jobs: data,
     config, report): jobs, total and longest wall seconds, peak RSS (MB).
 

@@ -8,9 +8,11 @@ metadata holds its help text and, where it applies, its allowed values.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -25,11 +27,18 @@ OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def setting(default: Any, help: str, *, choices=None, group: str = "training", minimum=None):
+def setting(
+    default: Any,
+    help: str,
+    *,
+    choices: Sequence[str] | None = None,
+    group: str = "training",
+    minimum: float | None = None,
+) -> Any:
     """A dataclass field with CLI/YAML metadata."""
     meta = {"help": help, "choices": choices, "group": group, "minimum": minimum}
     if isinstance(default, list):
-        return field(default_factory=lambda d=default: list(d), metadata=meta)
+        return field(default_factory=functools.partial(list, default), metadata=meta)
     return field(default=default, metadata=meta)
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bnnrepro.errors import DataError
 from bnnrepro.io import file_digest, write_json
@@ -38,7 +40,7 @@ def read_summary(folder: str | os.PathLike) -> dict:
         raise DataError(f"{path} is corrupt (not valid JSON: {exc})") from None
 
 
-def tag_columns(tags) -> dict[str, str]:
+def tag_columns(tags: Iterable[str]) -> dict[str, str]:
     """A run's condition tags (``key=value`` strings, the ``tags`` setting) as a mapping."""
     return dict(tag.split("=", 1) for tag in tags)
 
@@ -75,7 +77,7 @@ def verified_run(folder: str | os.PathLike, fix: str = "") -> dict:
     return summary
 
 
-def write_manifest(path: str | os.PathLike, folders: list[str | os.PathLike], **info) -> dict:
+def write_manifest(path: str | os.PathLike, folders: Sequence[str | os.PathLike], **info: Any) -> dict:
     """Write the manifest of a chunk of finished runs (their folders and summary checksums)."""
     manifest = {**info, "runs": [{"folder": str(f), "summary_sha256": file_digest(Path(f) / SUMMARY)} for f in folders]}
     write_json(path, manifest)
@@ -109,6 +111,6 @@ def read_manifest(path: str | os.PathLike) -> list[Path]:
     return folders
 
 
-def read_manifests(paths) -> list[Path]:
+def read_manifests(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """:func:`read_manifest` over several manifests, in order."""
     return [folder for path in paths for folder in read_manifest(path)]

@@ -108,7 +108,10 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
 
 def module_digest(module: str, src: Path = SRC) -> str:
     """Hash of one module's syntax tree without docstrings (no line numbers, no comments)."""
-    return _analyse(module, src)[1]
+    analysed = _analyse(module, src)
+    if analysed is None:
+        raise ValueError(f"{module} is not a module of the package under {src}")
+    return analysed[1]
 
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json", ".j2")
@@ -116,7 +119,8 @@ DATA_SUFFIXES = (".yaml", ".yml", ".json", ".j2")
 
 def data_files(modules: list[str], src: Path = SRC) -> list[Path]:
     """Data files next to the modules: in their folders and in subfolders that are not packages."""
-    return sorted({path for module in modules for path in _folder_data(module_file(module, src).parent)})
+    files = [module_file(module, src) for module in modules]
+    return sorted({path for file in files if file is not None for path in _folder_data(file.parent)})
 
 
 @cache

@@ -21,6 +21,7 @@ import itertools
 from collections.abc import Mapping
 
 from bnnrepro.families.base import (
+    Chunk,
     Family,
     FigureSpec,
     Run,
@@ -84,7 +85,7 @@ def runs(config: Mapping) -> list[Run]:
     return out
 
 
-def chunks(config: Mapping):
+def chunks(config: Mapping) -> list[Chunk]:
     """The seeds of one variant per chunk (at most ``runs_per_job`` runs each)."""
     size = config.get(NAME, {}).get("runs_per_job", 3)
     return chunked(NAME, runs(config), lambda run: run.condition["variant"], size)

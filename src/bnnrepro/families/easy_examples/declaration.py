@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bnnrepro.families.base import Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
+from bnnrepro.families.base import Chunk, Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
 
 NAME = "easy_examples"
 CONDITION = ("dataset", "binarization", "labels")
@@ -67,7 +67,7 @@ def runs(config: Mapping) -> list[Run]:
     return out
 
 
-def chunks(config: Mapping):
+def chunks(config: Mapping) -> list[Chunk]:
     """One group per condition, ``runs_per_job`` runs per job."""
     size = config.get(NAME, {}).get("runs_per_job", 16)
     return chunked(NAME, runs(config), lambda run: run.name.rsplit("-r", 1)[0], size)
