@@ -88,6 +88,19 @@ def test_a_new_import_brings_its_module_into_the_version(src):
     assert code_version(MEMO, src=src) != with_import
 
 
+def test_imports_for_type_checkers_only_are_not_dependencies(src):
+    """``if TYPE_CHECKING:`` imports never run (nn/ and train/ name their lazy exports that way):
+    following them would tie e.g. the memorization tables to the training loop."""
+    (src / "bnnrepro/families/typed_only.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from bnnrepro.train.loop import RunResult\n"
+        "else:\n    from bnnrepro import stats\n"
+    )
+    mods = closure("bnnrepro.families.typed_only", src=src)
+    assert "bnnrepro.stats" in mods and "bnnrepro.train.loop" not in mods
+    assert "bnnrepro.train.loop" not in closure("bnnrepro.train", src=src)  # the lazy package itself
+
+
 def test_data_files_beside_the_modules_count(src):
     before = code_version(MEMO, src=src)
     edit(src / "bnnrepro/families/sources/sources.yaml", "value: 0.9058", "value: 0.9059")
