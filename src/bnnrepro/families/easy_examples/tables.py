@@ -6,9 +6,10 @@ Per condition the R runs give a 0/1 matrix X[r, i]: run r got probe example i ri
 the runs" does not answer it: that count is mostly a function of the mean accuracy (with every
 example equally hard, mean accuracy 0.55 and R = 100, about 865 of 1000 pass). The test here is the
 over-dispersion of the per-example counts c_i = Σ_r X[r, i] against "every example equally hard",
-with a null that keeps each run's own accuracy (:func:`bnnrepro.stats.overdispersion`): the
-between-example variance σ² of the probability of being right, its interval over runs, the
-permutation p-value and the smallest σ² this R detects.
+with a null that keeps each run's own accuracy
+(:func:`~bnnrepro.families.easy_examples.overdispersion.overdispersion`): the between-example
+variance σ² of the probability of being right, its interval over runs, the permutation p-value and
+the smallest σ² this R detects.
 
 Tables (under results/easy_examples/):
 
@@ -30,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families.easy_examples.declaration import CONDITION, NAME, tables
+from bnnrepro.families.easy_examples.overdispersion import overdispersion
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import read_csv, write_csv
 from bnnrepro.train.records import read_manifests, read_summary, tag_columns
@@ -100,7 +101,7 @@ def correct_matrix(probes: pd.DataFrame, label: str = "") -> tuple[np.ndarray, p
 
 def summarize_condition(matrix: np.ndarray, permutations: int, at_least: float) -> tuple[dict, pd.DataFrame]:
     """The over-dispersion analysis of one condition: its summary row and its histogram."""
-    result = stats.overdispersion(matrix, permutations=permutations, seed=PERMUTATION_SEED, at_least=at_least)
+    result = overdispersion(matrix, permutations=permutations, seed=PERMUTATION_SEED, at_least=at_least)
     row = result.summary()
     sd_low, sd_high = _sqrt_interval(result.sigma2.low, result.sigma2.high)
     row.update(
