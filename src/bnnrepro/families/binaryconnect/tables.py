@@ -36,7 +36,7 @@ from bnnrepro.families import figures as style
 from bnnrepro.families.binaryconnect.declaration import BASELINE, BINARY_VARIANTS, CONTROL, VARIANT_ORDER, tables
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import read_csv, write_csv
-from bnnrepro.train.records import read_manifests, read_summary, tag_columns
+from bnnrepro.train.records import first_layer_weights, read_manifests, read_summary, tag_columns
 
 VARIANT_LABELS = {
     "none": "No regularizer",
@@ -65,36 +65,6 @@ def variant_label(variant: str) -> str:
 
 def ordered_variants(values) -> list[str]:
     return style.ordered(values, VARIANT_ORDER)
-
-
-def first_layer_weights(folder: Path) -> tuple[np.ndarray, tuple[int, ...]]:
-    """The latent weights of a run's first dense or convolution layer ([units, ...]) and the shape of
-    one tile of it: the input image (dense layer over the pixels) or the kernel (convolution)."""
-    import torch
-
-    path = folder / "model.pt"
-    if not path.is_file():
-        raise DataError(
-            f"{path} is missing: the family reads the first layer's weights from the saved model; "
-            "delete the run's folder and its chunk manifest and rerun"
-        )
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-        state = saved["state_dict"]
-        channels, height, width = saved["input_shape"]
-    except (RuntimeError, KeyError, ValueError, EOFError) as exc:
-        raise DataError(
-            f"{path} is not a model saved by `bnnrepro train` ({exc}); delete the run's folder and rerun"
-        ) from None
-    for name, tensor in state.items():
-        if name.endswith("weight") and tensor.dim() in (2, 4):
-            w = tensor.float().numpy()
-            if w.ndim == 4:
-                return w, tuple(w.shape[2:])
-            if w.shape[1] == channels * height * width:
-                return w, (height, width)
-            return w, (1, w.shape[1])
-    raise DataError(f"{path} has no dense or convolution weight")
 
 
 def weight_statistics(w: np.ndarray) -> dict:
