@@ -233,11 +233,3 @@ def test_verdicts_without_results_or_intervals():
     assert set(stats.VERDICTS) == {"held", "did not hold", "inconclusive", "not run"}
     with pytest.raises(ConfigError):
         stats.verdict_within(interval(0.0, 1.0), 2.0, 1.0)
-
-
-def test_claim_row():
-    est = stats.mean_interval([0.1, 0.2, 0.3])
-    row = stats.claim_row("train error < 0.5", est, "< 0.5", stats.verdict_below(est, 0.5))
-    assert tuple(row) == stats.CLAIM_COLUMNS and row["verdict"] == "held" and row["repeats"] == 3
-    row = stats.claim_row("x", None, "< 1", stats.verdict_below(None, 1))
-    assert row["verdict"] == "not run" and math.isnan(row["estimate"])

@@ -318,21 +318,3 @@ def verdict_within(est: Estimate | None, lower: float, upper: float) -> tuple[st
     if est.high < lower or est.low > upper:
         return DID_NOT_HOLD, f"{_interval_text(est)} lies outside {band}"
     return INCONCLUSIVE, f"{_interval_text(est)} overlaps the edge of {band}"
-
-
-CLAIM_COLUMNS = ("claim", "estimate", "low", "high", "level", "repeats", "method", "threshold", "verdict", "reason")
-
-
-def claim_row(claim: str, est: Estimate | None, threshold: str, verdict: tuple[str, str]) -> dict:
-    """One row of a claims table with :data:`CLAIM_COLUMNS`; ``threshold`` is already in words
-    (e.g. "< 0.05", "within [0.88, 0.92]"); a missing estimate gives NaN cells."""
-    status, reason = verdict
-    if status not in VERDICTS:
-        raise ValueError(f"unknown verdict {status!r}; use one of {VERDICTS}")
-    if est is None:
-        numbers = dict(estimate=math.nan, low=math.nan, high=math.nan, level=math.nan, repeats=0, method="")
-    else:
-        numbers = dict(
-            estimate=est.estimate, low=est.low, high=est.high, level=est.level, repeats=est.repeats, method=est.method
-        )
-    return {"claim": claim, **numbers, "threshold": threshold, "verdict": status, "reason": reason}

@@ -258,14 +258,14 @@ def section(context: Context) -> Section:
     mine = runs(context.config)
     result.glance.append(
         Glance(
-            NAME,
-            "paper",
-            "MNIST, CIFAR-10, SVHN",
-            "MLP 3 x 1024 ReLU (MNIST), CNNs (CIFAR-10, SVHN)",
-            "MNIST: 50,000 (+10,000 validation)",
-            "MNIST: 1000",
-            "see Courbariaux et al. 2015, Table 2",
-            "GPU",
+            family=NAME,
+            what="paper",
+            dataset="MNIST, CIFAR-10, SVHN",
+            model="MLP 3 x 1024 ReLU (MNIST), CNNs (CIFAR-10, SVHN)",
+            training_examples="MNIST: 50,000 (+10,000 validation)",
+            epochs="MNIST: 1000",
+            repeats="see Courbariaux et al. 2015, Table 2",
+            hardware="GPU",
         )
     )
     for dataset in datasets:
@@ -273,14 +273,14 @@ def section(context: Context) -> Section:
         train = f"{s['train_size']:,}" if s.get("train_size") else "all"
         result.glance.append(
             Glance(
-                NAME,
-                "this run",
-                dataset_name(dataset),
-                model_text(s),
-                f"{train} (+{s.get('valid_size', 0):,} validation)",
-                str(s.get("epochs", "")),
-                f"{len({r.condition['seed'] for r in mine if r.dataset == dataset})} seeds per variant",
-                "",
+                family=NAME,
+                what="this run",
+                dataset=dataset_name(dataset),
+                model=model_text(s),
+                training_examples=f"{train} (+{s.get('valid_size', 0):,} validation)",
+                epochs=str(s.get("epochs", "")),
+                repeats=f"{len({r.condition['seed'] for r in mine if r.dataset == dataset})} seeds per variant",
+                hardware="",
             )
         )
     return result

@@ -195,27 +195,27 @@ def section(context: Context) -> Section:
         conditions = {(r.condition["binarization"], r.condition["labels"]) for r in mine if r.dataset == d}
         section.glance.append(
             Glance(
-                NAME,
-                "this run",
-                dataset_name(d),
-                model_text(s),
-                examples_text(s),
-                "1",
-                f"{fam.get('repeats')} runs x {len(conditions)} conditions",
-                "",
+                family=NAME,
+                what="this run",
+                dataset=dataset_name(d),
+                model=model_text(s),
+                training_examples=examples_text(s),
+                epochs="1",
+                repeats=f"{fam.get('repeats')} runs x {len(conditions)} conditions",
+                hardware="",
             )
         )
     section.glance.insert(
         0,
         Glance(
-            NAME,
-            "paper",
-            "not stated (CIFAR-10 assumed)",
-            "BNN (not stated)",
-            "not stated",
-            "1",
-            f"not stated ({cite('arpit2017')}: 100 runs)",
-            "not stated",
+            family=NAME,
+            what="paper",
+            dataset="not stated (CIFAR-10 assumed)",
+            model="BNN (not stated)",
+            training_examples="not stated",
+            epochs="1",
+            repeats=f"not stated ({cite('arpit2017')}: 100 runs)",
+            hardware="not stated",
         ),
     )
     return section

@@ -273,29 +273,29 @@ def section(context: Context) -> Section:
 
     section.glance.append(
         Glance(
-            NAME,
-            "paper",
-            "Fashion-MNIST",
-            "784-128-10 and 784-1024-10 MLPs",
-            "50,000",
-            "1000",
-            "1 run per variant",
-            "not stated",
+            family=NAME,
+            what="paper",
+            dataset="Fashion-MNIST",
+            model="784-128-10 and 784-1024-10 MLPs",
+            training_examples="50,000",
+            epochs="1000",
+            repeats="1 run per variant",
+            hardware="not stated",
         )
     )
     for dataset in dict.fromkeys(runs["dataset"]):
         mine = runs[runs["dataset"] == dataset]
         section.glance.append(
             Glance(
-                NAME,
-                "this run",
-                dataset_name(dataset),
-                ", ".join(f"{arch_label(a)} MLP" for a in arch_order(mine)),
-                f"{int(mine['train_examples'].max()):,}",
-                str(int(mine["epochs"].max())),
-                f"{int(mine['seed'].nunique())} timing repeats; "
+                family=NAME,
+                what="this run",
+                dataset=dataset_name(dataset),
+                model=", ".join(f"{arch_label(a)} MLP" for a in arch_order(mine)),
+                training_examples=f"{int(mine['train_examples'].max()):,}",
+                epochs=str(int(mine["epochs"].max())),
+                repeats=f"{int(mine['seed'].nunique())} timing repeats; "
                 f"{int(timings['block'].nunique()) if len(timings) else 0} inference timing blocks",
-                "",
+                hardware="",
             )
         )
     return section

@@ -143,16 +143,25 @@ def section(context: Context) -> Section:
     for spec in figures(context.config):
         section.figures.append(context.figure(spec, path))
     section.glance = [
-        Glance(NAME, "paper", "random \u00b11 matrices", "xnor GEMM", "-", "-", "not stated", "GeForce GTX 750"),
         Glance(
-            NAME,
-            "this run",
-            "random \u00b11 matrices",
-            f"M {fam.get('batch')} x K = N {fam.get('sizes')}",
-            "-",
-            "-",
-            f"{int(blocks['block'].max()) + 1} interleaved timing blocks",
-            devices,
+            family=NAME,
+            what="paper",
+            dataset="random \u00b11 matrices",
+            model="xnor GEMM",
+            training_examples="-",
+            epochs="-",
+            repeats="not stated",
+            hardware="GeForce GTX 750",
+        ),
+        Glance(
+            family=NAME,
+            what="this run",
+            dataset="random \u00b11 matrices",
+            model=f"M {fam.get('batch')} x K = N {fam.get('sizes')}",
+            training_examples="-",
+            epochs="-",
+            repeats=f"{int(blocks['block'].max()) + 1} interleaved timing blocks",
+            hardware=devices,
         ),
     ]
     return section

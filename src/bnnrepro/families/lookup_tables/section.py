@@ -440,27 +440,27 @@ def section(context: Context) -> Section:
         result.figures.append(context.figure(spec, paths.get(data_of[spec.kind])))
     result.glance.append(
         Glance(
-            NAME,
-            "paper",
-            "Binary-MNIST, Binary-CIFAR-10 and their class pairs",
-            "5 hidden layers x 1024 luts + 1 output lut, k = 2-16",
-            "60,000 / 50,000 (all)",
-            "one pass (memorization)",
-            "one network per setting",
-            "not stated",
+            family=NAME,
+            what="paper",
+            dataset="Binary-MNIST, Binary-CIFAR-10 and their class pairs",
+            model="5 hidden layers x 1024 luts + 1 output lut, k = 2-16",
+            training_examples="60,000 / 50,000 (all)",
+            epochs="one pass (memorization)",
+            repeats="one network per setting",
+            hardware="not stated",
         )
     )
     for dataset in fam.get("datasets", []):
         result.glance.append(
             Glance(
-                NAME,
-                "this run",
-                f"Binary-{dataset_name(dataset)}",
-                models_text(config),
-                examples_text(context, dataset),
-                "one pass (memorization)",
-                repeats_text(config),
-                "",
+                family=NAME,
+                what="this run",
+                dataset=f"Binary-{dataset_name(dataset)}",
+                model=models_text(config),
+                training_examples=examples_text(context, dataset),
+                epochs="one pass (memorization)",
+                repeats=repeats_text(config),
+                hardware="",
             )
         )
     return result

@@ -140,27 +140,27 @@ def section(context: Context) -> Section:
         per = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
         section.glance.append(
             Glance(
-                NAME,
-                "this run",
-                dataset_name(d),
-                model_text(s),
-                examples_text(s),
-                str(s.get("epochs", "")),
-                f"{per} seeds per condition, {len(seeds)} conditions",
-                "",
+                family=NAME,
+                what="this run",
+                dataset=dataset_name(d),
+                model=model_text(s),
+                training_examples=examples_text(s),
+                epochs=str(s.get("epochs", "")),
+                repeats=f"{per} seeds per condition, {len(seeds)} conditions",
+                hardware="",
             )
         )
     section.glance.insert(
         0,
         Glance(
-            NAME,
-            "paper",
-            "CIFAR-10, SVHN",
-            "BinaryNet CNNs",
-            "45,000 / 73,257",
-            "500-1500",
-            "1 run per condition (unseeded)",
-            "GPU",
+            family=NAME,
+            what="paper",
+            dataset="CIFAR-10, SVHN",
+            model="BinaryNet CNNs",
+            training_examples="45,000 / 73,257",
+            epochs="500-1500",
+            repeats="1 run per condition (unseeded)",
+            hardware="GPU",
         ),
     )
     return section
