@@ -183,13 +183,15 @@ def test_comparisons_are_paired_by_seed():
     variants = tables.by_variant(runs, weights)
     assert list(variants["variant"]) == list(VARIANT_SETTINGS) and (variants["seeds"] == 3).all()
     # Only seeds run in both variants are paired.
-    est, a, _b = tables.paired(
+    paired = tables.paired(
         weights[weights["seed"] != 2].pipe(lambda w: w[~((w["variant"] == "bc_det") & (w["seed"] == 0))]),
         "fashion_mnist",
         "share_saturated",
         "bc_det",
         "bc_real",
     )
+    assert paired is not None
+    est, a, _b = paired
     assert list(a.index) == [1] and est.repeats == 1
 
 
@@ -213,7 +215,7 @@ def test_saturation_claim_against_the_control(tmp_path, bc, noise, expected):
     results = SATURATION.check(context_with(tmp_path, runs, weights))
     assert verdicts(results) == [expected, expected]
     assert [r.scope for r in results] == ["fashion_mnist (bc_det)", "fashion_mnist (bc_stoch)"]
-    assert results[0].unit == "pp" and results[0].estimate.repeats == 3
+    assert results[0].unit == "pp" and results[0].estimate is not None and results[0].estimate.repeats == 3
     assert "control" in results[0].detail and "> +5 points" in results[0].threshold
 
 
@@ -297,8 +299,8 @@ def test_tables_figures_and_section_from_tiny_runs(tmp_path, fashion_mnist):
     analysis.make_tables(context, manifests)
     paths = binaryconnect.tables(cfg)
     weights = context.csv(paths["weights"]).set_index("run")
-    assert weights.loc["bc_det-s0", "max_abs"] <= 1.0 and weights.loc["bc_real-s1", "max_abs"] <= 1.0
-    assert weights.loc["bc_det-s0", "share_saturated"] > 0.05 and weights.loc["none-s0", "share_saturated"] == 0
+    assert weights["max_abs"]["bc_det-s0"] <= 1.0 and weights["max_abs"]["bc_real-s1"] <= 1.0
+    assert weights["share_saturated"]["bc_det-s0"] > 0.05 and weights["share_saturated"]["none-s0"] == 0
     units = round(1024 * 0.03)  # the width multiplier's first layer
     assert weights.loc["bc_det-s0", "layer_shape"] == f"{units}x784"
     runs = context.csv(paths["runs"])
@@ -310,8 +312,8 @@ def test_tables_figures_and_section_from_tiny_runs(tmp_path, fashion_mnist):
     assert histograms.groupby("run")["count"].sum().eq(units * 784).all()
     assert len(context.csv(paths["comparisons"])) == 1 + 2 * 2  # saturation: bc_det; test errors: 2 variants x 2
     analysis.make_figures(context)
-    for spec in binaryconnect.figures(cfg):
-        assert (tmp_path / "report" / spec.path).is_file() and (tmp_path / "report" / spec.svg).is_file()
+    for figure in binaryconnect.figures(cfg):
+        assert (tmp_path / "report" / figure.path).is_file() and (tmp_path / "report" / figure.svg).is_file()
     section = analysis.section(context)
     assert len(section.tables) == 4 and len(section.figures) == 5
     assert [g.what for g in section.glance] == ["paper", "this run"]

@@ -319,7 +319,7 @@ def test_tables_figure_and_section_from_run_folders(tmp_path):
         "easy_binomial",
     ):
         assert summary[column].notna().all(), column
-    assert summary.loc["true", "p_value"] < 0.05 < summary.loc["randY", "p_value"]
+    assert summary["p_value"]["true"] < 0.05 < summary["p_value"]["randY"]
     by_condition = histogram.groupby("labels")
     assert (by_condition["observed"].sum() == 60).all() and (by_condition["k"].max() == 8).all()
     analysis.make_figures(context)

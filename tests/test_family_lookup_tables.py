@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -413,7 +414,15 @@ def fit_rows(
     return [dict(common, split="train", accuracy=train), dict(common, split="test", accuracy=test)]
 
 
-def write_table3(folder, ks, real, random, seeds=(0, 1, 2), draws=(0, 1, 2, 3, 4), dataset="fashion_mnist"):
+def write_table3(
+    folder,
+    ks,
+    real: Callable[[int, int], tuple[float, float]],
+    random: Callable[[int, int], tuple[float, float]],
+    seeds=(0, 1, 2),
+    draws=(0, 1, 2, 3, 4),
+    dataset="fashion_mnist",
+):
     """Job CSVs of Table 3: ``real(k, seed)`` and ``random(k, draw)`` -> (train, test)."""
     real_rows = [r for k in ks for s in seeds for r in fit_rows(dataset, "real", k, s, 0, *real(k, s))]
     random_rows = [
@@ -494,7 +503,7 @@ def test_tables_summaries_and_claims_hold_on_the_paper_pattern(tmp_path):
     assert verdicts(claims._random_test_at_chance(context)) == ["held"]
     gap = claims._gap_grows(context)
     assert [(r.scope, r.verdict) for r in gap] == [("fashion_mnist (Table 3)", "held")]
-    assert gap[0].estimate.repeats == 3  # seeds
+    assert gap[0].estimate is not None and gap[0].estimate.repeats == 3  # seeds
 
 
 def test_above_chance_fails_or_is_undecided_where_there_is_no_generalization(tmp_path):
@@ -515,7 +524,9 @@ def test_gap_claim_over_pairs_and_seeds(tmp_path):
     for name, inputs in (("grows", grows), ("flat", flat), ("shrinks", shrinks)):
         context = context_for(tmp_path / name, inputs, pairwise=part, table3=off)
         (result,) = claims._gap_grows(context)
-        assert result.scope == "fashion_mnist (pairs)" and result.estimate.repeats == 8  # 4 pairs x 2 seeds
+        assert (
+            result.scope == "fashion_mnist (pairs)" and result.estimate is not None and result.estimate.repeats == 8
+        )  # 4 pairs x 2 seeds
         results[name] = result.verdict
     assert results == {"grows": "held", "flat": "inconclusive", "shrinks": "did not hold"}
     gap = pd.read_csv(tmp_path / "grows/lookup_tables/pairwise_gap.csv")
@@ -561,7 +572,9 @@ def test_random_test_at_chance_over_draws(tmp_path):
     assert verdicts(claims._random_test_at_chance(context_for(tmp_path / "a", below))) == ["did not hold"]
     spread = write_table3(tmp_path / "b", KS, good_real, lambda k, d: (0.7, 0.5 + noise(d, scale=0.08)), draws=range(5))
     result = claims._random_test_at_chance(context_for(tmp_path / "b", spread))[0]
-    assert result.verdict == "inconclusive" and result.estimate.repeats == 5  # draws, not fits
+    assert (
+        result.verdict == "inconclusive" and result.estimate is not None and result.estimate.repeats == 5
+    )  # draws, not fits
     assert "correlation with the draw's agreement" in result.detail
     groups = draw_groups(pd.read_csv(tmp_path / "b/lookup_tables/random_draws.csv"))
     assert groups["draws"].tolist() == [2, 3, 5]  # agreement 0.5 + 0.001 (draw - 2): draws 3, 4 above half

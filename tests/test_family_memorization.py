@@ -640,13 +640,13 @@ def test_tables_figures_section_and_claims_from_run_folders(tmp_path):
     assert len(summary) == 4 * 2 + 1 + 2
     assert summary.loc["det-randY-none-s1", "final_train_error"] == pytest.approx(0.012)
     assert summary.loc["stoch-randY-none-s0", "epoch_train_below_0.5"] == 3
-    assert np.isnan(summary.loc["stoch-randY-none-s0", "epoch_train_below_0.1"])
+    assert np.isnan(summary["epoch_train_below_0.1"]["stoch-randY-none-s0"])
     conditions = context.csv(paths["conditions"]).set_index(["binarization", "labels", "regularization"])
     det = conditions.loc[("det", "randY", "none")]
     assert det["seeds"] == 2 and det["final_train_error"] == pytest.approx(0.011)
     assert det["train_error_low"] < 0.011 < det["train_error_high"]
     assert conditions.loc[("det", "randY", "l2_inert"), "seeds"] == 1
-    assert np.isnan(conditions.loc[("det", "randY", "l2_inert"), "train_error_low"])  # one seed: no interval
+    assert np.isnan(conditions["train_error_low"][("det", "randY", "l2_inert")])  # one seed: no interval
 
     analysis.make_figures(context)
     specs = declaration.figures(cfg)

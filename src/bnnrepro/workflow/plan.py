@@ -54,10 +54,13 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bnnrepro.errors import ConfigError
 from bnnrepro.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from bnnrepro.families.base import Chunk
 
 #: The checkout this package runs from (src/bnnrepro/workflow/plan.py -> the repository).
 CHECKOUT = Path(__file__).resolve().parents[3]
@@ -126,7 +129,7 @@ def parse_dry_run(text: str) -> list[Job]:
             jobs.append(current)
             continue
         match = _FIELD_LINE.match(line) if current is not None else None
-        if not match:
+        if not match or current is None:
             current = None if not line.startswith(" ") else current
             continue
         key, value = match.groups()
@@ -495,7 +498,9 @@ def price(jobs: list[Job], config: Mapping, root: Path, history: list[Path]) -> 
 
     results = root / config["results"]
     calibration = calibrate([results, *history])
-    chunks = {(f.name, c.dataset, c.name): c for f in FAMILIES.values() if f.enabled(config) for c in f.chunks(config)}
+    chunks: dict[tuple[str | None, str | None, str | None], Chunk] = {
+        (f.name, c.dataset, c.name): c for f in FAMILIES.values() if f.enabled(config) for c in f.chunks(config)
+    }
     device = _device(config.get("execution", {}).get("device", "cpu"))
     priced = []
     for job in jobs:
@@ -533,7 +538,7 @@ def price(jobs: list[Job], config: Mapping, root: Path, history: list[Path]) -> 
     return priced, calibration
 
 
-def _model_chunk(chunk, calibration: Calibration, device: str) -> tuple[float, str]:
+def _model_chunk(chunk: Chunk, calibration: Calibration, device: str) -> tuple[float, str]:
     seconds = calibration.job_overhead(len(chunk.runs) if chunk.isolate else 1, len(chunk.runs))
     sources = set()
     for run in chunk.runs:
@@ -651,11 +656,12 @@ def format_plan(
     model = calibration.model(device)
     fit = f", median error {100 * model.error:.0f}% on those runs" if model.error is not None else ""
     start, setup = calibration.overhead
+    fitted = len(calibration.overheads)
+    overhead_source = f"fitted to {fitted} finished jobs" if fitted >= 3 else "stated defaults"
     lines.append(
-        f"  training, modelled: {start:.1f} s per process start + {setup:.1f} s per run ("
-        f"{'fitted to ' + str(len(calibration.overheads)) + ' finished jobs' if len(calibration.overheads) >= 3 else 'stated defaults'})"
-        f" + per run and epoch steps x {1e3 * model.step:.2g} ms + example passes x {1e6 * model.example:.2g} us + MACs / "
-        f"{model.rate / 1e9:.3g} GMAC/s: {model.source}{fit}. More finished runs (--history DIR) sharpen it."
+        f"  training, modelled: {start:.1f} s per process start + {setup:.1f} s per run ({overhead_source})"
+        f" + per run and epoch steps x {1e3 * model.step:.2g} ms + example passes x {1e6 * model.example:.2g} us"
+        f" + MACs / {model.rate / 1e9:.3g} GMAC/s: {model.source}{fit}. More finished runs (--history DIR) sharpen it."
     )
     defaults = sorted({p.note for p in priced if p.note.startswith("default for")})
     if defaults:

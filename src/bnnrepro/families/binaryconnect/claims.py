@@ -9,7 +9,9 @@ from bnnrepro.families.reporting import Claim, ClaimResult, Context, not_run
 from bnnrepro.families.sources import cite
 
 
-def _result(scope: str, est, verdict: tuple[str, str], threshold: str, detail: str, unit: str = "pp") -> ClaimResult:
+def _result(
+    scope: str, est: stats.Estimate, verdict: tuple[str, str], threshold: str, detail: str, unit: str = "pp"
+) -> ClaimResult:
     return ClaimResult(scope, verdict[0], est, threshold, f"{verdict[1]}; {detail}", unit)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from bnnrepro.families.binaryconnect.tables import (
     variant_label,
 )
 from bnnrepro.families.reporting import Context
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def plot_curves(curves: pd.DataFrame, dataset: str, path: Path) -> None:
@@ -64,7 +68,9 @@ def plot_curves(curves: pd.DataFrame, dataset: str, path: Path) -> None:
     style.save(fig, path)
 
 
-def _dots_and_means(ax, frame: pd.DataFrame, column: str, variants: list[str], colours: dict, scale: float = 100):
+def _dots_and_means(
+    ax: Axes, frame: pd.DataFrame, column: str, variants: list[str], colours: dict, scale: float = 100
+) -> None:
     """One dot per seed and the mean with its 95% t-interval, per variant (x = position)."""
     rng = np.random.default_rng(0)  # a fixed jitter, so that redrawing gives the same figure
     for i, variant in enumerate(variants):
@@ -92,7 +98,7 @@ def _dots_and_means(ax, frame: pd.DataFrame, column: str, variants: list[str], c
     ax.set_xlim(-0.6, len(variants) - 0.3)
 
 
-def _differences(ax, rows: list[tuple[str, object]], colours: dict):
+def _differences(ax: Axes, rows: list[tuple[str, stats.Estimate]], colours: dict) -> None:
     """Paired differences (pp) with 95% intervals, one row per comparison, and the zero line."""
     for i, (variant, est) in enumerate(rows):
         low = est.low if est.has_interval else est.estimate
@@ -122,8 +128,8 @@ def plot_errors(runs_table: pd.DataFrame, dataset: str, path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 3.9), layout="constrained", width_ratios=[1.3, 1])
     _dots_and_means(left, data, ERROR_METRIC, variants, colours)
     left.set_ylabel("test error at best validation epoch (%)")
-    rows = [(v, paired(data, dataset, ERROR_METRIC, v, BASELINE)) for v in variants if v != BASELINE]
-    rows = [(v, result[0]) for v, result in rows if result is not None]
+    results = [(v, paired(data, dataset, ERROR_METRIC, v, BASELINE)) for v in variants if v != BASELINE]
+    rows = [(v, result[0]) for v, result in results if result is not None]
     if rows:
         _differences(right, rows, colours)
         right.set_xlabel(f"minus {variant_label(BASELINE).lower()}, paired by seed (pp)")
@@ -155,8 +161,8 @@ def plot_saturation(weights: pd.DataFrame, dataset: str, path: Path) -> None:
     left.axhline(100 * INITIAL_SHARE, color="0.4", lw=0.8, ls=":", label="Uniform(-1, 1) initialisation")
     left.set_ylabel("first-layer weights with |w| > 0.9 (%)")
     left.legend(fontsize=7, loc="upper right")
-    rows = [(v, paired(data, dataset, "share_saturated", v, CONTROL)) for v in BINARY_VARIANTS if v in variants]
-    rows = [(v, result[0]) for v, result in rows if result is not None]
+    results = [(v, paired(data, dataset, "share_saturated", v, CONTROL)) for v in BINARY_VARIANTS if v in variants]
+    rows = [(v, result[0]) for v, result in results if result is not None]
     if rows:
         _differences(right, rows, colours)
         right.set_xlabel("minus the control, paired by seed (pp)")

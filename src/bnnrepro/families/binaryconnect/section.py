@@ -4,6 +4,8 @@ tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -44,7 +46,7 @@ SETTING_KEYS = (
 )
 
 
-def settings_text(settings: dict, keys=SETTING_KEYS) -> str:
+def settings_text(settings: dict, keys: Iterable[str] = SETTING_KEYS) -> str:
     return ", ".join(f"{k}={settings[k]}" for k in keys if k in settings)
 
 

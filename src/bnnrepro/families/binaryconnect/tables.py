@@ -25,6 +25,7 @@ Tables (under results/binaryconnect/), every row tagged with dataset, variant an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def variant_label(variant: str) -> str:
     return VARIANT_LABELS.get(variant, variant)
 
 
-def ordered_variants(values) -> list[str]:
+def ordered_variants(values: Iterable[str]) -> list[str]:
     return style.ordered(values, VARIANT_ORDER)
 
 
@@ -202,7 +203,9 @@ def by_variant(runs_table: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def paired(frame: pd.DataFrame, dataset: str, column: str, variant: str, reference: str):
+def paired(
+    frame: pd.DataFrame, dataset: str, column: str, variant: str, reference: str
+) -> tuple[stats.Estimate, pd.Series, pd.Series] | None:
     """``column`` of ``variant`` minus ``reference`` on ``dataset``, paired by seed: (Estimate over
     the seeds both have, the variant's values, the reference's), or None when no seed has both."""
     rows = frame[frame["dataset"] == dataset]

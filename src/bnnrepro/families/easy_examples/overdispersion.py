@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from bnnrepro.errors import ConfigError, DataError
@@ -99,7 +100,7 @@ class OverdispersionResult:
         }
 
 
-def _correct_matrix(correct) -> np.ndarray:
+def _correct_matrix(correct: ArrayLike) -> np.ndarray:
     matrix = np.asarray(correct)
     if matrix.ndim != 2:
         raise DataError(f"correct must be a 2-D 0/1 matrix [run, example] (got {matrix.ndim} dimensions)")
@@ -119,7 +120,7 @@ def _poisson_binomial_pmf(probabilities: np.ndarray) -> np.ndarray:
     return pmf
 
 
-def _permutation_counts(ones_per_run: np.ndarray, examples: int, batch: int, rng: np.random.Generator):
+def _permutation_counts(ones_per_run: np.ndarray, examples: int, batch: int, rng: np.random.Generator) -> np.ndarray:
     """Per-example counts for ``batch`` independent draws of the null, shape (batch, examples).
 
     In each draw, run r's correct set is a uniformly random subset of size k_r of the examples,
@@ -155,7 +156,7 @@ def _min_detectable_sigma2(critical: float, null_sd: float, mean_accuracy: float
 
 
 def overdispersion(
-    correct,
+    correct: ArrayLike,
     permutations: int = 2000,
     seed: int = 0,
     level: float = 0.95,
@@ -254,7 +255,7 @@ def overdispersion(
     total = int(counts.sum())
     null_count_variance = examples / (examples - 1) * float(np.sum(run_accuracy * (1 - run_accuracy)))
 
-    def sigma2_of(sum_of_squares):
+    def sigma2_of(sum_of_squares: np.ndarray | float) -> np.ndarray | float:
         count_variance = (sum_of_squares - total * total / examples) / (examples - 1)
         return (count_variance - null_count_variance) / (runs * (runs - 1))
 

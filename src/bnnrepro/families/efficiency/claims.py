@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bnnrepro import stats
 from bnnrepro.families.efficiency.declaration import BASELINE, NAME, tables
 from bnnrepro.families.efficiency.tables import CLAIMED_VARIANT, REPEATS, arch_label
@@ -13,7 +15,9 @@ def _scope(dataset: str, arch: str, extra: str = "") -> str:
     return f"{dataset} {arch_label(arch)}" + (f", {extra}" if extra else "")
 
 
-def _result(scope, est, verdict, threshold, detail, unit="ratio") -> ClaimResult:
+def _result(
+    scope: str, est: stats.Estimate, verdict: tuple[str, str], threshold: str, detail: str, unit: str = "ratio"
+) -> ClaimResult:
     return ClaimResult(scope, verdict[0], est, threshold, f"{verdict[1]}; {detail}", unit)
 
 
@@ -27,7 +31,7 @@ def arch_threshold(context: Context, key: str, arch: str) -> float | None:
     return float(value)
 
 
-def _training_claim(metric: str, key: str, what: str):
+def _training_claim(metric: str, key: str, what: str) -> Callable[[Context], list[ClaimResult]]:
     def check(context: Context) -> list[ClaimResult]:
         runs = context.csv(tables(context.config)["runs"])
         out = []

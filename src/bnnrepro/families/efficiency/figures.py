@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from bnnrepro.families.efficiency.tables import (
     variant_label,
 )
 from bnnrepro.families.reporting import Context
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def plot_training(runs: pd.DataFrame, path: Path) -> None:
@@ -86,7 +90,9 @@ def plot_training(runs: pd.DataFrame, path: Path) -> None:
     style.save(fig, path)
 
 
-def _forest(ax, rows: pd.DataFrame, value: str, labels: list[str], colours: list[str], marks: list[float] | None):
+def _forest(
+    ax: Axes, rows: pd.DataFrame, value: str, labels: list[str], colours: list[str], marks: list[float] | None
+) -> None:
     y = np.arange(len(rows))[::-1]
     estimate = rows[value].to_numpy(float)
     low, high = rows["low"].to_numpy(float), rows["high"].to_numpy(float)

@@ -4,6 +4,8 @@ tables.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -38,7 +40,7 @@ def report_layout(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     variants = style.ordered(runs["variant"], VARIANT_ORDER)
     for arch in arch_order(runs):
         for column, label, scale in metrics:
-            row = {"model": arch_label(arch), "metric": label}
+            row: dict[str, Any] = {"model": arch_label(arch), "metric": label}
             for variant in variants:
                 ours = runs[(runs["arch"] == arch) & (runs["variant"] == variant)][column]
                 row[f"{variant}_ours"] = scale * float(ours.mean()) if len(ours) else np.nan

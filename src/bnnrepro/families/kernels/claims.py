@@ -19,7 +19,9 @@ def _products(context: Context) -> pd.DataFrame:
     return table
 
 
-def _row(table: pd.DataFrame, device: str, impl: str, dtype: str, act_prep: str, m: int, k: int, n: int):
+def _row(
+    table: pd.DataFrame, device: str, impl: str, dtype: str, act_prep: str, m: int, k: int, n: int
+) -> pd.Series | None:
     rows = table[
         (table["device"] == device)
         & (table["impl"] == impl)
@@ -32,7 +34,7 @@ def _row(table: pd.DataFrame, device: str, impl: str, dtype: str, act_prep: str,
     return rows.iloc[0] if len(rows) else None
 
 
-def _speedup(row, against: str) -> stats.Estimate:
+def _speedup(row: pd.Series, against: str) -> stats.Estimate:
     """The speedup interval stored in a products row (from :func:`products`)."""
     column = f"speedup_vs_{against}"
     return stats.Estimate(
@@ -123,7 +125,9 @@ def _no_gpu(table: pd.DataFrame, threshold: str) -> list[ClaimResult] | None:
     ]
 
 
-def _gpu_claim(context: Context, threshold_key: str):
+def _gpu_claim(
+    context: Context, threshold_key: str
+) -> tuple[pd.DataFrame | None, float, str, list[ClaimResult] | None]:
     """(products table, threshold value, threshold text, "not run" results when the run had no GPU)."""
     table = _products(context)
     thr = context.thresholds[threshold_key]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from bnnrepro import stats
@@ -14,7 +17,7 @@ from bnnrepro.families.sources import cite
 
 
 def _result(
-    scope: str, est, verdict: tuple[str, str], threshold: str, detail: str = "", unit: str = "pct"
+    scope: str, est: stats.Estimate, verdict: tuple[str, str], threshold: str, detail: str = "", unit: str = "pct"
 ) -> ClaimResult:
     return ClaimResult(scope, verdict[0], est, threshold, f"{verdict[1]}{'; ' + detail if detail else ''}", unit)
 
@@ -25,7 +28,7 @@ def _table3(context: Context) -> pd.DataFrame | None:
     return context.csv(tables(context.config)["table3"])
 
 
-def _combine(per_k: list[tuple[int, object, tuple[str, str]]]) -> tuple[str, list[int]]:
+def _combine(per_k: Sequence[tuple[int, object, tuple[str, str]]]) -> tuple[str, list[int]]:
     """The verdict of a claim that must hold at every k: did not hold if it fails at some k,
     inconclusive if it is undecided at some k, held if it holds at all. Returns it and the ks
     that decide it."""
@@ -36,7 +39,9 @@ def _combine(per_k: list[tuple[int, object, tuple[str, str]]]) -> tuple[str, lis
     return "held", [k for k, _, _ in per_k]
 
 
-def _table3_repeats(context: Context, threshold: str):
+def _table3_repeats(
+    context: Context, threshold: str
+) -> tuple[pd.DataFrame, pd.DataFrame, None] | tuple[None, None, list[ClaimResult]]:
     """(Table 3, its accuracy per repeat, "not run" results when the config has no Table 3)."""
     table3 = _table3(context)
     if table3 is None:
@@ -114,7 +119,7 @@ def _gap_grows(context: Context) -> list[ClaimResult]:
     return out
 
 
-def welch_difference(a, b, unit: str) -> stats.Estimate:
+def welch_difference(a: ArrayLike, b: ArrayLike, unit: str) -> stats.Estimate:
     """Difference of the means of two independent samples, mean(a) - mean(b), with Welch's
     t-interval: se² = s_a²/n_a + s_b²/n_b, df by Welch-Satterthwaite (scipy's ``ttest_ind``);
     no interval with fewer than two values on a side; zero spread on both sides gives the point."""
@@ -170,7 +175,7 @@ def _random_harder(context: Context) -> list[ClaimResult]:
                 )
             )
             continue
-        verdict, deciding = _combine(per_k)
+        overall, deciding = _combine(per_k)
         # The smallest difference among the ks that decide the verdict.
         k, est, reason = min((item for item in per_k if item[0] in deciding), key=lambda item: item[1].estimate)
         by_verdict = "; ".join(
@@ -181,7 +186,7 @@ def _random_harder(context: Context) -> list[ClaimResult]:
         detail = (
             f"real minus random train accuracy at k = {k} ({100 * est.estimate:+.1f} points); {by_verdict}; {tie_text}"
         )
-        out.append(ClaimResult(dataset, verdict, est, threshold, f"{reason[1]}; {detail}", "pp"))
+        out.append(ClaimResult(dataset, overall, est, threshold, f"{reason[1]}; {detail}", "pp"))
     return out
 
 

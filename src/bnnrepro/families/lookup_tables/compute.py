@@ -511,7 +511,8 @@ def pairwise(
             for ds, net_seeds in plan
         ]
         part = sweep(fits, ks=ks, hidden_layers=hidden_layers, width=width, n_threads=n_threads, progress=progress)
-        for column, value in zip(PAIR_COLUMNS, (a, b, raw.classes[a], raw.classes[b])):
+        pair: tuple[int | str, ...] = (a, b, raw.classes[a], raw.classes[b])
+        for column, value in zip(PAIR_COLUMNS, pair):
             part[column] = value
         parts.append(part)
     return pd.concat(parts, ignore_index=True)[COLUMNS + PAIR_COLUMNS]

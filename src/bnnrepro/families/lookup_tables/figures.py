@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -176,7 +177,7 @@ def pair_matrix(pairs: pd.DataFrame, k: int) -> tuple[np.ndarray, list[str]]:
     return matrix, [str(names.get(i, i)) for i in range(n)]
 
 
-def matrix_k(ks) -> int:
+def matrix_k(ks: Iterable[int]) -> int:
     """The k of the pairwise matrix: the paper's (10) when it was run, else the largest."""
     ks = sorted(int(k) for k in ks)
     return 10 if 10 in ks else ks[-1]

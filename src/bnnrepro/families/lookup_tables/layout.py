@@ -4,6 +4,9 @@ beside them (and the difference where the dataset is the same).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import pandas as pd
 
 from bnnrepro.families.lookup_tables.tables import SOURCES_KEY, VALUE_ORDER
@@ -15,12 +18,12 @@ from bnnrepro.families.sources import canonical, paper_vs_ours
 PAPER_COUNTERPART = {"fashion_mnist": "mnist"}
 
 
-def condition_key(value) -> str:
+def condition_key(value: Any) -> str:
     """A condition value as text ("" for missing), so that published and our keys match."""
     return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else canonical(value)
 
 
-def paper_dataset(dataset: str, published) -> str:
+def paper_dataset(dataset: str, published: Iterable[str]) -> str:
     """The paper's dataset to show beside ours: ours, else its counterpart, else the paper's first."""
     available = list(dict.fromkeys(published))
     for candidate in (dataset, PAPER_COUNTERPART.get(dataset)):
@@ -48,10 +51,10 @@ def paper_beside_ours(
     shown = paper_dataset(dataset, published["paper_dataset"])
     same = shown == dataset
     published = published[published["paper_dataset"] == shown]
-    combos = {
+    distinct = {
         tuple(condition_key(row[c]) for c in spread) for frame in (ours, published) for _, row in frame.iterrows()
     }
-    combos = sorted(combos, key=lambda combo: [(VALUE_ORDER.get(v, len(VALUE_ORDER)), v) for v in combo])
+    combos = sorted(distinct, key=lambda combo: [(VALUE_ORDER.get(v, len(VALUE_ORDER)), v) for v in combo])
     what = {combo: " ".join(v for v in combo if v) for combo in combos}
     columns: dict[str, Col] = {c: Col(c.replace("_", " ").capitalize()) for c in index}
     columns.update({f"paper|{what[c]}": Col(f"Paper: {what[c]}", "pct") for c in combos})
@@ -60,7 +63,7 @@ def paper_beside_ours(
         columns.update({f"diff|{what[c]}": Col(f"Difference: {what[c]}", "pp") for c in combos})
     rows: dict[tuple, dict] = {}
 
-    def put(values, column: str, value: float) -> None:
+    def put(values: Mapping[str, Any], column: str, value: float) -> None:
         key = tuple(condition_key(values[c]) for c in index)
         rows.setdefault(key, dict(zip(index, key)))[column] = value
 

@@ -4,6 +4,9 @@ tables.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -322,7 +325,7 @@ def _pairwise_section(context: Context, dataset: str) -> list[Table]:
     return out
 
 
-def compact(values) -> str:
+def compact(values: Iterable[int]) -> str:
     """Integers as runs: [0, 1, 2, 3, 7] -> "0-3, 7"."""
     values = sorted(int(v) for v in values)
     runs: list[list[int]] = []
@@ -334,7 +337,7 @@ def compact(values) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
-def settings_text(config) -> str:
+def settings_text(config: Mapping[str, Any]) -> str:
     section = config.get(NAME, {})
     draws = section.get("data_seeds", [])
     parts = [
@@ -369,7 +372,7 @@ def settings_text(config) -> str:
     return "; ".join(parts) + "."
 
 
-def models_text(config) -> str:
+def models_text(config: Mapping[str, Any]) -> str:
     """The networks of the enabled tables, e.g. "5 x 1024 luts (Tables 1, 2); 3 x 128 (Table 3, pairs)"."""
     names = {"table1": "Table 1", "table2": "Table 2", "table3": "Table 3", "pairwise": "pairs"}
     sizes: dict[tuple[int, int], list[str]] = {}
@@ -389,7 +392,7 @@ def examples_text(context: Context, dataset: str) -> str:
     return " / ".join(f"{int(n):,}" for n in sorted(counts)) or "not run"
 
 
-def repeats_text(config) -> str:
+def repeats_text(config: Mapping[str, Any]) -> str:
     section = config.get(NAME, {})
     parts = [f"{len(section.get('seeds', []))} network seeds"]
     if part_enabled(config, "table3") and "random" in _part(config, "table3").get("labels", LABELS):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from bnnrepro import stats
@@ -9,12 +11,15 @@ from bnnrepro.families.memorization.declaration import NAME, tables
 from bnnrepro.families.reporting import Claim, ClaimResult, Context, not_run
 from bnnrepro.families.sources import cite
 
+#: A claim's check on one dataset: (context, the final-epoch summary, dataset) -> its result.
+DatasetCheck = Callable[[Context, pd.DataFrame, str], ClaimResult]
+
 
 def _final(context: Context) -> pd.DataFrame:
     return context.csv(tables(context.config)["summary"])
 
 
-def _values(summary: pd.DataFrame, dataset: str, column: str, **cond) -> pd.Series:
+def _values(summary: pd.DataFrame, dataset: str, column: str, **cond: str) -> pd.Series:
     rows = summary[summary["dataset"] == dataset]
     for key, value in cond.items():
         rows = rows[rows[key] == value]
@@ -27,12 +32,12 @@ def _paired(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _result(
-    scope: str, est, verdict: tuple[str, str], threshold: str, detail: str = "", unit: str = "pct"
+    scope: str, est: stats.Estimate, verdict: tuple[str, str], threshold: str, detail: str = "", unit: str = "pct"
 ) -> ClaimResult:
     return ClaimResult(scope, verdict[0], est, threshold, f"{verdict[1]}{'; ' + detail if detail else ''}", unit)
 
 
-def _per_dataset(check):
+def _per_dataset(check: DatasetCheck) -> Callable[[Context], list[ClaimResult]]:
     def run(context: Context) -> list[ClaimResult]:
         summary = _final(context)
         return [check(context, summary, d) for d in dict.fromkeys(summary["dataset"])]
@@ -41,7 +46,7 @@ def _per_dataset(check):
 
 
 @_per_dataset
-def _det_fits_randy(context, summary, dataset):
+def _det_fits_randy(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     values = _values(summary, dataset, "final_train_error", binarization="det", labels="randY", regularization="none")
     thr = context.thresholds["memorize_train_error"]
     if values.empty:
@@ -63,7 +68,7 @@ def _det_fits_randy(context, summary, dataset):
 
 
 @_per_dataset
-def _l2_does_not_prevent(context, summary, dataset):
+def _l2_does_not_prevent(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     thr = context.thresholds["memorize_train_error"]
     coefficient = context.section(NAME).get("regularizers", {}).get("l2", {}).get("l2")
     values = _values(summary, dataset, "final_train_error", binarization="det", labels="randY", regularization="l2")
@@ -82,7 +87,7 @@ def _l2_does_not_prevent(context, summary, dataset):
 
 
 @_per_dataset
-def _l2_original_inert(context, summary, dataset):
+def _l2_original_inert(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     curves = context.csv(tables(context.config)["curves"])
     mine = curves[(curves["dataset"] == dataset) & (curves["binarization"] == "det") & (curves["labels"] == "randY")]
     inert = mine[mine["regularization"] == "l2_inert"]
@@ -110,9 +115,9 @@ def _l2_original_inert(context, summary, dataset):
     )
 
 
-def _gap_claim(other: dict, what: str):
+def _gap_claim(other: dict[str, str], what: str) -> Callable[[Context], list[ClaimResult]]:
     @_per_dataset
-    def check(context, summary, dataset):
+    def check(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
         thr = context.thresholds["slowdown_margin"]
         base = _values(summary, dataset, "final_train_error", binarization="det", labels="randY", regularization="none")
         slowed = _values(summary, dataset, "final_train_error", labels="randY", **other)
@@ -138,7 +143,7 @@ def _gap_claim(other: dict, what: str):
 
 
 @_per_dataset
-def _random_test_at_chance(context, summary, dataset):
+def _random_test_at_chance(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     tol = context.thresholds["chance_tolerance"]
     chance = 0.9  # every dataset of the study has 10 classes
     out = []

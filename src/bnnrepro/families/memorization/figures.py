@@ -15,6 +15,7 @@ from bnnrepro.families.reporting import Context
 def plot_classwise(curves: pd.DataFrame, dataset: str, binarization: str, path: Path) -> None:
     """Class-wise train and test error by epoch: rows = label modes, column pairs = regularizations."""
     import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
 
     style.setup()
     data = curves[
@@ -29,7 +30,9 @@ def plot_classwise(curves: pd.DataFrame, dataset: str, binarization: str, path: 
     labels = style.ordered(seed0["labels"], LABEL_ORDER)
     regs = style.ordered(seed0["regularization"], ["none", "dropout", "l2", "l2_inert"])
     classes = sorted(seed0["class"].unique(), key=int)
-    colours = dict(zip(classes, plt.get_cmap("tab10").colors))
+    tab10 = plt.get_cmap("tab10")
+    assert isinstance(tab10, ListedColormap)  # a qualitative map: a list of colours
+    colours = dict(zip(classes, tab10.colors))
     fig, axes = plt.subplots(
         len(labels),
         2 * len(regs),
