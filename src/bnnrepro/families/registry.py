@@ -3,7 +3,7 @@ checklist iterate over, in the order of the report.
 
 Adding a family: a package with a ``FAMILY`` declaration in its ``declaration.py``, its
 ``tables``, ``figures``, ``section`` and ``claims`` modules and an ``analysis.py`` gathering them
-(see :mod:`bnnrepro.families.base`), listed here (README, "Adding an experiment family").
+(see :mod:`bnnrepro.families.base`), listed here (CONTRIBUTING.md, "Add an experiment family").
 """
 
 from __future__ import annotations
