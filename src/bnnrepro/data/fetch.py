@@ -300,9 +300,10 @@ def fetch(
             f"{spec.title}: {', '.join(missing)} not found (looked in {where}). "
             f"Run `bnnrepro data fetch {spec.name}` to download.{hint}"
         )
+    located = {name: loc for name, loc in found.items() if loc is not None}
     target = download_dir(spec, data_dir)
     for name in missing:
         remote = spec.file(name)
         download_file(remote, target / name, quiet=quiet)
-        found[name] = LocatedFile(remote, target / name, "download")
-    return found  # type: ignore[return-value]
+        located[name] = LocatedFile(remote, target / name, "download")
+    return {name: located[name] for name in found}  # in the order of the spec's files
