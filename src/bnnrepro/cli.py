@@ -74,7 +74,9 @@ def registry() -> list[Entry]:
     entries += [
         Entry(("report", "build"), "bnnrepro.report.build", "render the HTML report from the result files"),
         Entry(
-            ("plan",), "bnnrepro.workflow.plan:command", "estimate a config's wall time per family and what would rerun"
+            ("plan",),
+            "bnnrepro.workflow.plan.command:command",
+            "estimate a config's wall time per family and what would rerun",
         ),
         Entry(
             ("generate",),
