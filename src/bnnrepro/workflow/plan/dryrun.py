@@ -213,4 +213,12 @@ def train_changes(recorded: list | None, spec: str, code: str) -> list[str]:
             settings.setdefault(change, []).append(name)
     for change, names in settings.items():
         changes.append(f"{change} ({len(names)} run{'s' if len(names) != 1 else ''})")
+    moved = [
+        name for name in new_runs.keys() & old_runs.keys() if old_runs[name].get("out") != new_runs[name].get("out")
+    ]
+    if moved and not settings:
+        changes.append(
+            f"run folders renamed ({len(moved)} runs; e.g. {old_runs[moved[0]].get('out')} -> "
+            f"{new_runs[moved[0]].get('out')}): the runs train into their new folders"
+        )
     return changes or ["params differ only in form (same runs and settings)"]
