@@ -200,6 +200,48 @@ def test_claims_csv_columns_and_a_report_without_families(tmp_path):
     assert report_build.earlier_command(out) == "snakemake --cores 8 all --configfile x.yaml"
 
 
+def test_a_previous_runs_verdicts_beside_this_ones(tmp_path):
+    """--previous (or the config's previous_claims): the claim table gains the earlier verdicts."""
+    config, results, report = _all_disabled(tmp_path)
+    report_build.build(config, results, report, report / "index.html", report / "claims.csv", "x")
+    old = pd.read_csv(report / "claims.csv")
+    old.loc[0, ["verdict", "estimate", "ci_low", "ci_high"]] = ["held", 0.5, 0.25, 0.75]
+    old = old.iloc[:-1]  # the last claim was not in the earlier run
+    old.to_csv(tmp_path / "old.csv", index=False)
+    out = report_build.build(config, results, report, report / "index.html", None, "x", previous=tmp_path / "old.csv")
+    html = out.read_text()
+    assert "<th>Previous run</th>" in html and html.count('<td class="txt previous">') == len(old) + 1
+    assert '<span class="verdict held">held</span> 50.0% [25.0, 75.0]%' in html
+    assert html.count("not in the previous run") == 1
+    plain = report_build.build(config, results, report, report / "plain.html", None, "x").read_text()
+    assert "Previous run" not in plain
+    proc = run_cli(
+        "report",
+        "build",
+        "--config",
+        str(config),
+        "--results",
+        str(results),
+        "--report-dir",
+        str(report),
+        "--previous",
+        str(tmp_path / "nope.csv"),
+    )
+    assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_the_claim_checklist_filters_and_sorts_without_external_assets(tmp_path):
+    """One row per scope with its verdict and family as data attributes (the inline script filters
+    and sorts on them); the tally badges link to the list; nothing is fetched from elsewhere."""
+    config, results, report = _all_disabled(tmp_path)
+    html = report_build.build(config, results, report, report / "index.html", None, "x").read_text()
+    assert 'id="claim-verdict"' in html and 'id="claim-family"' in html and 'id="claim-sort"' in html
+    assert "rowspan" not in html.split('<table class="data claims">')[1].split("</table>")[0]
+    assert html.count('<tr class="claim-row') == html.count('data-verdict="not run" data-order=')
+    assert re.search(r'<a class="verdict not-run" href="#claims" data-verdict="not run"', html)
+    assert "<script src" not in html and "<link" not in html and "http://" not in html.split("<main>")[0]
+
+
 def test_single_file_report_takes_the_command_of_the_earlier_report(tmp_path):
     config, results, report = _all_disabled(tmp_path)
     report_build.build(config, results, report, report / "index.html", report / "claims.csv", "snakemake --cores 2 all")

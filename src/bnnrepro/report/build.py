@@ -134,7 +134,7 @@ def read_previous(path: Path) -> dict[tuple[str, str], dict]:
     missing = {"claim", "scope", "verdict", "estimate", "ci_low", "ci_high"} - set(frame.columns)
     if missing:
         raise ConfigError(f"--previous {path}: not a claims.csv (no column {', '.join(sorted(missing))})")
-    frame["scope"] = frame["scope"].fillna("").astype(str)
+    frame["scope"] = ["" if pd.isna(s) else str(s) for s in frame["scope"]]
     return {(str(r["claim"]), r["scope"]): r for r in frame.to_dict("records")}
 
 
@@ -208,6 +208,9 @@ def build(
         config = yaml.safe_load(Path(config_path).read_text())
     except FileNotFoundError:
         raise DataError(f"{config_path} is missing; run the workflow first (it writes the resolved config)") from None
+    previous = previous or config.get("previous_claims")  # --previous, else the config's previous_claims
+    if previous and not Path(previous).is_file():
+        raise ConfigError(f"previous_claims {previous}: no such file (give an earlier run's claims.csv)")
     earlier = read_previous(Path(previous)) if previous else None
     context = Context(config, results, report_dir)
     sections = {}
@@ -219,6 +222,11 @@ def build(
         write_csv(claims_out, pd.DataFrame(claims)[CLAIM_COLUMNS])
     tally = {v: sum(1 for r in claims if r["verdict"] == v) for v in VERDICT_ORDER}
     times = provenance.job_times(results / "benchmarks", FAMILIES)
+    walls = provenance.wall_times(results, report_dir, FAMILIES)
+    if len(times) and walls:
+        times["wall_seconds"] = [
+            walls.get(f) if i == 0 else None for f, i in zip(times["family"], times.groupby("family").cumcount())
+        ]
     prov = {
         "git": provenance.git_state(),
         "packages": provenance.package_versions(),
@@ -226,6 +234,7 @@ def build(
         "command": command,
         "job_times": times,
         "total_seconds": float(times["total_seconds"].sum()) if len(times) else 0.0,
+        "wall_seconds": walls.get("total"),
     }
     out_dir = Path(out).parent
 

@@ -59,7 +59,7 @@ def read_claims(path: Path) -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise ConfigError(f"{path}: not a claims.csv (no column {', '.join(missing)})")
-    frame["scope"] = frame["scope"].fillna("").astype(str)
+    frame["scope"] = ["" if pd.isna(s) else str(s) for s in frame["scope"]]
     return frame[COLUMNS + [c for c in ("unit", "family") if c in frame.columns]]
 
 
