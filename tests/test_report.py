@@ -422,3 +422,25 @@ def test_snakemake_native_report_builds(ci_run):
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text(errors="replace")
     assert out.stat().st_size > 50_000 and "<html" in text.lower()
+
+
+def test_native_report_captions_render_without_docutils_errors():
+    """Snakemake's report reads the captions as reStructuredText: |w| would be an undefined
+    substitution; escaped once (generated.rst_escape), every caption renders as written."""
+    import io
+
+    import docutils.core
+
+    from bnnrepro.workflow import generated
+
+    assert generated.rst_escape("|w| > 0.9, *x*, a_b_, [1]_") == r"\|w\| \> 0.9, \*x\*, a\_b\_, \[1\]\_"
+    for name, text in generated.captions().items():
+        errors = io.StringIO()
+        html = docutils.core.publish_string(
+            text, writer_name="html", settings_overrides={"warning_stream": errors, "report_level": 2}
+        ).decode()
+        assert errors.getvalue() == "", (name, errors.getvalue())
+        if "|w|" in text:
+            raise AssertionError(f"{name}: unescaped |w|")
+    rendered = docutils.core.publish_string(generated.rst_escape("weights with |w| > 0.9"), writer_name="html")
+    assert "|w| &gt; 0.9" in rendered.decode()
