@@ -253,6 +253,19 @@ def test_pricing_measured_modelled_and_the_wall_time(tmp_path):
     assert "Run exactly this: snakemake --cores 8 all" in text
 
 
+def test_the_estimate_as_data_says_unknown_as_null(tmp_path):
+    from bnnrepro.workflow.plan.command import estimate
+
+    _calibrated(tmp_path / "results")
+    priced, _ = plan.price(plan.parse_dry_run(DRY_RUN), _memorization_config(), tmp_path, [])
+    data = estimate(priced, 8, "snakemake --cores 8 all", "a test machine", "cpu")
+    assert data["wall_seconds"] == pytest.approx(plan.wall_seconds(priced, 8)) and data["runs_to_train"] == 2
+    unknown, _ = plan.price(plan.parse_dry_run(DRY_RUN), _memorization_config(), tmp_path / "empty", [])
+    data = estimate(unknown, 8, "snakemake --cores 8 all", "a test machine", "cpu")
+    assert data["wall_seconds"] is None and data["families"]["memorization"] is None
+    assert data["families"]["kernels"] is not None
+
+
 def test_without_finished_runs_the_training_time_is_unknown(tmp_path):
     """No stated defaults: a plan with nothing measured on this machine says it does not know."""
     priced, calibration = plan.price(plan.parse_dry_run(DRY_RUN), _memorization_config(), tmp_path, [])

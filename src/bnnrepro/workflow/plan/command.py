@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bnnrepro.errors import ConfigError
+from bnnrepro.io import write_json
 from bnnrepro.workflow.plan import cost
 from bnnrepro.workflow.plan.cost import Calibration, Priced, display, duration, wall_seconds
 from bnnrepro.workflow.plan.dryrun import config_args, dry_run, load_config, snakemake_command
@@ -134,6 +135,25 @@ def format_plan(
     return "\n".join(lines)
 
 
+def estimate(priced: list[Priced], cores: int, command: str, hardware: str, device: str) -> dict:
+    """The plan as data: wall seconds per family and in total (None: some job cannot be priced)."""
+
+    def wall(jobs: list[Priced]) -> float | None:
+        return wall_seconds(jobs, cores) if all(p.known for p in jobs) else None
+
+    families = sorted({p.family for p in priced})
+    return {
+        "command": command,
+        "cores": cores,
+        "hardware": hardware,
+        "device": device,
+        "wall_seconds": wall(priced),
+        "families": {f: wall([p for p in priced if p.family == f]) for f in families},
+        "runs_to_train": sum(p.runs for p in priced if p.job.rule == "train"),
+        "jobs": len(priced),
+    }
+
+
 class Plan:
     """``bnnrepro plan``: estimate a config's wall time per family and say what would rerun."""
 
@@ -179,6 +199,11 @@ class Plan:
             "(always used: the config's results folder and every results* folder of the checkout)",
         )
         parser.add_argument(
+            "--json",
+            metavar="FILE",
+            help="also write the estimate as JSON: seconds per family and in total (null: unknown), runs, the command",
+        )
+        parser.add_argument(
             "--probe",
             action="store_true",
             help="first measure this machine's training speed: 6 small runs (about a minute) into results-probe/",
@@ -218,6 +243,8 @@ class Plan:
         shown = [display(Path(p), Path.cwd()) for p in configfiles]
         command = snakemake_command(args.cores, shown, args.config)
         print(format_plan(priced, calibration, args.cores, command, device, cost.machine()))
+        if args.json:
+            write_json(args.json, estimate(priced, args.cores, command, cost.machine(), device))
         print(f"(planned in {time.perf_counter() - started:.0f} s)")
         return 0
 
