@@ -486,3 +486,31 @@ def test_native_report_captions_render_without_docutils_errors():
         assert errors.getvalue() == "", (name, errors.getvalue())
     rendered = docutils.core.publish_string(generated.rst_escape("weights with |w| > 0.9"), writer_name="html")
     assert "|w| &gt; 0.9" in rendered.decode()
+
+
+def test_wall_time_per_family_and_in_total_from_snakemakes_job_records(tmp_path):
+    """The time during which at least one job ran: overlaps once, gaps between sessions not at all,
+    in-process `run:` jobs (whose start stamp can be an earlier session's) left out."""
+    import base64
+
+    def record(output, start, end, shellcmd="python -m bnnrepro x"):
+        name = base64.urlsafe_b64encode(output.encode()).decode()
+        path = tmp_path / ".snakemake" / "metadata" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"starttime": start, "endtime": end, "shellcmd": shellcmd}))
+
+    record("results/memorization/fashion_mnist/chunks/a.json", 100, 160)
+    record("results/memorization/fashion_mnist/chunks/b.json", 130, 190)  # overlaps a: 90 s in all
+    record("report/figures/memorization/curves.png", 1000, 1010)  # another session: +10 s, no gap
+    record("results/kernels/blocks.csv", 150, 200)
+    record("results/config.yaml", 0, 5000, shellcmd=None)  # a run: job, left out
+    record("elsewhere/x.csv", 0, 9000)  # not under these results
+    walls = provenance_wall_times(tmp_path)
+    assert walls == {"memorization": 100.0, "kernels": 50.0, "total": 110.0}
+    assert provenance_wall_times(tmp_path / "none") == {}
+
+
+def provenance_wall_times(root):
+    from bnnrepro.report.provenance import wall_times
+
+    return wall_times(Path("results"), Path("report"), list(FAMILIES), root=root)

@@ -185,6 +185,10 @@ def _metadata_records(metadata: Path):
             encoded = "".join(p.lstrip("@") for p in parts[:-1]) + parts[-1]
             output = base64.urlsafe_b64decode(encoded.encode()).decode()
             record = json.loads(path.read_text())
+            if str(record.get("shellcmd")) == "None":
+                # a `run:` job runs inside Snakemake's own process (milliseconds); its recorded start
+                # can be that of an earlier session, so it is left out
+                continue
             start, end = float(record["starttime"]), float(record["endtime"])
         except (ValueError, KeyError, TypeError, OSError):
             continue
