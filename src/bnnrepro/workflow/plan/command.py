@@ -228,6 +228,7 @@ class Plan:
             history.append(Path(folder).resolve())
 
         started = time.perf_counter()
+        jobs = dry_run(root, config_args(configfiles, args.config), args.cores)  # first: its errors are one line
         config = load_config(root, configfiles, args.config)
         device = cost._device(config.get("execution", {}).get("device", "cpu"))
         if args.probe:
@@ -236,7 +237,6 @@ class Plan:
             print(f"probing this machine's training speed on {device} (6 small runs)...", flush=True)
             run_probe(root, device)
         history += sorted(p for p in root.glob("results*") if p.is_dir())
-        jobs = dry_run(root, config_args(configfiles, args.config), args.cores)
         from bnnrepro.workflow.codeversion import code_version
 
         priced, calibration = cost.price(jobs, config, root, history, code_version("bnnrepro.train.command"))
