@@ -64,6 +64,11 @@ def ratio_axis(ax, axis: str = "x") -> None:
     target.set_minor_formatter(NullFormatter())
 
 
+def count_of(n: int, unit: str) -> str:
+    """``n`` and a plural unit in the right number: (1, "seeds") -> "1 seed", (3, "seeds") -> "3 seeds"."""
+    return f"{n} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
+
+
 def ordered(values, order) -> list:
     """The distinct ``values`` in the given ``order`` first, then any others in order of appearance."""
     values = list(dict.fromkeys(values))
