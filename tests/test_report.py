@@ -514,3 +514,29 @@ def provenance_wall_times(root):
     from bnnrepro.report.provenance import wall_times
 
     return wall_times(Path("results"), Path("report"), list(FAMILIES), root=root)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks"),
+    [
+        (0.5, 1.05, [0.5, 0.7, 1.0]),  # the efficiency ratios: not a lone 1x
+        (0.9, 3.8, [1.0, 1.5, 2.0, 3.0]),  # the kernel speedups: ticked up to the top point's decade part
+        (0.03, 1.1, [0.05, 0.1, 0.2, 0.5, 1.0]),
+        (0.001, 1000, [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]),
+    ],
+)
+def test_log_axes_are_ticked_over_their_data(low, high, ticks):
+    from bnnrepro.families.figures import log_ticks
+
+    assert log_ticks(low, high) == ticks
+
+
+def test_counts_in_the_right_number():
+    from bnnrepro.families.base import count, count_of
+
+    assert [count(1, "thread"), count(2, "thread"), count(0, "seed")] == ["1 thread", "2 threads", "0 seeds"]
+    assert [count_of(1, "seeds"), count_of(3, "label draws"), count_of(1, "runs")] == [
+        "1 seed",
+        "3 label draws",
+        "1 run",
+    ]

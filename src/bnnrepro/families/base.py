@@ -136,6 +136,20 @@ def chunked(
 
 
 # ----------------------------------------------------------------------------------------------
+# Counts in words (figures and report sections)
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: 1 thread, 2 threads, 1 repeat."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def count_of(n: int, unit: str) -> str:
+    """``n`` and a plural unit in the right number: (1, "seeds") -> "1 seed", (3, "seeds") -> "3 seeds"."""
+    return f"{n} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
+
+
+# ----------------------------------------------------------------------------------------------
 # Settings
 
 

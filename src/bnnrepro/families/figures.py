@@ -13,13 +13,8 @@ matplotlib.use("Agg")  # headless: figures are files
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from bnnrepro.families.base import count, count_of  # noqa: F401  (figures say counts with them)
 from bnnrepro.io import atomic_open
-
-
-def count(n: int, word: str, plural: str | None = None) -> str:
-    """``n`` and the noun in the right number: 1 thread, 2 threads, 1 repeat."""
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
-
 
 #: Mantissas of log-axis ticks, coarsest first: the first set that puts at least 3 ticks inside the
 #: axis is used, so that every log axis is ticked over its data (not a lone "1x").
@@ -62,11 +57,6 @@ def ratio_axis(ax, axis: str = "x") -> None:
     target.set_major_locator(FixedLocator(log_ticks(low, high)))
     target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
     target.set_minor_formatter(NullFormatter())
-
-
-def count_of(n: int, unit: str) -> str:
-    """``n`` and a plural unit in the right number: (1, "seeds") -> "1 seed", (3, "seeds") -> "3 seeds"."""
-    return f"{n} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
 
 
 def ordered(values, order) -> list:
