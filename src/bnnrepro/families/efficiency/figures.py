@@ -267,8 +267,8 @@ def plot_curves(curves: pd.DataFrame, path: Path) -> None:
                 ax.set_ylabel("error (%)")
     style.integer_axis(axes)
     handles, names = axes[0, -1].get_legend_handles_labels()
-    if handles:  # beside the panels, outside every curve
-        fig.legend(handles, names, fontsize=8, loc="outside right upper", frameon=False)
+    if handles:  # below the panels, outside every curve
+        fig.legend(handles, names, fontsize=8, loc="outside lower center", ncol=len(names), frameon=False)
     fig.suptitle("Error by epoch (mean over timing repeats)")
     style.save(fig, path)
 

@@ -170,7 +170,7 @@ def plot_l2_sweep(summary: pd.DataFrame, dataset: str, path: Path) -> None:
     ax.set_xlabel("L2 coefficient (penalty = coefficient x sum of squared latent weights)")
     ax.set_ylabel("final train error on randY (%)")
     ax.set_ylim(-2, 102)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: no point hidden
     ax.set_title(f"Where L2 starts to stop memorization, {dataset}")
     style.save(fig, path)
 
