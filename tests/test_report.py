@@ -466,6 +466,9 @@ def test_snakemake_native_report_builds(ci_run):
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text(errors="replace")
     assert out.stat().st_size > 50_000 and "<html" in text.lower()
+    # captions are reStructuredText: none renders a docutils error (|w| once read as a substitution)
+    assert "Undefined substitution" not in text and "system-message" not in text
+    assert "ERROR/" not in proc.stderr and "docutils" not in proc.stderr.lower()
 
 
 def test_native_report_captions_render_without_docutils_errors():
