@@ -369,7 +369,8 @@ def test_report_in_headless_chromium(ci_run):
         rows = page.evaluate("""Array.from(document.querySelectorAll('table.claims tr.claim-row')).map(r => {
             const link = r.querySelector('td.scope a');
             const id = link ? decodeURIComponent(link.getAttribute('href').slice(1)) : null;
-            return [r.querySelector('td.verdict').textContent.trim(), id, id !== null && document.getElementById(id) !== null];
+            const verdict = r.querySelector('td.verdict').textContent.trim();
+            return [verdict, id, id !== null && document.getElementById(id) !== null];
         })""")
         overflowing = page.evaluate(LAYOUT_CHECK)["unboxed"]  # wider than its box, and the box does not scroll
         page_width = page.evaluate("document.documentElement.scrollWidth")
