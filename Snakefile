@@ -37,5 +37,17 @@ rule all:
     localrule: True
 
 
+# While it runs: a line per finished training chunk (runs done / to train, time left by the plan's
+# model). At the end: the verdict tally and the report's path, also when there was nothing to do
+# (Snakemake then calls no handler: bnnrepro.workflow.progress registers an exit hook).
+from bnnrepro.workflow import progress as _progress
+
+_progress.on_nothing_to_do(workflow, Path(REPORT("index.html")), Path(REPORT("claims.csv")))
+
+
+onstart:
+    _progress.start(workflow, config, CHUNKS, lambda chunk: train_threads(chunk.family, 0))
+
+
 onsuccess:
-    print(f"\nReport: {os.path.abspath(REPORT('index.html'))}  (claims: {os.path.abspath(REPORT('claims.csv'))})")
+    _progress.say_finish(Path(REPORT("index.html")), Path(REPORT("claims.csv")))

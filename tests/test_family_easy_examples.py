@@ -70,11 +70,11 @@ def test_runs_are_one_epoch_each_with_its_own_seed_on_the_same_data():
 def test_chunks_group_by_condition_with_runs_per_job():
     chunks = declaration.chunks(config())
     assert [c.name for c in chunks] == [
-        "det-true.0",
+        "det-true",
         "det-true.1",
-        "det-randY.0",
+        "det-randY",
         "det-randY.1",
-        "det-randX.0",
+        "det-randX",
         "det-randX.1",
     ]
     assert [len(c.runs) for c in chunks] == [3, 1] * 3

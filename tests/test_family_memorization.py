@@ -161,13 +161,44 @@ def test_chunks_hold_runs_of_one_condition(default_config):
         }
         assert len(conditions) == 1, chunk.name
     names = {chunk.name: [run.name for run in chunk.runs] for chunk in chunks}
-    assert names["det-randY-none.0"] == ["det-randY-none-s0", "det-randY-none-s1", "det-randY-none-s2"]
+    assert names["det-randY-none"] == ["det-randY-none-s0", "det-randY-none-s1", "det-randY-none-s2"]
     assert names["det-randY-none.1"] == ["det-randY-none-s3", "det-randY-none-s4", "det-randY-none-s5"]
     assert names["stoch-true-l2"] == ["stoch-true-l2-s0", "stoch-true-l2-s1", "stoch-true-l2-s2"]
     assert names["det-randY-l2_inert"] == ["det-randY-l2_inert-s0"]
     assert len(chunks) == 16 + 2 * 2 + 1 + 5
     small = config(runs_per_job=2)
     assert [len(c.runs) for c in declaration.chunks(small)] == [2, 1] * 18
+
+
+def test_adding_a_seed_changes_only_the_chunk_of_its_seed(default_config):
+    """Chunks key on the runs (seed // runs_per_job): one more seed leaves every other chunk's name and
+    runs as they were, so Snakemake reruns only the chunk of the new seed."""
+    import copy
+
+    before = {c.key: c.spec("results") for c in declaration.chunks(default_config)}
+    more = copy.deepcopy(default_config)
+    more["memorization"]["seeds"] = [*more["memorization"]["seeds"], max(more["memorization"]["seeds"]) + 1]
+    after = {c.key: c.spec("results") for c in declaration.chunks(more)}
+    changed = {key for key in after if before.get(key) != after[key]}
+    new_runs = {r.key for r in declaration.runs(more)} - {r.key for r in declaration.runs(default_config)}
+    assert new_runs and all(key.endswith(f"-s{max(more['memorization']['seeds'])}") for key in new_runs)
+    assert changed and len(changed) <= len(new_runs)
+    assert set(before) <= set(after)  # no chunk renamed
+    touched = {r.key for c in declaration.chunks(more) if c.key in changed for r in c.runs}
+    assert new_runs <= touched
+
+
+def test_run_folders_are_keyed_by_settings(default_config):
+    """Two runs of the same name and other settings (hidden=512) get two folders: neither overwrites."""
+    import copy
+
+    run = declaration.runs(default_config)[0]
+    other = copy.deepcopy(default_config)
+    other["memorization"]["settings"]["hidden"] = [512]
+    twin = next(r for r in declaration.runs(other) if r.key == run.key)
+    assert twin.folder("results") != run.folder("results")
+    assert run.folder("results").startswith(f"results/memorization/{run.dataset}/{run.name}-")
+    assert declaration.runs(default_config)[0].folder("r") == run.folder("r")  # stable across calls
 
 
 def test_declaration_options_and_checks():

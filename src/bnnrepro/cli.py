@@ -74,8 +74,11 @@ def registry() -> list[Entry]:
         ]
     entries += [
         Entry(("report", "build"), "bnnrepro.report.build", "render the HTML report from the result files"),
+        Entry(("compare",), "bnnrepro.report.compare", "which claim verdicts and estimates moved between two runs"),
         Entry(
-            ("plan",), "bnnrepro.workflow.plan:command", "estimate a config's wall time per family and what would rerun"
+            ("plan",),
+            "bnnrepro.workflow.plan.command:command",
+            "estimate a config's wall time per family and what would rerun",
         ),
         Entry(
             ("generate",),

@@ -59,8 +59,16 @@ class Run:
     def key(self) -> str:
         return f"{self.dataset}/{self.name}"
 
+    @property
+    def settings_key(self) -> str:
+        """The first 8 hex digits of the SHA-256 of the run's settings (canonical JSON): runs of the
+        same name but other settings get other folders, so that they never overwrite each other."""
+        text = json.dumps(dict(self.settings), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
     def folder(self, results: str) -> str:
-        return os.path.join(results, self.family, self.dataset, self.name)
+        """``<results>/<family>/<dataset>/<name>-<settings key>``."""
+        return os.path.join(results, self.family, self.dataset, f"{self.name}-{self.settings_key}")
 
 
 @dataclass(frozen=True)
@@ -97,21 +105,50 @@ class Chunk:
 
 
 def chunked(
-    family: str, runs: Sequence[Run], group_of: Callable[[Run], str], size: int, isolate: bool = False
+    family: str,
+    runs: Sequence[Run],
+    group_of: Callable[[Run], str],
+    size: int,
+    isolate: bool = False,
+    index_of: Callable[[Run], int] | None = None,
 ) -> list[Chunk]:
     """Split ``runs`` into chunks of at most ``size`` runs that share ``group_of(run)`` (a chunk never
-    mixes datasets). A group of n runs gives ceil(n / size) chunks named ``<group>`` (one chunk) or
-    ``<group>.<i>``; runs keep their order."""
+    mixes datasets). With ``index_of`` (a run's stable number in its group: its seed, its repeat),
+    run i goes to bin ``index_of(i) // size``, named ``<group>`` (bin 0) or ``<group>.<bin>``: adding a
+    seed adds or changes only the chunk of its bin, and every other chunk keeps its name and runs.
+    Without it, runs fill chunks in order (``<group>`` for one chunk, else ``<group>.<i>``)."""
     groups: dict[tuple[str, str], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.dataset, group_of(run)), []).append(run)
     chunks = []
     for (dataset, group), members in groups.items():
+        if index_of is not None:
+            bins: dict[int, list[Run]] = {}
+            for run in members:
+                bins.setdefault(int(index_of(run)) // size, []).append(run)
+            for number, piece in sorted(bins.items()):
+                name = group if number == 0 else f"{group}.{number}"
+                chunks.append(Chunk(family, dataset, name, tuple(piece), isolate))
+            continue
         pieces = [members[i : i + size] for i in range(0, len(members), size)]
         for i, piece in enumerate(pieces):
             name = group if len(pieces) == 1 else f"{group}.{i}"
             chunks.append(Chunk(family, dataset, name, tuple(piece), isolate))
     return chunks
+
+
+# ----------------------------------------------------------------------------------------------
+# Counts in words (figures and report sections)
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: 1 thread, 2 threads, 1 repeat."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def count_of(n: int, unit: str) -> str:
+    """``n`` and a plural unit in the right number: (1, "seeds") -> "1 seed", (3, "seeds") -> "3 seeds"."""
+    return f"{n} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,7 +19,50 @@ matplotlib.use("Agg")  # headless: figures are files
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from bnnrepro.families.base import count, count_of  # noqa: F401  (figures say counts with them)
 from bnnrepro.io import atomic_open
+
+#: Mantissas of log-axis ticks, coarsest first: the first set that puts at least 3 ticks inside the
+#: axis is used, so that every log axis is ticked over its data (not a lone "1x").
+LOG_TICK_MANTISSAS = (
+    (1.0,),
+    (1.0, 2.0, 5.0),
+    (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+    (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0),
+)
+
+
+def log_ticks(low: float, high: float, fewest: int = 3, most: int = 9) -> list[float]:
+    """Readable ticks of a log axis from ``low`` to ``high``: decades when they give at least
+    ``fewest`` ticks, else 1-2-5 and finer mantissas (at most ``most`` ticks where possible)."""
+    import math
+
+    low, high = max(min(low, high), 1e-300), max(low, high)
+    chosen: list[float] = []
+    for mantissas in LOG_TICK_MANTISSAS:
+        ticks = [
+            float(f"{m * 10.0**e:.6g}")
+            for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+            for m in mantissas
+            if low <= m * 10.0**e <= high
+        ]
+        if len(ticks) > most and chosen:
+            break
+        chosen = ticks
+        if len(ticks) >= fewest:
+            break
+    return chosen
+
+
+def ratio_axis(ax, axis: str = "x") -> None:
+    """A log axis of ratios ticked over its data (:func:`log_ticks`), labelled 0.5x, 1x, 2x."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    low, high = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    target.set_major_locator(FixedLocator(log_ticks(low, high)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    target.set_minor_formatter(NullFormatter())
 
 
 def ordered(values: Iterable, order: Sequence) -> list:

@@ -76,15 +76,26 @@ def names_schema() -> dict:
     }
 
 
+#: Characters reStructuredText reads as markup (substitutions |w|, emphasis, roles, links,
+#: footnotes) and that a caption means literally: each is written backslash-escaped.
+RST_MARKUP = "\\`*_|[]<>"
+
+
+def rst_escape(text: str) -> str:
+    """Plain caption text as reStructuredText that renders it literally: the one place captions
+    are escaped (the HTML report escapes its own, through Jinja's autoescape)."""
+    return "".join("\\" + c if c in RST_MARKUP else c for c in text)
+
+
 def captions() -> dict[str, str]:
-    """File name -> text of every native-report caption."""
+    """File name -> text of every native-report caption (escaped: :func:`rst_escape`)."""
     from bnnrepro.families.registry import FAMILIES
 
     out = {}
     for family in FAMILIES.values():
         module = importlib.import_module(f"bnnrepro.families.{family.name}.declaration")
         for kind, text in getattr(module, "CAPTIONS", {}).items():
-            out[f"{family.name}-{kind}.rst"] = f".. {HEADER[2:]}\n{text}\n"
+            out[f"{family.name}-{kind}.rst"] = f".. {HEADER[2:]}\n{rst_escape(text)}\n"
     return out
 
 

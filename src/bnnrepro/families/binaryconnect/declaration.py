@@ -88,7 +88,9 @@ def runs(config: Mapping) -> list[Run]:
 def chunks(config: Mapping) -> list[Chunk]:
     """The seeds of one variant per chunk (at most ``runs_per_job`` runs each)."""
     size = config.get(NAME, {}).get("runs_per_job", 3)
-    return chunked(NAME, runs(config), lambda run: run.condition["variant"], size)
+    return chunked(
+        NAME, runs(config), lambda run: run.condition["variant"], size, index_of=lambda run: run.condition["seed"]
+    )
 
 
 def tables(config: Mapping) -> dict[str, str]:

@@ -160,9 +160,11 @@ def plot_saturation(weights: pd.DataFrame, dataset: str, path: Path) -> None:
     _dots_and_means(left, data, "share_saturated", variants, colours)
     left.axhline(100 * INITIAL_SHARE, color="0.4", lw=0.8, ls=":", label="Uniform(-1, 1) initialisation")
     left.set_ylabel("first-layer weights with |w| > 0.9 (%)")
-    left.legend(fontsize=7, loc="upper right")
-    results = [(v, paired(data, dataset, "share_saturated", v, CONTROL)) for v in BINARY_VARIANTS if v in variants]
-    rows = [(v, result[0]) for v, result in results if result is not None]
+    handles, names = left.get_legend_handles_labels()
+    if handles:  # below the panels: the control's points may lie anywhere
+        fig.legend(handles, names, fontsize=7, loc="outside lower left", frameon=False)
+    rows = [(v, paired(data, dataset, "share_saturated", v, CONTROL)) for v in BINARY_VARIANTS if v in variants]
+    rows = [(v, result[0]) for v, result in rows if result is not None]
     if rows:
         _differences(right, rows, colours)
         right.set_xlabel("minus the control, paired by seed (pp)")

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from bnnrepro.families.base import base_settings, dataset_name
+from bnnrepro.families.base import base_settings, count, dataset_name
 from bnnrepro.families.binaryconnect.declaration import NAME, figures, runs, tables
 from bnnrepro.families.binaryconnect.tables import ERROR_METRIC, INITIAL_SHARE, ordered_variants, variant_label
 from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column
@@ -281,7 +281,8 @@ def section(context: Context) -> Section:
                 model=model_text(s),
                 training_examples=f"{train} (+{s.get('valid_size', 0):,} validation)",
                 epochs=str(s.get("epochs", "")),
-                repeats=f"{len({r.condition['seed'] for r in mine if r.dataset == dataset})} seeds per variant",
+                repeats=count(len({r.condition["seed"] for r in mine if r.dataset == dataset}), "seed")
+                + " per variant",
                 hardware="",
             )
         )

@@ -71,7 +71,9 @@ def runs(config: Mapping) -> list[Run]:
 def chunks(config: Mapping) -> list[Chunk]:
     """One group per condition, ``runs_per_job`` runs per job."""
     size = config.get(NAME, {}).get("runs_per_job", 16)
-    return chunked(NAME, runs(config), lambda run: run.name.rsplit("-r", 1)[0], size)
+    return chunked(
+        NAME, runs(config), lambda run: run.name.rsplit("-r", 1)[0], size, index_of=lambda run: run.condition["repeat"]
+    )
 
 
 def tables(config: Mapping) -> dict[str, str]:

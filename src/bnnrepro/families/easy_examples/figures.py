@@ -37,9 +37,8 @@ def plot_histograms(histogram: pd.DataFrame, summary: pd.DataFrame, dataset: str
         for j, lab in enumerate(labels):
             ax = axes[i, j]
             panel = data[(data["binarization"] == b) & (data["labels"] == lab)].sort_values("k")
-            if panel.empty:
-                ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes, color="0.5")
-                ax.set_axis_off()
+            if panel.empty:  # a condition that did not run: nothing drawn in its place
+                ax.set_visible(False)
                 continue
             row = rows.loc[(b, lab)]
             k, runs_ = panel["k"].to_numpy(), int(row["runs"])
@@ -55,7 +54,7 @@ def plot_histograms(histogram: pd.DataFrame, summary: pd.DataFrame, dataset: str
                 label="equally hard: 95% band",
             )
             ax.step(k, panel["null_mean"], where="mid", color="0.2", lw=0.9, label="equally hard: mean")
-            ax.plot(k, panel["binomial"], ":", color="black", lw=1.2, label="Binomial(R, p̄)")
+            ax.plot(k, panel["binomial"], ":", color="black", lw=1.2, label="Binomial(runs, p̄)")
             ax.axvline(math.ceil(row["at_least"] * runs_ - 1e-9) - 0.5, color="0.4", ls="--", lw=0.8)
             ax.set_title(
                 f"{b}, {lab}: p̄ = {100 * row['mean_accuracy']:.1f}%, SD of p = {row['sd_of_p']:.3f}\n"
@@ -87,7 +86,10 @@ def plot_histograms(histogram: pd.DataFrame, summary: pd.DataFrame, dataset: str
         bbox_to_anchor=(0.5, 0.0),
         handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
     )
-    fig.suptitle(f"One epoch from R random initialisations, {dataset}: per-example correctness", y=1.0)
+    repeats = sorted({int(r) for r in rows["runs"]})
+    said = "-".join(str(r) for r in (repeats[:1] + repeats[-1:] if len(repeats) > 1 else repeats))
+    plural = "s" if repeats != [1] else ""
+    fig.suptitle(f"One epoch from {said} random initialisation{plural}, {dataset}: per-example correctness", y=1.0)
     fig.tight_layout()
     style.save(fig, path)
 

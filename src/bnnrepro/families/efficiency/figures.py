@@ -120,7 +120,6 @@ def plot_ratios(training: pd.DataFrame, inference: pd.DataFrame, path: Path) -> 
     """Left: BNN / float training ratios (time, memory); right: the float network's latency over
     the BNN's on the packed path, per batch size."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, LogLocator
 
     style.setup()
     train_rows = training.dropna(subset=["ratio"]).reset_index(drop=True)
@@ -135,7 +134,9 @@ def plot_ratios(training: pd.DataFrame, inference: pd.DataFrame, path: Path) -> 
         ]
         marks = [report_ratio(r.arch, r.variant, r.metric) for r in train_rows.itertuples()]
         _forest(axes[0], train_rows, "ratio", labels, [colours[v] for v in train_rows["variant"]], marks)
-        axes[0].legend(fontsize=8, loc="best")
+        handles, names = axes[0].get_legend_handles_labels()
+        if handles:  # below the panels: a mark such as the report's 0.57x lies anywhere in the data
+            fig.legend(handles, names, fontsize=8, loc="outside lower center", ncol=len(names), frameon=False)
     axes[0].set_xlabel("BNN / float network (below 1: the BNN trains faster or leaner)")
     axes[0].set_title("Emulated training, paired by timing repeat")
     if len(infer_rows):
@@ -156,12 +157,7 @@ def plot_ratios(training: pd.DataFrame, inference: pd.DataFrame, path: Path) -> 
     axes[1].set_xlabel("float network latency / BNN latency on the packed path (above 1: packed is faster)")
     axes[1].set_title("Inference, paired by timing block")
     for ax in axes:
-        low, high = ax.get_xlim()
-        # 1-2-5 ticks over a narrow range; decades only over a wide one (a wide interval), so that labels never overlap
-        subs = (1.0, 2.0, 5.0) if high / max(low, 1e-12) <= 300 else (1.0,)
-        ax.xaxis.set_major_locator(LogLocator(subs=subs))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+        style.ratio_axis(ax)  # ticked over the data, decades only over a wide range
     fig.suptitle("BNN vs float: ratios with 95% intervals (dotted: parity)")
     style.save(fig, path)
 
@@ -230,8 +226,9 @@ def plot_inference(timings: pd.DataFrame, path: Path) -> None:
             ax.set_title(f"{arch_label(arch)}, batch {batch:,}")
             ax.tick_params(axis="x", labelsize=8)
     fig.suptitle(
-        f"Inference of the trained models ({timings['device'].iloc[0]}, {int(timings['threads'].max())} "
-        f"threads): bar = median over {int(timings['block'].nunique())} timing blocks, dots = blocks"
+        f"Inference of the trained models ({timings['device'].iloc[0]}, "
+        f"{style.count(int(timings['threads'].max()), 'thread')}): bar = median over "
+        f"{style.count(int(timings['block'].nunique()), 'timing block')}, dots = blocks"
     )
     style.save(fig, path)
 
@@ -275,7 +272,9 @@ def plot_curves(curves: pd.DataFrame, path: Path) -> None:
             if j == 0:
                 ax.set_ylabel("error (%)")
     style.integer_axis(axes)
-    axes[0, -1].legend(fontsize=8)
+    handles, names = axes[0, -1].get_legend_handles_labels()
+    if handles:  # below the panels, outside every curve
+        fig.legend(handles, names, fontsize=8, loc="outside lower center", ncol=len(names), frameon=False)
     fig.suptitle("Error by epoch (mean over timing repeats)")
     style.save(fig, path)
 

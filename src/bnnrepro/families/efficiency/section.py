@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bnnrepro.families import figures as style
-from bnnrepro.families.base import dataset_name
+from bnnrepro.families.base import count, dataset_name
 from bnnrepro.families.efficiency.declaration import NAME, VARIANT_ORDER, figures, tables
 from bnnrepro.families.efficiency.tables import (
     ARCH_LABELS,
@@ -295,7 +295,7 @@ def section(context: Context) -> Section:
                 model=", ".join(f"{arch_label(a)} MLP" for a in arch_order(mine)),
                 training_examples=f"{int(mine['train_examples'].max()):,}",
                 epochs=str(int(mine["epochs"].max())),
-                repeats=f"{int(mine['seed'].nunique())} timing repeats; "
+                repeats=f"{count(int(mine['seed'].nunique()), 'timing repeat')}; "
                 f"{int(timings['block'].nunique()) if len(timings) else 0} inference timing blocks",
                 hardware="",
             )

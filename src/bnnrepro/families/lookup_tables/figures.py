@@ -36,7 +36,7 @@ def plot_table1(table: pd.DataFrame, dataset: str, path: Path) -> None:
     ax.axvline(100 * CHANCE, color="0.4", ls=":", lw=1)
     ax.set_xlim(40, 101)
     ax.set_xlabel("accuracy (%)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the bars: none hidden
     ax.set_title(f"Binary-{dataset_name(dataset)}: memorization vs standard methods")
     style.save(fig, path)
 
@@ -63,7 +63,7 @@ def plot_table2(table: pd.DataFrame, dataset: str, path: Path) -> None:
     ax.set_xlabel("layer (0 = input bits, last = output lut)")
     ax.set_ylabel("accuracy of the layer's luts (%)")
     style.integer_axis(ax)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: no curve hidden
     ax.set_title(f"Layer-by-layer accuracy, k = {int(data['k'].iloc[0])}, Binary-{dataset_name(dataset)}")
     style.save(fig, path)
 
@@ -87,7 +87,7 @@ def plot_table3(summary: pd.DataFrame, dataset: str, path: Path) -> None:
                 dash,
                 marker="o",
                 color=colours[labels],
-                label=f"{labels} labels, {split} ({int(rows['repeats'].max())} {unit})",
+                label=f"{labels} labels, {split} ({style.count_of(int(rows['repeats'].max()), unit)})",
             )
             ax.fill_between(
                 rows["k"],
@@ -101,7 +101,7 @@ def plot_table3(summary: pd.DataFrame, dataset: str, path: Path) -> None:
     ax.set_xlabel("k (inputs per lookup table)")
     ax.set_ylabel("accuracy (%)")
     ax.set_xticks(sorted(data["k"].unique()))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: no curve hidden
     ax.set_title(f"Binary-{dataset_name(dataset)}: accuracy against k (band: 95% interval)")
     style.save(fig, path)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bnnrepro import stats
+from bnnrepro.families.base import count
 from bnnrepro.families.lookup_tables.declaration import (
     NAME,
     _part,
@@ -394,13 +395,13 @@ def examples_text(context: Context, dataset: str) -> str:
 
 def repeats_text(config: Mapping[str, Any]) -> str:
     section = config.get(NAME, {})
-    parts = [f"{len(section.get('seeds', []))} network seeds"]
+    parts = [count(len(section.get("seeds", [])), "network seed")]
     if part_enabled(config, "table3") and "random" in _part(config, "table3").get("labels", LABELS):
-        parts.append(f"{len(section.get('data_seeds', []))} random-label draws")
+        parts.append(count(len(section.get("data_seeds", [])), "random-label draw"))
     if part_enabled(config, "pairwise"):
         pw = _part(config, "pairwise")
         pair_seeds = pw.get("seeds") or section.get("seeds", [])
-        parts.append(f"{len(pw.get('pairs') or range(45))} pairs x {len(pair_seeds)} seeds")
+        parts.append(f"{count(len(pw.get('pairs') or range(45)), 'pair')} x {count(len(pair_seeds), 'seed')}")
     return ", ".join(parts)
 
 

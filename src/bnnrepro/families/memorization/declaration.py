@@ -108,7 +108,9 @@ def runs(config: Mapping) -> list[Run]:
 
 def chunks(config: Mapping) -> list[Chunk]:
     size = config.get(NAME, {}).get("runs_per_job", 3)
-    return chunked(NAME, runs(config), lambda run: run.name.rsplit("-s", 1)[0], size)
+    return chunked(
+        NAME, runs(config), lambda run: run.name.rsplit("-s", 1)[0], size, index_of=lambda run: run.condition["seed"]
+    )
 
 
 def tables(config: Mapping) -> dict[str, str]:

@@ -11,9 +11,15 @@ from bnnrepro.families.memorization.declaration import CONDITION, figures, table
 from bnnrepro.families.memorization.tables import BIN_ORDER, LABEL_ORDER
 from bnnrepro.families.reporting import Context
 
+#: Conditions (label mode, regularization) per row of the class-wise grid: two, of two panels each
+#: (train, test), so that the figure stays readable when a page scales it down.
+CLASSWISE_PER_ROW = 2
+
 
 def plot_classwise(curves: pd.DataFrame, dataset: str, binarization: str, path: Path) -> None:
-    """Class-wise train and test error by epoch: rows = label modes, column pairs = regularizations."""
+    """Class-wise train and test error by epoch: a (train, test) pair of panels per condition that
+    ran (label mode x regularization; none is drawn for a condition that did not run), two
+    conditions per row."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
@@ -29,39 +35,52 @@ def plot_classwise(curves: pd.DataFrame, dataset: str, binarization: str, path: 
     seed0 = seed0[~swept]  # the L2 sweep has its own figure
     labels = style.ordered(seed0["labels"], LABEL_ORDER)
     regs = style.ordered(seed0["regularization"], ["none", "dropout", "l2", "l2_inert"])
+    ran = [
+        (lab, reg)
+        for lab in labels
+        for reg in regs
+        if len(seed0[(seed0["labels"] == lab) & (seed0["regularization"] == reg)])
+    ]
     classes = sorted(seed0["class"].unique(), key=int)
     tab10 = plt.get_cmap("tab10")
     assert isinstance(tab10, ListedColormap)  # a qualitative map: a list of colours
     colours = dict(zip(classes, tab10.colors))
+    per_row = min(CLASSWISE_PER_ROW, max(1, len(ran)))
+    rows = max(1, -(-len(ran) // per_row))
     fig, axes = plt.subplots(
-        len(labels),
-        2 * len(regs),
-        figsize=(2.6 * 2 * len(regs), 2.3 * len(labels)),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
+        rows, 2 * per_row, figsize=(2.6 * 2 * per_row, 2.3 * rows), sharex=True, sharey=True, squeeze=False
     )
-    for i, lab in enumerate(labels):
-        for j, reg in enumerate(regs):
-            for k, split in enumerate(["train", "test"]):
-                ax = axes[i, 2 * j + k]
-                panel = seed0[(seed0["labels"] == lab) & (seed0["regularization"] == reg) & (seed0["split"] == split)]
-                for cls in classes:
-                    line = panel[panel["class"] == cls].sort_values("epoch")
-                    ax.plot(line["epoch"], 100 * line["error"], color=colours[cls], lw=1.0, label=f"class {cls}")
-                ax.set_title(f"{lab}, {reg}: {split}", fontsize=9)
-                if not len(panel):
-                    ax.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax.transAxes, color="0.5")
-                if i == len(labels) - 1:
-                    ax.set_xlabel("epoch")
-                if j == 0 and k == 0:
-                    ax.set_ylabel("error (%)")
-                ax.set_ylim(-2, 102)
+    for n, (lab, reg) in enumerate(ran):
+        for k, split in enumerate(["train", "test"]):
+            ax = axes[n // per_row, 2 * (n % per_row) + k]
+            panel = seed0[(seed0["labels"] == lab) & (seed0["regularization"] == reg) & (seed0["split"] == split)]
+            for cls in classes:
+                line = panel[panel["class"] == cls].sort_values("epoch")
+                ax.plot(line["epoch"], 100 * line["error"], color=colours[cls], lw=1.0, label=f"class {cls}")
+            ax.set_title(f"{lab}, {reg}: {split}", fontsize=9)
+            ax.set_ylim(-2, 102)
+    for n in range(len(ran), rows * per_row):  # the last row's empty places: nothing drawn
+        for k in range(2):
+            axes[n // per_row, 2 * (n % per_row) + k].set_visible(False)
+    for col in range(2 * per_row):  # an epoch axis under the lowest panel of each column
+        visible = [r for r in range(rows) if axes[r, col].get_visible()]
+        if visible:
+            axes[visible[-1], col].set_xlabel("epoch")
+            axes[visible[-1], col].xaxis.set_tick_params(labelbottom=True)
+    for r in range(rows):
+        axes[r, 0].set_ylabel("error (%)")
     style.integer_axis(axes)
+    fig.tight_layout()
+    height = fig.get_figheight()
+    top = max(ax.get_position().y1 for ax in axes[0]) + 0.3 / height  # above the first row's titles
     handles, names = axes[0, 0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, names, loc="upper center", ncol=len(classes), frameon=False, bbox_to_anchor=(0.5, 1.0))
-    fig.suptitle(f"Class-wise error by epoch, {dataset}, {binarization} binarization", y=1.04)
+    if handles:  # above the panels, outside every curve
+        fig.legend(
+            handles, names, loc="lower center", ncol=min(len(classes), 5), frameon=False, bbox_to_anchor=(0.5, top)
+        )
+    fig.suptitle(
+        f"Class-wise error by epoch, {dataset}, {binarization} binarization", y=top + 0.55 / height, va="bottom"
+    )
     style.save(fig, path)
 
 
@@ -154,7 +173,7 @@ def plot_l2_sweep(summary: pd.DataFrame, dataset: str, path: Path) -> None:
     ax.set_xlabel("L2 coefficient (penalty = coefficient x sum of squared latent weights)")
     ax.set_ylabel("final train error on randY (%)")
     ax.set_ylim(-2, 102)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: no point hidden
     ax.set_title(f"Where L2 starts to stop memorization, {dataset}")
     style.save(fig, path)
 

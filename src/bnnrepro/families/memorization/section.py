@@ -4,7 +4,7 @@ tables.
 
 from __future__ import annotations
 
-from bnnrepro.families.base import base_settings, dataset_name
+from bnnrepro.families.base import base_settings, count, dataset_name
 from bnnrepro.families.memorization.declaration import CONDITION, NAME, figures, tables
 from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, examples_text, interval_column, model_text
 from bnnrepro.families.sources import cite, paper_vs_ours
@@ -146,7 +146,7 @@ def section(context: Context) -> Section:
                 model=model_text(s),
                 training_examples=examples_text(s),
                 epochs=str(s.get("epochs", "")),
-                repeats=f"{per} seeds per condition, {len(seeds)} conditions",
+                repeats=f"{per} seed{'s' if per != '1' else ''} per condition, {count(len(seeds), 'condition')}",
                 hardware="",
             )
         )
