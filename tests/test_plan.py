@@ -184,6 +184,7 @@ def test_calibration_from_finished_runs(tmp_path):
     calibration = plan.calibrate([results, tmp_path / "missing"])
     assert len(calibration.runs) == sum(jobs) and len(calibration.overheads) == len(sizes)
     model = calibration.model("cpu")
+    assert model is not None  # three finished jobs of runs on cpu: the model is fitted
     assert model.error == pytest.approx(0, abs=1e-6) and "fitted to" in model.source
     for settings in sizes + [{**SMALL, "hidden": [2048], "batch_size": 1000, "train_size": 30000}]:
         features = plan.epoch_features(settings, "fashion_mnist")
@@ -239,6 +240,7 @@ def test_pricing_measured_modelled_and_the_wall_time(tmp_path):
     assert (bench.source, bench.seconds) == ("measured", 42.5)
     # modelled from the settings (one process, 2 seeds x 4 epochs), fitted to this machine's runs
     model = calibration.model("cpu")
+    assert model is not None
     assert "fitted to 3 finished runs" in model.source
     per_epoch = model.seconds(plan.epoch_features({**SMALL, "epochs": 4}, "fashion_mnist"))
     assert train.source == "modelled" and (train.runs, train.chunk_runs) == (2, 2)

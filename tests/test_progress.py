@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 
 from bnnrepro.workflow import progress
@@ -57,7 +58,7 @@ def test_the_closing_lines_tally_the_verdicts(tmp_path):
 
 
 def test_nothing_to_do_prints_the_closing_lines_only_for_a_plain_run(tmp_path, monkeypatch):
-    hooks = []
+    hooks: list[Callable[[], None]] = []
     monkeypatch.setattr(progress.atexit, "register", hooks.append)
     progress.on_nothing_to_do(object(), tmp_path / "r.html", tmp_path / "c.csv", argv=["snakemake", "-n", "all"])
     assert hooks == []  # a dry run: nothing registered

@@ -205,7 +205,8 @@ def test_a_previous_runs_verdicts_beside_this_ones(tmp_path):
     config, results, report = _all_disabled(tmp_path)
     report_build.build(config, results, report, report / "index.html", report / "claims.csv", "x")
     old = pd.read_csv(report / "claims.csv")
-    old.loc[0, ["verdict", "estimate", "ci_low", "ci_high"]] = ["held", 0.5, 0.25, 0.75]
+    earlier: list[str | float] = ["held", 0.5, 0.25, 0.75]
+    old.loc[0, ["verdict", "estimate", "ci_low", "ci_high"]] = earlier
     old = old.iloc[:-1]  # the last claim was not in the earlier run
     old.to_csv(tmp_path / "old.csv", index=False)
     out = report_build.build(config, results, report, report / "index.html", None, "x", previous=tmp_path / "old.csv")

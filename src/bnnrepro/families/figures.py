@@ -54,7 +54,7 @@ def log_ticks(low: float, high: float, fewest: int = 3, most: int = 9) -> list[f
     return chosen
 
 
-def ratio_axis(ax, axis: str = "x") -> None:
+def ratio_axis(ax: Axes, axis: str = "x") -> None:
     """A log axis of ratios ticked over its data (:func:`log_ticks`), labelled 0.5x, 1x, 2x."""
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -63,7 +65,7 @@ def read_claims(path: Path) -> pd.DataFrame:
     return frame[COLUMNS + [c for c in ("unit", "family") if c in frame.columns]]
 
 
-def flat(mapping, prefix: str = "") -> dict[str, object]:
+def flat(mapping: Mapping[str, Any] | None, prefix: str = "") -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in (mapping or {}).items():
         name = f"{prefix}{key}"
@@ -87,12 +89,12 @@ def settings_diff(a: Path | None, b: Path | None) -> list[str]:
     ]
 
 
-def _has_interval(row, side: str) -> bool:
+def _has_interval(row: pd.Series, side: str) -> bool:
     low, high = row[f"ci_low_{side}"], row[f"ci_high_{side}"]
     return not (pd.isna(low) or pd.isna(high))
 
 
-def movement(row) -> str:
+def movement(row: pd.Series) -> str:
     """apart | overlapping | no interval (see the module docstring)."""
     if not (_has_interval(row, "a") and _has_interval(row, "b")):
         return "no interval"
@@ -113,13 +115,13 @@ def compare(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return merged[columns].reset_index(drop=True)
 
 
-def _number(value) -> str:
+def _number(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{value:.4g}"
 
 
-def _estimate(row, side: str) -> str:
+def _estimate(row: pd.Series, side: str) -> str:
     est = _number(row[f"estimate_{side}"])
     if not est:
         return "-"

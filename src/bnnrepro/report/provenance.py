@@ -9,7 +9,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -170,7 +170,7 @@ def job_times(benchmark_dir: Path, families: Iterable[str] = ()) -> pd.DataFrame
     return out.sort_values(["_f", "_s", "step"])[columns].reset_index(drop=True)
 
 
-def _metadata_records(metadata: Path):
+def _metadata_records(metadata: Path) -> Iterator[tuple[str, float, float]]:
     """(output path, start, end) of every job record under Snakemake's .snakemake/metadata (a long
     path's record is split into folders whose names start with "@")."""
     import base64
@@ -207,7 +207,9 @@ def _union_seconds(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def wall_times(results: Path, report_dir: Path, families=(), root: Path | None = None) -> dict[str, float]:
+def wall_times(
+    results: Path, report_dir: Path, families: Collection[str] = (), root: Path | None = None
+) -> dict[str, float]:
     """Wall seconds per family and in total ("total"): the time during which at least one of the
     family's jobs ran, from the start and end times Snakemake records per job
     (``.snakemake/metadata`` of the checkout the workflow ran in). Jobs that ran in several

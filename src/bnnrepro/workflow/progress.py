@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bnnrepro.workflow.plan.cost import Calibration, calibrate, duration, model_chunk, pending_runs
 
@@ -115,8 +116,9 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def start(workflow, config: Mapping, chunks: Mapping, slots_of: Callable) -> Watcher | None:
-    """From the Snakefile's ``onstart``: watch the training chunks of the jobs Snakemake will run."""
+def start(workflow: Any, config: Mapping, chunks: Mapping, slots_of: Callable) -> Watcher | None:
+    """From the Snakefile's ``onstart``: watch the training chunks of the jobs Snakemake will run.
+    ``workflow``: Snakemake's Workflow (untyped, its internals vary by version: read defensively)."""
     try:
         wanted = {
             (job.wildcards.get("family"), job.wildcards.get("dataset"), job.wildcards.get("chunk"))
@@ -199,7 +201,7 @@ def say_finish(report: Path, claims: Path) -> None:
         print(finish(report, claims), flush=True)
 
 
-def on_nothing_to_do(workflow, report: Path, claims: Path, argv: list[str] | None = None) -> None:
+def on_nothing_to_do(workflow: Any, report: Path, claims: Path, argv: list[str] | None = None) -> None:
     """Snakemake calls no handler when every output is up to date ("Nothing to be done"): at exit,
     if the DAG was built, empty and this was a plain run, print the closing lines anyway."""
     argv = sys.argv if argv is None else argv

@@ -101,9 +101,9 @@ def format_plan(
     lines.append("  measured: the job's own benchmark file from an earlier run (results/benchmarks/...).")
     model = calibration.model(device)
     if model is None:
-        mine = sum(1 for r in calibration.runs if r.device == device)
+        finished_here = sum(1 for r in calibration.runs if r.device == device)
         lines.append(
-            f"  training: UNKNOWN. This machine has {mine} finished {device} run(s) (at least {cost.MIN_RUNS} "
+            f"  training: UNKNOWN. This machine has {finished_here} finished {device} run(s) (at least {cost.MIN_RUNS} "
             f"are needed to fit the epoch model). Measure: `bnnrepro plan --probe ...` (about a minute: 6 small "
             f"runs on {device}), or plan on the machine that will train, after a small run there "
             "(e.g. the ci preset)."

@@ -49,10 +49,13 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bnnrepro.train.config import TrainConfig
 from bnnrepro.workflow.plan.dryrun import Job
+
+if TYPE_CHECKING:  # annotations only; price() imports the families' registry when it runs
+    from bnnrepro.families.base import Chunk, Run
 
 #: The checkout this package runs from (src/bnnrepro/workflow/plan/cost.py -> the repository).
 CHECKOUT = Path(__file__).resolve().parents[4]
@@ -405,7 +408,7 @@ def finished(folder: Path, code: str | None) -> bool:
     return code is None or fingerprint.endswith(f"-{code}")
 
 
-def pending_runs(chunk, results: str, root: Path, code: str | None) -> list:
+def pending_runs(chunk: Chunk, results: str, root: Path, code: str | None) -> list[Run]:
     """The runs of ``chunk`` its job would train (the others are finished and skipped)."""
     return [run for run in chunk.runs if not finished(root / run.folder(results), code)]
 
@@ -428,7 +431,9 @@ def price(
         benchmark = root / job.benchmark if job.benchmark else None
         measured = _benchmark_seconds(benchmark) if benchmark else None
         chunk = (
-            chunks.get((job.wildcards.get("family"), job.wildcards.get("dataset"), job.wildcards.get("chunk")))
+            chunks.get(
+                (job.wildcards.get("family", ""), job.wildcards.get("dataset", ""), job.wildcards.get("chunk", ""))
+            )
             if job.rule == "train"
             else None
         )
@@ -451,15 +456,15 @@ def price(
             priced.append(Priced(job, family, elsewhere[0], "measured elsewhere", f"in {elsewhere[1]}"))
             continue
         kind = _kind(job)
-        seconds = calibration.kind_seconds(kind)
-        if seconds is not None:
-            priced.append(Priced(job, family, seconds, "measured elsewhere", f"median of this machine's {kind} jobs"))
+        median = calibration.kind_seconds(kind)
+        if median is not None:
+            priced.append(Priced(job, family, median, "measured elsewhere", f"median of this machine's {kind} jobs"))
             continue
         priced.append(Priced(job, family, GUESSED_SECONDS[kind], "guessed", f"a guess for {kind} jobs"))
     return priced, calibration
 
 
-def model_chunk(chunk, pending: list, calibration: Calibration, device: str) -> tuple[float, str]:
+def model_chunk(chunk: Chunk, pending: list[Run], calibration: Calibration, device: str) -> tuple[float, str]:
     """Seconds of a training job that trains ``pending`` of its chunk's runs (NaN: no model for
     their device) and where the model comes from."""
     processes = len(pending) if chunk.isolate else 1

@@ -61,8 +61,8 @@ def parse_dry_run(text: str) -> list[Job]:
             current = Job(match.group(1))
             jobs.append(current)
             continue
-        match = _FIELD_LINE.match(line) if current is not None else None
-        if not match:
+        match = _FIELD_LINE.match(line)
+        if current is None or not match:  # a field line outside a rule block is not a field
             current = None if not line.startswith(" ") else current
             continue
         key, value = match.groups()
@@ -171,7 +171,7 @@ def recorded_params(root: Path, output: str) -> list | None:
         return None
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
 

@@ -30,9 +30,9 @@ PROBE_JOBS = (
 FOLDER = "results-probe"
 
 
-def probe_runs(folder: Path, device: str, dataset: str) -> list[tuple[str, dict]]:
-    """The probe's chunks as (name, spec) pairs: runs of the workflow's chunk spec format."""
-    chunks = []
+def probe_runs(folder: Path, device: str, dataset: str) -> list[tuple[str, str]]:
+    """The probe's chunks as (name, spec) pairs, ``spec`` a JSON chunk spec (the workflow's format)."""
+    chunks: list[tuple[str, str]] = []
     for i, job in enumerate(PROBE_JOBS):
         runs = []
         for hidden, batch, train in job:
