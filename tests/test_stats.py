@@ -302,8 +302,9 @@ def test_judge_scopes_calls_one_marginal_scope_inconclusive_under_holm():
     clear = stats.mean_interval(rng.normal(-1.0, 0.05, 5))
     scopes, overall = stats.judge_scopes({**held, "k=16": clear}, threshold)
     assert scopes["k=16"].verdict is stats.DID_NOT_HOLD and overall.verdict is stats.DID_NOT_HOLD
+    assert overall.estimate is scopes["k=16"].estimate and overall.reason.startswith("k=16: ")
     scopes, overall = stats.judge_scopes(held, threshold)
-    assert overall.verdict is stats.HELD
+    assert overall.verdict is stats.HELD and overall.estimate.estimate == min(e.estimate for e in held.values())
     _, overall = stats.judge_scopes({"a": None}, threshold)
     assert overall.verdict is stats.NOT_RUN
 

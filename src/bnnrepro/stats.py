@@ -611,40 +611,48 @@ def judge_scopes(estimates: dict, threshold: Threshold) -> tuple[dict, Judgement
     scope: Holm's correction over the m scopes that have intervals rejects the claim there, at the
     family-wise level (1 − level) / 2 one-sided (0.025 for 95% intervals, the level at which one
     interval lying wholly on the wrong side says "did not hold"). A scope whose interval lies
-    wholly on the wrong side but that Holm does not reject is inconclusive. Overall: held if held
-    in every scope, did not hold if rejected in any, not run if no scope ran, else inconclusive."""
+    wholly on the wrong side but that Holm does not reject is inconclusive.
+
+    Overall: held if held in every scope, did not hold if rejected in any, not run if no scope ran,
+    else inconclusive. Its estimate is the deciding scope's: the rejected scope with the smallest
+    p-value; else the undecided scope with the smallest; else (held) the scope with the largest
+    (the weakest), and its reason starts with that scope's name."""
     plain = {scope: judge(est, threshold) for scope, est in estimates.items()}
     tested = [s for s, j in plain.items() if j.estimate is not None and j.estimate.has_interval]
     m = len(tested)
     out = dict(plain)
+    p_values = dict.fromkeys(plain, 1.0)
     if m:
         level = plain[tested[0]].estimate.level
         alpha = (1 - level) / 2
         p = [p_value_against(plain[s].estimate, threshold) for s in tested]
         rejected = holm_rejections(p, alpha)
         for scope, p_s, rej in zip(tested, p, rejected):
+            p_values[scope] = p_s
             j = plain[scope]
             holm = f"Holm over {m} scopes: p = {p_s:.2g}"
             if rej:
                 out[scope] = dataclasses.replace(j, verdict=DID_NOT_HOLD, reason=f"{j.reason}; {holm}, rejected")
             elif j.verdict is DID_NOT_HOLD:
                 out[scope] = dataclasses.replace(
-                    j, verdict=INCONCLUSIVE, reason=f"{j.reason}, but not after {holm} (> the corrected level)"
+                    j, verdict=INCONCLUSIVE, reason=f"{j.reason}, but not after {holm} (above the corrected level)"
                 )
-    verdicts = [j.verdict for j in out.values()]
-    failed = [str(s) for s, j in out.items() if j.verdict is DID_NOT_HOLD]
-    if not verdicts or all(v is NOT_RUN for v in verdicts):
-        overall = Judgement(None, threshold, NOT_RUN, "no scope ran")
-    elif all(v is HELD for v in verdicts):
-        overall = Judgement(None, threshold, HELD, f"held in all {len(verdicts)} scopes")
-    elif failed:
-        overall = Judgement(
-            None, threshold, DID_NOT_HOLD, f"did not hold in {', '.join(failed)} after Holm's correction over {m}"
-        )
+    verdicts = {s: j.verdict for s, j in out.items()}
+    by_verdict = "; ".join(
+        f"{v} at {', '.join(str(s) for s, w in verdicts.items() if w is v)}" for v in VERDICTS if v in verdicts.values()
+    )
+    if not verdicts or all(v is NOT_RUN for v in verdicts.values()):
+        return out, Judgement(None, threshold, NOT_RUN, "no scope ran")
+    if all(v is HELD for v in verdicts.values()):
+        verdict, pool, pick = HELD, list(out), max
+    elif DID_NOT_HOLD in verdicts.values():
+        verdict, pool, pick = DID_NOT_HOLD, [s for s, v in verdicts.items() if v is DID_NOT_HOLD], min
     else:
-        held = sum(v is HELD for v in verdicts)
-        overall = Judgement(None, threshold, INCONCLUSIVE, f"held in {held} of {len(verdicts)} scopes, none rejected")
-    return out, overall
+        verdict = INCONCLUSIVE
+        pool, pick = [s for s, v in verdicts.items() if v is not HELD and v is not NOT_RUN], min
+    deciding = pick(pool, key=lambda s: p_values[s])
+    reason = f"{deciding}: {out[deciding].reason}; over {len(out)} scopes (Holm's correction): {by_verdict}"
+    return out, Judgement(out[deciding].estimate, threshold, verdict, reason)
 
 
 # --- over-dispersion of per-example correctness ("easy examples") -----------------------------------
