@@ -77,13 +77,11 @@ def test_jobs_fan_out_per_table_with_each_tables_network():
     assert "--train-size 5000" in args["table1"] and "--memorization-train-size" not in args["table1"]
     assert "--seed 0 --data-seed 0" in args["table2"]
     assert "--labels real --seed 0 1 2 --data-seed 0" in args["table3-real"]
-    # one network per random-label draw, seeded with the draw
-    assert (
-        "--labels random random_mirror --seed 0 1 2 3 4 --data-seed 0 1 2 3 4 --pairing paired" in args["table3-random"]
-    )
-    config["lookup_tables"]["mirror_draws"] = False
-    unmirrored = {job.name: job.cli_args() for job in declaration.jobs(config)}
-    assert "--labels random --seed" in unmirrored["table3-random"]
+    # one network per random-label draw, seeded with the draw; no mirrors unless asked for
+    assert "--labels random --seed 0 1 2 3 4 --data-seed 0 1 2 3 4 --pairing paired" in args["table3-random"]
+    config["lookup_tables"]["mirror_draws"] = True
+    mirrored = {job.name: job.cli_args() for job in declaration.jobs(config)}
+    assert "--labels random random_mirror --seed" in mirrored["table3-random"]
     assert "--k 2 10 --seed 0" in args["pairwise"]
     assert declaration.inputs(config) == [f"lookup_tables/fashion_mnist/{name}.csv" for name in jobs]
     assert set(declaration.tables(config)) == {
