@@ -139,18 +139,18 @@ def test_chunks_hold_runs_of_one_condition(default_config):
     chunks = declaration.chunks(default_config)
     assert sorted(run.key for chunk in chunks for run in chunk.runs) == sorted(run.key for run in runs)
     for chunk in chunks:
-        assert 1 <= len(chunk.runs) <= 3
+        assert 1 <= len(chunk.runs) <= default_config["memorization"]["runs_per_job"]
         conditions = {
             (run.dataset, *(run.condition[k] for k in ("binarization", "labels", "regularization")))
             for run in chunk.runs
         }
         assert len(conditions) == 1, chunk.name
     names = {chunk.name: [run.name for run in chunk.runs] for chunk in chunks}
-    assert names["det-randY-none.0"] == ["det-randY-none-s0", "det-randY-none-s1", "det-randY-none-s2"]
-    assert names["det-randY-none.1"] == ["det-randY-none-s3", "det-randY-none-s4", "det-randY-none-s5"]
-    assert names["stoch-true-l2"] == ["stoch-true-l2-s0", "stoch-true-l2-s1", "stoch-true-l2-s2"]
-    assert names["det-randY-l2_inert"] == ["det-randY-l2_inert-s0"]
-    assert len(chunks) == 16 + 2 * 2 + 1 + 5
+    assert names["det-randY-none"] == [f"det-randY-none-s{s}" for s in range(6)]  # 6 runs per job
+    assert names["stoch-true-dropout"] == ["stoch-true-dropout-s0", "stoch-true-dropout-s1", "stoch-true-dropout-s2"]
+    assert names["det-randY-l2_inert"] == [f"det-randY-l2_inert-s{s}" for s in range(3)]
+    # 12 grid conditions, l2_inert, the sweep's 6 coefficients x 2 label modes: one job each
+    assert len(chunks) == 12 + 1 + 12
     small = config(runs_per_job=2)
     assert [len(c.runs) for c in declaration.chunks(small)] == [2, 1] * 18
 
