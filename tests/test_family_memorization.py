@@ -19,7 +19,16 @@ from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
 
 #: The thresholds the memorization claims read (the schema's defaults; checked below).
-THRESHOLDS = {"memorize_train_error": 0.05, "slowdown_margin": 0.05, "chance_tolerance": 0.05}
+THRESHOLDS = {
+    "memorize_train_error": 0.05,
+    "slowdown_margin": 0.05,
+    "chance_tolerance": 0.05,
+    "chance_tolerance_before": 0.03,
+    "l2_works_margin": 0.05,
+    "floor_last_epochs": 10,
+    "floor_max_slope": 0.001,
+    "floor_level": [0.2, 0.4],
+}
 REGULARIZERS = {
     "none": {},
     "dropout": {"dropout": [0.5]},
@@ -28,14 +37,6 @@ REGULARIZERS = {
 }
 DATASET = "fashion_mnist"
 EPOCHS = 4
-CLAIM_IDS = [
-    "det-fits-randY",
-    "l2-does-not-prevent",
-    "l2-original-inert",
-    "dropout-slows",
-    "stoch-floor",
-    "random-test-at-chance",
-]
 
 
 def config(**section) -> dict:
@@ -237,46 +238,6 @@ def curves_of(conditions: dict, dataset: str = DATASET) -> pd.DataFrame:
     )
 
 
-def write_results(tmp_path: Path, curves: pd.DataFrame, **thresholds) -> Context:
-    """curves.csv and summary.csv (as make_tables writes them) and a Context reading them."""
-    cfg = config()
-    cfg["claims"] = {**THRESHOLDS, **thresholds}
-    paths = declaration.tables(cfg)
-    write_csv(tmp_path / paths["curves"], curves)
-    summary = tables.summarize(curves, [0.5, 0.1, 0.05])
-    write_csv(tmp_path / paths["summary"], summary)
-    return Context(cfg, tmp_path, tmp_path / "report")
-
-
-def context_for(tmp_path: Path, conditions: dict, **thresholds) -> Context:
-    return write_results(tmp_path, curves_of(conditions), **thresholds)
-
-
-def check(context: Context, claim_id: str):
-    return next(c for c in analysis.CLAIMS if c.id == claim_id).check(context)
-
-
-def verdicts(context: Context, claim_id: str) -> list[str]:
-    return [r.verdict for r in check(context, claim_id)]
-
-
-def memorizing_world() -> dict:
-    """Every effect the paper claims present: det/randY memorized with and without (working) L2,
-    dropout and stochastic binarization well above it, random-label test error at chance, the inert
-    L2 identical to none, true labels learned."""
-    none = per_seed([0.010, 0.016, 0.022, 0.012, 0.018, 0.014], [0.895, 0.905, 0.900, 0.898, 0.902, 0.900])
-    return {
-        ("det", "true", "none"): per_seed([0.01, 0.01, 0.02], 0.15),
-        ("det", "randY", "none"): none,
-        ("det", "randY", "l2"): per_seed([0.012, 0.018, 0.024]),
-        ("det", "randY", "l2_inert"): {0: none[0]},
-        ("det", "randY", "l2_1e-05"): per_seed([0.85]),
-        ("det", "randY", "dropout"): per_seed([0.30, 0.33, 0.35]),
-        ("stoch", "randY", "none"): per_seed([0.28, 0.30, 0.31]),
-        ("det", "randX", "none"): per_seed([0.0, 0.0, 0.01, 0.0, 0.0, 0.0], [0.90, 0.89, 0.91, 0.905, 0.895, 0.90]),
-    }
-
-
 def test_summary_of_synthetic_curves():
     curves = run_curves(DATASET, ("det", "randY", "none"), 3, train=0.02, test=0.9)
     row = tables.summarize(curves, [0.5, 0.1, 0.05]).iloc[0]
@@ -300,271 +261,6 @@ def test_summary_keeps_runs_of_the_same_name_on_different_datasets():
     summary = tables.summarize(curves, [0.5]).set_index("dataset")
     assert list(summary.index) == ["cifar10", "svhn"]
     assert summary["final_train_error"].tolist() == pytest.approx([0.01, 0.40])
-
-
-def test_claims_are_the_six_of_the_family():
-    assert [c.id for c in analysis.CLAIMS] == CLAIM_IDS
-    assert all(c.family == "memorization" for c in analysis.CLAIMS)
-
-
-def test_every_claim_holds_where_every_effect_is_present(tmp_path):
-    context = context_for(tmp_path, memorizing_world())
-    assert {claim_id: verdicts(context, claim_id) for claim_id in CLAIM_IDS} == {
-        claim_id: ["held"] for claim_id in CLAIM_IDS
-    }
-
-
-def test_no_claim_holds_where_every_effect_is_absent(tmp_path):
-    """Nothing memorized (with or without L2), dropout and stochastic binarization change nothing, the
-    random-label runs generalize (test error 60%), and the 'inert' L2 changes the curves."""
-    flat = per_seed([0.85, 0.86, 0.87], 0.60)
-    context = context_for(
-        tmp_path,
-        {
-            ("det", "randY", "none"): flat,
-            ("det", "randY", "l2"): flat,
-            ("det", "randY", "dropout"): flat,
-            ("stoch", "randY", "none"): flat,
-            ("det", "randX", "none"): per_seed([0.84, 0.85, 0.86], [0.60, 0.61, 0.59]),
-            ("det", "randY", "l2_inert"): per_seed([0.80], 0.60),
-        },
-    )
-    found = {claim_id: verdicts(context, claim_id) for claim_id in CLAIM_IDS}
-    assert found == {claim_id: ["did not hold"] for claim_id in CLAIM_IDS}
-
-
-# --- det-fits-randY and l2-does-not-prevent: train error below 5% -----------------------------------
-
-BELOW = [
-    ([0.010, 0.016, 0.022], "held"),  # memorized
-    ([0.60, 0.62, 0.64], "did not hold"),  # not memorized: the effect absent
-    ([0.02, 0.05, 0.08], "inconclusive"),  # the interval straddles 5%
-    ([0.01], "inconclusive"),  # one seed: no interval
-]
-
-
-@pytest.mark.parametrize(("train", "expected"), BELOW)
-def test_det_fits_random_labels(tmp_path, train, expected):
-    world = memorizing_world()
-    world[("det", "randY", "none")] = per_seed(train)
-    world[("det", "randY", "l2_inert")] = {0: world[("det", "randY", "none")][0]}
-    [result] = check(context_for(tmp_path, world), "det-fits-randY")
-    assert (result.scope, result.verdict, result.threshold, result.unit) == (DATASET, expected, "< 5%", "pct")
-    assert result.estimate.repeats == len(train) and result.estimate.estimate == pytest.approx(np.mean(train))
-    assert f"after {EPOCHS} epochs" in result.detail
-
-
-@pytest.mark.parametrize(("train", "expected"), BELOW)
-def test_l2_does_not_prevent_memorization(tmp_path, train, expected):
-    """The L2 sweep's 'l2_<coefficient>' conditions (one at 85% here) are not the paper's 'l2'."""
-    world = memorizing_world()
-    world[("det", "randY", "l2")] = per_seed(train)
-    [result] = check(context_for(tmp_path, world), "l2-does-not-prevent")
-    assert (result.scope, result.verdict, result.threshold) == (DATASET, expected, "< 5%")
-    assert result.estimate.estimate == pytest.approx(np.mean(train))
-    assert "L2 = 0.0005 on the latent weights" in result.detail
-
-
-def test_memorization_claims_not_run_without_their_conditions(tmp_path):
-    world = memorizing_world()
-    del world[("det", "randY", "none")], world[("det", "randY", "l2")]
-    context = context_for(tmp_path, world)  # the sweep's det/randY/l2_1e-05 is left: still not 'l2'
-    [fits] = check(context, "det-fits-randY")
-    [l2] = check(context, "l2-does-not-prevent")
-    assert (fits.verdict, fits.estimate) == ("not run", None) and "det/randY/none is not in this config" in fits.detail
-    assert (l2.verdict, l2.estimate) == ("not run", None) and "det/randY/l2 is not in this config" in l2.detail
-
-
-def test_memorization_threshold_comes_from_the_config(tmp_path):
-    world = memorizing_world()
-    world[("det", "randY", "none")] = per_seed([0.020, 0.021, 0.022])
-    assert verdicts(context_for(tmp_path, world), "det-fits-randY") == ["held"]
-    assert verdicts(context_for(tmp_path, world, memorize_train_error=0.01), "det-fits-randY") == ["did not hold"]
-
-
-def test_claims_are_checked_per_dataset(tmp_path):
-    """fashion_mnist memorizes, mnist does not; cifar10 lacks det/randY/none."""
-    curves = pd.concat(
-        [
-            curves_of(memorizing_world()),
-            curves_of({("det", "randY", "none"): per_seed([0.5, 0.52, 0.54])}, "mnist"),
-            curves_of({("det", "true", "none"): per_seed([0.1, 0.1])}, "cifar10"),
-        ],
-        ignore_index=True,
-    )
-    context = write_results(tmp_path, curves)
-    results = check(context, "det-fits-randY")
-    assert [(r.scope, r.verdict) for r in results] == [
-        (DATASET, "held"),
-        ("mnist", "did not hold"),
-        ("cifar10", "not run"),
-    ]
-    assert [r.verdict for r in check(context, "l2-original-inert")] == ["held", "not run", "not run"]
-
-
-def test_det_fits_states_the_epochs_of_its_own_condition(tmp_path):
-    curves = pd.concat(
-        [
-            curves_of({("det", "randY", "none"): per_seed([0.01, 0.01, 0.02])}),
-            run_curves(DATASET, ("stoch", "randY", "none"), 0, 0.3, 0.9, epochs=3 * EPOCHS),
-        ],
-        ignore_index=True,
-    )
-    [result] = check(write_results(tmp_path, curves), "det-fits-randY")
-    assert result.verdict == "held" and f"after {EPOCHS} epochs" in result.detail
-
-
-# --- l2-original-inert: identical curves with the original code's L2 and without -----------------------
-
-
-def test_inert_l2_held_on_identical_curves(tmp_path):
-    [result] = check(context_for(tmp_path, memorizing_world()), "l2-original-inert")
-    assert (result.verdict, result.threshold) == ("held", "= 0")
-    assert result.estimate.estimate == 0 and result.estimate.repeats == 1
-    assert "1 seed(s)" in result.detail and "identical errors" in result.detail
-
-
-def test_inert_l2_did_not_hold_where_the_penalty_changes_training(tmp_path):
-    world = memorizing_world()
-    world[("det", "randY", "l2_inert")] = per_seed([0.026])  # seed 0 of none ends at 1.0%
-    [result] = check(context_for(tmp_path, world), "l2-original-inert")
-    assert result.verdict == "did not hold"
-    assert result.estimate.estimate == pytest.approx(0.016) and "differ by up to 1.60 points" in result.detail
-
-
-def test_inert_l2_did_not_hold_where_one_class_at_one_epoch_differs(tmp_path):
-    curves = curves_of(memorizing_world())
-    one = (
-        (curves["regularization"] == "l2_inert")
-        & (curves["epoch"] == 2)
-        & (curves["split"] == "test")
-        & (curves["class"] == "7")
-    )
-    assert one.sum() == 1
-    curves.loc[one, "error"] += 0.001
-    [result] = check(write_results(tmp_path, curves), "l2-original-inert")
-    assert result.verdict == "did not hold" and result.estimate.estimate == pytest.approx(0.001)
-
-
-def test_inert_l2_not_run_without_both_conditions_on_one_seed(tmp_path):
-    world = memorizing_world()
-    del world[("det", "randY", "l2_inert")]
-    [result] = check(context_for(tmp_path, world), "l2-original-inert")
-    assert result.verdict == "not run" and "are not both in this config" in result.detail
-    world[("det", "randY", "l2_inert")] = per_seed([0.01], first_seed=7)  # none runs seeds 0-5
-    [result] = check(context_for(tmp_path, world), "l2-original-inert")
-    assert result.verdict == "not run" and "no seed is run both" in result.detail
-
-
-# --- dropout-slows and stoch-floor: train error higher than det/randY/none by 5 points, paired by seed ---
-
-GAPS = {"dropout-slows": ("det", "randY", "dropout"), "stoch-floor": ("stoch", "randY", "none")}
-BASE = [0.01, 0.20, 0.40]  # a large effect of the seed, shared by both conditions
-
-
-@pytest.mark.parametrize("claim_id", list(GAPS))
-@pytest.mark.parametrize(
-    ("added", "expected"),
-    [
-        ([0.10, 0.11, 0.12], "held"),  # 11 points higher on every seed
-        ([0.0, 0.0, 0.0], "did not hold"),  # the same as without: the effect absent
-        ([0.001, -0.002, 0.0], "did not hold"),  # the same up to noise
-        ([0.020, 0.021, 0.022], "did not hold"),  # higher, but by less than the margin
-        ([0.02, 0.05, 0.08], "inconclusive"),  # about the margin higher, noisy
-    ],
-)
-def test_slowdown_claims(tmp_path, claim_id, added, expected):
-    world = memorizing_world()
-    world[("det", "randY", "none")] = per_seed(BASE + [0.30, 0.10, 0.05])  # seeds 3-5 have no partner
-    world[("det", "randY", "l2_inert")] = {0: world[("det", "randY", "none")][0]}
-    world[GAPS[claim_id]] = per_seed(np.add(BASE, added))
-    [result] = check(context_for(tmp_path, world), claim_id)
-    assert (result.scope, result.verdict, result.unit, result.threshold) == (DATASET, expected, "pp", "> 5 points")
-    assert result.estimate.repeats == 3 and result.estimate.estimate == pytest.approx(np.mean(added))
-    assert "paired by seed" in result.detail
-
-
-@pytest.mark.parametrize("claim_id", list(GAPS))
-def test_slowdown_claims_not_run_without_their_conditions(tmp_path, claim_id):
-    world = memorizing_world()
-    del world[GAPS[claim_id]]
-    [result] = check(context_for(tmp_path, world), claim_id)
-    assert result.verdict == "not run" and "are not both in this config" in result.detail
-    world = memorizing_world()
-    del world[("det", "randY", "none")], world[("det", "randY", "l2_inert")]
-    assert verdicts(context_for(tmp_path, world), claim_id) == ["not run"]
-
-
-def test_slowdown_claims_not_run_when_no_seed_is_shared(tmp_path):
-    world = memorizing_world()
-    world[("det", "randY", "dropout")] = per_seed([0.3], first_seed=9)  # none runs seeds 0-5
-    [result] = check(context_for(tmp_path, world), "dropout-slows")
-    assert result.verdict == "not run" and "seed" in result.detail
-
-
-def test_slowdown_margin_comes_from_the_config(tmp_path):
-    world = memorizing_world()
-    world[("det", "randY", "dropout")] = per_seed(np.add([0.010, 0.016, 0.022], [0.10, 0.11, 0.12]))
-    assert verdicts(context_for(tmp_path, world), "dropout-slows") == ["held"]
-    assert verdicts(context_for(tmp_path, world, slowdown_margin=0.2), "dropout-slows") == ["did not hold"]
-
-
-def test_each_slowdown_claim_reads_its_own_condition(tmp_path):
-    """stoch/randY/dropout and det/true/dropout far above det/randY/none prove neither claim."""
-    world = memorizing_world()
-    world[("det", "randY", "dropout")] = world[("stoch", "randY", "none")] = per_seed([0.010, 0.016, 0.022])
-    world[("stoch", "randY", "dropout")] = world[("det", "true", "dropout")] = per_seed([0.6, 0.6, 0.6])
-    context = context_for(tmp_path, world)
-    assert verdicts(context, "dropout-slows") == verdicts(context, "stoch-floor") == ["did not hold"]
-
-
-# --- random-test-at-chance: randY and randX test error within 85-95% ----------------------------------
-
-AT_CHANCE = [0.895, 0.905, 0.900, 0.898, 0.902, 0.900]
-
-
-@pytest.mark.parametrize(
-    ("randy", "randx", "expected", "worst"),
-    [
-        (AT_CHANCE, AT_CHANCE, "held", "randY"),
-        (AT_CHANCE, [0.30, 0.32, 0.31], "did not hold", "randX"),  # randX generalizes: the effect absent
-        ([0.60, 0.62, 0.61], AT_CHANCE, "did not hold", "randY"),
-        ([0.84, 0.90, 0.96], AT_CHANCE, "inconclusive", "randY"),  # the interval reaches past both edges
-        (AT_CHANCE, [0.86, 0.87, 0.85], "inconclusive", "randX"),  # the interval overlaps the lower edge
-        ([0.84, 0.90, 0.96], [0.30, 0.32, 0.31], "did not hold", "randX"),  # the worst of the two is reported
-    ],
-)
-def test_random_test_at_chance(tmp_path, randy, randx, expected, worst):
-    world = memorizing_world()
-    world[("det", "randY", "none")] = per_seed(np.zeros(len(randy)), randy)
-    world[("det", "randY", "l2_inert")] = {0: world[("det", "randY", "none")][0]}
-    world[("det", "randX", "none")] = per_seed(np.zeros(len(randx)), randx)
-    [result] = check(context_for(tmp_path, world), "random-test-at-chance")
-    assert (result.scope, result.verdict, result.threshold) == (f"{DATASET} ({worst})", expected, "within 85-95%")
-    assert result.estimate.estimate == pytest.approx(np.mean(randy if worst == "randY" else randx))
-    assert f"randY: {100 * np.mean(randy):.1f}%; randX: {100 * np.mean(randx):.1f}%" in result.detail
-
-
-def test_random_test_at_chance_reads_one_label_mode_and_ignores_true_labels(tmp_path):
-    world = memorizing_world()
-    del world[("det", "randX", "none")]
-    [result] = check(context_for(tmp_path, world), "random-test-at-chance")
-    assert (result.scope, result.verdict) == (f"{DATASET} (randY)", "held") and "randX" not in result.detail
-    world = {
-        ("det", "true", "none"): per_seed([0.01, 0.01, 0.02], 0.15),
-        ("stoch", "randY", "none"): per_seed([0.3, 0.3, 0.3], 0.90),
-    }  # neither is det/randY or det/randX
-    [result] = check(context_for(tmp_path, world), "random-test-at-chance")
-    assert result.verdict == "not run" and "det/randY/none and det/randX/none are not in this config" in result.detail
-    assert [r.verdict for claim_id in CLAIM_IDS for r in check(context_for(tmp_path, world), claim_id)] == [
-        "not run"
-    ] * 6
-
-
-def test_chance_tolerance_comes_from_the_config(tmp_path):
-    context = context_for(tmp_path, memorizing_world(), chance_tolerance=0.001)
-    [result] = check(context, "random-test-at-chance")
-    assert result.verdict != "held" and result.threshold == "within 89.9-90.1%"
 
 
 # --- tables, figures and section from run folders ----------------------------------------------------
@@ -644,13 +340,15 @@ def test_tables_figures_section_and_claims_from_run_folders(tmp_path):
         1
     ].repeats == "1-2 seeds per condition, 7 conditions"
     found = {claim.id: [r.verdict for r in claim.check(context)] for claim in analysis.CLAIMS}
-    # two seeds of 1.0% and 1.2%: held; the inert L2 trained identically to seed 0 of none: held;
-    # stoch/randY 29 points above det/randY on both seeds: held; no dropout, no det/randX, no 'l2'.
+    # two seeds of 1.0% and 1.2%: held; the inert L2 trained identically to seed 0 of none: held; the
+    # stochastic curve falls to its last epoch (no floor yet): inconclusive; the sweep has no true
+    # labels, and there is no dropout and no det/randX: not run (the claims' tests: test_memorization_claims.py)
     assert found == {
         "det-fits-randY": ["held"],
         "l2-does-not-prevent": ["not run"],
         "l2-original-inert": ["held"],
         "dropout-slows": ["not run"],
-        "stoch-floor": ["held"],
-        "random-test-at-chance": ["held"],
+        "stoch-floor": ["inconclusive"],
+        "stoch-floor-level": ["inconclusive"],
+        "random-test-at-chance": ["held", "not run"],
     }
