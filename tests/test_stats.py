@@ -254,6 +254,7 @@ def test_judgement_carries_numbers_text_and_reason():
     assert band.text == "within [85%, 95%]" and stats.judge(est, band).verdict is stats.DID_NOT_HOLD
     assert stats.judge(None, band).verdict is stats.NOT_RUN
     assert stats.above(1.0, "ratio").text == "> 1x" and stats.below(0.05, "pp").text == "< +5 pp"
+    assert stats.within(0.0, 0.0, "pp").text == "= 0 pp"
     with pytest.raises(ConfigError):
         stats.within(2.0, 1.0)
 

@@ -416,6 +416,8 @@ class Threshold:
             return f"< {format_quantity(self.high, self.unit)}"
         if self.comparison is Comparison.ABOVE:
             return f"> {format_quantity(self.low, self.unit)}"
+        if self.low == self.high:
+            return f"= {format_quantity(self.low, self.unit).lstrip('+')}"
         return f"within [{format_quantity(self.low, self.unit)}, {format_quantity(self.high, self.unit)}]"
 
 
