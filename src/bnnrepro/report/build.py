@@ -56,6 +56,12 @@ CLAIM_COLUMNS = [
     "method",
 ]
 VERDICT_ORDER = ["held", "did not hold", "inconclusive", "not run"]
+#: The checklist's part for each kind of claim.
+KIND_HEADINGS = {
+    str(ClaimKind.PUBLISHED): "Published claims",
+    str(ClaimKind.SANITY): "Sanity checks of the pipeline",
+    str(ClaimKind.NOT_LIKE_FOR_LIKE): "Claims this machine cannot test like for like",
+}
 #: Claims not yet built with :func:`bnnrepro.families.reporting.result` start their detail with the
 #: verdict's reason ("95% interval [a, b] lies below 0.05; ..."); for them only, the reason is split
 #: off the detail here. Claims built from a Judgement carry reason and detail as separate fields.
@@ -293,6 +299,7 @@ def build(
         family_sections=list(sections.items()),
         claim_groups=claim_groups(claims, sections),
         claim_kinds=[str(kind) for kind in ClaimKind],
+        kind_headings=KIND_HEADINGS,
         tally=tally,
         kind_tally=kind_tally,
         prov=prov,

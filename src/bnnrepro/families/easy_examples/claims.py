@@ -13,7 +13,7 @@ from bnnrepro.families.sources import cite
 
 #: How this run differs from Mehta et al. 2017, Fig. 5 / Arpit et al. 2017.
 FIDELITY = (
-    "Fashion-MNIST MLP, one epoch on a 10,000-image subset (Mehta et al. 2017: CIFAR-10 BinaryNet CNN; Arpit et "
+    "a Fashion-MNIST MLP trained one epoch on a subset (Mehta et al. 2017: CIFAR-10 BinaryNet CNN; Arpit et "
     "al. 2017: real-valued networks)"
 )
 
