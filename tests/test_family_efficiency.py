@@ -187,21 +187,33 @@ def test_training_ratios_are_paired_by_repeat():
     assert ratios.loc["peak_rss_mb", "repeats"] == 3
 
 
+def claim_check(claim_id: str):
+    return next(c for c in analysis.CLAIMS if c.id == claim_id).check
+
+
 @pytest.mark.parametrize(
-    ("claim", "metric_ratio"), [("bnn-trains-faster", "time_ratio"), ("bnn-trains-leaner", "memory_ratio")]
+    ("claim", "metric_ratio", "key"),
+    [
+        ("bnn-trains-faster", "time_ratio", None),
+        ("bnn-trains-leaner", "memory_ratio", None),
+        ("bnn-trains-faster-as-reported", "time_ratio", "train_time_ratio"),
+        ("bnn-trains-leaner-as-reported", "memory_ratio", "train_memory_ratio"),
+    ],
 )
-def test_training_claims_held_did_not_hold_inconclusive_not_run(tmp_path, claim, metric_ratio):
-    check = next(c for c in analysis.CLAIMS if c.id == claim).check
+def test_training_claims_held_did_not_hold_inconclusive_not_run(tmp_path, claim, metric_ratio, key):
+    """The qualitative claim ("faster", "leaner": below 1x) and its magnitude (below the report's own
+    ratio) are two claims, each with every verdict."""
+    check = claim_check(claim)
     other = "memory_ratio" if metric_ratio == "time_ratio" else "time_ratio"
 
     def verdict(ratio, noise=0.01, repeats=3, **kwargs):
         runs = synthetic_runs(**{metric_ratio: ratio, other: 1.0}, noise=noise, repeats=repeats, **kwargs)
         return verdicts(check(context_with(tmp_path, runs)))
 
+    threshold = 1.0 if key is None else THRESHOLDS[key]
     assert verdict(0.5) == ["held"]  # the report's effect, clearly
-    assert verdict(1.0) == ["did not hold"]  # no effect at all: the claim does not hold
     assert verdict(1.2) == ["did not hold"]  # the BNN costs more
-    threshold = THRESHOLDS["train_time_ratio" if metric_ratio == "time_ratio" else "train_memory_ratio"]
+    assert verdict(threshold * 1.1) == ["did not hold"]  # above the threshold
     assert verdict(threshold, noise=0.05) == ["inconclusive"]  # the interval straddles the threshold
     assert verdict(0.5, repeats=1) == ["inconclusive"]  # one repeat: no interval
     ratios: dict[str, Any] = {metric_ratio: 0.5, other: 1.0}
@@ -211,26 +223,27 @@ def test_training_claims_held_did_not_hold_inconclusive_not_run(tmp_path, claim,
 
 def test_training_claim_scopes_each_arch_and_states_what_is_compared(tmp_path):
     runs = synthetic_runs(0.5, 1.0, archs=("fashion_mlp_128", "fashion_mlp_1024"))
-    results = analysis.CLAIMS[0].check(context_with(tmp_path, runs))
+    results = claim_check("bnn-trains-faster")(context_with(tmp_path, runs))
     assert [r.scope for r in results] == ["fashion_mnist 784-128-10", "fashion_mnist 784-1024-10"]
-    assert all(
-        "emulated" in r.detail and r.estimate is not None and r.estimate.repeats == 3 and r.threshold == "< 0.71x"
-        for r in results
-    )
+    assert all("emulated" in r.fidelity and r.estimate.repeats == 3 and r.threshold == "< 1x" for r in results)
+    kinds = {c.id: str(c.kind) for c in analysis.CLAIMS}
+    assert kinds["bnn-trains-faster"] == kinds["bnn-trains-leaner-as-reported"] == "not like-for-like"
+    assert kinds["packed-model-smaller"] == "sanity check"
 
 
 def test_threshold_comes_from_the_config(tmp_path):
     runs = synthetic_runs(0.8, 1.0)
-    check = analysis.CLAIMS[0].check
+    check = claim_check("bnn-trains-faster-as-reported")
     assert verdicts(check(context_with(tmp_path, runs))) == ["did not hold"]
     assert verdicts(check(context_with(tmp_path, runs, train_time_ratio=1.0))) == ["held"]
+    assert verdicts(claim_check("bnn-trains-faster")(context_with(tmp_path, runs))) == ["held"]  # 0.8x < 1x
 
 
 def test_thresholds_per_arch_at_each_claimed_effect(tmp_path):
     """The report claimed 0.71x for 784-128-10 and 0.57x for 784-1024-10: a ratio of 0.65 holds for
     the first and not for the second; an arch without a threshold is not run."""
     runs = synthetic_runs(0.65, 1.0, archs=("fashion_mlp_128", "fashion_mlp_1024"))
-    check = analysis.CLAIMS[0].check
+    check = claim_check("bnn-trains-faster-as-reported")
     per_arch = {"fashion_mlp_128": 0.71, "fashion_mlp_1024": 0.57}
     results = check(context_with(tmp_path, runs, train_time_ratio=per_arch))
     assert verdicts(results) == ["held", "did not hold"]

@@ -33,7 +33,23 @@ from conftest import ROOT, run_cli, snakemake
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 VERDICTS = {"held", "did not hold", "inconclusive", "not run"}
-CLAIMS_CSV_COLUMNS = ["claim", "scope", "estimate", "ci_low", "ci_high", "repeats", "threshold", "verdict", "detail"]
+CLAIMS_CSV_COLUMNS = [
+    "claim",
+    "scope",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "repeats",
+    "threshold",
+    "comparison",
+    "threshold_low",
+    "threshold_high",
+    "verdict",
+    "reason",
+    "detail",
+    "kind",
+    "fidelity",
+]
 
 
 # --- cell formats and tables ----------------------------------------------------------------------

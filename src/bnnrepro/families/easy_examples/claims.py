@@ -11,6 +11,12 @@ from bnnrepro.families.easy_examples.declaration import NAME, tables
 from bnnrepro.families.reporting import Claim, ClaimResult, Context, not_run
 from bnnrepro.families.sources import cite
 
+#: How this run differs from Mehta et al. 2017, Fig. 5 / Arpit et al. 2017.
+FIDELITY = (
+    "a Fashion-MNIST MLP trained one epoch on a subset (Mehta et al. 2017: CIFAR-10 BinaryNet CNN; Arpit et "
+    "al. 2017: real-valued networks)"
+)
+
 
 def _summary(context: Context) -> pd.DataFrame:
     return context.csv(tables(context.config)["summary"])
@@ -110,6 +116,7 @@ CLAIMS = [
         NAME,
         _true_overdispersed,
         "histogram",
+        fidelity=FIDELITY,
         caveat="Tested as the between-example SD of p against equally hard examples (a null that keeps every run's "
         "accuracy), not as the count of examples right in ≥ 50% of runs, which mostly follows the mean "
         "accuracy.",
@@ -122,6 +129,7 @@ CLAIMS = [
         NAME,
         _random_less_overdispersed,
         "histogram",
+        fidelity=FIDELITY,
         caveat="Compared as the ratio of between-example variances of p to true labels' (Fieller interval). The "
         "randX noise images are drawn once and shared by all runs (as every condition's data), so an example "
         "whose noise happens to align with the other noise images of its class can be easy in every run: "

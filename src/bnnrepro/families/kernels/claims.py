@@ -7,7 +7,7 @@ import pandas as pd
 from bnnrepro import stats
 from bnnrepro.families.kernels.declaration import NAME, tables
 from bnnrepro.families.kernels.tables import XNOR_IMPL, as_bool
-from bnnrepro.families.reporting import Claim, ClaimResult, Context, not_run
+from bnnrepro.families.reporting import Claim, ClaimKind, ClaimResult, Context, not_run
 from bnnrepro.families.sources import cite
 
 SPEEDUP_METHOD = "geometric mean ratio, paired t-interval on log scale over timing blocks"
@@ -207,6 +207,8 @@ CLAIMS = [
         cite("courbariaux2016", "Sec. 4"),
         NAME,
         _exact,
+        kind=ClaimKind.SANITY,
+        fidelity="an identity of the arithmetic: any correct kernel gives it",
     ),
     Claim(
         "kernel-beats-fp32-matvec",

@@ -1,8 +1,13 @@
-"""Lookup-table family: its claims (:data:`CLAIMS`), each checked on its tables."""
+"""Lookup-table family: its claims (:data:`CLAIMS`), each checked on its tables.
+
+Claims judged at every k use Holm's correction over the ks for "did not hold"
+(:func:`bnnrepro.stats.judge_scopes`); a random-label draw (one network each) is the unit of the
+random-label claims.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
 
 import numpy as np
 import pandas as pd
@@ -11,15 +16,9 @@ from scipy import stats as sps
 
 from bnnrepro import stats
 from bnnrepro.families.lookup_tables.declaration import NAME, part_enabled, tables
-from bnnrepro.families.lookup_tables.tables import CHANCE, LABELS, fits, per_repeat
-from bnnrepro.families.reporting import Claim, ClaimResult, Context, not_run
+from bnnrepro.families.lookup_tables.tables import CHANCE, fits, per_repeat
+from bnnrepro.families.reporting import Claim, ClaimResult, Context, not_run, result
 from bnnrepro.families.sources import cite
-
-
-def _result(
-    scope: str, est: stats.Estimate, verdict: tuple[str, str], threshold: str, detail: str = "", unit: str = "pct"
-) -> ClaimResult:
-    return ClaimResult(scope, verdict[0], est, threshold, f"{verdict[1]}{'; ' + detail if detail else ''}", unit)
 
 
 def _table3(context: Context) -> pd.DataFrame | None:
@@ -28,20 +27,7 @@ def _table3(context: Context) -> pd.DataFrame | None:
     return context.csv(tables(context.config)["table3"])
 
 
-def _combine(per_k: Sequence[tuple[int, object, tuple[str, str]]]) -> tuple[str, list[int]]:
-    """The verdict of a claim that must hold at every k: did not hold if it fails at some k,
-    inconclusive if it is undecided at some k, held if it holds at all. Returns it and the ks
-    that decide it."""
-    for verdict in ("did not hold", "inconclusive"):
-        ks = [k for k, _, v in per_k if v[0] == verdict]
-        if ks:
-            return verdict, ks
-    return "held", [k for k, _, _ in per_k]
-
-
-def _table3_repeats(
-    context: Context, threshold: str
-) -> tuple[pd.DataFrame, pd.DataFrame, None] | tuple[None, None, list[ClaimResult]]:
+def _table3_repeats(context: Context, threshold):
     """(Table 3, its accuracy per repeat, "not run" results when the config has no Table 3)."""
     table3 = _table3(context)
     if table3 is None:
@@ -49,39 +35,44 @@ def _table3_repeats(
     return table3, per_repeat(table3), None
 
 
+def _fidelity(context: Context, part: str = "table3") -> str:
+    """How this run's networks differ from Chatterjee 2018's 5 x 1024 network on Binary-MNIST."""
+    section = context.section(NAME)
+    settings = {**section, **(section.get(part) or {})}
+    layers, width = settings.get("hidden_layers", 5), settings.get("width", 1024)
+    differs = "" if (layers, width) == (5, 1024) else " (paper: 5 x 1024)"
+    return f"Binary-Fashion-MNIST (paper: Binary-MNIST); {layers} x {width} lookup tables{differs}"
+
+
 def _above_chance(context: Context) -> list[ClaimResult]:
+    """Real-label test accuracy above chance + margin at every k; Holm's correction over the ks."""
     margin = context.thresholds["lut_above_chance"]
-    threshold = f"> {100 * (CHANCE + margin):g}% at every k"
+    threshold = stats.above(CHANCE + margin, "pct", "config claims.lut_above_chance (rule: 5 points above 50%)")
     table3, repeats, skipped = _table3_repeats(context, threshold)
     if skipped:
         return skipped
     out = []
     for dataset in dict.fromkeys(table3["dataset"]):
-        test = repeats[(repeats["dataset"] == dataset) & (repeats["labels"] == "real") & (repeats["split"] == "test")]
-        if test.empty:
+        rows = repeats[(repeats["dataset"] == dataset) & (repeats["labels"] == "real") & (repeats["split"] == "test")]
+        if rows.empty:
             out.append(not_run(dataset, "Table 3 has no real-label runs in this config", threshold))
             continue
-        per_k = []
-        for k, group in test.groupby("k", sort=True):
-            est = stats.bounded(stats.mean_interval(group["accuracy"], unit="seeds"))
-            per_k.append((int(k), est, stats.verdict_above(est, CHANCE + margin)))
-        verdict, deciding = _combine(per_k)
-        k, est, reason = min(per_k, key=lambda item: item[1].low if item[1].has_interval else item[1].estimate)
-        if verdict != "held":
-            k, est, reason = next(item for item in per_k if item[0] == deciding[0])
-        detail = (
-            f"real-label test accuracy at k = {k} (the lowest); over k = {', '.join(str(i[0]) for i in per_k)}: "
-            f"{100 * min(i[1].estimate for i in per_k):.1f}-{100 * max(i[1].estimate for i in per_k):.1f}%"
+        estimates = {
+            f"k = {int(k)}": stats.bounded(stats.mean_interval(group["accuracy"], unit="seeds"))
+            for k, group in rows.groupby("k", sort=True)
+        }
+        _, overall = stats.judge_scopes(estimates, threshold)
+        detail = "real-label test accuracy at every k, network seeds; " + ", ".join(
+            f"{scope}: {100 * est.estimate:.1f}%" for scope, est in estimates.items()
         )
-        if verdict != "held":
-            detail += f"; {verdict} at k = {', '.join(map(str, deciding))}"
-        out.append(ClaimResult(dataset, verdict, est, threshold, f"{reason[1]}; {detail}", "pct"))
+        out.append(result(dataset, overall, detail, _fidelity(context)))
     return out
 
 
 def _gap_grows(context: Context) -> list[ClaimResult]:
-    slope_threshold = context.thresholds["lut_gap_slope"]
-    threshold = f"slope > {100 * slope_threshold:g} points per unit of k"
+    threshold = stats.above(
+        context.thresholds["lut_gap_slope"], "pp", "config claims.lut_gap_slope (rule: any growth, per unit of k)"
+    )
     out = []
     config = context.config
     if not context.enabled(NAME):
@@ -115,7 +106,14 @@ def _gap_grows(context: Context) -> list[ClaimResult]:
                 + ", ".join(f"k={int(k)}: {100 * g:.1f}" for k, g in by_k.items())
                 + " points"
             )
-            out.append(_result(scope, est, stats.verdict_above(est, slope_threshold), threshold, detail, unit="pp"))
+            out.append(
+                result(
+                    scope,
+                    stats.judge(est, threshold),
+                    detail,
+                    _fidelity(context, "pairwise" if name == "pairs" else "table3"),
+                )
+            )
     return out
 
 
@@ -130,90 +128,101 @@ def welch_difference(a: ArrayLike, b: ArrayLike, unit: str) -> stats.Estimate:
         return stats.Estimate(difference, np.nan, np.nan, repeats, f"no interval: {a.size} and {b.size} {unit}")
     method = f"difference of means, Welch t-interval over {a.size} and {b.size} {unit}"
     if a.std() == 0 and b.std() == 0:
-        return stats.Estimate(difference, difference, difference, repeats, method)
-    ci = sps.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
-    return stats.Estimate(difference, float(ci.low), float(ci.high), repeats, method)
+        return stats.Estimate(difference, difference, difference, repeats, method, se=0.0, df=math.inf)
+    test = sps.ttest_ind(a, b, equal_var=False)
+    ci = test.confidence_interval(0.95)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    return stats.Estimate(
+        difference, float(ci.low), float(ci.high), repeats, method, se=math.sqrt(va + vb), df=float(test.df)
+    )
 
 
 def _random_harder(context: Context) -> list[ClaimResult]:
+    """Real minus random train accuracy > 0 at every k where the real fit is not saturated (ties),
+    Holm's correction over those ks for "did not hold"."""
     saturated = context.thresholds["lut_saturated"]
-    threshold = f"real - random train accuracy > 0 wherever the real-label fit is below {100 * saturated:g}%"
+    threshold = stats.above(0.0, "pp", f"rule: real labels fitted better, except ties at >= {100 * saturated:g}%")
     table3, repeats, skipped = _table3_repeats(context, threshold)
     if skipped:
         return skipped
     out = []
     for dataset in dict.fromkeys(table3["dataset"]):
         train = repeats[(repeats["dataset"] == dataset) & (repeats["split"] == "train")]
-        if set(train["labels"]) != set(LABELS):
+        if not {"real", "random"} <= set(train["labels"]):
             out.append(not_run(dataset, "Table 3 needs both real and random labels", threshold))
             continue
-        per_k, ties = [], []
+        estimates, ties = {}, []
         for k, group in train.groupby("k", sort=True):
             real = group.loc[group["labels"] == "real", "accuracy"]
             random = group.loc[group["labels"] == "random", "accuracy"]
             if real.empty or random.empty:
                 continue
             est = welch_difference(real, random, "seeds and label draws")
-            verdict = stats.verdict_above(est, 0.0)
-            if real.mean() >= saturated and verdict[0] != "held":
+            if real.mean() >= saturated and stats.judge(est, threshold).verdict is not stats.HELD:
                 ties.append(int(k))  # the real-label fit is saturated: equal (or unresolved) counts as a tie
                 continue
-            per_k.append((int(k), est, verdict))
+            estimates[f"k = {int(k)}"] = est
         tie_text = (
             f"ties (real labels fitted to >= {100 * saturated:g}%) at k = {', '.join(map(str, ties))}"
             if ties
             else "no ties"
         )
-        if not per_k:
+        if not estimates:
+            reason = "every k is a saturated tie: nothing shows random labels to be harder"
             out.append(
-                ClaimResult(
-                    dataset,
-                    "inconclusive",
-                    None,
-                    threshold,
-                    f"every k is a saturated tie: nothing shows random labels to be harder; {tie_text}",
+                result(
+                    dataset, stats.decided(None, threshold, stats.INCONCLUSIVE, reason), tie_text, _fidelity(context)
                 )
             )
             continue
-        overall, deciding = _combine(per_k)
-        # The smallest difference among the ks that decide the verdict.
-        k, est, reason = min((item for item in per_k if item[0] in deciding), key=lambda item: item[1].estimate)
-        by_verdict = "; ".join(
-            f"{v} at k = {', '.join(str(i[0]) for i in per_k if i[2][0] == v)}"
-            for v in ("held", "inconclusive", "did not hold")
-            if any(i[2][0] == v for i in per_k)
-        )
-        detail = (
-            f"real minus random train accuracy at k = {k} ({100 * est.estimate:+.1f} points); {by_verdict}; {tie_text}"
-        )
-        out.append(ClaimResult(dataset, overall, est, threshold, f"{reason[1]}; {detail}", "pp"))
+        _, overall = stats.judge_scopes(estimates, threshold)
+        out.append(result(dataset, overall, f"real minus random train accuracy per k; {tie_text}", _fidelity(context)))
     return out
 
 
+def draws_of(table3: pd.DataFrame) -> pd.DataFrame:
+    """One row per random-label draw (its own network; a ``random_mirror`` complement is not a draw of
+    its own and is left out): the draw's agreement with the true labels and its test accuracy,
+    averaged over k."""
+    rows = table3[(table3["labels"] == "random") & (table3["split"] == "test")]
+    return (
+        rows.groupby(["dataset", "data_seed"], sort=True)
+        .agg(label_agreement=("label_agreement", "first"), ks=("k", "nunique"), test_accuracy=("accuracy", "mean"))
+        .reset_index()
+    )
+
+
 def _random_test_at_chance(context: Context) -> list[ClaimResult]:
+    """Random-label test accuracy at chance, one label draw the unit. A draw's test accuracy follows
+    its chance agreement with the true labels; the estimate is the least-squares line of test
+    accuracy on (agreement − 1/2) over the draws, at zero excess agreement (its intercept)."""
     tolerance = context.thresholds["lut_chance_tolerance"]
-    threshold = f"within {100 * (CHANCE - tolerance):g}-{100 * (CHANCE + tolerance):g}%"
-    paths = tables(context.config)
-    if not context.enabled(NAME) or "random_draws" not in paths:
+    threshold = stats.within(
+        CHANCE - tolerance, CHANCE + tolerance, "pct", "config claims.lut_chance_tolerance (rule: 2 points)"
+    )
+    table3 = _table3(context)
+    if table3 is None or "random" not in set(table3["labels"]):
         return [not_run("", "Table 3 with random labels is not run in this config", threshold)]
-    draws = context.csv(paths["random_draws"])
     out = []
-    for dataset in dict.fromkeys(draws["dataset"]):
-        rows = draws[draws["dataset"] == dataset]
-        est = stats.bounded(stats.mean_interval(rows["test_accuracy"], unit="label draws"))
-        detail = (
-            f"per draw: test accuracy (true test labels) averaged over k = {int(rows['ks'].max())} values; draws "
-            f"range {100 * rows['test_accuracy'].min():.1f}-{100 * rows['test_accuracy'].max():.1f}%"
-        )
-        if len(rows) >= 3 and rows["label_agreement"].std() > 0:
-            r = float(np.corrcoef(rows["label_agreement"], rows["test_accuracy"])[0, 1])
-            detail += (
-                f"; correlation with the draw's agreement with the true labels r = {r:.2f} (agreement "
-                f"{100 * rows['label_agreement'].min():.2f}-{100 * rows['label_agreement'].max():.2f}%)"
+    for dataset, rows in draws_of(table3).groupby("dataset", sort=False):
+        excess = rows["label_agreement"] - 0.5
+        if len(rows) >= 3 and excess.nunique() > 1:
+            est = stats.intercept_interval(excess, rows["test_accuracy"], at=0.0, unit="label draws")
+            slope = np.polyfit(excess, rows["test_accuracy"], 1)[0]
+            what = (
+                f"test accuracy at zero excess agreement with the true labels (line over draws, slope "
+                f"{slope:.1f} accuracy per unit of agreement)"
             )
-        out.append(
-            _result(dataset, est, stats.verdict_within(est, CHANCE - tolerance, CHANCE + tolerance), threshold, detail)
+        else:
+            est = stats.mean_interval(rows["test_accuracy"], unit="label draws")
+            what = "mean test accuracy over draws (too few draws or agreements for a line)"
+        est = stats.bounded(est)
+        detail = (
+            f"{what}; {len(rows)} draws, each its own network, mean over k = {int(rows['ks'].max())} values; single "
+            f"draws {100 * rows['test_accuracy'].min():.1f}-{100 * rows['test_accuracy'].max():.1f}%, agreement "
+            f"{100 * rows['label_agreement'].min():.2f}-{100 * rows['label_agreement'].max():.2f}%"
         )
+        out.append(result(dataset, stats.judge(est, threshold), detail, _fidelity(context)))
     return out
 
 
@@ -250,7 +259,8 @@ CLAIMS = [
         NAME,
         _random_test_at_chance,
         "random_draws",
-        caveat="Each draw of random labels is one repeat; its test accuracy follows how often the draw happens to "
-        "agree with the true labels, so single draws land well away from 50%.",
+        caveat="Each draw of random labels (one network each, no complements) is one repeat. A draw's test accuracy "
+        "follows how often it happens to agree with the true labels, so single draws land well away from 50%; the "
+        "estimate is the least-squares line of test accuracy on the draw's excess agreement, at zero excess.",
     ),
 ]

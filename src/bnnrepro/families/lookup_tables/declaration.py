@@ -164,7 +164,7 @@ def jobs(config: Mapping) -> list[Job]:
                 if labels == "real":
                     args = ["--labels", "real", "--seed", *seeds, "--data-seed", draws[0]]
                 else:  # one network per draw, its seed the draw's: the draw (and its mirror) is the replicate
-                    kinds = ["random", "random_mirror"] if section.get("mirror_draws", True) else ["random"]
+                    kinds = ["random", "random_mirror"] if section.get("mirror_draws", False) else ["random"]
                     args = ["--labels", *kinds, "--seed", *draws, "--data-seed", *draws, "--pairing", "paired"]
                 out.append(Job(dataset, f"table3-{labels}", "table3", tuple(common("table3") + ["--k", *ks] + args)))
         if part_enabled(config, "pairwise"):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bnnrepro import stats
@@ -73,17 +72,17 @@ def _concat(paths: list[Path]) -> pd.DataFrame:
     return frame
 
 
-def _mirrors_merged(table3: pd.DataFrame) -> pd.DataFrame:
-    """The mirror of a draw (``random_mirror``: its complement, same data seed) counted with the draw:
-    a draw and its mirror are one repeat (their mean cancels most of the draw-to-draw spread)."""
-    return table3.assign(labels=table3["labels"].replace({"random_mirror": "random"}))
+def _without_mirrors(table3: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 without the ``random_mirror`` fits: a draw's complement is not a draw of its own (the
+    two test accuracies sum to ~1, so their mean is 1/2 by symmetry); each draw is one repeat."""
+    return table3[table3["labels"] != "random_mirror"]
 
 
 def per_repeat(table3: pd.DataFrame) -> pd.DataFrame:
     """One accuracy per (dataset, labels, k, split, repeat): the repeat is the network seed for real
-    labels and the label draw (with its mirror) for random labels (averaging over whatever else
-    varies within it)."""
-    table3 = _mirrors_merged(table3)
+    labels and the label draw for random labels (averaging over whatever else varies within it;
+    mirrors, when run, are left out)."""
+    table3 = _without_mirrors(table3)
     parts = []
     for labels, (unit, _) in UNITS.items():
         rows = table3[table3["labels"] == labels]
@@ -124,16 +123,10 @@ def summarize_table3(table3: pd.DataFrame) -> pd.DataFrame:
 
 
 def random_draws(table3: pd.DataFrame) -> pd.DataFrame:
-    """Per random-label draw (with its mirror, when run): its agreement with the true labels and its
-    mean train and test accuracy over k (and over its networks)."""
-    # the draw's own agreement (its mirror's is 1 minus it; the pair's is 1/2 by construction)
-    own = table3[table3["labels"] == "random"].groupby(["dataset", "data_seed"])["label_agreement"].first()
-    table3 = _mirrors_merged(table3)
+    """Per random-label draw (its own network; mirrors left out): its agreement with the true labels
+    and its mean train and test accuracy over k (and over its networks)."""
+    table3 = _without_mirrors(table3)
     rows = table3[table3["labels"] == "random"]
-    if len(own):
-        rows = rows.assign(
-            label_agreement=[own.get((d, s), np.nan) for d, s in zip(rows["dataset"], rows["data_seed"])]
-        )
     if rows.empty:
         return pd.DataFrame(
             columns=["dataset", "data_seed", "label_agreement", "ks", "train_accuracy", "test_accuracy"]
