@@ -29,10 +29,13 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        REPORT("index.html"),
+        report_path("index.html"),
         ALL_FAMILY_OUTPUTS,
     localrule: True
 
 
 onsuccess:
-    print(f"\nReport: {os.path.abspath(REPORT('index.html'))}  (claims: {os.path.abspath(REPORT('claims.csv'))})")
+    print(
+        f"\nReport: {os.path.abspath(report_path('index.html'))}"
+        f"  (claims: {os.path.abspath(report_path('claims.csv'))})"
+    )

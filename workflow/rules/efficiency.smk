@@ -12,12 +12,12 @@ _EFFICIENCY_OUT = efficiency_inference_outputs("{dataset}", "{arch}")
 
 rule efficiency_inference:
     input:
-        manifest=R("efficiency/{dataset}/chunks/{arch}.json"),
+        manifest=results_path("efficiency/{dataset}/chunks/{arch}.json"),
         data=lambda w: data_marker(w.dataset),
     output:
-        timings=R(_EFFICIENCY_OUT["timings"]),
-        exports=R(_EFFICIENCY_OUT["exports"]),
-        packed=directory(R(_EFFICIENCY_OUT["packed"])),
+        timings=results_path(_EFFICIENCY_OUT["timings"]),
+        exports=results_path(_EFFICIENCY_OUT["exports"]),
+        packed=directory(results_path(_EFFICIENCY_OUT["packed"])),
     params:
         batch_sizes=" ".join(str(b) for b in EFFICIENCY_INFERENCE["batch_sizes"]),
         repeats=EFFICIENCY_INFERENCE["repeats"],
@@ -29,9 +29,9 @@ rule efficiency_inference:
     resources:
         torch_threads=EFFICIENCY_TORCH_THREADS,
     log:
-        R("logs/efficiency/{dataset}/inference-{arch}.log"),
+        results_path("logs/efficiency/{dataset}/inference-{arch}.log"),
     benchmark:
-        R("benchmarks/efficiency/{dataset}/inference-{arch}.tsv")
+        results_path("benchmarks/efficiency/{dataset}/inference-{arch}.tsv")
     wildcard_constraints:
         arch="[^/]+",
     conda:

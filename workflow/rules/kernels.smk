@@ -7,7 +7,7 @@ KERNEL_THREADS, KERNEL_TORCH_THREADS = timed_job_threads(KERNELS["exclusive"], T
 
 rule kernels_bench:
     output:
-        R("kernels/blocks.csv"),
+        results_path("kernels/blocks.csv"),
     params:
         device=KERNELS["device"],
         batch=" ".join(str(m) for m in KERNELS["batch"]),
@@ -21,9 +21,9 @@ rule kernels_bench:
         gpu=KERNELS["gpus"],
         torch_threads=KERNEL_TORCH_THREADS,
     log:
-        R("logs/kernels/bench.log"),
+        results_path("logs/kernels/bench.log"),
     benchmark:
-        R("benchmarks/kernels/bench.tsv")
+        results_path("benchmarks/kernels/bench.tsv")
     conda:
         ENV
     shell:
