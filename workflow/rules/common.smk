@@ -32,7 +32,9 @@ except ConfigError as exc:
 
 
 def results_path(path):
-    """A path under the results folder."""
+    """A path under the results folder. Logs and benchmarks are there too, and the benchmark file of
+    every job mirrors its log (logs/X.log <-> benchmarks/X.tsv), so that `bnnrepro plan` and the
+    report's time table find a job's measured time from its log path."""
     return os.path.join(config["results"], path)
 
 
@@ -99,9 +101,9 @@ def section_json(family):
     return json.dumps(config[family], sort_keys=True, default=str)
 
 
-# The benchmark file of every job mirrors its log (logs/X.log <-> benchmarks/X.tsv), so that
-# `bnnrepro plan` and the report's time table find a job's measured time from its log path.
 def data_marker(dataset):
+    """The marker file train.smk touches once a dataset is located and verified; every job that
+    reads the dataset takes it as an input."""
     return results_path(f"data/{dataset}.verified")
 
 
