@@ -81,6 +81,23 @@ def test_config_checks_name_the_problem():
     assert efficiency.check(config()) == ([], [])
 
 
+def test_inference_flags_come_from_the_config_and_parse_back_into_its_values():
+    """The rule binds ``inference_args`` as is: each value is one shell word, and the verb reads the config back."""
+    import argparse
+    import shlex
+
+    from bnnrepro.families.efficiency.inference import Inference
+
+    parser = argparse.ArgumentParser()
+    Inference().add_arguments(parser)
+    outputs = ["manifest.json", "--timings", "t.csv", "--exports", "e.csv", "--packed-dir", "packed"]
+    cfg = {**config(), "data_dir": "/data/my datasets"}
+    parsed = parser.parse_args([*outputs, *shlex.split(efficiency.inference_args(cfg))])
+    assert (parsed.batch_sizes, parsed.repeats, parsed.min_run_time) == ([1, 1000], 5, 0.1)
+    assert (parsed.device, parsed.data_dir) == ("cpu", "/data/my datasets")
+    assert "--data-dir" not in efficiency.inference_args({**cfg, "data_dir": None})
+
+
 # --- synthetic tables --------------------------------------------------------------------------------
 
 

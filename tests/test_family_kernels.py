@@ -303,6 +303,22 @@ def test_check_warns_about_claims_a_config_cannot_decide():
     assert kernels.check({"kernels": SECTION}) == ([], [])
 
 
+def test_bench_flags_come_from_the_section_and_parse_back_into_its_values():
+    """The rule binds ``bench_args`` as is: each value is one shell word, and the verb reads the section back."""
+    import argparse
+    import shlex
+
+    from bnnrepro.families.kernels.measure import Bench
+
+    args = kernels.bench_args({"kernels": dict(SECTION, device="cuda:1")})
+    parser = argparse.ArgumentParser()
+    Bench().add_arguments(parser)
+    parsed = parser.parse_args([*shlex.split(args), "--out", "blocks.csv"])
+    assert (parsed.device, parsed.batch, parsed.sizes) == ("cuda:1", [1, 64], [256, 1024])
+    assert (parsed.repeats, parsed.max_time, parsed.seed) == (5, 1.0, 0)
+    assert shlex.split(kernels.bench_args({"kernels": dict(SECTION, device="cpu; rm -rf x")}))[1] == "cpu; rm -rf x"
+
+
 def test_bench_verb_writes_interleaved_blocks(tmp_path):
     out = tmp_path / "bench" / "blocks.csv"
     assert (
