@@ -13,9 +13,8 @@ import pytest
 from bnnrepro.families.binaryconnect import analysis, tables
 from bnnrepro.families.binaryconnect import declaration as binaryconnect
 from bnnrepro.families.reporting import Context
-from bnnrepro.io import write_csv
+from helpers import THRESHOLDS, family_context, verdicts
 
-THRESHOLDS = {"bc_saturation_margin": 0.05, "bc_regularizer_margin": 0.005}
 VARIANT_SETTINGS = {
     "none": {"mode": "float"},
     "bc_det": {"mode": "binaryconnect", "binarization": "det"},
@@ -83,9 +82,9 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
     """Every run of the default config is a valid `bnnrepro train` run, and the control shares every
     setting with bc_det except the binarization."""
     import yaml
-    from tests.conftest import ROOT
 
     from bnnrepro.train.config import TrainConfig
+    from conftest import ROOT
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["binaryconnect"]["variant_settings"] = VARIANT_SETTINGS  # the schema's default
@@ -158,16 +157,7 @@ def synthetic(
 
 
 def context_with(tmp_path, runs: pd.DataFrame, weights: pd.DataFrame, **thresholds) -> Context:
-    cfg = config()
-    cfg["claims"] = {**THRESHOLDS, **thresholds}
-    paths = binaryconnect.tables(cfg)
-    write_csv(tmp_path / paths["runs"], runs)
-    write_csv(tmp_path / paths["weights"], weights)
-    return Context(cfg, tmp_path, tmp_path / "report")
-
-
-def verdicts(results) -> list[str]:
-    return [r.verdict for r in results]
+    return family_context(binaryconnect.NAME, config(), tmp_path, {"runs": runs, "weights": weights}, **thresholds)
 
 
 def test_comparisons_are_paired_by_seed():
