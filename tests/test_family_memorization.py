@@ -11,15 +11,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import ROOT
 
 from bnnrepro.families.memorization import analysis, declaration, tables
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
+from conftest import ROOT
+from helpers import THRESHOLDS, check, family_context, verdicts
 
-#: The thresholds the memorization claims read (the schema's defaults; checked below).
-THRESHOLDS = {"memorize_train_error": 0.05, "slowdown_margin": 0.05, "chance_tolerance": 0.05}
 REGULARIZERS = {
     "none": {},
     "dropout": {"dropout": [0.5]},
@@ -72,15 +71,6 @@ def default_config() -> dict:
 
 
 # --- declaration -----------------------------------------------------------------------------------
-
-
-def test_thresholds_are_the_config_defaults(default_config):
-    import yaml
-
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    defaults = schema["properties"]["claims"]["properties"]
-    assert {key: defaults[key]["default"] for key in THRESHOLDS} == THRESHOLDS
-    assert {key: default_config["claims"][key] for key in THRESHOLDS} == THRESHOLDS
 
 
 def test_default_config_fans_out_into_grid_extra_seeds_inert_l2_and_sweep(default_config):
@@ -254,25 +244,12 @@ def curves_of(conditions: dict, dataset: str = DATASET) -> pd.DataFrame:
 
 def write_results(tmp_path: Path, curves: pd.DataFrame, **thresholds) -> Context:
     """curves.csv and summary.csv (as make_tables writes them) and a Context reading them."""
-    cfg = config()
-    cfg["claims"] = {**THRESHOLDS, **thresholds}
-    paths = declaration.tables(cfg)
-    write_csv(tmp_path / paths["curves"], curves)
     summary = tables.summarize(curves, [0.5, 0.1, 0.05])
-    write_csv(tmp_path / paths["summary"], summary)
-    return Context(cfg, tmp_path, tmp_path / "report")
+    return family_context(declaration.NAME, config(), tmp_path, {"curves": curves, "summary": summary}, **thresholds)
 
 
 def context_for(tmp_path: Path, conditions: dict, **thresholds) -> Context:
     return write_results(tmp_path, curves_of(conditions), **thresholds)
-
-
-def check(context: Context, claim_id: str):
-    return next(c for c in analysis.CLAIMS if c.id == claim_id).check(context)
-
-
-def verdicts(context: Context, claim_id: str) -> list[str]:
-    return [r.verdict for r in check(context, claim_id)]
 
 
 def memorizing_world() -> dict:
@@ -324,7 +301,7 @@ def test_claims_are_the_six_of_the_family():
 
 def test_every_claim_holds_where_every_effect_is_present(tmp_path):
     context = context_for(tmp_path, memorizing_world())
-    assert {claim_id: verdicts(context, claim_id) for claim_id in CLAIM_IDS} == {
+    assert {claim_id: verdicts(check(context, claim_id)) for claim_id in CLAIM_IDS} == {
         claim_id: ["held"] for claim_id in CLAIM_IDS
     }
 
@@ -344,7 +321,7 @@ def test_no_claim_holds_where_every_effect_is_absent(tmp_path):
             ("det", "randY", "l2_inert"): per_seed([0.80], 0.60),
         },
     )
-    found = {claim_id: verdicts(context, claim_id) for claim_id in CLAIM_IDS}
+    found = {claim_id: verdicts(check(context, claim_id)) for claim_id in CLAIM_IDS}
     assert found == {claim_id: ["did not hold"] for claim_id in CLAIM_IDS}
 
 
@@ -393,8 +370,10 @@ def test_memorization_claims_not_run_without_their_conditions(tmp_path):
 def test_memorization_threshold_comes_from_the_config(tmp_path):
     world = memorizing_world()
     world[("det", "randY", "none")] = per_seed([0.020, 0.021, 0.022])
-    assert verdicts(context_for(tmp_path, world), "det-fits-randY") == ["held"]
-    assert verdicts(context_for(tmp_path, world, memorize_train_error=0.01), "det-fits-randY") == ["did not hold"]
+    assert verdicts(check(context_for(tmp_path, world), "det-fits-randY")) == ["held"]
+    assert verdicts(check(context_for(tmp_path, world, memorize_train_error=0.01), "det-fits-randY")) == [
+        "did not hold"
+    ]
 
 
 def test_claims_are_checked_per_dataset(tmp_path):
@@ -507,7 +486,7 @@ def test_slowdown_claims_not_run_without_their_conditions(tmp_path, claim_id):
     assert result.verdict == "not run" and "are not both in this config" in result.detail
     world = memorizing_world()
     del world[("det", "randY", "none")], world[("det", "randY", "l2_inert")]
-    assert verdicts(context_for(tmp_path, world), claim_id) == ["not run"]
+    assert verdicts(check(context_for(tmp_path, world), claim_id)) == ["not run"]
 
 
 def test_slowdown_claims_not_run_when_no_seed_is_shared(tmp_path):
@@ -520,8 +499,8 @@ def test_slowdown_claims_not_run_when_no_seed_is_shared(tmp_path):
 def test_slowdown_margin_comes_from_the_config(tmp_path):
     world = memorizing_world()
     world[("det", "randY", "dropout")] = per_seed(np.add([0.010, 0.016, 0.022], [0.10, 0.11, 0.12]))
-    assert verdicts(context_for(tmp_path, world), "dropout-slows") == ["held"]
-    assert verdicts(context_for(tmp_path, world, slowdown_margin=0.2), "dropout-slows") == ["did not hold"]
+    assert verdicts(check(context_for(tmp_path, world), "dropout-slows")) == ["held"]
+    assert verdicts(check(context_for(tmp_path, world, slowdown_margin=0.2), "dropout-slows")) == ["did not hold"]
 
 
 def test_each_slowdown_claim_reads_its_own_condition(tmp_path):
@@ -530,7 +509,7 @@ def test_each_slowdown_claim_reads_its_own_condition(tmp_path):
     world[("det", "randY", "dropout")] = world[("stoch", "randY", "none")] = per_seed([0.010, 0.016, 0.022])
     world[("stoch", "randY", "dropout")] = world[("det", "true", "dropout")] = per_seed([0.6, 0.6, 0.6])
     context = context_for(tmp_path, world)
-    assert verdicts(context, "dropout-slows") == verdicts(context, "stoch-floor") == ["did not hold"]
+    assert verdicts(check(context, "dropout-slows")) == verdicts(check(context, "stoch-floor")) == ["did not hold"]
 
 
 # --- random-test-at-chance: randY and randX test error within 85-95% ----------------------------------
