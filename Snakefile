@@ -32,7 +32,7 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        REPORT("index.html"),
+        report_path("index.html"),
         ALL_FAMILY_OUTPUTS,
     localrule: True
 
@@ -42,7 +42,7 @@ rule all:
 # (Snakemake then calls no handler: bnnrepro.workflow.progress registers an exit hook).
 from bnnrepro.workflow import progress as _progress
 
-_progress.on_nothing_to_do(workflow, Path(REPORT("index.html")), Path(REPORT("claims.csv")))
+_progress.on_nothing_to_do(workflow, Path(report_path("index.html")), Path(report_path("claims.csv")))
 
 
 onstart:
@@ -50,4 +50,4 @@ onstart:
 
 
 onsuccess:
-    _progress.say_finish(Path(REPORT("index.html")), Path(REPORT("claims.csv")))
+    _progress.say_finish(Path(report_path("index.html")), Path(report_path("claims.csv")))

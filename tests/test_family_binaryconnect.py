@@ -13,9 +13,8 @@ import pytest
 from bnnrepro.families.binaryconnect import analysis, tables
 from bnnrepro.families.binaryconnect import declaration as binaryconnect
 from bnnrepro.families.reporting import Context
-from bnnrepro.io import write_csv
+from helpers import THRESHOLDS, family_context, verdicts
 
-THRESHOLDS = {"bc_saturation_margin": 0.05, "bc_regularizer_margin": 0.005}
 VARIANT_SETTINGS = {
     "none": {"mode": "float"},
     "bc_det": {"mode": "binaryconnect", "binarization": "det"},
@@ -158,16 +157,7 @@ def synthetic(
 
 
 def context_with(tmp_path, runs: pd.DataFrame, weights: pd.DataFrame, **thresholds) -> Context:
-    cfg = config()
-    cfg["claims"] = {**THRESHOLDS, **thresholds}
-    paths = binaryconnect.tables(cfg)
-    write_csv(tmp_path / paths["runs"], runs)
-    write_csv(tmp_path / paths["weights"], weights)
-    return Context(cfg, tmp_path, tmp_path / "report")
-
-
-def verdicts(results) -> list[str]:
-    return [r.verdict for r in results]
+    return family_context(binaryconnect.NAME, config(), tmp_path, {"runs": runs, "weights": weights}, **thresholds)
 
 
 def test_comparisons_are_paired_by_seed():

@@ -17,8 +17,8 @@ from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
+from helpers import THRESHOLDS, by_scope, check, family_context, verdicts_by_scope
 
-THRESHOLDS = {"overdispersion_alpha": 0.05, "overdispersion_min_sd": 0.05, "random_dispersion_ratio": 0.25}
 PERMUTATIONS = 199
 
 
@@ -117,18 +117,7 @@ def write_summary(
     for (binarization, labels), x in matrices.items():
         row, _ = tables.summarize_condition(x, PERMUTATIONS, 0.5)
         rows.append({"dataset": dataset, "binarization": binarization, "labels": labels, **row})
-    write_csv(tmp_path / "easy_examples" / "summary.csv", pd.DataFrame(rows))
-    return Context(config(), tmp_path, tmp_path / "report")
-
-
-def verdicts(context: Context, claim_id: str) -> dict[str, str]:
-    claim = next(c for c in analysis.CLAIMS if c.id == claim_id)
-    return {r.scope: r.verdict for r in claim.check(context)}
-
-
-def results(context: Context, claim_id: str):
-    claim = next(c for c in analysis.CLAIMS if c.id == claim_id)
-    return {r.scope: r for r in claim.check(context)}
+    return family_context(declaration.NAME, config(), tmp_path, {"summary": pd.DataFrame(rows)})
 
 
 # --- claim 1: true labels over-dispersed -----------------------------------------------------------
@@ -137,7 +126,7 @@ def results(context: Context, claim_id: str):
 def test_true_labels_overdispersed_held(tmp_path):
     rng = np.random.default_rng(1)
     context = write_summary(tmp_path, {("det", "true"): matrix(beta_p(0.7, 0.2, 500, rng), 16, rng, 0.05)})
-    result = results(context, "true-labels-overdispersed")["fashion_mnist (det)"]
+    result = by_scope(check(context, "true-labels-overdispersed"))["fashion_mnist (det)"]
     assert result.verdict == "held"
     assert result.estimate.low > 0.05 and result.estimate.repeats == 16 and result.unit == "num"
     assert result.estimate.estimate == pytest.approx(0.2, abs=0.03)
@@ -148,7 +137,7 @@ def test_true_labels_equally_hard_did_not_hold_and_states_the_power(tmp_path):
     """The effect absent: every example equally hard, runs of different accuracy (0.55 +- 0.1)."""
     rng = np.random.default_rng(2)
     context = write_summary(tmp_path, {("det", "true"): matrix(np.full(1000, 0.55), 32, rng, 0.1)})
-    result = results(context, "true-labels-overdispersed")["fashion_mnist (det)"]
+    result = by_scope(check(context, "true-labels-overdispersed"))["fashion_mnist (det)"]
     assert result.verdict == "did not hold"
     assert result.estimate.high <= 0.05
     assert "detects σ² ≥" in result.detail and "80% power" in result.detail
@@ -157,7 +146,7 @@ def test_true_labels_equally_hard_did_not_hold_and_states_the_power(tmp_path):
 def test_true_labels_inconclusive_near_the_threshold(tmp_path):
     rng = np.random.default_rng(3)
     context = write_summary(tmp_path, {("det", "true"): matrix(two_level_p(0.6, 0.05, 1000), 16, rng)})
-    result = results(context, "true-labels-overdispersed")["fashion_mnist (det)"]
+    result = by_scope(check(context, "true-labels-overdispersed"))["fashion_mnist (det)"]
     assert result.verdict == "inconclusive"
     assert result.estimate.low < 0.05 < result.estimate.high
 
@@ -166,11 +155,13 @@ def test_true_labels_inconclusive_with_too_few_runs_and_not_run_without_them(tmp
     rng = np.random.default_rng(4)
     x = matrix(beta_p(0.7, 0.2, 200, rng), 2, rng)
     context = write_summary(tmp_path, {("det", "true"): x, ("det", "randY"): matrix(np.full(200, 0.1), 2, rng)})
-    assert verdicts(context, "true-labels-overdispersed") == {"fashion_mnist (det)": "inconclusive"}
-    assert verdicts(context, "random-less-overdispersed") == {"fashion_mnist (det, randY)": "inconclusive"}
+    assert verdicts_by_scope(check(context, "true-labels-overdispersed")) == {"fashion_mnist (det)": "inconclusive"}
+    assert verdicts_by_scope(check(context, "random-less-overdispersed")) == {
+        "fashion_mnist (det, randY)": "inconclusive"
+    }
     context = write_summary(tmp_path, {("det", "randY"): matrix(np.full(200, 0.1), 8, rng)})
-    assert verdicts(context, "true-labels-overdispersed") == {"fashion_mnist (det)": "not run"}
-    assert verdicts(context, "random-less-overdispersed") == {"fashion_mnist (det)": "not run"}
+    assert verdicts_by_scope(check(context, "true-labels-overdispersed")) == {"fashion_mnist (det)": "not run"}
+    assert verdicts_by_scope(check(context, "random-less-overdispersed")) == {"fashion_mnist (det)": "not run"}
 
 
 # --- claim 2: random labels / inputs far less over-dispersed --------------------------------------
@@ -186,7 +177,7 @@ def test_random_far_less_overdispersed_held_and_did_not_hold(tmp_path):
             ("det", "randX"): matrix(beta_p(0.35, 0.25, 1000, rng), 16, rng, 0.03),  # as spread as true labels
         },
     )
-    found = results(context, "random-less-overdispersed")
+    found = by_scope(check(context, "random-less-overdispersed"))
     randy, randx = found["fashion_mnist (det, randY)"], found["fashion_mnist (det, randX)"]
     assert randy.verdict == "held" and randy.estimate.high < 0.25 and randy.unit == "ratio"
     assert "no over-dispersion detected" in randy.detail and "80% power" in randy.detail
@@ -203,7 +194,7 @@ def test_random_inconclusive_near_the_ratio(tmp_path):
             ("det", "randY"): matrix(two_level_p(0.5, 0.1, 300), 12, rng),  # σ² 0.01: ratio 0.25
         },
     )
-    result = results(context, "random-less-overdispersed")["fashion_mnist (det, randY)"]
+    result = by_scope(check(context, "random-less-overdispersed"))["fashion_mnist (det, randY)"]
     assert result.verdict == "inconclusive" and result.estimate.low < 0.25 < result.estimate.high
 
 
@@ -219,8 +210,8 @@ def test_no_claim_holds_where_no_example_is_harder_than_another(tmp_path):
             for lab, p in (("true", 0.6), ("randY", 0.12), ("randX", 0.3))
         },
     )
-    first = verdicts(context, "true-labels-overdispersed")
-    second = verdicts(context, "random-less-overdispersed")
+    first = verdicts_by_scope(check(context, "true-labels-overdispersed"))
+    second = verdicts_by_scope(check(context, "random-less-overdispersed"))
     assert set(first) == {"fashion_mnist (det)", "fashion_mnist (stoch)"} and len(second) == 4
     assert "held" not in set(first.values()) | set(second.values())
     assert set(first.values()) == {"did not hold"}

@@ -14,8 +14,11 @@ from bnnrepro.families.efficiency import analysis, tables
 from bnnrepro.families.efficiency import declaration as efficiency
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
+from helpers import family_context, thresholds, verdicts
 
-THRESHOLDS = {"train_time_ratio": 0.71, "train_memory_ratio": 0.86, "packed_size_ratio": 0.1, "inference_speedup": 2.0}
+#: The schema's thresholds, with one training threshold for every arch (the synthetic runs plant one
+#: effect in each; the per-arch defaults are tested in test_thresholds_per_arch_at_each_claimed_effect).
+THRESHOLDS = thresholds(train_time_ratio=0.71, train_memory_ratio=0.86)
 
 
 def config(**section) -> dict:
@@ -81,6 +84,23 @@ def test_config_checks_name_the_problem():
     _, warnings = efficiency.check(config(seeds=[0]))
     assert any("1 timing repeat" in w for w in warnings)
     assert efficiency.check(config()) == ([], [])
+
+
+def test_inference_flags_come_from_the_config_and_parse_back_into_its_values():
+    """The rule binds ``inference_args`` as is: each value is one shell word, and the verb reads the config back."""
+    import argparse
+    import shlex
+
+    from bnnrepro.families.efficiency.inference import Inference
+
+    parser = argparse.ArgumentParser()
+    Inference().add_arguments(parser)
+    outputs = ["manifest.json", "--timings", "t.csv", "--exports", "e.csv", "--packed-dir", "packed"]
+    cfg = {**config(), "data_dir": "/data/my datasets"}
+    parsed = parser.parse_args([*outputs, *shlex.split(efficiency.inference_args(cfg))])
+    assert (parsed.batch_sizes, parsed.repeats, parsed.min_run_time) == ([1, 1000], 5, 0.1)
+    assert (parsed.device, parsed.data_dir) == ("cpu", "/data/my datasets")
+    assert "--data-dir" not in efficiency.inference_args({**cfg, "data_dir": None})
 
 
 # --- synthetic tables --------------------------------------------------------------------------------
@@ -159,22 +179,12 @@ def context_with(
     runs: pd.DataFrame | None = None,
     timings: pd.DataFrame | None = None,
     exports: pd.DataFrame | None = None,
-    **thresholds,
+    **overrides,
 ) -> Context:
-    cfg = config()
-    cfg["claims"] = {**THRESHOLDS, **thresholds}
-    paths = efficiency.tables(cfg)
-    if runs is not None:
-        write_csv(tmp_path / paths["runs"], runs)
-    if timings is not None:
-        write_csv(tmp_path / paths["inference_ratios"], tables.inference_ratios(timings))
-    if exports is not None:
-        write_csv(tmp_path / paths["exports"], exports)
-    return Context(cfg, tmp_path, tmp_path / "report")
-
-
-def verdicts(results) -> list[str]:
-    return [r.verdict for r in results]
+    ratios = None if timings is None else tables.inference_ratios(timings)
+    planted = {"runs": runs, "inference_ratios": ratios, "exports": exports}
+    frames = {name: frame for name, frame in planted.items() if frame is not None}
+    return family_context(efficiency.NAME, config(), tmp_path, frames, **overrides)
 
 
 def test_training_ratios_are_paired_by_repeat():

@@ -17,10 +17,11 @@ from bnnrepro.families.kernels import analysis, tables
 from bnnrepro.families.kernels import declaration as kernels
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
+from bnnrepro.io import write_csv
 from bnnrepro.report.tables import format_value, render
+from helpers import check, family_context, only, verdicts_by_scope
 
 CPU, GPU = "Test CPU 9000", "NVIDIA Test GPU"
-THRESHOLDS = {"kernel_matvec_speedup": 1.0, "kernel_speedup_vs_fp16": 8.0, "kernel_speedup_vs_fp32": 3.4}
 SECTION = {
     "enabled": True,
     "device": "cpu",
@@ -106,33 +107,10 @@ def gpu_times(xnor_vs_fp16: float, xnor_vs_fp32_8192: float, spread: float = 0.0
 
 def context_with(tmp_path, blocks: pd.DataFrame, section: dict | None = None) -> Context:
     """A results folder holding the blocks and the products table made from them."""
-    results = tmp_path / "results"
-    (results / "kernels").mkdir(parents=True, exist_ok=True)
-    blocks.to_csv(results / kernels.BLOCKS, index=False)
-    context = Context(
-        {
-            "kernels": section or SECTION,
-            "claims": THRESHOLDS,
-            "results": str(results),
-            "report_dir": str(tmp_path / "report"),
-        },
-        results,
-        tmp_path / "report",
-    )
-    analysis.make_tables(context, [str(results / kernels.BLOCKS)])
-    return context
-
-
-def verdicts(claim_id: str, context: Context) -> dict[str, str]:
-    claim = next(c for c in analysis.CLAIMS if c.id == claim_id)
-    return {result.scope: result.verdict for result in claim.check(context)}
-
-
-def only(claim_id: str, context: Context):
-    claim = next(c for c in analysis.CLAIMS if c.id == claim_id)
-    results = claim.check(context)
-    assert len(results) == 1, results
-    return results[0]
+    results, report = tmp_path / "results", tmp_path / "report"
+    write_csv(results / kernels.BLOCKS, blocks)
+    config = {"kernels": section or SECTION, "results": str(results), "report_dir": str(report)}
+    return family_context(kernels.NAME, config, results, inputs=[str(results / kernels.BLOCKS)], report_dir=report)
 
 
 # --- the products table ----------------------------------------------------------------------------
@@ -173,16 +151,17 @@ def test_products_reject_a_benchmark_without_its_columns(tmp_path):
 
 def test_exact_claim_held_and_did_not_hold(tmp_path):
     times = cpu_times(noisy(1.0, 0.02, seed=9))
-    assert verdicts("kernel-exact", context_with(tmp_path / "a", block_rows("cpu", CPU, times))) == {CPU: "held"}
+    context = context_with(tmp_path / "a", block_rows("cpu", CPU, times))
+    assert verdicts_by_scope(check(context, "kernel-exact")) == {CPU: "held"}
     wrong = block_rows("cpu", CPU, times, exact={("torch_xnor", "bit", "inside", 64, 4096): False})
-    result = only("kernel-exact", context_with(tmp_path / "b", wrong))
+    result = only(check(context_with(tmp_path / "b", wrong), "kernel-exact"))
     assert result.verdict == "did not hold" and "64x4096x4096" in result.detail
     assert result.estimate.estimate == pytest.approx(5 / 6)
 
 
 def test_exact_claim_not_run_without_binary_products(tmp_path):
     fp32_only = {key: value for key, value in cpu_times(noisy(1.0, 0.02)).items() if key[0] == "torch.matmul"}
-    assert only("kernel-exact", context_with(tmp_path, block_rows("cpu", CPU, fp32_only))).verdict == "not run"
+    assert only(check(context_with(tmp_path, block_rows("cpu", CPU, fp32_only)), "kernel-exact")).verdict == "not run"
 
 
 @pytest.mark.parametrize(
@@ -194,7 +173,7 @@ def test_exact_claim_not_run_without_binary_products(tmp_path):
     ],
 )
 def test_matvec_claim_verdicts(tmp_path, packed, verdict):
-    result = only("kernel-beats-fp32-matvec", context_with(tmp_path, block_rows("cpu", CPU, cpu_times(packed))))
+    result = only(check(context_with(tmp_path, block_rows("cpu", CPU, cpu_times(packed))), "kernel-beats-fp32-matvec"))
     assert result.scope == CPU and result.verdict == verdict and result.unit == "ratio"
     assert result.estimate.repeats == 5 and "M = 1, K = N = 4096" in result.detail
 
@@ -203,20 +182,20 @@ def test_matvec_claim_does_not_hold_without_an_effect(tmp_path):
     # the packed product exactly as fast as fp32 in every block: no speedup, never "held"
     fp32 = noisy(2.0, 0.05, seed=1)
     context = context_with(tmp_path, block_rows("cpu", CPU, cpu_times(list(fp32), fp32)))
-    result = only("kernel-beats-fp32-matvec", context)
+    result = only(check(context, "kernel-beats-fp32-matvec"))
     assert result.verdict == "did not hold" and result.estimate.estimate == pytest.approx(1.0)
 
 
 def test_matvec_claim_not_run_without_batch_one(tmp_path):
     times = {key: value for key, value in cpu_times(noisy(1.0, 0.02)).items() if key[3] != 1}
-    result = only("kernel-beats-fp32-matvec", context_with(tmp_path, block_rows("cpu", CPU, times)))
+    result = only(check(context_with(tmp_path, block_rows("cpu", CPU, times)), "kernel-beats-fp32-matvec"))
     assert result.verdict == "not run" and "batch 1" in result.detail
 
 
 def test_gpu_claims_are_not_run_on_a_cpu_run(tmp_path):
     context = context_with(tmp_path, block_rows("cpu", CPU, cpu_times(noisy(1.0, 0.02))))
     for claim_id in ("kernel-beats-fp16", "kernel-beats-cublas"):
-        result = only(claim_id, context)
+        result = only(check(context, claim_id))
         assert result.verdict == "not run" and "no GPU in this run" in result.detail and CPU in result.detail
 
 
@@ -226,7 +205,10 @@ def test_gpu_claims_are_not_run_on_a_cpu_run(tmp_path):
 )
 def test_fp16_claim_verdicts(tmp_path, speedup, spread, verdict):
     context = context_with(tmp_path, block_rows("cuda", GPU, gpu_times(speedup, 5.0, spread)))
-    assert verdicts("kernel-beats-fp16", context) == {f"{GPU}, M = 1": verdict, f"{GPU}, M = 16": verdict}
+    assert verdicts_by_scope(check(context, "kernel-beats-fp16")) == {
+        f"{GPU}, M = 1": verdict,
+        f"{GPU}, M = 16": verdict,
+    }
 
 
 @pytest.mark.parametrize(
@@ -235,7 +217,7 @@ def test_fp16_claim_verdicts(tmp_path, speedup, spread, verdict):
 )
 def test_cublas_claim_verdicts(tmp_path, speedup, spread, verdict):
     context = context_with(tmp_path, block_rows("cuda", GPU, gpu_times(10.0, speedup, spread)))
-    result = only("kernel-beats-cublas", context)
+    result = only(check(context, "kernel-beats-cublas"))
     assert result.scope == GPU and result.verdict == verdict
     int8 = re.search(r"int8 tl.dot product: ([0-9.]+)x", result.detail)
     assert int8 and float(int8.group(1)) == pytest.approx(5.0, rel=0.05)  # int8 at 20 ms against 100 ms
@@ -245,8 +227,8 @@ def test_gpu_claims_not_run_without_their_shapes(tmp_path):
     times = {key: value for key, value in gpu_times(10.0, 5.0).items() if key[4] != 8192 and key[3] != 1}
     times = {key: value for key, value in times.items() if key[1] != "fp16"}
     context = context_with(tmp_path, block_rows("cuda", GPU, times))
-    assert only("kernel-beats-cublas", context).verdict == "not run"
-    assert only("kernel-beats-fp16", context).verdict == "not run"
+    assert only(check(context, "kernel-beats-cublas")).verdict == "not run"
+    assert only(check(context, "kernel-beats-fp16")).verdict == "not run"
 
 
 # --- report section and figure --------------------------------------------------------------------
@@ -301,6 +283,22 @@ def test_check_warns_about_claims_a_config_cannot_decide():
     problems, warnings = kernels.check({"kernels": dict(SECTION, device="cuda", batch=[64], sizes=[1024])})
     assert problems == [] and len(warnings) == 3
     assert kernels.check({"kernels": SECTION}) == ([], [])
+
+
+def test_bench_flags_come_from_the_section_and_parse_back_into_its_values():
+    """The rule binds ``bench_args`` as is: each value is one shell word, and the verb reads the section back."""
+    import argparse
+    import shlex
+
+    from bnnrepro.families.kernels.measure import Bench
+
+    args = kernels.bench_args({"kernels": dict(SECTION, device="cuda:1")})
+    parser = argparse.ArgumentParser()
+    Bench().add_arguments(parser)
+    parsed = parser.parse_args([*shlex.split(args), "--out", "blocks.csv"])
+    assert (parsed.device, parsed.batch, parsed.sizes) == ("cuda:1", [1, 64], [256, 1024])
+    assert (parsed.repeats, parsed.max_time, parsed.seed) == (5, 1.0, 0)
+    assert shlex.split(kernels.bench_args({"kernels": dict(SECTION, device="cpu; rm -rf x")}))[1] == "cpu; rm -rf x"
 
 
 def test_bench_verb_writes_interleaved_blocks(tmp_path):

@@ -34,8 +34,7 @@ from bnnrepro.families.lookup_tables.compute import (
 from bnnrepro.families.lookup_tables.section import draw_groups
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
-
-THRESHOLDS = {"lut_above_chance": 0.05, "lut_saturated": 0.999, "lut_chance_tolerance": 0.02, "lut_gap_slope": 0.0}
+from helpers import THRESHOLDS, family_context, verdicts
 
 
 def section_config(**parts) -> dict:
@@ -466,10 +465,7 @@ def context_for(tmp_path, inputs, **parts) -> Context:
     parts.setdefault("table1", {"enabled": False})
     parts.setdefault("table2", {"enabled": False})
     parts.setdefault("pairwise", {"enabled": False, "k": [2, 10]})
-    config = section_config(**parts)
-    context = Context(config, tmp_path, tmp_path / "report")
-    analysis.make_tables(context, inputs)
-    return context
+    return family_context(declaration.NAME, section_config(**parts), tmp_path, inputs=inputs)
 
 
 KS = [2, 6, 10, 14]
@@ -481,10 +477,6 @@ def good_real(k, s):  # generalizes; the gap grows with k
 
 def good_random(k, d):  # harder to fit; test accuracy at chance
     return 0.5 + 0.03 * k + noise(k, d, 2), 0.5 + noise(d, 3, scale=0.004)
-
-
-def verdicts(results) -> list[str]:
-    return [r.verdict for r in results]
 
 
 def test_tables_summaries_and_claims_hold_on_the_paper_pattern(tmp_path):

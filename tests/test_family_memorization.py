@@ -17,18 +17,8 @@ from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
 from conftest import ROOT
+from helpers import THRESHOLDS
 
-#: The thresholds the memorization claims read (the schema's defaults; checked below).
-THRESHOLDS = {
-    "memorize_train_error": 0.05,
-    "slowdown_margin": 0.05,
-    "chance_tolerance": 0.05,
-    "chance_tolerance_before": 0.03,
-    "l2_works_margin": 0.05,
-    "floor_last_epochs": 10,
-    "floor_max_slope": 0.001,
-    "floor_level": [0.2, 0.4],
-}
 REGULARIZERS = {
     "none": {},
     "dropout": {"dropout": [0.5]},
@@ -73,15 +63,6 @@ def default_config() -> dict:
 
 
 # --- declaration -----------------------------------------------------------------------------------
-
-
-def test_thresholds_are_the_config_defaults(default_config):
-    import yaml
-
-    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    defaults = schema["properties"]["claims"]["properties"]
-    assert {key: defaults[key]["default"] for key in THRESHOLDS} == THRESHOLDS
-    assert {key: default_config["claims"][key] for key in THRESHOLDS} == THRESHOLDS
 
 
 def test_default_config_fans_out_into_grid_extra_seeds_inert_l2_and_sweep(default_config):

@@ -31,12 +31,14 @@ except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
 
-def R(path):
-    """A path under the results folder."""
+def results_path(path):
+    """A path under the results folder. Logs and benchmarks are there too, and the benchmark file of
+    every job mirrors its log (logs/X.log <-> benchmarks/X.tsv), so that `bnnrepro plan` and the
+    report's time table find a job's measured time from its log path."""
     return os.path.join(config["results"], path)
 
 
-def REPORT(path):
+def report_path(path):
     """A path under the report folder."""
     return os.path.join(config["report_dir"], path)
 
@@ -99,17 +101,18 @@ def section_json(family):
     return json.dumps(config[family], sort_keys=True, default=str)
 
 
-# The benchmark file of every job mirrors its log (logs/X.log <-> benchmarks/X.tsv), so that
-# `bnnrepro plan` and the report's time table find a job's measured time from its log path.
 def data_marker(dataset):
-    return R(f"data/{dataset}.verified")
+    """The marker file train.smk touches once a dataset is located and verified; every job that
+    reads the dataset takes it as an input."""
+    return results_path(f"data/{dataset}.verified")
 
 
 def family_outputs(family):
     """The tables and figures of an enabled family (what `all` and the report need)."""
     if not family.enabled(config):
         return []
-    return [R(p) for p in family.tables(config).values()] + [REPORT(s.path) for s in family.figures(config)]
+    tables = [results_path(p) for p in family.tables(config).values()]
+    return tables + [report_path(s.path) for s in family.figures(config)]
 
 
 def train_threads(family, which):

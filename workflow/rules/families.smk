@@ -10,18 +10,18 @@ for _family in FAMILIES.values():
         name:
             f"{_family.name}_tables"
         input:
-            _family.manifests(config) + [R(p) for p in _family.inputs(config)],
+            _family.manifests(config) + [results_path(p) for p in _family.inputs(config)],
         output:
-            **{name: R(path) for name, path in _family.tables(config).items()},
+            **{name: results_path(path) for name, path in _family.tables(config).items()},
         params:
             family=_family.name,
             section=section_json(_family.name),
             results=lambda w: config["results"],
             code=code_version(_family.analysis),
         log:
-            R(f"logs/{_family.name}/tables.log"),
+            results_path(f"logs/{_family.name}/tables.log"),
         benchmark:
-            R(f"benchmarks/{_family.name}/tables.tsv")
+            results_path(f"benchmarks/{_family.name}/tables.tsv")
         localrule: True
         conda:
             ENV
@@ -33,11 +33,11 @@ for _family in FAMILIES.values():
         name:
             f"{_family.name}_figures"
         input:
-            [R(p) for p in _family.tables(config).values()],
+            [results_path(p) for p in _family.tables(config).values()],
         output:
-            [report(REPORT(s.path), caption=f"../report/{_family.name}-{s.kind}.rst", category=_family.title)
+            [report(report_path(s.path), caption=f"../report/{_family.name}-{s.kind}.rst", category=_family.title)
              for s in _family.figures(config)]
-            + [REPORT(s.svg) for s in _family.figures(config)],
+            + [report_path(s.svg) for s in _family.figures(config)],
         params:
             family=_family.name,
             section=section_json(_family.name),
@@ -45,9 +45,9 @@ for _family in FAMILIES.values():
             report_dir=lambda w: config["report_dir"],
             code=code_version(_family.analysis),
         log:
-            R(f"logs/{_family.name}/figures.log"),
+            results_path(f"logs/{_family.name}/figures.log"),
         benchmark:
-            R(f"benchmarks/{_family.name}/figures.tsv")
+            results_path(f"benchmarks/{_family.name}/figures.tsv")
         localrule: True
         conda:
             ENV

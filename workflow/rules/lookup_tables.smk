@@ -10,7 +10,7 @@ rule lookup_tables_table:
     input:
         data=lambda w: data_marker(w.dataset),
     output:
-        R("lookup_tables/{dataset}/{job}.csv"),
+        results_path("lookup_tables/{dataset}/{job}.csv"),
     params:
         table=lambda w: LOOKUP_TABLE_JOBS[f"{w.dataset}/{w.job}"].table,
         args=lambda w: LOOKUP_TABLE_JOBS[f"{w.dataset}/{w.job}"].cli_args(),
@@ -19,9 +19,9 @@ rule lookup_tables_table:
     resources:
         mem_mb=config["execution"]["mem_mb_per_run"],
     log:
-        R("logs/lookup_tables/{dataset}/{job}.log"),
+        results_path("logs/lookup_tables/{dataset}/{job}.log"),
     benchmark:
-        R("benchmarks/lookup_tables/{dataset}/{job}.tsv")
+        results_path("benchmarks/lookup_tables/{dataset}/{job}.tsv")
     wildcard_constraints:
         job=lookup_tables_family.JOB_PATTERN,
     conda:

@@ -10,11 +10,11 @@ localrules:
 
 rule resolved_config:
     output:
-        R("config.yaml"),
+        results_path("config.yaml"),
     params:
         config=config,
     log:
-        R("logs/resolved_config.log"),
+        results_path("logs/resolved_config.log"),
     run:
         import yaml
         from bnnrepro.io import write_text
@@ -24,19 +24,19 @@ rule resolved_config:
 
 rule report:
     input:
-        config=R("config.yaml"),
+        config=results_path("config.yaml"),
         outputs=ALL_FAMILY_OUTPUTS,
     output:
-        html=REPORT("index.html"),
-        claims=REPORT("claims.csv"),
+        html=report_path("index.html"),
+        claims=report_path("claims.csv"),
     params:
         results=lambda w: config["results"],
         report_dir=lambda w: config["report_dir"],
         code=code_version("bnnrepro.report.build", *[f.analysis for f in FAMILIES.values()]),
     log:
-        R("logs/report.log"),
+        results_path("logs/report.log"),
     benchmark:
-        R("benchmarks/report.tsv")
+        results_path("benchmarks/report.tsv")
     conda:
         ENV
     shell:

@@ -20,13 +20,13 @@ localrules:
 # cluster often have no internet.
 rule data_fetch:
     output:
-        touch(R("data/{dataset}.verified")),
+        touch(results_path("data/{dataset}.verified")),
     params:
         data_dir=lambda w: f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
     log:
-        R("logs/data/{dataset}.log"),
+        results_path("logs/data/{dataset}.log"),
     benchmark:
-        R("benchmarks/data/{dataset}.tsv")
+        results_path("benchmarks/data/{dataset}.tsv")
     conda:
         ENV
     shell:
@@ -37,7 +37,7 @@ rule train:
     input:
         data=lambda w: data_marker(w.dataset),
     output:
-        R("{family}/{dataset}/chunks/{chunk}.json"),
+        results_path("{family}/{dataset}/chunks/{chunk}.json"),
     params:
         runs=lambda w: CHUNKS[(w.family, w.dataset, w.chunk)].spec(config["results"]),
         code=TRAIN_CODE,
@@ -46,9 +46,9 @@ rule train:
         **train_resources(),
         torch_threads=lambda w: train_threads(w.family, 1),
     log:
-        R("logs/train/{family}/{dataset}/{chunk}.log"),
+        results_path("logs/train/{family}/{dataset}/{chunk}.log"),
     benchmark:
-        R("benchmarks/train/{family}/{dataset}/{chunk}.tsv")
+        results_path("benchmarks/train/{family}/{dataset}/{chunk}.tsv")
     wildcard_constraints:
         family=TRAINING_FAMILIES,
         chunk="[^/]+",

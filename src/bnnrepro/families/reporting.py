@@ -19,6 +19,7 @@ import pandas as pd
 
 from bnnrepro.errors import DataError
 from bnnrepro.families.base import FigureSpec
+from bnnrepro.families.sources import setup
 from bnnrepro.io import read_csv
 from bnnrepro.stats import Estimate, Judgement, Threshold, not_run_judgement
 
@@ -113,6 +114,12 @@ class Glance:
     epochs: str
     repeats: str
     hardware: str
+
+
+def paper_glance(family: str) -> Glance:
+    """The "paper" row of ``family``'s at-a-glance: the setup of the study it reproduces, from
+    sources.yaml."""
+    return Glance(family=family, what="paper", **setup(family))
 
 
 @dataclass

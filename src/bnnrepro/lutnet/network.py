@@ -462,9 +462,8 @@ class LutNetwork:
     max_chunk_bytes : bound on the working memory of the luts processed at once (all threads).
     n_threads : worker threads over chunks of luts; ``None`` = the CPUs this process may use.
         Default 1: the per-lut numpy calls are short (tens of microseconds) and contend for the
-        GIL, so a second thread gained little on the 2-core reference machine (see
-        benchmarks/lutnet_speed.py); running independent networks in parallel processes scales
-        better.
+        GIL, so a second thread gains little (benchmarks/lutnet_speed.py measures it); running
+        independent networks in parallel processes scales better.
 
     Attributes set by :meth:`fit`
     -----------------------------

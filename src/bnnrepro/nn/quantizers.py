@@ -56,8 +56,8 @@ def binarize(x: torch.Tensor) -> torch.Tensor:
 
     Equal, bit for bit, to :func:`bnnrepro.kernels.sign_pm1` (``sign(sign(x) + 1/2)``), in two
     passes instead of three: ``torch.sign`` gives -1, +0 or +1 (+0 also for -0.0 and NaN), and
-    OR-ing the bit pattern of 1.0 into it maps +0 to +1 and leaves +-1 unchanged. On one core of
-    the reference machine: 0.19 ms instead of 0.32 ms for a 1024x784 matrix.
+    OR-ing the bit pattern of 1.0 into it maps +0 to +1 and leaves +-1 unchanged; one pass over
+    the tensor fewer makes it the faster of the two on CPU.
     """
     s = torch.sign(x)
     bits = _ONE_BITS.get(s.dtype)

@@ -40,8 +40,8 @@ class LatentWeightOptimizer:
     resumable.
 
     Why not ``torch.optim``: constructing any ``torch.optim`` optimizer imports ``torch._dynamo``,
-    which takes 2.6 s per process on the 2-core reference machine; the workflow starts a fresh
-    process for each of its ~100 short runs, so that import alone would cost minutes.
+    seconds of import time per process; the workflow starts a fresh process for each of its ~100
+    short runs, so that import alone would cost minutes.
     tests/test_train.py checks that the updates equal torch.optim's.
     """
 

@@ -12,7 +12,7 @@ import pandas as pd
 from bnnrepro.families.base import base_settings, count, dataset_name
 from bnnrepro.families.binaryconnect.declaration import NAME, figures, runs, tables
 from bnnrepro.families.binaryconnect.tables import ERROR_METRIC, INITIAL_SHARE, ordered_variants, variant_label
-from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column
+from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column, paper_glance
 from bnnrepro.families.sources import cite, published
 
 COLUMNS = {
@@ -258,18 +258,7 @@ def section(context: Context) -> Section:
     for spec in figures(context.config):
         result.figures.append(context.figure(spec, paths[data_of[spec.kind]]))
     mine = runs(context.config)
-    result.glance.append(
-        Glance(
-            family=NAME,
-            what="paper",
-            dataset="MNIST, CIFAR-10, SVHN",
-            model="MLP 3 x 1024 ReLU (MNIST), CNNs (CIFAR-10, SVHN)",
-            training_examples="MNIST: 50,000 (+10,000 validation)",
-            epochs="MNIST: 1000",
-            repeats="see Courbariaux et al. 2015, Table 2",
-            hardware="GPU",
-        )
-    )
+    result.glance.append(paper_glance(NAME))
     for dataset in datasets:
         s = base_settings(context.config, NAME, dataset)
         train = f"{s['train_size']:,}" if s.get("train_size") else "all"

@@ -9,7 +9,17 @@ import pandas as pd
 from bnnrepro.families.base import base_settings, dataset_name
 from bnnrepro.families.easy_examples.declaration import NAME, figures, runs, tables
 from bnnrepro.families.easy_examples.tables import LABEL_ORDER
-from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, examples_text, interval_column, model_text
+from bnnrepro.families.reporting import (
+    Col,
+    Context,
+    Glance,
+    Section,
+    Table,
+    examples_text,
+    interval_column,
+    model_text,
+    paper_glance,
+)
 from bnnrepro.families.sources import cite, paper_vs_ours
 
 PAPER_METRIC = "examples_correct_ge_0.5"  # the metric of the paper's number in sources.yaml
@@ -205,17 +215,5 @@ def section(context: Context) -> Section:
                 hardware="",
             )
         )
-    section.glance.insert(
-        0,
-        Glance(
-            family=NAME,
-            what="paper",
-            dataset="not stated (CIFAR-10 assumed)",
-            model="BNN (not stated)",
-            training_examples="not stated",
-            epochs="1",
-            repeats=f"not stated ({cite('arpit2017')}: 100 runs)",
-            hardware="not stated",
-        ),
-    )
+    section.glance.insert(0, paper_glance(NAME))
     return section

@@ -18,6 +18,7 @@ interleaved blocks, so that latency and throughput ratios get intervals.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 
 from bnnrepro.families.base import Chunk, Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
@@ -94,6 +95,19 @@ def inference_outputs(dataset: str, arch: str) -> dict[str, str]:
     """The inference job's outputs (paths under results): timing blocks, exports, packed models."""
     base = f"{NAME}/{dataset}/inference/{arch}"
     return {"timings": f"{base}.csv", "exports": f"{base}-exports.csv", "packed": f"{NAME}/{dataset}/packed/{arch}"}
+
+
+def inference_args(config: Mapping) -> str:
+    """The flags every inference job (``bnnrepro efficiency inference``) takes from the config, shell-
+    quoted: the timing settings of ``efficiency.inference``, the device and the data folder; its rule
+    adds the manifest, the output paths and the torch threads."""
+    inference = config[NAME]["inference"]
+    args = ["--batch-sizes", *(str(b) for b in inference["batch_sizes"])]
+    args += ["--repeats", str(inference["repeats"]), "--min-run-time", str(inference["min_run_time"])]
+    args += ["--device", str(config["execution"]["device"])]
+    if config.get("data_dir"):
+        args += ["--data-dir", str(config["data_dir"])]
+    return shlex.join(args)
 
 
 def inputs(config: Mapping) -> list[str]:

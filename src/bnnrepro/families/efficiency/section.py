@@ -21,7 +21,7 @@ from bnnrepro.families.efficiency.tables import (
     report_ratio,
     variant_label,
 )
-from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column
+from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column, paper_glance
 from bnnrepro.families.sources import cite, published
 
 
@@ -273,18 +273,7 @@ def section(context: Context) -> Section:
         }[spec.kind]
         section.figures.append(context.figure(spec, data))
 
-    section.glance.append(
-        Glance(
-            family=NAME,
-            what="paper",
-            dataset="Fashion-MNIST",
-            model="784-128-10 and 784-1024-10 MLPs",
-            training_examples="50,000",
-            epochs="1000",
-            repeats="1 run per variant",
-            hardware="not stated",
-        )
-    )
+    section.glance.append(paper_glance(NAME))
     for dataset in dict.fromkeys(runs["dataset"]):
         mine = runs[runs["dataset"] == dataset]
         section.glance.append(

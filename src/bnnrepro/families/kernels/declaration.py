@@ -10,6 +10,7 @@ tables step turns the blocks into one row per shape and implementation with its 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 
 from bnnrepro.families.base import Family, FigureSpec
@@ -45,6 +46,18 @@ def figures(config: Mapping) -> list[FigureSpec]:
             f"Batch M {section.get('batch')}, K = N {section.get('sizes')}.",
         )
     ]
+
+
+def bench_args(config: Mapping) -> str:
+    """The flags of the benchmark job (``bnnrepro kernels bench``) from the family's section,
+    shell-quoted; its rule adds the output path and the torch threads."""
+    section = config[NAME]
+    return shlex.join(
+        ["--device", str(section["device"])]
+        + ["--batch", *(str(m) for m in section["batch"])]
+        + ["--sizes", *(str(k) for k in section["sizes"])]
+        + ["--repeats", str(section["repeats"]), "--max-time", str(section["max_time"]), "--seed", str(section["seed"])]
+    )
 
 
 def check(config: Mapping) -> tuple[list[str], list[str]]:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from bnnrepro.families.kernels.declaration import BLOCKS, NAME, figures, tables
 from bnnrepro.families.kernels.tables import SHAPE, XNOR_IMPL, as_bool
-from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column
+from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column, paper_glance
 from bnnrepro.families.sources import cite, paper_vs_ours
 
 COLUMNS = {
@@ -143,16 +143,7 @@ def section(context: Context) -> Section:
     for spec in figures(context.config):
         section.figures.append(context.figure(spec, path))
     section.glance = [
-        Glance(
-            family=NAME,
-            what="paper",
-            dataset="random \u00b11 matrices",
-            model="xnor GEMM",
-            training_examples="-",
-            epochs="-",
-            repeats="not stated",
-            hardware="GeForce GTX 750",
-        ),
+        paper_glance(NAME),
         Glance(
             family=NAME,
             what="this run",

@@ -24,7 +24,7 @@ from bnnrepro.families.lookup_tables.declaration import (
 from bnnrepro.families.lookup_tables.figures import matrix_k
 from bnnrepro.families.lookup_tables.layout import condition_key, paper_beside_ours, paper_dataset
 from bnnrepro.families.lookup_tables.tables import LABELS, METHOD_NAMES, SOURCES_KEY, VALUE_ORDER
-from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column
+from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column, paper_glance
 from bnnrepro.families.sources import canonical, cite, paper_vs_ours
 
 #: The methods in the order of the paper's Table 1 (best first on Binary-MNIST), then CIFAR-10's extra.
@@ -442,18 +442,7 @@ def section(context: Context) -> Section:
     paths = tables(config)
     for spec in figures(config):
         result.figures.append(context.figure(spec, paths.get(data_of[spec.kind])))
-    result.glance.append(
-        Glance(
-            family=NAME,
-            what="paper",
-            dataset="Binary-MNIST, Binary-CIFAR-10 and their class pairs",
-            model="5 hidden layers x 1024 luts + 1 output lut, k = 2-16",
-            training_examples="60,000 / 50,000 (all)",
-            epochs="one pass (memorization)",
-            repeats="one network per setting",
-            hardware="not stated",
-        )
-    )
+    result.glance.append(paper_glance(NAME))
     for dataset in fam.get("datasets", []):
         result.glance.append(
             Glance(

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from bnnrepro.families.base import base_settings, count, dataset_name
 from bnnrepro.families.memorization.declaration import CONDITION, NAME, figures, tables
-from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, examples_text, interval_column, model_text
+from bnnrepro.families.reporting import (
+    Col,
+    Context,
+    Glance,
+    Section,
+    Table,
+    examples_text,
+    interval_column,
+    model_text,
+    paper_glance,
+)
 from bnnrepro.families.sources import cite, paper_vs_ours
 
 COLUMNS = {
@@ -150,17 +160,5 @@ def section(context: Context) -> Section:
                 hardware="",
             )
         )
-    section.glance.insert(
-        0,
-        Glance(
-            family=NAME,
-            what="paper",
-            dataset="CIFAR-10, SVHN",
-            model="BinaryNet CNNs",
-            training_examples="45,000 / 73,257",
-            epochs="500-1500",
-            repeats="1 run per condition (unseeded)",
-            hardware="GPU",
-        ),
-    )
+    section.glance.insert(0, paper_glance(NAME))
     return section

@@ -1,7 +1,8 @@
 """The sources of the study (a bibliography) and the numbers they publish, from ``sources.yaml``.
 
 Every mention of a source in the report is :func:`cite` of a reference key and a place
-("Mehta et al. 2017, Fig. 3"); :func:`paper_vs_ours` lays the published numbers beside ours.
+("Mehta et al. 2017, Fig. 3"); :func:`paper_vs_ours` lays the published numbers beside ours and
+:func:`setup` gives the setup of each family's study (the "paper" row of the at-a-glance table).
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ def cite(key: str, where: str = "") -> str:
     except KeyError:
         raise KeyError(f"unknown reference {key!r}; known: {', '.join(references())}") from None
     return f"{text}, {where}" if where else text
+
+
+def setup(family: str) -> dict[str, str]:
+    """The setup of the study ``family`` reproduces (dataset, model, training_examples, epochs,
+    repeats, hardware), as text; ``{key}`` in a value becomes the cite of the reference ``key``."""
+    try:
+        entry = _sources()["setups"][family]
+    except KeyError:
+        raise KeyError(f"sources.yaml has no setup of the family {family!r}") from None
+    cites = {key: reference["cite"] for key, reference in references().items()}
+    return {name: str(value).format_map(cites) for name, value in entry.items()}
 
 
 def published(family: str) -> list[dict]:
