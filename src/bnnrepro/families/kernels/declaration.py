@@ -75,6 +75,10 @@ FAMILY = Family(
         "bench": (
             "bnnrepro.families.kernels.measure:bench",
             "time the packed xnor-popcount product against torch.matmul (interleaved blocks)",
-        )
+        ),
+        "network": (
+            "bnnrepro.families.kernels.measure:network",
+            "time the float MLP against the fused packed BNN of the same shape on the CPU",
+        ),
     },
 )
