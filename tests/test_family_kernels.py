@@ -293,7 +293,7 @@ def test_section_of_a_gpu_run_shows_fp16_speedups(tmp_path):
 def test_declaration_is_registered_with_its_bench_verb():
     family = FAMILIES["kernels"]
     assert family.inputs(SECTION) == [kernels.BLOCKS] and family.runs({}) == []
-    assert "bench" in family.commands and family.tables({}) == {"products": "kernels/products.csv"}
+    assert {"bench", "network"} <= set(family.commands) and family.tables({}) == {"products": "kernels/products.csv"}
     assert [spec.kind for spec in family.figures({"kernels": SECTION})] == ["speedup"]
 
 
@@ -331,8 +331,9 @@ def test_bench_verb_writes_interleaved_blocks(tmp_path):
         == 0
     )
     blocks = pd.read_csv(out)
-    assert len(blocks) == 2 * 2 * 3 * 2  # sizes x batches x implementations x blocks
-    assert set(blocks["impl"]) == {"torch.matmul", "torch_xnor"} and blocks["exact"].all()
+    assert len(blocks) == 2 * 2 * 5 * 2  # sizes x batches x implementations x blocks
+    assert set(blocks["impl"]) == {"torch.matmul", "numba_xnor", "numba_naive", "torch_xnor"}
+    assert blocks["exact"].all() and blocks["cpu_path"].notna().all()
     assert (blocks["ms"] > 0).all() and (blocks["calls"] >= 1).all() and (blocks["threads"] == 1).all()
     # every block times every implementation once, in an order rotated from block to block
     for _, shape in blocks.groupby(["M", "K"]):

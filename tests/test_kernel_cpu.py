@@ -219,3 +219,36 @@ def test_fuse_refuses_what_it_cannot_pack(spec, why):
     model = build_model(spec, (1, 6, 7), 10).eval()
     with pytest.raises(ValueError, match=why):
         fuse_binary_mlp(model)
+
+
+# --- the network benchmark (bnnrepro kernels network) ------------------------------------------
+
+
+def test_network_verb_times_float_and_fused_interleaved(tmp_path):
+    import pandas as pd
+
+    from bnnrepro.cli import main
+
+    out = tmp_path / "networks.csv"
+    args = ["kernels", "network", "--out", str(out), "--archs", "fashion_mlp_128", "--batch-sizes", "1", "3"]
+    assert main([*args, "--repeats", "2", "--min-run-time", "0.001", "--threads", "1"]) == 0
+    rows = pd.read_csv(out)
+    assert len(rows) == 2 * 2 * 2  # batch sizes x conditions x blocks
+    assert set(rows["condition"]) == {"float network", "packed BNN"} and set(rows["shape"]) == {"784-128-10"}
+    assert rows["exact_logits"].all() and rows["same_predictions"].all() and (rows["median_ms"] > 0).all()
+    assert (rows["threads"] == 1).all() and rows["cpu_path"].notna().all()
+    for _, shape in rows.groupby("batch_size"):  # every block times both, in a rotated order
+        orders = [tuple(b.sort_values("position")["condition"]) for _, b in shape.groupby("block")]
+        assert orders[0] == orders[1][::-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--archs", "cifar10_cnn"], "not an MLP architecture"), (["--repeats", "1"], "--repeats must be >= 2")],
+)
+def test_network_verb_rejects_bad_options_in_one_line(tmp_path, capsys, args, message):
+    from bnnrepro.cli import main
+
+    assert main(["kernels", "network", "--out", str(tmp_path / "x.csv"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
