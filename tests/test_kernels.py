@@ -188,6 +188,29 @@ def test_triton_fused_epilogue():
         tk.xnor_gemm_triton(pa, pb, 70, scale=scale[:3])
 
 
+@pytest.mark.parametrize(("m", "k", "n"), [(1, 5, 3), (17, 70, 33), (20, 100, 64), (3, 33, 70)])
+def test_triton_sign_layer_matches_the_cpu_fused_layer(m, k, n):
+    """Packed signs out of the Triton fused layer equal the CPU kernel's (the same thresholds)."""
+    import numpy as np
+
+    tk = dispatch.triton_module()
+    a, b = pm1(m, k, seed=20, device=TRITON_DEVICE), pm1(n, k, seed=21, device=TRITON_DEVICE)
+    g = torch.Generator().manual_seed(k)
+    thresholds = torch.randint(0, k + 2, (n,), generator=g)
+    thresholds[0] = 0
+    invert = torch.randint(0, 2, (n,), generator=g).bool()
+    out = tk.xnor_sign_layer_triton(K.pack_bits(a), K.pack_bits(b), k, thresholds.to(a.device), invert.to(a.device))
+    mismatches = (k - int_product(a.cpu(), b.cpu())) // 2
+    negative = (mismatches >= thresholds) != invert
+    assert torch.equal(out.cpu(), K.pack_bits(negative))
+    expected64 = kernels_cpu.sign_layer64(
+        kernels_cpu.pack_rows(a.cpu()), kernels_cpu.CpuPackedWeight(b.cpu()), thresholds.numpy(), invert.numpy()
+    )
+    assert np.array_equal(kernels_cpu.words64_from_int32(out.cpu()), expected64)
+    with pytest.raises(ValueError, match="one entry per unit"):
+        tk.xnor_sign_layer_triton(K.pack_bits(a), K.pack_bits(b), k, thresholds[:1], invert)
+
+
 @pytest.mark.parametrize(("m", "k", "n"), [(1, 5, 3), (5, 64, 7), (20, 100, 17), (33, 96, 40)])
 def test_triton_int8_gemm_exact(m, k, n):
     tk = dispatch.triton_module()

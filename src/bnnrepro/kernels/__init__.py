@@ -58,7 +58,7 @@ from bnnrepro.kernels.packing import (
 )
 from bnnrepro.kernels.reference import popcount32, xnor_gemm_torch
 
-_TRITON_NAMES = ("xnor_gemm_triton", "pack_bits_triton", "int8_gemm_triton")
+_TRITON_NAMES = ("xnor_gemm_triton", "xnor_sign_layer_triton", "pack_bits_triton", "int8_gemm_triton")
 
 
 def __getattr__(name: str):
