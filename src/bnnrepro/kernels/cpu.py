@@ -47,6 +47,13 @@ def _jit():
 
 
 @functools.cache
+def _pool_size() -> int:
+    from numba.core import config
+
+    return config.NUMBA_NUM_THREADS
+
+
+@functools.cache
 def cpu_features() -> tuple[str, ...]:
     """The CPU features LLVM compiles for (numba's host target), the popcount-relevant ones."""
     import llvmlite.binding as llvm
@@ -88,9 +95,7 @@ def cpu_path() -> str:
 
 def threads() -> int:
     """Threads the parallel kernels use: torch's setting, capped at numba's pool."""
-    from numba.core import config
-
-    return max(1, min(torch.get_num_threads(), config.NUMBA_NUM_THREADS))
+    return max(1, min(torch.get_num_threads(), _pool_size()))
 
 
 def _parallel(ops: int) -> bool:
@@ -215,8 +220,18 @@ def xnor_gemm_cpu(a: torch.Tensor, b: torch.Tensor, k: int) -> torch.Tensor:
 
 def linear_products(x: torch.Tensor, weight: CpuPackedWeight) -> torch.Tensor:
     """int32 ``x @ W.T`` for real ``x [M, K]`` taken by sign and a prepared +-1 weight: the
-    activations are packed here (inside any timing around it)."""
-    return torch.from_numpy(products64(pack_rows(x), weight.bits, weight.k))
+    activations are packed here (inside any timing around it), in the same compiled call as the
+    product (a Python round trip between the two costs more than a 1 x 1024 x 1024 product)."""
+    if x.dim() != 2 or x.shape[1] != weight.k:
+        raise ValueError(f"linear_products: inputs [M, {weight.k}] expected, not {tuple(x.shape)}")
+    if x.dtype not in (torch.float32, torch.float64) or x.device.type != "cpu":
+        x = x.to(device="cpu", dtype=torch.float32)
+    array = x.detach().contiguous().numpy()
+    if array.shape[0] == 0 or weight.out_features == 0:
+        return torch.zeros(array.shape[0], weight.out_features, dtype=torch.int32)
+    jit = _jit()
+    parallel = _parallel(2 * array.shape[0] * weight.out_features * weight.k)
+    return torch.from_numpy((jit.linear_parallel if parallel else jit.linear_serial)(array, weight.bits, weight.k))
 
 
 __all__ = [
