@@ -50,6 +50,7 @@ bench: data
 	$(PY) -m bnnrepro model bench --out benchmarks/out/train_speed.csv
 	$(PY) benchmarks/data_load.py
 	$(PY) -m bnnrepro kernels bench --out benchmarks/out/kernel.csv
+	$(PY) -m bnnrepro kernels network --out benchmarks/out/networks.csv
 
 report-native: setup
 	$(SMK) --cores 1 all --report report/snakemake-report.html
