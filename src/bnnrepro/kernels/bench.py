@@ -17,8 +17,9 @@ numba_xnor      bit     inside    the same, packing the float activations inside
                                   ``"numba"`` backend and the fused layers run)
 numba_naive     bit     inside    the plain loop a new user would write in numba (one thread, no
                                   blocking), packing inside: the yardstick of the blocking
-torch_xnor      bit     inside    packed product in plain torch (CPU; K <= :data:`TORCH_XNOR_MAX_K`:
-                                  it runs at tens of G op/s and would dominate the benchmark's time)
+torch_xnor      bit     inside    packed product in plain torch (CPU; products of at most
+                                  :data:`TORCH_XNOR_MAX_OPS` binary ops: it runs at tens of G op/s and
+                                  would dominate the benchmark's time)
 triton_xnor     bit     out/in    the Triton popcount kernel (GPU)
 triton_int8     int8    out/in    the Triton int8 ``tl.dot`` kernel on +-1 values (GPU)
 ==============  ======  ========  ============================================================
@@ -103,8 +104,9 @@ COLUMNS = (
     "cpu_path",
     "cpu_features",
 )
-#: The plain-torch packed product is timed up to this K = N only (it takes seconds above).
-TORCH_XNOR_MAX_K = 4096
+#: The plain-torch packed product is timed up to this many binary ops (2 M N K; 64 x 4096 x 4096):
+#: above, one call takes seconds.
+TORCH_XNOR_MAX_OPS = 2 * 64 * 4096 * 4096
 #: The shortest calibration of the CPU timer: enough calls to time this many seconds.
 CALIBRATION_SECONDS = 0.01
 
@@ -236,7 +238,7 @@ def cases(device: torch.device, a: torch.Tensor, w: torch.Tensor) -> list[Case]:
             Case("numba_xnor", "bit", "inside", lambda: cpu.linear_products(a, w64)),
             Case("numba_naive", "bit", "inside", lambda: cpu.naive_products64(cpu.pack_rows(a), w64.bits, k)),
         ]
-        if k <= TORCH_XNOR_MAX_K:
+        if 2 * a.shape[0] * w.shape[0] * k <= TORCH_XNOR_MAX_OPS:
             out.append(Case("torch_xnor", "bit", "inside", lambda: xnor_gemm_torch(pack_bits(a), w_bits, k)))
         return out
     from bnnrepro.kernels import xnor_gemm as tk
