@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from tests.conftest import ROOT
 
-from bnnrepro.families.memorization import analysis, declaration
+from bnnrepro.families.memorization import analysis, declaration, tables
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
@@ -258,7 +258,7 @@ def write_results(tmp_path: Path, curves: pd.DataFrame, **thresholds) -> Context
     cfg["claims"] = {**THRESHOLDS, **thresholds}
     paths = declaration.tables(cfg)
     write_csv(tmp_path / paths["curves"], curves)
-    summary = analysis.summarize(curves, [0.5, 0.1, 0.05])
+    summary = tables.summarize(curves, [0.5, 0.1, 0.05])
     write_csv(tmp_path / paths["summary"], summary)
     return Context(cfg, tmp_path, tmp_path / "report")
 
@@ -294,7 +294,7 @@ def memorizing_world() -> dict:
 
 def test_summary_of_synthetic_curves():
     curves = run_curves(DATASET, ("det", "randY", "none"), 3, train=0.02, test=0.9)
-    row = analysis.summarize(curves, [0.5, 0.1, 0.05]).iloc[0]
+    row = tables.summarize(curves, [0.5, 0.1, 0.05]).iloc[0]
     assert row["seed"] == 3 and row["epochs"] == EPOCHS and row["final_train_error"] == pytest.approx(0.02)
     assert row["final_train_error_class_min"] == pytest.approx(0, abs=1e-12) and row[
         "final_train_error_class_max"
@@ -312,7 +312,7 @@ def test_summary_keeps_runs_of_the_same_name_on_different_datasets():
         ],
         ignore_index=True,
     )
-    summary = analysis.summarize(curves, [0.5]).set_index("dataset")
+    summary = tables.summarize(curves, [0.5]).set_index("dataset")
     assert list(summary.index) == ["cifar10", "svhn"]
     assert summary["final_train_error"].tolist() == pytest.approx([0.01, 0.40])
 

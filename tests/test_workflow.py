@@ -335,7 +335,8 @@ def test_code_edits_rerun_exactly_the_rules_that_import_them(ci_run, tmp_path):
     loop = checkout / "src/bnnrepro/train/loop.py"
     loop.write_text(loop.read_text().replace("def _evaluate(", "# a maintainer's note\n\n\ndef _evaluate(", 1))
     assert _dry_run_in(checkout, args) == {}
-    analysis = checkout / "src/bnnrepro/families/memorization/analysis.py"
+    analysis = checkout / "src/bnnrepro/families/memorization/tables.py"
+    assert 'BIN_ORDER = ["det", "stoch"]' in analysis.read_text()
     analysis.write_text(analysis.read_text().replace('BIN_ORDER = ["det", "stoch"]', 'BIN_ORDER = ["stoch", "det"]', 1))
     stats = _dry_run_in(checkout, args)
     assert set(stats) == {"memorization_tables", "memorization_figures", "report", "all", "total"}, stats
