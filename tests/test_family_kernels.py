@@ -20,7 +20,12 @@ from bnnrepro.families.reporting import Context
 from bnnrepro.report.tables import format_value, render
 
 CPU, GPU = "Test CPU 9000", "NVIDIA Test GPU"
-THRESHOLDS = {"kernel_matvec_speedup": 1.0, "kernel_speedup_vs_fp16": 8.0, "kernel_speedup_vs_fp32": 3.4}
+THRESHOLDS = {
+    "kernel_matvec_speedup": 1.0,
+    "kernel_every_shape_speedup": 10.0,
+    "kernel_speedup_vs_fp16": 8.0,
+    "kernel_speedup_vs_fp32": 3.4,
+}
 SECTION = {
     "enabled": True,
     "device": "cpu",
@@ -77,14 +82,14 @@ def cpu_times(packed_m1_4096: list[float], fp32_m1_4096: list[float] | None = No
     fp32 = fp32_m1_4096 or noisy(2.0, 0.02, seed=1)
     return {
         ("torch.matmul", "fp32", "none", 1, 1024): noisy(0.1, 0.02, seed=2),
-        ("torch_xnor", "bit", "outside", 1, 1024): noisy(0.3, 0.02, seed=3),
-        ("torch_xnor", "bit", "inside", 1, 1024): noisy(0.35, 0.02, seed=4),
+        ("numba_xnor", "bit", "outside", 1, 1024): noisy(0.3, 0.02, seed=3),
+        ("numba_xnor", "bit", "inside", 1, 1024): noisy(0.35, 0.02, seed=4),
         ("torch.matmul", "fp32", "none", 1, 4096): fp32,
-        ("torch_xnor", "bit", "outside", 1, 4096): noisy(0.9, 0.02, seed=5),
-        ("torch_xnor", "bit", "inside", 1, 4096): packed_m1_4096,
+        ("numba_xnor", "bit", "outside", 1, 4096): noisy(0.9, 0.02, seed=5),
+        ("numba_xnor", "bit", "inside", 1, 4096): packed_m1_4096,
         ("torch.matmul", "fp32", "none", 64, 4096): noisy(15.0, 0.02, seed=6),
-        ("torch_xnor", "bit", "outside", 64, 4096): noisy(60.0, 0.02, seed=7),
-        ("torch_xnor", "bit", "inside", 64, 4096): noisy(61.0, 0.02, seed=8),
+        ("numba_xnor", "bit", "outside", 64, 4096): noisy(60.0, 0.02, seed=7),
+        ("numba_xnor", "bit", "inside", 64, 4096): noisy(61.0, 0.02, seed=8),
     }
 
 
@@ -144,15 +149,15 @@ def test_products_speedups_are_paired_ratio_intervals_over_blocks(tmp_path):
     table = pd.read_csv(context.results / "kernels/products.csv")
     assert len(table) == len(times)
     row = table[
-        (table["impl"] == "torch_xnor") & (table["act_prep"] == "inside") & (table["M"] == 1) & (table["K"] == 4096)
+        (table["impl"] == "numba_xnor") & (table["act_prep"] == "inside") & (table["M"] == 1) & (table["K"] == 4096)
     ].iloc[0]
     expected = stats.ratio_interval(
-        times[("torch.matmul", "fp32", "none", 1, 4096)], times[("torch_xnor", "bit", "inside", 1, 4096)], paired=True
+        times[("torch.matmul", "fp32", "none", 1, 4096)], times[("numba_xnor", "bit", "inside", 1, 4096)], paired=True
     )
     assert row["speedup_vs_fp32"] == pytest.approx(expected.estimate)
     assert (row["speedup_vs_fp32_low"], row["speedup_vs_fp32_high"]) == pytest.approx((expected.low, expected.high))
     assert row["blocks"] == 5 and row["ms"] == pytest.approx(
-        math.exp(np.mean(np.log(times[("torch_xnor", "bit", "inside", 1, 4096)])))
+        math.exp(np.mean(np.log(times[("numba_xnor", "bit", "inside", 1, 4096)])))
     )
     assert row["gops"] == pytest.approx(2 * 4096 * 4096 / (row["ms"] * 1e6))
     baseline = table[(table["impl"] == "torch.matmul")]
@@ -174,7 +179,7 @@ def test_products_reject_a_benchmark_without_its_columns(tmp_path):
 def test_exact_claim_held_and_did_not_hold(tmp_path):
     times = cpu_times(noisy(1.0, 0.02, seed=9))
     assert verdicts("kernel-exact", context_with(tmp_path / "a", block_rows("cpu", CPU, times))) == {CPU: "held"}
-    wrong = block_rows("cpu", CPU, times, exact={("torch_xnor", "bit", "inside", 64, 4096): False})
+    wrong = block_rows("cpu", CPU, times, exact={("numba_xnor", "bit", "inside", 64, 4096): False})
     result = only("kernel-exact", context_with(tmp_path / "b", wrong))
     assert result.verdict == "did not hold" and "64x4096x4096" in result.detail
     assert result.estimate.estimate == pytest.approx(5 / 6)
@@ -354,3 +359,44 @@ def test_bench_verb_rejects_bad_options_in_one_line(tmp_path, capsys, args, mess
     assert main(["kernels", "bench", "--out", str(tmp_path / "x.csv"), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_shape_claim_one_verdict_per_shape(tmp_path):
+    # fp32 times: 0.1 ms (1 x 1024), 2 ms (1 x 4096), 15 ms (64 x 4096); packed 12x faster at
+    # every shape, then 12x at two shapes and 3x at the compute-bound one, then 10x with noisy blocks.
+    def times(speedups, spread=0.02):
+        return {
+            ("torch.matmul", "fp32", "none", 1, 1024): noisy(0.1, 0.02, seed=2),
+            ("numba_xnor", "bit", "inside", 1, 1024): noisy(0.1 / speedups[0], spread, seed=3),
+            ("torch.matmul", "fp32", "none", 1, 4096): noisy(2.0, 0.02, seed=4),
+            ("numba_xnor", "bit", "inside", 1, 4096): noisy(2.0 / speedups[1], spread, seed=5),
+            ("torch.matmul", "fp32", "none", 64, 4096): noisy(15.0, 0.02, seed=6),
+            ("numba_xnor", "bit", "inside", 64, 4096): noisy(15.0 / speedups[2], spread, seed=7),
+        }
+
+    scopes = [f"{CPU}, M = 1, K = N = 1024", f"{CPU}, M = 1, K = N = 4096", f"{CPU}, M = 64, K = N = 4096"]
+    held = verdicts(
+        "kernel-beats-fp32-every-shape", context_with(tmp_path / "a", block_rows("cpu", CPU, times((12, 12, 12))))
+    )
+    assert held == dict.fromkeys(scopes, "held")
+    mixed = verdicts(
+        "kernel-beats-fp32-every-shape", context_with(tmp_path / "b", block_rows("cpu", CPU, times((12, 12, 3))))
+    )
+    assert mixed == {scopes[0]: "held", scopes[1]: "held", scopes[2]: "did not hold"}
+    noisy_blocks = block_rows("cpu", CPU, times((10, 10, 10), spread=0.4))
+    unsure = verdicts("kernel-beats-fp32-every-shape", context_with(tmp_path / "c", noisy_blocks))
+    assert set(unsure.values()) == {"inconclusive"}
+    result = next(
+        r
+        for r in next(c for c in analysis.CLAIMS if c.id == "kernel-beats-fp32-every-shape").check(
+            context_with(tmp_path / "d", block_rows("cpu", CPU, times((12, 12, 3))))
+        )
+        if "M = 64" in r.scope
+    )
+    assert result.unit == "ratio" and result.estimate.repeats == 5 and "numba_xnor bit (packed inside)" in result.detail
+
+
+def test_every_shape_claim_not_run_without_the_packed_product(tmp_path):
+    fp32_only = {key: value for key, value in cpu_times(noisy(1.0, 0.02)).items() if key[0] == "torch.matmul"}
+    result = only("kernel-beats-fp32-every-shape", context_with(tmp_path, block_rows("cpu", CPU, fp32_only)))
+    assert result.verdict == "not run" and "numba_xnor" in result.detail

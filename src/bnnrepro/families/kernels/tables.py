@@ -54,6 +54,9 @@ IMPL_ORDER = [
     "torch.matmul fp32",
     "torch.matmul fp16",
     "torch.matmul bf16",
+    "numba_xnor bit (packed inside)",
+    "numba_xnor bit (pre-packed)",
+    "numba_naive bit (packed inside)",
     "torch_xnor bit (packed inside)",
     "torch_xnor bit (pre-packed)",
     "triton_xnor bit (packed inside)",
@@ -61,9 +64,9 @@ IMPL_ORDER = [
     "triton_int8 int8 (packed inside)",
     "triton_int8 int8 (pre-packed)",
 ]
-#: The xnor-popcount product of each device (the claims' "packed product"): plain torch on CPU,
+#: The xnor-popcount product of each device (the claims' "packed product"): the numba kernel on CPU,
 #: the Triton popcount kernel on GPU.
-XNOR_IMPL = {"cpu": "torch_xnor", "cuda": "triton_xnor"}
+XNOR_IMPL = {"cpu": "numba_xnor", "cuda": "triton_xnor"}
 
 
 def implementation_label(impl: str, dtype: str, act_prep: str) -> str:
