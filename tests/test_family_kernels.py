@@ -23,6 +23,8 @@ CPU, GPU = "Test CPU 9000", "NVIDIA Test GPU"
 THRESHOLDS = {
     "kernel_matvec_speedup": 1.0,
     "kernel_every_shape_speedup": 10.0,
+    "network_speedup_batch1": 8.0,
+    "network_speedup_large_batch": 5.0,
     "kernel_speedup_vs_fp16": 8.0,
     "kernel_speedup_vs_fp32": 3.4,
 }
@@ -109,11 +111,17 @@ def gpu_times(xnor_vs_fp16: float, xnor_vs_fp32_8192: float, spread: float = 0.0
     return times
 
 
-def context_with(tmp_path, blocks: pd.DataFrame, section: dict | None = None) -> Context:
-    """A results folder holding the blocks and the products table made from them."""
+def context_with(
+    tmp_path, blocks: pd.DataFrame, section: dict | None = None, networks: pd.DataFrame | None = None
+) -> Context:
+    """A results folder holding the blocks (and the network timings) and the tables made from them."""
     results = tmp_path / "results"
     (results / "kernels").mkdir(parents=True, exist_ok=True)
     blocks.to_csv(results / kernels.BLOCKS, index=False)
+    inputs = [str(results / kernels.BLOCKS)]
+    if networks is not None:
+        networks.to_csv(results / kernels.NETWORKS, index=False)
+        inputs.append(str(results / kernels.NETWORKS))
     context = Context(
         {
             "kernels": section or SECTION,
@@ -124,7 +132,7 @@ def context_with(tmp_path, blocks: pd.DataFrame, section: dict | None = None) ->
         results,
         tmp_path / "report",
     )
-    analysis.make_tables(context, [str(results / kernels.BLOCKS)])
+    analysis.make_tables(context, inputs)
     return context
 
 
@@ -297,8 +305,11 @@ def test_section_of_a_gpu_run_shows_fp16_speedups(tmp_path):
 
 def test_declaration_is_registered_with_its_bench_verb():
     family = FAMILIES["kernels"]
-    assert family.inputs(SECTION) == [kernels.BLOCKS] and family.runs({}) == []
-    assert {"bench", "network"} <= set(family.commands) and family.tables({}) == {"products": "kernels/products.csv"}
+    assert family.inputs(SECTION) == [kernels.BLOCKS, kernels.NETWORKS] and family.runs({}) == []
+    assert {"bench", "network"} <= set(family.commands) and family.tables({}) == {
+        "products": "kernels/products.csv",
+        "networks": "kernels/network_ratios.csv",
+    }
     assert [spec.kind for spec in family.figures({"kernels": SECTION})] == ["speedup"]
 
 
@@ -400,3 +411,60 @@ def test_every_shape_claim_not_run_without_the_packed_product(tmp_path):
     fp32_only = {key: value for key, value in cpu_times(noisy(1.0, 0.02)).items() if key[0] == "torch.matmul"}
     result = only("kernel-beats-fp32-every-shape", context_with(tmp_path, block_rows("cpu", CPU, fp32_only)))
     assert result.verdict == "not run" and "numba_xnor" in result.detail
+
+
+def network_rows(speedups: dict, exact: bool = True, spread: float = 0.02) -> pd.DataFrame:
+    """A `bnnrepro kernels network` CSV: ``speedups`` maps (arch, batch) to float time / packed time."""
+    rows = []
+    for (arch, size), speedup in speedups.items():
+        pairs = zip(noisy(10.0, 0.02, seed=size), noisy(10.0 / speedup, spread, seed=size + 1))
+        for block, (f, p) in enumerate(pairs):
+            for position, (condition, ms) in enumerate((("float network", f), ("packed BNN", p))):
+                rows.append(
+                    dict(
+                        arch=arch,
+                        shape="784-4096-4096-4096-10" if arch == "binarynet_mlp" else "784-128-10",
+                        condition=condition,
+                        batch_size=size,
+                        block=block,
+                        position=position,
+                        calls=3,
+                        median_ms=ms,
+                        exact_logits=exact,
+                        same_predictions=True,
+                        device=CPU,
+                        threads=1,
+                        cpu_path="avx2-vpshufb",
+                        cpu_features="znver2: avx2",
+                        load_avg=0.5,
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def test_network_claim_verdicts_at_batch_one_and_the_largest_batch(tmp_path):
+    blocks = block_rows("cpu", CPU, cpu_times(noisy(1.0, 0.02, seed=9)))
+    planted = {("binarynet_mlp", 1): 10.0, ("binarynet_mlp", 100): 7.0, ("binarynet_mlp", 10000): 6.0}
+    planted[("fashion_mlp_128", 1)] = 0.9  # other networks are timed, not judged
+    held = verdicts("packed-network-faster", context_with(tmp_path / "a", blocks, networks=network_rows(planted)))
+    scope = "784-4096-4096-4096-10, batch {}, 1 thread(s)"
+    assert held == {scope.format(1): "held", scope.format(10000): "held"}
+    slow = network_rows({("binarynet_mlp", 1): 4.0, ("binarynet_mlp", 10000): 2.0})
+    assert set(verdicts("packed-network-faster", context_with(tmp_path / "b", blocks, networks=slow)).values()) == {
+        "did not hold"
+    }
+    inexact = network_rows({("binarynet_mlp", 1): 10.0}, exact=False)
+    result = only("packed-network-faster", context_with(tmp_path / "c", blocks, networks=inexact))
+    assert result.verdict == "did not hold" and "logits differ" in result.detail
+    table = pd.read_csv(tmp_path / "a/results/kernels/network_ratios.csv")
+    row = table[(table["arch"] == "binarynet_mlp") & (table["batch_size"] == 1)].iloc[0]
+    assert row["speedup"] == pytest.approx(10.0, rel=0.05) and row["blocks"] == 5
+    assert row["speedup_low"] < row["speedup"] < row["speedup_high"]
+
+
+def test_network_claim_not_run_without_binarynet_rows(tmp_path):
+    blocks = block_rows("cpu", CPU, cpu_times(noisy(1.0, 0.02, seed=9)))
+    assert only("packed-network-faster", context_with(tmp_path / "a", blocks)).verdict == "not run"
+    small = network_rows({("fashion_mlp_128", 1): 0.9})
+    result = only("packed-network-faster", context_with(tmp_path / "b", blocks, networks=small))
+    assert result.verdict == "not run" and "binarynet_mlp" in result.detail
