@@ -52,6 +52,7 @@ bench: data ## speed benchmarks (training epoch, data loading, xnor kernel) into
 	$(PY) -m bnnrepro model bench --out benchmarks/out/train_speed.csv
 	$(PY) benchmarks/data_load.py
 	$(PY) -m bnnrepro kernels bench --out benchmarks/out/kernel.csv
+	$(PY) -m bnnrepro kernels network --out benchmarks/out/networks.csv
 
 report-native: setup ## Snakemake's own HTML report of the run: report/snakemake-report.html
 	$(SMK) --cores 1 all --report report/snakemake-report.html

@@ -78,14 +78,14 @@ def cpu_times(packed_m1_4096: list[float], fp32_m1_4096: list[float] | None = No
     fp32 = fp32_m1_4096 or noisy(2.0, 0.02, seed=1)
     return {
         ("torch.matmul", "fp32", "none", 1, 1024): noisy(0.1, 0.02, seed=2),
-        ("torch_xnor", "bit", "outside", 1, 1024): noisy(0.3, 0.02, seed=3),
-        ("torch_xnor", "bit", "inside", 1, 1024): noisy(0.35, 0.02, seed=4),
+        ("numba_xnor", "bit", "outside", 1, 1024): noisy(0.3, 0.02, seed=3),
+        ("numba_xnor", "bit", "inside", 1, 1024): noisy(0.35, 0.02, seed=4),
         ("torch.matmul", "fp32", "none", 1, 4096): fp32,
-        ("torch_xnor", "bit", "outside", 1, 4096): noisy(0.9, 0.02, seed=5),
-        ("torch_xnor", "bit", "inside", 1, 4096): packed_m1_4096,
+        ("numba_xnor", "bit", "outside", 1, 4096): noisy(0.9, 0.02, seed=5),
+        ("numba_xnor", "bit", "inside", 1, 4096): packed_m1_4096,
         ("torch.matmul", "fp32", "none", 64, 4096): noisy(15.0, 0.02, seed=6),
-        ("torch_xnor", "bit", "outside", 64, 4096): noisy(60.0, 0.02, seed=7),
-        ("torch_xnor", "bit", "inside", 64, 4096): noisy(61.0, 0.02, seed=8),
+        ("numba_xnor", "bit", "outside", 64, 4096): noisy(60.0, 0.02, seed=7),
+        ("numba_xnor", "bit", "inside", 64, 4096): noisy(61.0, 0.02, seed=8),
     }
 
 
@@ -105,12 +105,18 @@ def gpu_times(xnor_vs_fp16: float, xnor_vs_fp32_8192: float, spread: float = 0.0
     return times
 
 
-def context_with(tmp_path, blocks: pd.DataFrame, section: dict | None = None) -> Context:
-    """A results folder holding the blocks and the products table made from them."""
+def context_with(
+    tmp_path, blocks: pd.DataFrame, section: dict | None = None, networks: pd.DataFrame | None = None
+) -> Context:
+    """A results folder holding the blocks (and the network timings) and the tables made from them."""
     results, report = tmp_path / "results", tmp_path / "report"
     write_csv(results / kernels.BLOCKS, blocks)
+    inputs = [str(results / kernels.BLOCKS)]
+    if networks is not None:
+        write_csv(results / kernels.NETWORKS, networks)
+        inputs.append(str(results / kernels.NETWORKS))
     config = {"kernels": section or SECTION, "results": str(results), "report_dir": str(report)}
-    return family_context(kernels.NAME, config, results, inputs=[str(results / kernels.BLOCKS)], report_dir=report)
+    return family_context(kernels.NAME, config, results, inputs=inputs, report_dir=report)
 
 
 # --- the products table ----------------------------------------------------------------------------
@@ -122,15 +128,15 @@ def test_products_speedups_are_paired_ratio_intervals_over_blocks(tmp_path):
     table = pd.read_csv(context.results / "kernels/products.csv")
     assert len(table) == len(times)
     row = table[
-        (table["impl"] == "torch_xnor") & (table["act_prep"] == "inside") & (table["M"] == 1) & (table["K"] == 4096)
+        (table["impl"] == "numba_xnor") & (table["act_prep"] == "inside") & (table["M"] == 1) & (table["K"] == 4096)
     ].iloc[0]
     expected = stats.ratio_interval(
-        times[("torch.matmul", "fp32", "none", 1, 4096)], times[("torch_xnor", "bit", "inside", 1, 4096)], paired=True
+        times[("torch.matmul", "fp32", "none", 1, 4096)], times[("numba_xnor", "bit", "inside", 1, 4096)], paired=True
     )
     assert row["speedup_vs_fp32"] == pytest.approx(expected.estimate)
     assert (row["speedup_vs_fp32_low"], row["speedup_vs_fp32_high"]) == pytest.approx((expected.low, expected.high))
     assert row["blocks"] == 5 and row["ms"] == pytest.approx(
-        math.exp(np.mean(np.log(times[("torch_xnor", "bit", "inside", 1, 4096)])))
+        math.exp(np.mean(np.log(times[("numba_xnor", "bit", "inside", 1, 4096)])))
     )
     assert row["gops"] == pytest.approx(2 * 4096 * 4096 / (row["ms"] * 1e6))
     baseline = table[(table["impl"] == "torch.matmul")]
@@ -153,7 +159,7 @@ def test_exact_claim_held_and_did_not_hold(tmp_path):
     times = cpu_times(noisy(1.0, 0.02, seed=9))
     context = context_with(tmp_path / "a", block_rows("cpu", CPU, times))
     assert verdicts_by_scope(check(context, "kernel-exact")) == {CPU: "held"}
-    wrong = block_rows("cpu", CPU, times, exact={("torch_xnor", "bit", "inside", 64, 4096): False})
+    wrong = block_rows("cpu", CPU, times, exact={("numba_xnor", "bit", "inside", 64, 4096): False})
     result = only(check(context_with(tmp_path / "b", wrong), "kernel-exact"))
     assert result.verdict == "did not hold" and "64x4096x4096" in result.detail
     assert result.estimate.estimate == pytest.approx(5 / 6)
@@ -274,8 +280,11 @@ def test_section_of_a_gpu_run_shows_fp16_speedups(tmp_path):
 
 def test_declaration_is_registered_with_its_bench_verb():
     family = FAMILIES["kernels"]
-    assert family.inputs(SECTION) == [kernels.BLOCKS] and family.runs({}) == []
-    assert "bench" in family.commands and family.tables({}) == {"products": "kernels/products.csv"}
+    assert family.inputs(SECTION) == [kernels.BLOCKS, kernels.NETWORKS] and family.runs({}) == []
+    assert {"bench", "network"} <= set(family.commands) and family.tables({}) == {
+        "products": "kernels/products.csv",
+        "networks": "kernels/network_ratios.csv",
+    }
     assert [spec.kind for spec in family.figures({"kernels": SECTION})] == ["speedup"]
 
 
@@ -329,8 +338,9 @@ def test_bench_verb_writes_interleaved_blocks(tmp_path):
         == 0
     )
     blocks = pd.read_csv(out)
-    assert len(blocks) == 2 * 2 * 3 * 2  # sizes x batches x implementations x blocks
-    assert set(blocks["impl"]) == {"torch.matmul", "torch_xnor"} and blocks["exact"].all()
+    assert len(blocks) == 2 * 2 * 5 * 2  # sizes x batches x implementations x blocks
+    assert set(blocks["impl"]) == {"torch.matmul", "numba_xnor", "numba_naive", "torch_xnor"}
+    assert blocks["exact"].all() and blocks["cpu_path"].notna().all()
     assert (blocks["ms"] > 0).all() and (blocks["calls"] >= 1).all() and (blocks["threads"] == 1).all()
     # every block times every implementation once, in an order rotated from block to block
     for _, shape in blocks.groupby(["M", "K"]):
@@ -351,3 +361,105 @@ def test_bench_verb_rejects_bad_options_in_one_line(tmp_path, capsys, args, mess
     assert main(["kernels", "bench", "--out", str(tmp_path / "x.csv"), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_shape_claim_one_verdict_per_shape(tmp_path):
+    # fp32 times: 0.1 ms (1 x 1024), 2 ms (1 x 4096), 15 ms (64 x 4096); packed 12x faster at
+    # every shape, then 12x at two shapes and 3x at the compute-bound one, then 10x with noisy blocks.
+    def times(speedups, spread=0.02):
+        return {
+            ("torch.matmul", "fp32", "none", 1, 1024): noisy(0.1, 0.02, seed=2),
+            ("numba_xnor", "bit", "inside", 1, 1024): noisy(0.1 / speedups[0], spread, seed=3),
+            ("torch.matmul", "fp32", "none", 1, 4096): noisy(2.0, 0.02, seed=4),
+            ("numba_xnor", "bit", "inside", 1, 4096): noisy(2.0 / speedups[1], spread, seed=5),
+            ("torch.matmul", "fp32", "none", 64, 4096): noisy(15.0, 0.02, seed=6),
+            ("numba_xnor", "bit", "inside", 64, 4096): noisy(15.0 / speedups[2], spread, seed=7),
+        }
+
+    scopes = [f"{CPU}, M = 1, K = N = 1024", f"{CPU}, M = 1, K = N = 4096", f"{CPU}, M = 64, K = N = 4096"]
+    held = verdicts_by_scope(
+        check(
+            context_with(tmp_path / "a", block_rows("cpu", CPU, times((12, 12, 12)))), "kernel-beats-fp32-every-shape"
+        )
+    )
+    assert held == dict.fromkeys(scopes, "held")
+    mixed = verdicts_by_scope(
+        check(context_with(tmp_path / "b", block_rows("cpu", CPU, times((12, 12, 3)))), "kernel-beats-fp32-every-shape")
+    )
+    assert mixed == {scopes[0]: "held", scopes[1]: "held", scopes[2]: "did not hold"}
+    noisy_blocks = block_rows("cpu", CPU, times((10, 10, 10), spread=0.4))
+    unsure = verdicts_by_scope(check(context_with(tmp_path / "c", noisy_blocks), "kernel-beats-fp32-every-shape"))
+    assert set(unsure.values()) == {"inconclusive"}
+    result = next(
+        r
+        for r in next(c for c in analysis.CLAIMS if c.id == "kernel-beats-fp32-every-shape").check(
+            context_with(tmp_path / "d", block_rows("cpu", CPU, times((12, 12, 3))))
+        )
+        if "M = 64" in r.scope
+    )
+    assert result.unit == "ratio" and result.estimate.repeats == 5 and "numba_xnor bit (packed inside)" in result.detail
+
+
+def test_every_shape_claim_not_run_without_the_packed_product(tmp_path):
+    fp32_only = {key: value for key, value in cpu_times(noisy(1.0, 0.02)).items() if key[0] == "torch.matmul"}
+    result = only(check(context_with(tmp_path, block_rows("cpu", CPU, fp32_only)), "kernel-beats-fp32-every-shape"))
+    assert result.verdict == "not run" and "numba_xnor" in result.detail
+
+
+def network_rows(speedups: dict, exact: bool = True, spread: float = 0.02) -> pd.DataFrame:
+    """A `bnnrepro kernels network` CSV: ``speedups`` maps (arch, batch) to float time / packed time."""
+    rows = []
+    for (arch, size), speedup in speedups.items():
+        pairs = zip(noisy(10.0, 0.02, seed=size), noisy(10.0 / speedup, spread, seed=size + 1))
+        for block, (f, p) in enumerate(pairs):
+            for position, (condition, ms) in enumerate((("float network", f), ("packed BNN", p))):
+                rows.append(
+                    dict(
+                        arch=arch,
+                        shape="784-4096-4096-4096-10" if arch == "binarynet_mlp" else "784-128-10",
+                        condition=condition,
+                        batch_size=size,
+                        block=block,
+                        position=position,
+                        calls=3,
+                        median_ms=ms,
+                        exact_logits=exact,
+                        same_predictions=True,
+                        device=CPU,
+                        threads=1,
+                        cpu_path="avx2-vpshufb",
+                        cpu_features="znver2: avx2",
+                        load_avg=0.5,
+                    )
+                )
+    return pd.DataFrame(rows)
+
+
+def test_network_claim_verdicts_at_batch_one_and_the_largest_batch(tmp_path):
+    blocks = block_rows("cpu", CPU, cpu_times(noisy(1.0, 0.02, seed=9)))
+    planted = {("binarynet_mlp", 1): 10.0, ("binarynet_mlp", 100): 7.0, ("binarynet_mlp", 10000): 6.0}
+    planted[("fashion_mlp_128", 1)] = 0.9  # other networks are timed, not judged
+    held = verdicts_by_scope(
+        check(context_with(tmp_path / "a", blocks, networks=network_rows(planted)), "packed-network-faster")
+    )
+    scope = "784-4096-4096-4096-10, batch {}, 1 thread(s)"
+    assert held == {scope.format(1): "held", scope.format(10000): "held"}
+    slow = network_rows({("binarynet_mlp", 1): 4.0, ("binarynet_mlp", 10000): 2.0})
+    assert set(
+        verdicts_by_scope(check(context_with(tmp_path / "b", blocks, networks=slow), "packed-network-faster")).values()
+    ) == {"did not hold"}
+    inexact = network_rows({("binarynet_mlp", 1): 10.0}, exact=False)
+    result = only(check(context_with(tmp_path / "c", blocks, networks=inexact), "packed-network-faster"))
+    assert result.verdict == "did not hold" and "logits differ" in result.detail
+    table = pd.read_csv(tmp_path / "a/results/kernels/network_ratios.csv")
+    row = table[(table["arch"] == "binarynet_mlp") & (table["batch_size"] == 1)].iloc[0]
+    assert row["speedup"] == pytest.approx(10.0, rel=0.05) and row["blocks"] == 5
+    assert row["speedup_low"] < row["speedup"] < row["speedup_high"]
+
+
+def test_network_claim_not_run_without_binarynet_rows(tmp_path):
+    blocks = block_rows("cpu", CPU, cpu_times(noisy(1.0, 0.02, seed=9)))
+    assert only(check(context_with(tmp_path / "a", blocks), "packed-network-faster")).verdict == "not run"
+    small = network_rows({("fashion_mlp_128", 1): 0.9})
+    result = only(check(context_with(tmp_path / "b", blocks, networks=small), "packed-network-faster"))
+    assert result.verdict == "not run" and "binarynet_mlp" in result.detail

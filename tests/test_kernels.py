@@ -20,6 +20,7 @@ import torch.nn.functional as F
 import bnnrepro.kernels as K
 from bnnrepro.errors import ConfigError
 from bnnrepro.kernels import bench, dispatch, packing
+from bnnrepro.kernels import cpu as kernels_cpu
 from bnnrepro.nn import ModelSpec, build_model, clear_packed_cache
 from bnnrepro.nn.layers import BinaryLinear
 from bnnrepro.nn.quantizers import SignActivation, SignWeight
@@ -187,6 +188,29 @@ def test_triton_fused_epilogue():
         tk.xnor_gemm_triton(pa, pb, 70, scale=scale[:3])
 
 
+@pytest.mark.parametrize(("m", "k", "n"), [(1, 5, 3), (17, 70, 33), (20, 100, 64), (3, 33, 70)])
+def test_triton_sign_layer_matches_the_cpu_fused_layer(m, k, n):
+    """Packed signs out of the Triton fused layer equal the CPU kernel's (the same thresholds)."""
+    import numpy as np
+
+    tk = dispatch.triton_module()
+    a, b = pm1(m, k, seed=20, device=TRITON_DEVICE), pm1(n, k, seed=21, device=TRITON_DEVICE)
+    g = torch.Generator().manual_seed(k)
+    thresholds = torch.randint(0, k + 2, (n,), generator=g)
+    thresholds[0] = 0
+    invert = torch.randint(0, 2, (n,), generator=g).bool()
+    out = tk.xnor_sign_layer_triton(K.pack_bits(a), K.pack_bits(b), k, thresholds.to(a.device), invert.to(a.device))
+    mismatches = (k - int_product(a.cpu(), b.cpu())) // 2
+    negative = (mismatches >= thresholds) != invert
+    assert torch.equal(out.cpu(), K.pack_bits(negative))
+    expected64 = kernels_cpu.sign_layer64(
+        kernels_cpu.pack_rows(a.cpu()), kernels_cpu.CpuPackedWeight(b.cpu()), thresholds.numpy(), invert.numpy()
+    )
+    assert np.array_equal(kernels_cpu.words64_from_int32(out.cpu()), expected64)
+    with pytest.raises(ValueError, match="one entry per unit"):
+        tk.xnor_sign_layer_triton(K.pack_bits(a), K.pack_bits(b), k, thresholds[:1], invert)
+
+
 @pytest.mark.parametrize(("m", "k", "n"), [(1, 5, 3), (5, 64, 7), (20, 100, 17), (33, 96, 40)])
 def test_triton_int8_gemm_exact(m, k, n):
     tk = dispatch.triton_module()
@@ -220,7 +244,7 @@ def test_triton_configs():
         assert len(tk.xnor_configs()) > 1 and tk.USE_LIBDEVICE is True
 
 
-@pytest.mark.parametrize("backend", ["torch", "triton", "float"])
+@pytest.mark.parametrize("backend", ["torch", "numba", "triton", "float"])
 def test_packed_gemm_dispatch(backend):
     device = TRITON_DEVICE if backend == "triton" else torch.device("cpu")
     a, b = pm1(6, 45, seed=13, device=device), pm1(4, 45, seed=14, device=device)
@@ -228,7 +252,7 @@ def test_packed_gemm_dispatch(backend):
     assert torch.equal(out.cpu(), int_product(a.cpu(), b.cpu()))
 
 
-@pytest.mark.parametrize("backend", ["torch", "triton", "float"])
+@pytest.mark.parametrize("backend", ["torch", "numba", "triton", "float"])
 def test_xnor_linear_matches_float(backend):
     device = TRITON_DEVICE if backend == "triton" else torch.device("cpu")
     x = torch.randn(2, 3, 50, generator=torch.Generator().manual_seed(0)).to(device)
@@ -268,7 +292,7 @@ def test_backend_setting_order(monkeypatch):
 
 
 def test_backend_errors(monkeypatch):
-    with pytest.raises(ConfigError, match=r"unknown xnor backend 'gpu'.*'auto', 'torch', 'triton', 'float'"):
+    with pytest.raises(ConfigError, match=r"unknown xnor backend 'gpu'.*'auto', 'torch', 'numba', 'triton', 'float'"):
         K.set_backend("gpu")
     with pytest.raises(ConfigError, match="unknown"), K.use_backend("fast"):
         pass
@@ -278,11 +302,13 @@ def test_backend_errors(monkeypatch):
 
 
 def test_resolve_backend(monkeypatch):
-    assert K.resolve_backend("cpu", "auto") == "float"  # measured: packed torch is slower on CPU ...
-    assert K.resolve_backend("cpu", "auto", shape=(64, 4096, 4096)) == "float"
-    assert K.resolve_backend("cpu", "auto", shape=(1, 1024, 1024)) == "float"
-    assert K.resolve_backend("cpu", "auto", shape=(1, 4096, 4096)) == "torch"  # ... but for batch 1 on big layers
+    assert K.resolve_backend("cpu", "auto") == "float"  # convolutions: not measured against oneDNN
+    for shape in [(1, 1024, 1024), (64, 4096, 4096), (512, 1024, 1024)]:  # dense: numba at every shape
+        assert K.resolve_backend("cpu", "auto", shape=shape) == "numba"
     assert K.resolve_backend("cpu", "torch") == "torch"
+    assert K.resolve_backend("cpu", "numba") == "numba"
+    with pytest.raises(ConfigError, match="'numba' runs on CPU tensors"):
+        K.resolve_backend("cuda", "numba")
     assert K.resolve_backend("cpu", "float") == "float"
     assert K.resolve_backend(TRITON_DEVICE, "triton") == "triton"
     tk = dispatch.triton_module()
@@ -307,7 +333,7 @@ def _mlp(spec=None, seed=0):
     return model.eval()
 
 
-@pytest.mark.parametrize("backend", ["torch", "triton"])
+@pytest.mark.parametrize("backend", ["torch", "numba", "triton"])
 @pytest.mark.parametrize(
     "spec",
     [
@@ -422,12 +448,15 @@ def test_bench_interleaved_blocks_on_cpu():
     rows = bench.benchmark(torch.device("cpu"), [1, 3], [64, 100], repeats=2, max_time=0.01, log=lines.append)
     frame = pd.DataFrame(rows)
     assert list(frame.columns) == list(bench.COLUMNS)
-    assert len(frame) == 2 * 2 * 3 * 2  # shapes x implementations x blocks
-    assert set(frame.impl) == {"torch.matmul", "torch_xnor"}
+    assert len(frame) == 2 * 2 * 5 * 2  # shapes x implementations x blocks
+    assert set(frame.impl) == {"torch.matmul", "numba_xnor", "numba_naive", "torch_xnor"}
     assert set(frame.act_prep) == {"none", "outside", "inside"}
     assert frame.exact.all() and (frame.ms > 0).all() and (frame.calls >= 1).all()
-    assert frame[frame.impl == "torch.matmul"].auto_choice.all()
-    assert sorted(frame.block.unique()) == [0, 1] and len(lines) == 2 * 2 * 3
+    # auto: the numba kernel, activations packed inside, for every dense product on CPU
+    chosen = frame[frame.auto_choice]
+    assert set(zip(chosen.impl, chosen.act_prep)) == {("numba_xnor", "inside")}
+    assert set(frame.cpu_path) == {kernels_cpu.cpu_path()} and frame.cpu_features.str.len().gt(0).all()
+    assert sorted(frame.block.unique()) == [0, 1] and len(lines) == 2 * 2 * 5
 
 
 def test_bench_rotates_the_order_of_each_block():
@@ -447,13 +476,13 @@ def test_bench_rejects_bad_devices():
         bench.benchmark(torch.device("cpu"), [1], [32], repeats=0, max_time=0.1)
 
 
-def test_auto_on_cpu_picks_packed_for_small_batch_big_layer():
-    layer = BinaryLinear(4096, 4096, input_quantizer=SignActivation(), kernel_quantizer=SignWeight()).eval()
-    x = torch.randn(2, 4096)
+def test_auto_on_cpu_picks_the_numba_kernel():
+    layer = BinaryLinear(1000, 130, input_quantizer=SignActivation(), kernel_quantizer=SignWeight()).eval()
+    x = torch.randn(3, 1000)
     with torch.no_grad():
         with K.use_backend("float"):
             expected = layer(x)
-        out = layer(x)  # auto: the packed torch path
+        out = layer(x)  # auto: the numba kernel
     assert isinstance(layer.__dict__["_packed_weight"][1], K.PackedLinearWeight) and torch.equal(out, expected)
 
 

@@ -94,6 +94,14 @@ def _recorded_launches() -> dict:
                 "odd_epilogue": lambda: xg.xnor_gemm_triton(bits(100, 25), bits(10, 25), 784, **epilogue(10)),
                 "aligned_epilogue": lambda: xg.xnor_gemm_triton(bits(128, 32), bits(256, 32), 1024, **epilogue(256)),
             },
+            "xnor_sign": {
+                "odd": lambda: xg.xnor_sign_layer_triton(
+                    bits(100, 25), bits(70, 25), 784, torch.randint(0, 785, (70,)), torch.rand(70) < 0.5
+                ),
+                "aligned": lambda: xg.xnor_sign_layer_triton(
+                    bits(128, 128), bits(4096, 128), 4096, torch.randint(0, 4097, (4096,)), torch.rand(4096) < 0.5
+                ),
+            },
             "int8_gemm": {
                 "aligned": lambda: xg.int8_gemm_triton(pm1(128, 1024, torch.int8), pm1(256, 1024, torch.int8)),
                 "masked_k": lambda: xg.int8_gemm_triton(pm1(100, 784, torch.int8), pm1(10, 784, torch.int8)),
@@ -105,7 +113,12 @@ def _recorded_launches() -> dict:
             },
         }
 
-    launchers = {"xnor_gemm": "_xnor_gemm_autotuned", "int8_gemm": "_int8_gemm_autotuned", "pack_bits": "_pack_kernel"}
+    launchers = {
+        "xnor_gemm": "_xnor_gemm_autotuned",
+        "xnor_sign": "_xnor_sign_autotuned",
+        "int8_gemm": "_int8_gemm_autotuned",
+        "pack_bits": "_pack_kernel",
+    }
     launches: dict = {}
     for kernel_name, calls in example_calls().items():
         launcher = getattr(xg, launchers[kernel_name])
@@ -227,7 +240,7 @@ def _compile_case(launches, case: dict) -> dict:
     assert usage is not None
     regs, stack, static_shared, local = map(int, usage.groups())
     result.update(regs=regs, stack=stack, local=local, shared=compiled.metadata.shared + static_shared)
-    if case["kernel"] == "xnor_gemm" and case["call"] in POPC_CHECKED_CALLS:
+    if case["kernel"] in ("xnor_gemm", "xnor_sign") and case["call"] in POPC_CHECKED_CALLS:
         result["popc"] = len(re.findall(r"\bPOPC\b", _cuobjdump(compiled.asm["cubin"], "--dump-sass")))
     return result
 
@@ -299,9 +312,9 @@ def compile_results(request, tmp_path_factory) -> dict[str, dict]:
 
 def test_cases_cover_every_kernel_and_the_gpu_autotune_spaces():
     kernels = {case["kernel"] for case in CASES}
-    assert kernels == {"xnor_gemm", "int8_gemm", "pack_bits"}
+    assert kernels == {"xnor_gemm", "xnor_sign", "int8_gemm", "pack_bits"}
     # The GPU autotune spaces, not the single config the interpreter gets.
-    for kernel in ("xnor_gemm", "int8_gemm"):
+    for kernel in ("xnor_gemm", "xnor_sign", "int8_gemm"):
         assert len({case["config"] for case in CASES if case["kernel"] == kernel}) > 1, kernel
 
 
@@ -322,7 +335,7 @@ def test_kernel_config_compiles_without_spills(case, compile_results):
             f"needs {result['shared']} bytes of shared memory, more than sm_{case['arch']} gives a "
             f"block ({MAX_SHARED[case['arch']]}): use fewer stages or smaller blocks"
         )
-    if case["kernel"] == "xnor_gemm" and result["flags"]["USE_LIBDEVICE"] is not True:
+    if case["kernel"] in ("xnor_gemm", "xnor_sign") and result["flags"]["USE_LIBDEVICE"] is not True:
         problems.append("was launched with USE_LIBDEVICE off (the interpreter's shift-and-mask popcount)")
     if result.get("popc") == 0:
         problems.append("has no POPC instruction in its SASS")

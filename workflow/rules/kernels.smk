@@ -26,3 +26,31 @@ rule kernels_bench:
     shell:
         "python -m bnnrepro kernels bench --out {output} {params.args}"
         " --threads {resources.torch_threads} > {log} 2>&1"
+
+
+NETWORKS = KERNELS["networks"]
+
+
+rule kernels_network:
+    output:
+        R("kernels/networks.csv"),
+    params:
+        archs=" ".join(NETWORKS["archs"]),
+        batch_sizes=" ".join(str(b) for b in NETWORKS["batch_sizes"]),
+        repeats=NETWORKS["repeats"],
+        min_run_time=NETWORKS["min_run_time"],
+        seed=KERNELS["seed"],
+        code=code_version("bnnrepro.families.kernels.measure"),
+    threads: KERNEL_THREADS
+    resources:
+        torch_threads=KERNEL_TORCH_THREADS,
+    log:
+        R("logs/kernels/network.log"),
+    benchmark:
+        R("benchmarks/kernels/network.tsv")
+    conda:
+        ENV
+    shell:
+        "python -m bnnrepro kernels network --out {output} --archs {params.archs} --batch-sizes {params.batch_sizes}"
+        " --repeats {params.repeats} --min-run-time {params.min_run_time} --seed {params.seed}"
+        " --threads {resources.torch_threads} > {log} 2>&1"

@@ -11,8 +11,10 @@ Small composable pieces, larq-style:
   the oracle), ``xnor_gemm_triton`` / ``int8_gemm_triton`` / ``pack_bits_triton`` (Triton; imported
   on first access); :func:`xnor_linear` and :func:`xnor_conv2d` on +-1 float tensors, equal to
   ``F.linear`` / ``F.conv2d`` (zero padding included) exactly;
+* the CPU kernel (:mod:`~bnnrepro.kernels.cpu`, numba, imported on first use): the packed product
+  and the fused binary layer (integer thresholds in, packed signs out) in 64-bit words;
 * dispatch (:mod:`~bnnrepro.kernels.dispatch`): :func:`set_backend`, :func:`use_backend`,
-  :func:`get_backend`, :func:`resolve_backend` over ``"auto" | "torch" | "triton" | "float"``
+  :func:`get_backend`, :func:`resolve_backend` over ``"auto" | "torch" | "numba" | "triton" | "float"``
   (env var ``BNNREPRO_XNOR_BACKEND``);
 * the inference interface of binary layers: :class:`PackedLinearWeight` /
   :class:`PackedConvWeight` (prepared +-1 weights), :func:`inference_backend`,
@@ -26,8 +28,6 @@ use; to run them on CPU (the interpreter, for tests) set ``TRITON_INTERPRET=1`` 
 from bnnrepro.kernels.conv import PackedConvWeight, im2col_words, padding_correction, xnor_conv2d_packed
 from bnnrepro.kernels.dispatch import (
     BACKENDS,
-    CPU_PACKED_MAX_ROWS,
-    CPU_PACKED_MIN_WEIGHTS,
     ENV_VAR,
     XNOR_MAX_BATCH,
     PackedLinearWeight,
@@ -58,7 +58,7 @@ from bnnrepro.kernels.packing import (
 )
 from bnnrepro.kernels.reference import popcount32, xnor_gemm_torch
 
-_TRITON_NAMES = ("xnor_gemm_triton", "pack_bits_triton", "int8_gemm_triton")
+_TRITON_NAMES = ("xnor_gemm_triton", "xnor_sign_layer_triton", "pack_bits_triton", "int8_gemm_triton")
 
 
 def __getattr__(name: str):
@@ -76,8 +76,6 @@ def __getattr__(name: str):
 __all__ = [
     "BACKENDS",
     "BITS",
-    "CPU_PACKED_MAX_ROWS",
-    "CPU_PACKED_MIN_WEIGHTS",
     "ENV_VAR",
     "XNOR_MAX_BATCH",
     "PackedConvWeight",

@@ -11,8 +11,15 @@ impl            dtype   act_prep  what is timed
 torch.matmul    fp32    none      ``torch.matmul(A, B.T)`` (the baseline; cuBLAS / MKL-oneDNN)
 torch.matmul    fp16,   none      the same in half precision (GPU only)
                 bf16
-torch_xnor      bit     outside   packed product in plain torch, activations given packed (CPU)
-torch_xnor      bit     inside    the same, packing the activations inside the timing (CPU)
+numba_xnor      bit     outside   the numba CPU kernel (:mod:`~bnnrepro.kernels.cpu`), activations
+                                  given packed (64-bit words)
+numba_xnor      bit     inside    the same, packing the float activations inside the timing (what the
+                                  ``"numba"`` backend and the fused layers run)
+numba_naive     bit     inside    the plain loop a new user would write in numba (one thread, no
+                                  blocking), packing inside: the yardstick of the blocking
+torch_xnor      bit     inside    packed product in plain torch (CPU; products of at most
+                                  :data:`TORCH_XNOR_MAX_OPS` binary ops: it runs at tens of G op/s and
+                                  would dominate the benchmark's time)
 triton_xnor     bit     out/in    the Triton popcount kernel (GPU)
 triton_int8     int8    out/in    the Triton int8 ``tl.dot`` kernel on +-1 values (GPU)
 ==============  ======  ========  ============================================================
@@ -53,6 +60,8 @@ auto_choice         the implementation the ``"auto"`` backend uses for this shap
 config              the autotuned Triton config (Triton rows)
 load_avg            1-minute load average before the block (contention check)
 timer, threads, torch_version, triton_version
+cpu_path,           the CPU kernel's popcount path and the CPU features LLVM compiled for
+cpu_features        (:func:`bnnrepro.kernels.cpu.cpu_path`; CPU rows only)
 ==================  ==========================================================================
 """
 
@@ -92,7 +101,12 @@ COLUMNS = (
     "threads",
     "torch_version",
     "triton_version",
+    "cpu_path",
+    "cpu_features",
 )
+#: The plain-torch packed product is timed up to this many binary ops (2 M N K; 64 x 4096 x 4096):
+#: above, one call takes seconds.
+TORCH_XNOR_MAX_OPS = 2 * 64 * 4096 * 4096
 #: The shortest calibration of the CPU timer: enough calls to time this many seconds.
 CALIBRATION_SECONDS = 0.01
 
@@ -215,11 +229,18 @@ def cases(device: torch.device, a: torch.Tensor, w: torch.Tensor) -> list[Case]:
     out = [Case("torch.matmul", "fp32", "none", lambda: torch.matmul(a, wt))]
     w_bits = pack_bits(w)
     if device.type == "cpu":
-        a_bits = pack_bits(a)
-        return out + [
-            Case("torch_xnor", "bit", "outside", lambda: xnor_gemm_torch(a_bits, w_bits, k)),
-            Case("torch_xnor", "bit", "inside", lambda: xnor_gemm_torch(pack_bits(a), w_bits, k)),
+        from bnnrepro.kernels import cpu
+
+        w64 = cpu.CpuPackedWeight(w)
+        a64 = cpu.pack_rows(a)
+        out += [
+            Case("numba_xnor", "bit", "outside", lambda: cpu.products64(a64, w64.bits, k)),
+            Case("numba_xnor", "bit", "inside", lambda: cpu.linear_products(a, w64)),
+            Case("numba_naive", "bit", "inside", lambda: cpu.naive_products64(cpu.pack_rows(a), w64.bits, k)),
         ]
+        if 2 * a.shape[0] * w.shape[0] * k <= TORCH_XNOR_MAX_OPS:
+            out.append(Case("torch_xnor", "bit", "inside", lambda: xnor_gemm_torch(pack_bits(a), w_bits, k)))
+        return out
     from bnnrepro.kernels import xnor_gemm as tk
 
     for name, dtype in (("fp16", torch.float16), ("bf16", torch.bfloat16)):
@@ -251,8 +272,8 @@ def auto_choice(device: torch.device, case: Case, m: int, n: int, k: int) -> boo
     backend = resolve_backend(device, "auto", shape=(m, n, k))
     if backend == "float":
         return case.impl == "torch.matmul" and case.dtype == "fp32"
-    if backend == "torch":
-        return case.impl == "torch_xnor" and case.act_prep == "inside"
+    if backend in ("torch", "numba"):
+        return case.impl == f"{backend}_xnor" and case.act_prep == "inside"
     return case.impl == f"triton_{choose_triton_impl(m, n, k)}" and case.act_prep == "inside"
 
 
@@ -314,7 +335,13 @@ def benchmark(
         threads=torch.get_num_threads(),
         torch_version=torch.__version__,
         triton_version=triton_version,
+        cpu_path="",
+        cpu_features="",
     )
+    if device.type == "cpu":
+        from bnnrepro.kernels.cpu import cpu_features, cpu_name, cpu_path
+
+        common.update(cpu_path=cpu_path(), cpu_features=f"{cpu_name()}: {' '.join(cpu_features())}")
     generator = torch.Generator().manual_seed(seed)
     rows = []
     for size in sizes:
@@ -328,6 +355,7 @@ def benchmark(
                     start = time.perf_counter()
                     out = case.fn()
                     warmup_seconds = time.perf_counter() - start
+                    out = torch.as_tensor(out)  # the numba rows return numpy arrays
                     if expected is None:  # the fp32 matmul: exact on +-1 values (sums < 2**24)
                         expected = out.to(torch.float64)
                     facts.append(

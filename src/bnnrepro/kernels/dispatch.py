@@ -6,43 +6,20 @@ Backends
     float matmul / conv of the +-1 values (exact: sums of +-1 are integers below 2**24 in float32).
 ``"torch"``
     the packed xnor-popcount product in plain torch (:mod:`bnnrepro.kernels.reference`); any device.
+``"numba"``
+    the CPU kernel compiled by numba (:mod:`bnnrepro.kernels.cpu`): 64-bit words, LLVM's popcount
+    for the host CPU, register and cache blocking, ``prange`` threads; CPU tensors only.
 ``"triton"``
     the Triton kernels (:mod:`bnnrepro.kernels.xnor_gemm`): on CUDA tensors, or on CPU tensors when
     ``TRITON_INTERPRET=1`` was set before their first use (the interpreter: for tests only).
 ``"auto"`` (default)
-    On CUDA: ``"triton"`` when Triton imports, else ``"float"``. On CPU: the cheaper exact path
-    *per product shape*, from the measurements below: ``"torch"`` for dense products with at most
-    :data:`CPU_PACKED_MAX_ROWS` rows and at least :data:`CPU_PACKED_MIN_WEIGHTS` weights (a
-    memory-bound matrix-vector product: the packed weights are 32x smaller), ``"float"`` for
-    everything else, convolutions included (im2col makes them large-batch products).
+    On CUDA: ``"triton"`` when Triton imports, else ``"float"``. On CPU: ``"numba"`` for dense
+    products (faster than fp32 at every shape of the kernel benchmark, batch 1 to 512, K = N 1024
+    to 8192: the table is in the README and in ``results/kernels``), ``"float"`` for convolutions
+    (their packed path goes through im2col and was not measured against oneDNN's convolution).
 
-Measured on the 2-core AVX-512 Xeon (KVM guest) this was written on, torch 2.13 with 2 threads,
-``bnnrepro kernels bench --device cpu`` (median ms of ``A[M, K] @ B[N, K].T`` on +-1 values,
-K = N; "packed" times include packing the activations, the weights are pre-packed):
-
-======  ======  =========  ========  ================
-K = N   M       fp32 (ms)  packed    packed vs fp32
-======  ======  =========  ========  ================
-1024    1       0.091      0.270     2.97x slower
-1024    8       0.214      1.82      8.5x slower
-1024    64      1.18       4.85      4.1x slower
-1024    512     5.56       34.1      6.1x slower
-1024    4096    41.5       258       6.2x slower
-4096    1       2.26       1.11      **2.0x faster**
-4096    8       8.25       7.15      **1.15x faster**
-4096    64      15.0       60.1      4.0x slower
-4096    512     79.9       516       6.5x slower
-4096    4096    567        4920      8.7x slower
-8192    1       10.1       4.10      **2.5x faster**
-8192    8       35.5       28.3      **1.25x faster**
-8192    64      65.3       248       3.8x slower
-8192    512     340        2036      6.0x slower
-8192    4096    2575       16761     6.5x slower
-======  ======  =========  ========  ================
-
-fp32 sgemm reaches ~200-240 Gop/s once the batch is large, the packed torch path ~30-40 G binary
-op/s (torch has no popcount operator; see :mod:`bnnrepro.kernels.reference`). So on CPU the packed
-path only pays off for batch <= 8 on large layers, where fp32 is bound by reading the weights.
+The packed torch path (~30-40 G binary op/s on 2 cores) was slower than fp32 except at batch <= 8 on
+4096 x 4096 layers; the numba kernel runs at hundreds of G binary op/s per core.
 
 The setting is, in order: the innermost :func:`use_backend` block, else :func:`set_backend`, else the
 environment variable ``BNNREPRO_XNOR_BACKEND``, else ``"auto"``.
@@ -81,12 +58,8 @@ from bnnrepro.kernels.conv import PackedConvWeight, _pair, conv_output_size, int
 from bnnrepro.kernels.packing import pack_bits, sign_pm1, unpack_bits
 from bnnrepro.kernels.reference import xnor_gemm_torch
 
-BACKENDS = ("auto", "torch", "triton", "float")
+BACKENDS = ("auto", "torch", "numba", "triton", "float")
 ENV_VAR = "BNNREPRO_XNOR_BACKEND"
-#: CPU "auto": the packed torch path for dense products with at most this many rows ...
-CPU_PACKED_MAX_ROWS = 8
-#: ... and at least this many weights (N * K); measured break-even between 1024^2 and 4096^2.
-CPU_PACKED_MIN_WEIGHTS = 4096 * 4096
 #: The Triton popcount kernel is chosen for products with at most this many rows (batch x pixels);
 #: above it, the int8 ``tl.dot`` kernel. From throughput tables (H100), not measured.
 XNOR_MAX_BATCH = 64
@@ -154,9 +127,9 @@ def resolve_backend(
 ) -> str:
     """The concrete backend (``"torch"``, ``"triton"`` or ``"float"``) for tensors on ``device``.
 
-    ``backend`` overrides the current setting. ``shape = (rows, n, k)`` of a dense product lets
-    ``"auto"`` pick the packed torch path on CPU where it was measured faster (module
-    docstring); without it ``"auto"`` is ``"float"`` on CPU. Raises
+    ``backend`` overrides the current setting. ``shape = (rows, n, k)`` marks a dense product:
+    ``"auto"`` picks the numba kernel for it on CPU (module docstring); without it (convolutions)
+    ``"auto"`` is ``"float"`` on CPU. Raises
     :class:`~bnnrepro.errors.ConfigError` when ``"triton"`` is asked for where it cannot run,
     saying what to do instead.
     """
@@ -165,7 +138,9 @@ def resolve_backend(
     if name == "auto":
         if device.type == "cuda":
             return "triton" if triton_usable(device) else "float"
-        return "torch" if shape is not None and cpu_prefers_packed(*shape) else "float"
+        return "numba" if shape is not None and cpu_prefers_packed(*shape) else "float"
+    if name == "numba" and device.type != "cpu":
+        raise ConfigError(f"xnor backend 'numba' runs on CPU tensors, not {device.type}; use 'triton' or 'float'")
     if name == "triton" and not triton_usable(device):
         if device.type == "cuda":
             why = "Triton cannot be imported" if triton_module() is None else "CUDA is not available"
@@ -179,8 +154,9 @@ def resolve_backend(
 
 
 def cpu_prefers_packed(rows: int, n: int, k: int) -> bool:
-    """True if, on CPU, the packed torch product beats fp32 for a ``[rows, k] x [k, n]`` product."""
-    return rows <= CPU_PACKED_MAX_ROWS and n * k >= CPU_PACKED_MIN_WEIGHTS
+    """True if, on CPU, the packed numba product beats fp32 for a ``[rows, k] x [k, n]`` product:
+    at every shape measured (module docstring), so for every non-empty product."""
+    return rows > 0 and n > 0 and k > 0
 
 
 def choose_triton_impl(rows: int, n: int, k: int) -> str:
@@ -201,9 +177,13 @@ def gemm_function(backend: str):
     """The packed product ``gemm(a [M, W], b [N, W], k) -> int32 [M, N]`` of a concrete backend."""
     if backend == "torch":
         return xnor_gemm_torch
+    if backend == "numba":
+        from bnnrepro.kernels.cpu import xnor_gemm_cpu
+
+        return xnor_gemm_cpu
     if backend == "triton":
         return triton_module().xnor_gemm_triton
-    raise ConfigError(f"backend {backend!r} has no packed product; use 'torch' or 'triton'")
+    raise ConfigError(f"backend {backend!r} has no packed product; use 'torch', 'numba' or 'triton'")
 
 
 def packed_gemm(a: torch.Tensor, b: torch.Tensor, k: int, *, backend: str | None = None) -> torch.Tensor:
@@ -237,6 +217,10 @@ def _int_product_2d(x2: torch.Tensor, weight_source, backend: str, n: int, k: in
     as ``"packed"`` bits or as an ``"int8"`` matrix."""
     if backend == "triton" and choose_triton_impl(x2.shape[0], n, k) == "int8":
         return triton_module().int8_gemm_triton(x2.to(torch.int8), weight_source("int8"))
+    if backend == "numba":  # packs the float activations itself, straight into 64-bit words
+        from bnnrepro.kernels.cpu import linear_products
+
+        return linear_products(x2, weight_source("cpu64"))
     return gemm_function(backend)(_pack_rows(x2, backend), weight_source("packed"), k)
 
 
@@ -260,7 +244,11 @@ def xnor_linear(
         out = F.linear(_sign_pm1(x).to(dtype), _sign_pm1(weight).to(dtype))
     else:
         k = weight.shape[1]
-        formats = {"packed": lambda: pack_bits(weight), "int8": lambda: _sign_pm1(weight).to(torch.int8)}
+        formats = {
+            "packed": lambda: pack_bits(weight),
+            "int8": lambda: _sign_pm1(weight).to(torch.int8),
+            "cpu64": lambda: _cpu_weight(_sign_pm1(weight)),
+        }
         x2 = x.reshape(-1, k)
         if not x2.is_floating_point():
             x2 = x2.to(torch.float32)
@@ -326,9 +314,16 @@ def _conv_int(x: torch.Tensor, prepared: PackedConvWeight, backend: str, stride,
 # inside a layer.
 
 
+def _cpu_weight(weight: torch.Tensor):
+    from bnnrepro.kernels.cpu import CpuPackedWeight
+
+    return CpuPackedWeight(weight)
+
+
 class PackedLinearWeight:
     """A +-1 dense weight ``[N, K]`` prepared for :func:`packed_linear`: its packed bits, and the
-    int8 matrix the Triton ``tl.dot`` kernel wants (built from the bits on first use)."""
+    int8 matrix the Triton ``tl.dot`` kernel wants and the 64-bit words of the numba kernel (each
+    built from the bits on first use)."""
 
     def __init__(self, weight: torch.Tensor):
         if weight.dim() != 2:
@@ -336,6 +331,16 @@ class PackedLinearWeight:
         self.out_features, self.k = weight.shape
         self.bits = pack_bits(weight)
         self._int8: torch.Tensor | None = None
+        self._cpu64 = None
+
+    def cpu_matrix(self):
+        """The :class:`~bnnrepro.kernels.cpu.CpuPackedWeight` of these bits (64-bit words)."""
+        if self._cpu64 is None:
+            from bnnrepro.kernels.cpu import CpuPackedWeight, words64, words64_from_int32
+
+            words = words64_from_int32(self.bits)[:, : words64(self.k)]
+            self._cpu64 = CpuPackedWeight(bits=words, k=self.k)
+        return self._cpu64
 
     def int8_matrix(self) -> torch.Tensor:
         if self._int8 is None:
@@ -343,6 +348,8 @@ class PackedLinearWeight:
         return self._int8
 
     def source(self, fmt: str) -> torch.Tensor:
+        if fmt == "cpu64":
+            return self.cpu_matrix()
         return self.bits if fmt == "packed" else self.int8_matrix()
 
 
@@ -397,8 +404,6 @@ def packed_conv2d(
 
 __all__ = [
     "BACKENDS",
-    "CPU_PACKED_MAX_ROWS",
-    "CPU_PACKED_MIN_WEIGHTS",
     "ENV_VAR",
     "TRITON_IMPLS",
     "XNOR_MAX_BATCH",

@@ -143,6 +143,40 @@ def _bit_or(a, b):
     return a | b
 
 
+@triton.jit
+def _mismatches(
+    a_ptr, b_ptr, offs_m, offs_n, mask_m, mask_n, W, stride_am, stride_aw, stride_bn, stride_bw,
+    USE_LIBDEVICE: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_W: tl.constexpr,
+    OUTER: tl.constexpr,
+):  # fmt: skip
+    """int32 ``[BLOCK_M, BLOCK_N]``: ``popcount(a[m] xor b[n])`` summed over the W words."""
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.int32)
+    # Out-of-range rows and words load 0 in both operands: xor 0, no mismatch counted.
+    if OUTER:
+        for w0 in range(0, W, BLOCK_W):
+            for i in tl.static_range(BLOCK_W):
+                w = w0 + i
+                a = tl.load(a_ptr + offs_m * stride_am + w * stride_aw, mask=mask_m & (w < W), other=0)
+                b = tl.load(b_ptr + offs_n * stride_bn + w * stride_bw, mask=mask_n & (w < W), other=0)
+                acc += _popcount(a[:, None] ^ b[None, :], USE_LIBDEVICE)
+    else:
+        offs_w = tl.arange(0, BLOCK_W)
+        for w0 in range(0, W, BLOCK_W):
+            ws = w0 + offs_w
+            a = tl.load(
+                a_ptr + offs_m[:, None] * stride_am + ws[None, :] * stride_aw,
+                mask=mask_m[:, None] & (ws[None, :] < W),
+                other=0,
+            )
+            b = tl.load(
+                b_ptr + offs_n[:, None] * stride_bn + ws[None, :] * stride_bw,
+                mask=mask_n[:, None] & (ws[None, :] < W),
+                other=0,
+            )
+            acc += tl.sum(_popcount(a[:, None, :] ^ b[None, :, :], USE_LIBDEVICE), axis=2)
+    return acc
+
+
 # ----------------------------------------------------------------------------------------------
 # Kernels
 
@@ -181,30 +215,10 @@ def _xnor_gemm_kernel(
     offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     mask_m = offs_m < M
     mask_n = offs_n < N
-    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.int32)
-    # Out-of-range rows and words load 0 in both operands: xor 0, no mismatch counted.
-    if OUTER:
-        for w0 in range(0, W, BLOCK_W):
-            for i in tl.static_range(BLOCK_W):
-                w = w0 + i
-                a = tl.load(a_ptr + offs_m * stride_am + w * stride_aw, mask=mask_m & (w < W), other=0)
-                b = tl.load(b_ptr + offs_n * stride_bn + w * stride_bw, mask=mask_n & (w < W), other=0)
-                acc += _popcount(a[:, None] ^ b[None, :], USE_LIBDEVICE)
-    else:
-        offs_w = tl.arange(0, BLOCK_W)
-        for w0 in range(0, W, BLOCK_W):
-            ws = w0 + offs_w
-            a = tl.load(
-                a_ptr + offs_m[:, None] * stride_am + ws[None, :] * stride_aw,
-                mask=mask_m[:, None] & (ws[None, :] < W),
-                other=0,
-            )
-            b = tl.load(
-                b_ptr + offs_n[:, None] * stride_bn + ws[None, :] * stride_bw,
-                mask=mask_n[:, None] & (ws[None, :] < W),
-                other=0,
-            )
-            acc += tl.sum(_popcount(a[:, None, :] ^ b[None, :, :], USE_LIBDEVICE), axis=2)
+    acc = _mismatches(
+        a_ptr, b_ptr, offs_m, offs_n, mask_m, mask_n, W, stride_am, stride_aw, stride_bn, stride_bw,
+        USE_LIBDEVICE, BLOCK_M, BLOCK_N, BLOCK_W, OUTER,
+    )  # fmt: skip
     dot = K - 2 * acc
     if FLOAT_EPILOGUE:
         y = dot.to(tl.float32)
@@ -221,6 +235,48 @@ def _xnor_gemm_kernel(
         y.to(out_ptr.dtype.element_ty),
         mask=mask_m[:, None] & mask_n[None, :],
     )
+
+
+@triton.jit
+def _xnor_sign_kernel(
+    a_ptr, b_ptr, out_ptr, thr_ptr, inv_ptr, M, N, W, WORDS_OUT, M_BUCKET,
+    stride_am, stride_aw, stride_bn, stride_bw, stride_om, stride_ow,
+    USE_LIBDEVICE: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_W: tl.constexpr,
+    GROUP_M: tl.constexpr, OUTER: tl.constexpr,
+):  # fmt: skip
+    """The fused binary layer: bit ``n % 32`` of ``out[m, n // 32]`` is 1 (output -1) iff
+    ``(mismatches >= thr[n]) != inv[n]``; BLOCK_N is a multiple of 32, so a tile writes whole words."""
+    pid_m, pid_n = _tile_coords(M, N, BLOCK_M, BLOCK_N, GROUP_M)
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    mask_m = offs_m < M
+    mask_n = offs_n < N
+    acc = _mismatches(
+        a_ptr, b_ptr, offs_m, offs_n, mask_m, mask_n, W, stride_am, stride_aw, stride_bn, stride_bw,
+        USE_LIBDEVICE, BLOCK_M, BLOCK_N, BLOCK_W, OUTER,
+    )  # fmt: skip
+    # Units past N: threshold above any count and no inversion, so their (padding) bits are 0.
+    thr = tl.load(thr_ptr + offs_n, mask=mask_n, other=2147483647)
+    inv = tl.load(inv_ptr + offs_n, mask=mask_n, other=0)
+    negative = ((acc >= thr[None, :]).to(tl.int32) ^ inv[None, :]).to(tl.int32)
+    shifted = negative << (tl.arange(0, BLOCK_N) % 32)[None, :]
+    words = tl.reduce(tl.reshape(shifted, (BLOCK_M, BLOCK_N // 32, 32)), 2, _bit_or)
+    offs_w = pid_n * (BLOCK_N // 32) + tl.arange(0, BLOCK_N // 32)
+    tl.store(
+        out_ptr + offs_m[:, None] * stride_om + offs_w[None, :] * stride_ow,
+        words,
+        mask=mask_m[:, None] & (offs_w[None, :] < WORDS_OUT),
+    )
+
+
+def _sign_configs() -> list[triton.Config]:
+    # The xnor configs whose tiles hold whole output words (BLOCK_N a multiple of 32).
+    if INTERPRET:
+        return [triton.Config(dict(BLOCK_M=16, BLOCK_N=32, BLOCK_W=4, GROUP_M=4, OUTER=False), num_warps=1)]
+    return [c for c in _xnor_configs() if c.kwargs["BLOCK_N"] % 32 == 0]
+
+
+_xnor_sign_autotuned = triton.autotune(configs=_sign_configs(), key=["M_BUCKET", "N", "W"])(_xnor_sign_kernel)
 
 
 # M_BUCKET (the next power of two of M, unused by the kernel) is the autotune key instead of M:
@@ -441,6 +497,41 @@ def xnor_gemm_triton(
     return out
 
 
+def xnor_sign_layer_triton(
+    a: torch.Tensor, b: torch.Tensor, k: int, thresholds: torch.Tensor, invert: torch.Tensor
+) -> torch.Tensor:
+    """The fused binary layer on packed int32 operands (``a [M, W]``, ``b [N, W]``, true length
+    ``k``): int32 ``[M, ceil(N / 32)]`` packed signs (the :func:`~bnnrepro.kernels.pack_bits`
+    layout, padding bits 0), bit 1 (output -1) iff ``(c >= thresholds[n]) != invert[n]`` with ``c``
+    the mismatch count (dot product ``k - 2c``): BatchNorm and sign folded into one integer per
+    unit, as on the CPU (:func:`bnnrepro.kernels.cpu.sign_layer64`)."""
+    from bnnrepro.kernels.reference import _check_packed
+
+    _check_packed(a, b, k)
+    _check_device(a, b)
+    m, w = a.shape
+    n = b.shape[0]
+    if thresholds.shape != (n,) or invert.shape != (n,):
+        raise ValueError(f"thresholds and invert need one entry per unit (N = {n})")
+    words_out = -(-n // 32)
+    out = torch.zeros(m, words_out, dtype=torch.int32, device=a.device)
+    if m == 0 or n == 0:
+        return out
+    thr = thresholds.to(device=a.device, dtype=torch.int32).contiguous()
+    inv = invert.to(device=a.device, dtype=torch.int32).contiguous()
+    _check_offsets(a, b, out)
+
+    def grid(meta):
+        return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
+
+    _xnor_sign_autotuned[grid](
+        a, b, out, thr, inv, m, n, w, words_out, triton.next_power_of_2(m),
+        a.stride(0), a.stride(1), b.stride(0), b.stride(1), out.stride(0), out.stride(1),
+        USE_LIBDEVICE=USE_LIBDEVICE,
+    )  # fmt: skip
+    return out
+
+
 def pack_bits_triton(x: torch.Tensor, *, block_m: int = 16, block_w: int = 4) -> torch.Tensor:
     """Pack a 2-d real tensor ``[M, K]`` (any strides) along its last axis: int32 ``[M, ceil(K/32)]``.
 
@@ -546,4 +637,5 @@ __all__ = [
     "pack_bits_triton",
     "xnor_configs",
     "xnor_gemm_triton",
+    "xnor_sign_layer_triton",
 ]

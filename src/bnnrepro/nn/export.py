@@ -20,6 +20,7 @@ quantizer maps +-1 to itself, the loaded model's eval outputs equal the original
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -176,4 +177,162 @@ def load_packed(path: str | os.PathLike, *, map_location: str | torch.device = "
     return PackedModel(model, spec, input_shape, num_classes, dict(blob.get("metadata", {})))
 
 
-__all__ = ["FORMAT", "VERSION", "PackedModel", "load_packed", "packed_state", "payload_bytes", "save_packed"]
+# --- fused packed inference --------------------------------------------------------------------
+
+
+@dataclass
+class SignLayer:
+    """A hidden binary layer fused with its BatchNorm and the next layer's sign: packed bits in,
+    packed bits out. Unit ``n`` outputs -1 iff ``(c >= thresholds[n]) != invert[n]``, with ``c`` the
+    number of mismatching bits between the input and the unit's weights (dot product ``K - 2c``)."""
+
+    weight: Any  # bnnrepro.kernels.cpu.CpuPackedWeight
+    thresholds: Any  # numpy int64 [N]
+    invert: Any  # numpy bool [N]
+
+
+#: Rows of the threshold grid evaluated at once (memory: this many x units floats).
+_GRID_ROWS = 1024
+
+
+def _unit_function(modules: list[nn.Module], bias: torch.Tensor | None):
+    """``g(p) = modules(p + bias)`` on float32 rows: the float model's computation after an exact
+    integer product ``p`` (BinaryLinear adds its bias after the product on every backend)."""
+
+    def g(products: torch.Tensor) -> torch.Tensor:
+        out = products if bias is None else products + bias
+        for module in modules:
+            out = module(out)
+        return out
+
+    return g
+
+
+@torch.no_grad()
+def sign_thresholds(k: int, g, units: int) -> tuple:
+    """``(thresholds, invert)`` reproducing ``g(K - 2c) < 0`` (a -1 output after the sign) for every
+    mismatch count ``c`` in ``0..K``, computed by evaluating ``g`` itself on every count, so that the
+    fused layer agrees with the float model bit for bit.
+
+    Every step of ``g`` (adding the bias, BatchNorm's affine map, which is ``x * scale + shift`` per
+    unit) is monotone in its input under round-to-nearest, non-decreasing or non-increasing with
+    the sign of the BatchNorm scale; so the counts that give -1 are a prefix or a suffix of
+    ``0..K``, described by one integer and one flag. ``ValueError`` if a unit's are not (a
+    non-monotone unit function, e.g. NaN statistics)."""
+    import numpy as np
+
+    negatives = torch.zeros(units, dtype=torch.int32)  # counts c with a -1 output
+    changes = torch.zeros(units, dtype=torch.int32)  # places where the output flips along c
+    first = previous = None
+    for start in range(0, k + 1, _GRID_ROWS):
+        counts = torch.arange(start, min(k + 1, start + _GRID_ROWS), dtype=torch.float32)
+        products = (k - 2 * counts).unsqueeze(1).expand(-1, units).contiguous()
+        negative = (g(products) < 0).to(torch.int32)
+        if first is None:
+            first = negative[0].bool()
+        else:
+            changes += negative[0] != previous
+        changes += (negative[1:] != negative[:-1]).sum(0, dtype=torch.int32)
+        negatives += negative.sum(0, dtype=torch.int32)
+        previous = negative[-1]
+    bad = (changes > 1).nonzero()
+    if len(bad):
+        raise ValueError(
+            f"unit {int(bad[0, 0])}: its sign is not monotone in the product; the layer cannot be fused "
+            "(check the BatchNorm statistics for NaN)"
+        )
+    # The -1 counts are a suffix c >= t (t = K + 1 - negatives; none: t = K + 1, all: t = 0) or,
+    # when the output starts at -1 and flips, a prefix c < t (t = negatives), stored with invert.
+    invert = first & (changes == 1)
+    thresholds = torch.where(invert, negatives, k + 1 - negatives)
+    return thresholds.numpy().astype(np.int64), invert.numpy().astype(np.bool_)
+
+
+class FusedBinaryMLP:
+    """A BinaryNet MLP (:func:`bnnrepro.nn.build_model` in ``binarynet`` mode) for packed CPU inference.
+
+    * first layer (real pixels): the model's own float modules (Flatten, dense, BatchNorm), then the
+      signs packed 64 per word;
+    * hidden binary layers: :class:`SignLayer` (bits in, bits out, one integer threshold per unit);
+    * last layer: the exact integer product, then the model's own bias and BatchNorm in float.
+
+    The outputs equal the float model's in eval mode bit for bit: the first and last layers run the
+    same float operations on the same values, and the thresholds reproduce every hidden sign
+    (:func:`sign_thresholds`). Build it with :func:`fuse_binary_mlp`.
+    """
+
+    def __init__(self, front: list[nn.Module], hidden: list[SignLayer], last_weight, last_tail):
+        self.front, self.hidden, self.last_weight, self.last_tail = front, hidden, last_weight, last_tail
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        from bnnrepro.kernels.cpu import pack_rows, products64, sign_layer64
+
+        for module in self.front:
+            x = module(x)
+        bits = pack_rows(x)
+        for layer in self.hidden:
+            bits = sign_layer64(bits, layer.weight, layer.thresholds, layer.invert)
+        products = torch.from_numpy(products64(bits, self.last_weight.bits, self.last_weight.k))
+        return self.last_tail(products.to(torch.float32))
+
+    @property
+    def binary_layers(self) -> int:
+        return len(self.hidden) + 1
+
+
+def fuse_binary_mlp(model: nn.Sequential) -> FusedBinaryMLP:
+    """The :class:`FusedBinaryMLP` of a BinaryNet MLP (eval mode, CPU). ``ValueError`` naming the
+    obstacle for anything else: a convolution, a real activation between layers (binaryconnect or
+    float modes), a {0, 1} activation, real weights at inference."""
+    from bnnrepro.kernels.cpu import CpuPackedWeight
+    from bnnrepro.nn.layers import BinaryLinear
+
+    allowed = (nn.Flatten, nn.Dropout, BinaryLinear, nn.BatchNorm1d)
+    modules = list(model.eval().cpu())
+    for module in modules:
+        if not isinstance(module, allowed):
+            raise ValueError(
+                f"cannot fuse {type(module).__name__}: the packed MLP takes Flatten, Dropout, BinaryLinear and "
+                "BatchNorm1d (a BinaryNet MLP)"
+            )
+    linear = [i for i, m in enumerate(modules) if isinstance(m, BinaryLinear)]
+    if len(linear) < 2:
+        raise ValueError("a packed MLP needs at least two dense layers (real input, binary products after it)")
+    for i in linear:
+        if not modules[i].binary_weights_at_eval:
+            raise ValueError(f"layer {i} has real weights at inference; only binary-weight MLPs can be packed")
+    for i in linear[1:]:
+        if not modules[i].xnor_eligible:
+            raise ValueError(f"layer {i} does not see +-1 inputs and weights at inference; it cannot be packed")
+
+    def weight_of(layer):
+        return CpuPackedWeight(layer.quantized_weight().detach().float())
+
+    def bias_of(layer):
+        return None if layer.bias is None else layer.bias.detach().float()
+
+    hidden = []
+    for here, nxt in itertools.pairwise(linear[1:]):
+        layer = modules[here]
+        g = _unit_function(modules[here + 1 : nxt], bias_of(layer))
+        thresholds, invert = sign_thresholds(layer.in_features, g, layer.out_features)
+        hidden.append(SignLayer(weight_of(layer), thresholds, invert))
+    last = modules[linear[-1]]
+    tail = _unit_function(modules[linear[-1] + 1 :], bias_of(last))
+    return FusedBinaryMLP(modules[: linear[1]], hidden, weight_of(last), tail)
+
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "FusedBinaryMLP",
+    "PackedModel",
+    "SignLayer",
+    "fuse_binary_mlp",
+    "load_packed",
+    "packed_state",
+    "payload_bytes",
+    "save_packed",
+    "sign_thresholds",
+]

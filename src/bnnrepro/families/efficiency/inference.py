@@ -10,15 +10,22 @@ For the trained models of one architecture (one chunk manifest of the efficiency
    payload bytes, file bytes).
 2. **Timing.** The float network and the first repeat's binary models (loaded from their packed
    exports) are timed at every batch size, the BNNs both in float arithmetic on their +-1 values
-   and on the bit-packed xnor-popcount path (``torch`` on a CPU, ``triton`` on a GPU where it
-   runs). A *block* times each (model, path) for ``min_run_time`` seconds and keeps the median
+   and on the bit-packed xnor-popcount path: on a CPU the fused packed MLP
+   (:func:`bnnrepro.nn.export.fuse_binary_mlp`: the numba kernel, hidden layers reading and
+   writing bits through one integer threshold per unit), on a GPU the ``triton`` backend where it
+   runs. A *block* times each (model, path) for ``min_run_time`` seconds and keeps the median
    seconds per call; blocks are repeated ``repeats`` times, and block b visits the conditions in an
    order rotated by b, so that a slow phase of the machine falls on every condition alike. The
    blocks are the repeats of the latency and throughput ratios (paired by block). One row per
    (block, batch size, condition) in the timings table.
 
 The first layer of these MLPs sees real-valued pixels, so its product is a float product on every
-path: only the products between +-1 activations and +-1 weights can use the xnor path.
+path: only the products between +-1 activations and +-1 weights can use the xnor path. For a
+784-H-10 MLP that is the H x 10 output layer alone, so the packed path cannot beat the BNN's float
+arithmetic by more than the Amdahl bound ``(784 + 10) / (784 + 10 / s)`` < ``1 + 10 / 784`` (about
+1.01x) whatever the kernel's speedup ``s`` (counting multiply-adds; the 784 x H float layer
+stays). BinaryNet's 784-3x4096-10 MLP (the kernel family's network benchmark) has two 4096 x 4096
+binary products, and its bound is ``(784 + 2 * 4096 + 10) / 784``, about 11.5x.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ EXPORT_COLUMNS = [
     "file_bytes",
     "xnor_layers",
     "packed_backend",
+    "packed_kernel",
     "exact_float_path",
     "exact_packed_path",
     "examples",
@@ -122,10 +130,28 @@ def load_models(manifest: str | os.PathLike) -> list[TrainedModel]:
 
 
 def packed_backend(device: torch.device) -> str:
-    """The concrete backend of the packed path on ``device``: Triton on a GPU where it runs."""
+    """The concrete backend of the packed path on ``device``: Triton on a GPU where it runs (else
+    the plain torch product), the numba kernel on a CPU."""
     from bnnrepro.kernels.dispatch import triton_usable
 
-    return "triton" if device.type == "cuda" and triton_usable(device) else "torch"
+    if device.type == "cpu":
+        return "numba"
+    return "triton" if triton_usable(device) else "torch"
+
+
+def packed_model(model: torch.nn.Module, device: torch.device):
+    """``(callable, kernel)``: the packed path of a loaded BNN. On a CPU a BinaryNet MLP is fused
+    (:func:`bnnrepro.nn.export.fuse_binary_mlp`); anything else runs layer by layer on the packed
+    backend (the callable is the model itself)."""
+    if device.type == "cpu":
+        from bnnrepro.kernels.cpu import cpu_path
+        from bnnrepro.nn.export import fuse_binary_mlp
+
+        try:
+            return fuse_binary_mlp(model), f"fused-numba:{cpu_path()}"
+        except ValueError:
+            return model, f"layers-numba:{cpu_path()}"
+    return model, f"layers-{packed_backend(device)}"
 
 
 def test_inputs(dataset: str, size: int, data_dir: str | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,7 +170,8 @@ def export_and_check(
     trained: TrainedModel, packed_dir: Path, x: torch.Tensor, y: torch.Tensor, device: torch.device
 ) -> tuple[dict, torch.nn.Module]:
     """Write the packed export of a binary model, load it back and compare its outputs with the
-    original's float computation on ``x``: one row of the exports table, and the loaded model."""
+    original's float computation on ``x``: one row of the exports table, the loaded model and its
+    packed path (:func:`packed_model`)."""
     from bnnrepro.kernels import use_backend
     from bnnrepro.nn.export import load_packed, save_packed
     from bnnrepro.nn.summary import summarize
@@ -166,8 +193,9 @@ def export_and_check(
         reference = original(xd)
         exact_float = bool(torch.equal(loaded(xd), reference))
     backend = packed_backend(device)
+    packed, kernel = packed_model(loaded, device)
     with use_backend(backend):
-        packed_out = loaded(xd)
+        packed_out = packed(xd)
     exact_packed = bool(torch.equal(packed_out, reference))
     summary = summarize(trained.model)
     row = {
@@ -184,12 +212,13 @@ def export_and_check(
         "file_bytes": path.stat().st_size,
         "xnor_layers": trained.xnor_eligible,
         "packed_backend": backend,
+        "packed_kernel": kernel,
         "exact_float_path": exact_float,
         "exact_packed_path": exact_packed,
         "examples": len(x),
         "accuracy": float((packed_out.argmax(1).cpu() == y).float().mean()),
     }
-    return row, loaded
+    return row, loaded, packed
 
 
 def time_block(call: Callable[[], object], min_run_time: float, min_calls: int = 2) -> tuple[float, int]:
@@ -275,10 +304,10 @@ def benchmark(
             f"{manifest}: runs of several datasets ({', '.join(sorted(datasets))}); one chunk is one dataset"
         )
     x, y = test_inputs(models[0].dataset, max(batch_sizes), data_dir)
-    exports, loaded = [], {}
+    exports, loaded, packed = [], {}, {}
     for trained in models:
         if trained.binary_at_eval:
-            row, loaded[trained.run] = export_and_check(trained, packed_dir, x, y, target)
+            row, loaded[trained.run], packed[trained.run] = export_and_check(trained, packed_dir, x, y, target)
             exports.append(row)
     first_seed = min(m.seed for m in models)
     conditions = []
@@ -296,7 +325,9 @@ def benchmark(
             model = loaded[trained.run]
             conditions.append({**common, "model": model, "path": FLOAT_PATH, "backend": "float"})
             if trained.xnor_eligible:
-                conditions.append({**common, "model": model, "path": PACKED_PATH, "backend": packed_backend(target)})
+                conditions.append(
+                    {**common, "model": packed[trained.run], "path": PACKED_PATH, "backend": packed_backend(target)}
+                )
         elif trained.variant == "float":
             conditions.append({**common, "model": trained.model.to(target), "path": FLOAT_PATH, "backend": "float"})
         # Other models (e.g. stochastic binarization evaluated with its real weights) are not BNNs at inference.

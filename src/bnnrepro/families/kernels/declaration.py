@@ -18,6 +18,8 @@ from bnnrepro.families.base import Family, FigureSpec
 NAME = "kernels"
 #: The benchmark's output (one row per shape, implementation and timing block), under results.
 BLOCKS = f"{NAME}/blocks.csv"
+#: The whole-network benchmark's output (``bnnrepro kernels network``: float MLP vs fused packed BNN).
+NETWORKS = f"{NAME}/networks.csv"
 
 CAPTIONS = {
     "speedup": "Speedup of each implementation over fp32 torch.matmul on the same device against the batch M, one "
@@ -29,11 +31,11 @@ CAPTIONS = {
 
 
 def tables(config: Mapping) -> dict[str, str]:
-    return {"products": f"{NAME}/products.csv"}
+    return {"products": f"{NAME}/products.csv", "networks": f"{NAME}/network_ratios.csv"}
 
 
 def inputs(config: Mapping) -> list[str]:
-    return [BLOCKS]
+    return [BLOCKS, NETWORKS]
 
 
 def figures(config: Mapping) -> list[FigureSpec]:
@@ -88,6 +90,10 @@ FAMILY = Family(
         "bench": (
             "bnnrepro.families.kernels.measure:bench",
             "time the packed xnor-popcount product against torch.matmul (interleaved blocks)",
-        )
+        ),
+        "network": (
+            "bnnrepro.families.kernels.measure:network",
+            "time the float MLP against the fused packed BNN of the same shape on the CPU",
+        ),
     },
 )

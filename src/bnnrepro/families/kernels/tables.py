@@ -23,7 +23,7 @@ import pandas as pd
 
 from bnnrepro import stats
 from bnnrepro.errors import DataError
-from bnnrepro.families.kernels.declaration import BLOCKS, tables
+from bnnrepro.families.kernels.declaration import BLOCKS, NETWORKS, tables
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import read_csv, write_csv
 
@@ -54,6 +54,9 @@ IMPL_ORDER = [
     "torch.matmul fp32",
     "torch.matmul fp16",
     "torch.matmul bf16",
+    "numba_xnor bit (packed inside)",
+    "numba_xnor bit (pre-packed)",
+    "numba_naive bit (packed inside)",
     "torch_xnor bit (packed inside)",
     "torch_xnor bit (pre-packed)",
     "triton_xnor bit (packed inside)",
@@ -61,9 +64,9 @@ IMPL_ORDER = [
     "triton_int8 int8 (packed inside)",
     "triton_int8 int8 (pre-packed)",
 ]
-#: The xnor-popcount product of each device (the claims' "packed product"): plain torch on CPU,
+#: The xnor-popcount product of each device (the claims' "packed product"): the numba kernel on CPU,
 #: the Triton popcount kernel on GPU.
-XNOR_IMPL = {"cpu": "torch_xnor", "cuda": "triton_xnor"}
+XNOR_IMPL = {"cpu": "numba_xnor", "cuda": "triton_xnor"}
 
 
 def implementation_label(impl: str, dtype: str, act_prep: str) -> str:
@@ -149,6 +152,43 @@ def products(blocks: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def network_ratios(networks: pd.DataFrame) -> pd.DataFrame:
+    """One row per (network, batch size, threads): float network time / packed BNN time, the paired
+    ratio interval over the timing blocks, and whether the packed logits were exact."""
+    rows = []
+    for (arch, shape, size, threads), group in networks.groupby(["arch", "shape", "batch_size", "threads"]):
+        ms = group.pivot_table(index="block", columns="condition", values="median_ms")
+        if {"float network", "packed BNN"} - set(ms.columns):
+            raise DataError(f"{arch} batch {size}: the network benchmark lacks a condition; rerun it")
+        est = stats.ratio_interval(ms["float network"], ms["packed BNN"], paired=True, unit="blocks")
+        rows.append(
+            dict(
+                arch=arch,
+                shape=shape,
+                batch_size=int(size),
+                threads=int(threads),
+                device=group["device"].iloc[0],
+                cpu_path=group["cpu_path"].iloc[0],
+                float_ms=float(np.exp(np.log(ms["float network"]).mean())),
+                packed_ms=float(np.exp(np.log(ms["packed BNN"]).mean())),
+                speedup=est.estimate,
+                speedup_low=est.low,
+                speedup_high=est.high,
+                blocks=est.repeats,
+                exact_logits=bool(as_bool(group["exact_logits"]).all()),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
 def make_tables(context: Context, inputs: list[str]) -> None:
-    blocks = load_blocks(inputs or [context.results / BLOCKS])
-    write_csv(context.results / tables(context.config)["products"], products(blocks))
+    paths = [str(p) for p in inputs] or [str(context.results / BLOCKS), str(context.results / NETWORKS)]
+    network_paths = [p for p in paths if Path(p).name == Path(NETWORKS).name]
+    blocks = load_blocks([p for p in paths if p not in network_paths])
+    names = tables(context.config)
+    write_csv(context.results / names["products"], products(blocks))
+    networks = pd.concat([read_csv(p) for p in network_paths], ignore_index=True) if network_paths else None
+    write_csv(
+        context.results / names["networks"],
+        network_ratios(networks) if networks is not None and len(networks) else pd.DataFrame(),
+    )
