@@ -104,3 +104,16 @@ def test_the_document_must_be_a_list_of_entries():
     for bad in (None, [], {"entries": {}}, {"entries": [], "extra": 1}):
         with pytest.raises(ConfigError, match="list under 'entries'"):
             parse(bad, references())
+
+
+def test_readme_block_is_regenerated_between_its_markers_and_needs_them():
+    from bnnrepro.workflow.generated import README_BEGIN, README_END, readme_text
+
+    stale = f"intro\n{README_BEGIN}\n| old | table |\n{README_END}\noutro\n"
+    fresh = readme_text(stale)
+    assert fresh.startswith(f"intro\n{README_BEGIN}\n| Claim |") and fresh.endswith(f"{README_END}\noutro\n")
+    assert "| old | table |" not in fresh and readme_text(fresh) == fresh
+    for claim in registered_claims():
+        assert f"| `{claim}` |" in fresh
+    with pytest.raises(ConfigError, match="no generated claims block"):
+        readme_text("a README without markers\n")

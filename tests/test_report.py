@@ -200,6 +200,22 @@ def test_claims_csv_columns_and_a_report_without_families(tmp_path):
     assert report_build.earlier_command(out) == "snakemake --cores 8 all --configfile x.yaml"
 
 
+def test_report_lists_the_unchecked_ledger_entries_with_their_reasons(tmp_path):
+    from html import unescape
+
+    from bnnrepro.families.sources.ledger import entries
+
+    config, results, report = _all_disabled(tmp_path)
+    html = unescape(report_build.build(config, results, report, report / "index.html", None, "x").read_text())
+    ledger = entries()
+    assert any(not e.checked for e in ledger)
+    for entry in ledger:
+        listed = f'id="ledger-{entry.id}"' in html
+        assert listed == (not entry.checked), entry.id
+        if not entry.checked:
+            assert entry.why in html and entry.reason.label in html
+
+
 def test_single_file_report_takes_the_command_of_the_earlier_report(tmp_path):
     config, results, report = _all_disabled(tmp_path)
     report_build.build(config, results, report, report / "index.html", report / "claims.csv", "snakemake --cores 2 all")

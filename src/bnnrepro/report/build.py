@@ -24,6 +24,7 @@ import yaml
 from bnnrepro.errors import ConfigError, DataError
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import ClaimResult, Context
+from bnnrepro.families.sources import ledger as claims_ledger
 from bnnrepro.families.sources import references
 from bnnrepro.io import json_safe, write_csv, write_text
 from bnnrepro.report import provenance
@@ -141,6 +142,17 @@ def claim_groups(claims: list[dict], sections: dict) -> list[dict]:
     return groups
 
 
+def ledger_summary() -> dict:
+    """The claims ledger for the report: its size, how many statements a claim checks, and the
+    unchecked entries (by reason)."""
+    entries = claims_ledger.entries()
+    return {
+        "total": len(entries),
+        "checked": sum(e.checked for e in entries),
+        "unchecked": claims_ledger.unchecked(entries),
+    }
+
+
 def glance_groups(sections: list) -> list[dict]:
     """The at-a-glance table: per family, its "paper" and "this run" rows."""
     return [{"section": s, "rows": s.glance} for s in sections if s.glance]
@@ -244,6 +256,7 @@ def build(
         claims_link=None if single_file or claims_out is None else os.path.relpath(claims_out, out_dir),
         smoke_test=bool(config.get("smoke_test")),
         references=references(),
+        ledger=ledger_summary(),
         config_yaml=yaml.safe_dump(config, sort_keys=False, width=100),
         provenance_json=json.dumps(json_safe(machine), sort_keys=True, allow_nan=False).replace("</", "<\\/"),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
