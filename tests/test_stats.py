@@ -242,12 +242,106 @@ def test_verdicts_without_results_or_intervals():
         stats.verdict_within(interval(0.0, 1.0), 2.0, 1.0)
 
 
-def test_claim_row():
-    est = stats.mean_interval([0.1, 0.2, 0.3])
-    row = stats.claim_row("train error < 0.5", est, "< 0.5", stats.verdict_below(est, 0.5))
-    assert tuple(row) == stats.CLAIM_COLUMNS and row["verdict"] == "held" and row["repeats"] == 3
-    row = stats.claim_row("x", None, "< 1", stats.verdict_below(None, 1))
-    assert row["verdict"] == "not run" and math.isnan(row["estimate"])
+def test_verdict_is_typed_and_reads_as_text():
+    assert stats.Verdict("held") is stats.HELD and stats.HELD == "held" and f"{stats.DID_NOT_HOLD}" == "did not hold"
+    assert {"held": 1}[stats.HELD] == 1 and {stats.NOT_RUN: 2}["not run"] == 2
+    with pytest.raises(ValueError):
+        stats.Verdict("passed")
+
+
+def test_judgement_carries_numbers_text_and_reason():
+    est = stats.mean_interval([0.01, 0.02, 0.03], unit="seeds")
+    j = stats.judge(est, stats.below(0.05, "pct", source="config: memorize_train_error"))
+    assert j.verdict is stats.HELD and j.repeats == 3 and j.estimate is est
+    assert (j.threshold.low, j.threshold.high, j.threshold.value) == (-math.inf, 0.05, 0.05)
+    assert j.threshold.text == "< 5%" and "lies below 5%" in j.reason
+    assert stats.judge(est, stats.above(0.05, "pct")).verdict is stats.DID_NOT_HOLD
+    assert stats.judge(est, stats.above(0.015, "pct")).verdict is stats.INCONCLUSIVE
+    band = stats.within(0.85, 0.95, "pct")
+    assert band.text == "within [85%, 95%]" and stats.judge(est, band).verdict is stats.DID_NOT_HOLD
+    assert stats.judge(None, band).verdict is stats.NOT_RUN
+    assert stats.above(1.0, "ratio").text == "> 1x" and stats.below(0.05, "pp").text == "< +5 pp"
+    with pytest.raises(ConfigError):
+        stats.within(2.0, 1.0)
+
+
+def test_estimate_outside_its_interval_is_refused():
+    with pytest.raises(ValueError, match="outside its interval"):
+        Estimate(1.0, 0.993, 0.998, 3, "t")
+    assert Estimate(0.5, math.nan, math.nan, 1, "none").estimate == 0.5
+
+
+@pytest.mark.parametrize(
+    ("estimate", "low", "high", "unit", "at_least"),
+    [(0.9955, 0.993, 0.998, "ratio", 2), (0.0384, 0.03838, 0.03842, "ratio", 5), (0.215, 0.148, 0.282, "pct", 1)],
+)
+def test_display_decimals_keep_the_estimate_inside_its_interval(estimate, low, high, unit, at_least):
+    digits = stats.display_decimals(estimate, low, high, unit)
+    assert digits >= at_least
+    shown = [float(stats.format_quantity(v, unit, digits).rstrip("%x")) for v in (low, estimate, high)]
+    assert shown[0] <= shown[1] <= shown[2] and shown[0] < shown[2]
+
+
+def test_holm_rejections_step_down():
+    mask = stats.holm_rejections([0.001, 0.04, 0.012, 0.3], alpha=0.05)
+    # sorted: 0.001 <= 0.0125, 0.012 <= 0.0167, 0.04 > 0.025: stop
+    assert mask.tolist() == [True, False, True, False]
+    assert not stats.holm_rejections([0.02, 0.03], alpha=0.025).any()
+
+
+def test_judge_scopes_calls_one_marginal_scope_inconclusive_under_holm():
+    rng = np.random.default_rng(3)
+    threshold = stats.above(0.0)
+    held = {f"k={k}": stats.mean_interval(rng.normal(1.0, 0.1, 5)) for k in range(7)}
+    # one scope just below 0: its interval lies wholly on the wrong side, but p ~ 0.01 > 0.025 / 1..8
+    marginal = Estimate(-0.05, -0.098, -0.002, 5, "t", se=0.0173, df=4)
+    scopes, overall = stats.judge_scopes({**held, "k=16": marginal}, threshold)
+    assert stats.judge(marginal, threshold).verdict is stats.DID_NOT_HOLD
+    assert scopes["k=16"].verdict is stats.INCONCLUSIVE and "Holm over 8 scopes" in scopes["k=16"].reason
+    assert overall.verdict is stats.INCONCLUSIVE
+    clear = stats.mean_interval(rng.normal(-1.0, 0.05, 5))
+    scopes, overall = stats.judge_scopes({**held, "k=16": clear}, threshold)
+    assert scopes["k=16"].verdict is stats.DID_NOT_HOLD and overall.verdict is stats.DID_NOT_HOLD
+    scopes, overall = stats.judge_scopes(held, threshold)
+    assert overall.verdict is stats.HELD
+    _, overall = stats.judge_scopes({"a": None}, threshold)
+    assert overall.verdict is stats.NOT_RUN
+
+
+def test_p_value_against_matches_the_interval_edge():
+    est = stats.mean_interval([1.0, 1.2, 1.4, 1.1])
+    # at the interval's lower end the one-sided p-value of "above low" failing is (1 - level) / 2
+    assert stats.p_value_against(est, stats.below(est.low)) == pytest.approx(0.025)
+    ratio = stats.ratio_interval([2.0, 2.2, 1.9], [1.0, 1.0, 1.0])
+    assert ratio.log_scale and stats.p_value_against(ratio, stats.below(ratio.low)) == pytest.approx(0.025)
+
+
+def test_intercept_interval_known_line_and_coverage():
+    x = np.array([-0.1, 0.0, 0.1, 0.2])
+    est = stats.intercept_interval(x, 0.5 + 2 * x)
+    assert est.estimate == pytest.approx(0.5) and est.low == pytest.approx(0.5) and est.repeats == 4
+    rng = np.random.default_rng(0)
+    covered = 0
+    for _ in range(400):
+        xs = rng.normal(0, 0.05, 8)
+        e = stats.intercept_interval(xs, 0.5 + 1.5 * xs + rng.normal(0, 0.02, 8))
+        covered += e.low <= 0.5 <= e.high
+    assert 0.92 <= covered / 400 <= 0.98
+    with pytest.raises(DataError):
+        stats.intercept_interval([1.0, 1.0, 1.0], [0.1, 0.2, 0.3])
+
+
+def test_last_epochs_slope_flat_and_falling():
+    import pandas as pd
+
+    epochs = np.arange(1, 11)
+    flat = pd.DataFrame(
+        [(s, e, 0.3 + 0.5 * np.exp(-e) + 0.001 * s) for s in range(3) for e in epochs], columns=["seed", "epoch", "y"]
+    )
+    est = stats.last_epochs_slope(flat, "epoch", "y", "seed", last=5)
+    assert abs(est.estimate) < 1e-2 and est.repeats == 3
+    falling = flat.assign(y=lambda f: 1.0 - 0.05 * f["epoch"] + 0.001 * f["seed"] * f["epoch"])
+    assert stats.last_epochs_slope(falling, "epoch", "y", "seed", last=5).high < 0
 
 
 # --- over-dispersion ------------------------------------------------------------------------------

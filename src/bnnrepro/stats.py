@@ -3,7 +3,8 @@
 The unit of replication is the seed / random-label draw / timing repeat / training run, never the
 example: every function here takes one value per repeat (or, for the over-dispersion analysis, one
 row per run) and returns an :class:`Estimate` (estimate, interval, number of repeats, method).
-A claim compares an Estimate with a threshold and gets one of :data:`VERDICTS`:
+A claim compares an Estimate with a :class:`Threshold` (numbers fixed before the run, its text and
+where it comes from) in :func:`judge` and gets a :class:`Judgement` with one :class:`Verdict`:
 
 - ``held``: the whole interval lies on the claimed side of the threshold;
 - ``did not hold``: the whole interval lies on the other side;
@@ -11,11 +12,16 @@ A claim compares an Estimate with a threshold and gets one of :data:`VERDICTS`:
   repeats);
 - ``not run``: there is no result at all (pass ``None`` as the estimate).
 
+A claim judged in several scopes (k values, architectures) calls "did not hold" only where Holm's
+step-down correction over its scopes rejects the claim (:func:`judge_scopes`).
+
 This module depends on numpy, scipy and pandas only.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import math
 from dataclasses import dataclass
 
@@ -25,8 +31,25 @@ from scipy import stats as sps
 
 from bnnrepro.errors import ConfigError, DataError
 
-HELD, DID_NOT_HOLD, INCONCLUSIVE, NOT_RUN = "held", "did not hold", "inconclusive", "not run"
-VERDICTS = (HELD, DID_NOT_HOLD, INCONCLUSIVE, NOT_RUN)
+
+class Verdict(enum.StrEnum):
+    """The outcome of a claim check. A ``str`` subclass that compares and hashes as its text
+    (``Verdict.HELD == "held"``, usable as a dict key either way), so tables and templates read it
+    as text."""
+
+    HELD = "held"
+    DID_NOT_HOLD = "did not hold"
+    INCONCLUSIVE = "inconclusive"
+    NOT_RUN = "not run"
+
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return self.value
+
+
+HELD, DID_NOT_HOLD, INCONCLUSIVE, NOT_RUN = Verdict.HELD, Verdict.DID_NOT_HOLD, Verdict.INCONCLUSIVE, Verdict.NOT_RUN
+VERDICTS = tuple(Verdict)
 
 # Power analysis of the over-dispersion test: one-sided level and power of the minimum detectable effect.
 OVERDISPERSION_ALPHA = 0.05
@@ -39,7 +62,11 @@ class Estimate:
 
     ``repeats`` is the number of independent repeats behind it (seeds, label draws, runs, groups);
     ``method`` says in words how the interval was obtained. ``low``/``high`` are NaN when there
-    are too few repeats for an interval, and may be infinite (Fieller's unbounded set)."""
+    are too few repeats for an interval, and may be infinite (Fieller's unbounded set).
+
+    ``se`` and ``df`` are the standard error and degrees of freedom of a t-interval (on the log
+    scale when ``log_scale``: ratios), NaN for other intervals; :func:`p_value_against` uses them.
+    The estimate always lies inside its interval (checked on construction)."""
 
     estimate: float
     low: float
@@ -47,6 +74,15 @@ class Estimate:
     repeats: int
     method: str
     level: float = 0.95
+    se: float = math.nan
+    df: float = math.nan
+    log_scale: bool = False
+
+    def __post_init__(self):
+        if self.has_interval and not math.isnan(self.estimate):
+            slack = 1e-9 * max(1.0, abs(self.estimate))
+            if not self.low - slack <= self.estimate <= self.high + slack:
+                raise ValueError(f"estimate {self.estimate!r} lies outside its interval [{self.low!r}, {self.high!r}]")
 
     @property
     def has_interval(self) -> bool:
@@ -104,8 +140,6 @@ def exact_estimate(value: float, method: str = "exact") -> Estimate:
 def bounded(est: Estimate, lower: float = 0.0, upper: float = 1.0) -> Estimate:
     """``est`` with its interval clipped to the quantity's range (a rate lies in [0, 1]; the
     t-interval of few repeats can reach past it). The estimate and a NaN interval are unchanged."""
-    import dataclasses
-
     if not est.has_interval:
         return est
     return dataclasses.replace(est, low=max(est.low, lower), high=min(est.high, upper))
@@ -124,7 +158,7 @@ def mean_interval(values, level: float = 0.95, unit: str = "repeats") -> Estimat
         return Estimate(mean, math.nan, math.nan, n, f"no interval: only {_counted(n, unit)}", level)
     se = float(x.std(ddof=1)) / math.sqrt(n)
     low, high = _t_interval(mean, se, n - 1, level)
-    return Estimate(mean, low, high, n, f"t-interval over {_counted(n, unit)}", level)
+    return Estimate(mean, low, high, n, f"t-interval over {_counted(n, unit)}", level, se=se, df=n - 1)
 
 
 def paired_difference_interval(a, b, level: float = 0.95, unit: str = "repeats") -> Estimate:
@@ -134,7 +168,7 @@ def paired_difference_interval(a, b, level: float = 0.95, unit: str = "repeats")
     if a.size != b.size:
         raise DataError(f"paired values need one a and one b per repeat (got {a.size} and {b.size})")
     est = mean_interval(a - b, level, unit)
-    return Estimate(est.estimate, est.low, est.high, est.repeats, f"paired difference, {est.method}", est.level)
+    return dataclasses.replace(est, method=f"paired difference, {est.method}")
 
 
 def ratio_interval(
@@ -161,7 +195,17 @@ def ratio_interval(
             )
         est = mean_interval(np.log(a / b), level, unit)
         method = f"geometric mean ratio, paired {est.method} on log scale"
-        return Estimate(math.exp(est.estimate), math.exp(est.low), math.exp(est.high), est.repeats, method, level)
+        return Estimate(
+            math.exp(est.estimate),
+            math.exp(est.low),
+            math.exp(est.high),
+            est.repeats,
+            method,
+            level,
+            se=est.se,
+            df=est.df,
+            log_scale=True,
+        )
     log_a, log_b = np.log(a), np.log(b)
     diff = float(log_a.mean() - log_b.mean())
     n = min(a.size, b.size)
@@ -179,7 +223,7 @@ def ratio_interval(
     df = (var_a + var_b) ** 2 / (var_a**2 / (a.size - 1) + var_b**2 / (b.size - 1)) if se > 0 else math.inf
     low, high = _t_interval(diff, se, df, level)
     method = f"ratio of geometric means, Welch t-interval on log scale over {a.size} and {b.size} {unit}"
-    return Estimate(math.exp(diff), math.exp(low), math.exp(high), n, method, level)
+    return Estimate(math.exp(diff), math.exp(low), math.exp(high), n, method, level, se=se, df=df, log_scale=True)
 
 
 def proportion_interval(successes: int, trials: int, level: float = 0.95, unit: str = "trials") -> Estimate:
@@ -212,7 +256,45 @@ def slope_interval(x, y, groups, level: float = 0.95, unit: str = "groups") -> E
             raise DataError(f"group {label!r}: needs at least two different x values for a slope")
         slopes.append(float(dx @ (frame["y"].to_numpy() - frame["y"].mean())) / sxx)
     est = mean_interval(slopes, level, unit)
-    return Estimate(est.estimate, est.low, est.high, est.repeats, f"mean least-squares slope, {est.method}", level)
+    return dataclasses.replace(est, method=f"mean least-squares slope, {est.method}")
+
+
+def intercept_interval(x, y, at: float = 0.0, level: float = 0.95, unit: str = "repeats") -> Estimate:
+    """The least-squares line y = a + b (x − at) over n independent repeats (x_j, y_j), and the
+    interval of its value a at x = ``at``: the part of y that the covariate x does not explain.
+
+    b = Σ (x − x̄)(y − ȳ) / Sxx, a = ȳ + b (at − x̄), residual variance s² = Σ r² / (n − 2),
+    se(a) = s √(1/n + (at − x̄)² / Sxx), interval a ± t_{n−2} se(a). Needs n >= 3 and two different
+    x values; with n = 2 there is no interval."""
+    level = _check_level(level)
+    x, y = _values(x, "x"), _values(y, "y")
+    if x.size != y.size:
+        raise DataError(f"x and y need one value per repeat each (got {x.size} and {y.size})")
+    n = x.size
+    dx = x - x.mean()
+    sxx = float(dx @ dx)
+    if sxx == 0.0:
+        raise DataError("the covariate x has one value only: a line needs at least two different x values")
+    slope = float(dx @ (y - y.mean())) / sxx
+    value = float(y.mean() + slope * (at - x.mean()))
+    if n < 3:
+        return Estimate(value, math.nan, math.nan, n, f"line through {_counted(n, unit)}; no interval", level)
+    residuals = y - y.mean() - slope * dx
+    s2 = float(residuals @ residuals) / (n - 2)
+    se = math.sqrt(s2 * (1 / n + (at - x.mean()) ** 2 / sxx))
+    low, high = _t_interval(value, se, n - 2, level)
+    method = f"least-squares line at x = {at:g}, t-interval (df {n - 2}) over {_counted(n, unit)}"
+    return Estimate(value, low, high, n, method, level, se=se, df=n - 2)
+
+
+def last_epochs_slope(curves: pd.DataFrame, x: str, y: str, group: str, last: int, level: float = 0.95) -> Estimate:
+    """Is a learning curve still moving at its end? The mean over groups (seeds) of the least-squares
+    slope of ``y`` on ``x`` over each group's ``last`` largest x values (:func:`slope_interval`):
+    a plateau is a slope whose interval lies within a stated band around 0."""
+    if int(last) < 2:
+        raise ConfigError(f"a slope needs at least the last 2 epochs (got {last})")
+    tail = curves.sort_values(x).groupby(group, sort=True).tail(int(last))
+    return slope_interval(tail[x], tail[y], tail[group], level, unit="seeds")
 
 
 def fieller_ratio_interval(
@@ -252,18 +334,143 @@ def fieller_ratio_interval(
     return Estimate(ratio, low, high, int(repeats), f"Fieller interval, df {df:g}", level)
 
 
-# --- verdicts -------------------------------------------------------------------------------------
+# --- thresholds, judgements and verdicts -----------------------------------------------------------
+
+#: How a quantity of each unit is written, in thresholds and in the report alike (one format per unit):
+#: ``pct`` a fraction as a percentage, ``pp`` a difference of fractions in percentage points,
+#: ``ratio`` a ratio with an x (a speedup > 1 is always "faster"), ``num`` a plain number.
+UNITS = ("pct", "pp", "ratio", "num")
+
+
+def format_quantity(value: float, unit: str = "num", digits: int | None = None) -> str:
+    """``value`` written in ``unit`` (:data:`UNITS`); ``digits`` fixes the decimals (default: as
+    few as show the value to 4 significant digits, e.g. 0.05 -> "5%", 0.571 -> "0.571x")."""
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit {unit!r}; use one of {UNITS}")
+    if math.isinf(value) or math.isnan(value):
+        return "∞" if value > 0 else "−∞" if value < 0 else "n/a"
+    shown = 100 * value if unit in ("pct", "pp") else value
+    text = f"{shown:.{digits}f}" if digits is not None else f"{shown:.4g}"
+    if unit == "pct":
+        return f"{text}%"
+    if unit == "pp":
+        return f"{'+' if shown > 0 and not text.startswith('-') else ''}{text} pp"
+    if unit == "ratio":
+        return f"{text}x"
+    return text
+
+
+def display_decimals(estimate: float, low: float, high: float, unit: str = "num", least: int = 1) -> int:
+    """The fewest decimals (at least ``least``, at most 6) at which the estimate and both ends of its
+    interval, rounded, still show the estimate inside its interval and the two ends apart (so that
+    1.00x [0.993, 0.998] or 0.04x [0.0384, 0.0384] cannot be displayed)."""
+    scale = 100.0 if unit in ("pct", "pp") else 1.0
+    for digits in range(least, 7):
+        shown = round(scale * estimate, digits)
+        lo = round(scale * low, digits) if math.isfinite(low) else low
+        hi = round(scale * high, digits) if math.isfinite(high) else high
+        if lo <= shown <= hi and (lo != hi or low == high):
+            return digits
+    return 6
+
+
+class Comparison(enum.StrEnum):
+    """What a claim says about its quantity: below a number, above it, or inside a band."""
+
+    BELOW = "below"
+    ABOVE = "above"
+    WITHIN = "within"
+
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The claimed region of a quantity, fixed before the run: below ``high``, above ``low``, or
+    inside [``low``, ``high``] (the other end infinite for one-sided claims). ``unit`` says how it is
+    written (:data:`UNITS`); ``source`` where the number comes from (the source document's place,
+    or the config rule and its reason)."""
+
+    comparison: Comparison
+    low: float
+    high: float
+    unit: str = "num"
+    source: str = ""
+
+    def __post_init__(self):
+        if self.unit not in UNITS:
+            raise ValueError(f"unknown unit {self.unit!r}; use one of {UNITS}")
+        if math.isnan(self.low) or math.isnan(self.high) or self.low > self.high:
+            raise ConfigError(
+                f"a threshold's band [{self.low}, {self.high}] is empty or undefined; give lower <= upper"
+            )
+
+    @property
+    def value(self) -> float:
+        """The number a one-sided claim compares with (the band's lower edge for a band)."""
+        return self.high if self.comparison is Comparison.BELOW else self.low
+
+    @property
+    def text(self) -> str:
+        """As a reader sees it: "< 5%", "> 1x", "within [85%, 95%]"."""
+        if self.comparison is Comparison.BELOW:
+            return f"< {format_quantity(self.high, self.unit)}"
+        if self.comparison is Comparison.ABOVE:
+            return f"> {format_quantity(self.low, self.unit)}"
+        return f"within [{format_quantity(self.low, self.unit)}, {format_quantity(self.high, self.unit)}]"
+
+
+def below(value: float, unit: str = "num", source: str = "") -> Threshold:
+    """Claim: the quantity is strictly below ``value``."""
+    return Threshold(Comparison.BELOW, -math.inf, float(value), unit, source)
+
+
+def above(value: float, unit: str = "num", source: str = "") -> Threshold:
+    """Claim: the quantity is strictly above ``value``."""
+    return Threshold(Comparison.ABOVE, float(value), math.inf, unit, source)
+
+
+def within(lower: float, upper: float, unit: str = "num", source: str = "") -> Threshold:
+    """Claim: the quantity lies in the closed band [lower, upper] (an equivalence claim)."""
+    if lower > upper:
+        raise ConfigError(f"the band's lower edge {lower} is above its upper edge {upper}; swap them")
+    return Threshold(Comparison.WITHIN, float(lower), float(upper), unit, source)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One claim checked in one scope: the estimate (None: not run), the threshold it was compared
+    with, the verdict and its reason in words. The report and claims.csv read these fields."""
+
+    estimate: Estimate | None
+    threshold: Threshold
+    verdict: Verdict
+    reason: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
+
+    @property
+    def repeats(self) -> int:
+        return self.estimate.repeats if self.estimate is not None else 0
 
 
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _interval_text(est: Estimate) -> str:
-    return f"{100 * est.level:g}% interval [{_fmt(est.low)}, {_fmt(est.high)}]"
+def _interval_text(est: Estimate, unit: str = "num") -> str:
+    digits = display_decimals(est.estimate, est.low, est.high, unit)
+    return (
+        f"{100 * est.level:g}% interval [{format_quantity(est.low, unit, digits)}, "
+        f"{format_quantity(est.high, unit, digits)}]"
+    )
 
 
-def _no_interval(est: Estimate | None) -> tuple[str, str] | None:
+def _no_interval(est: Estimate | None) -> tuple[Verdict, str] | None:
     """The verdict when there is nothing to compare: not run, or no interval."""
     if est is None:
         return NOT_RUN, "no result"
@@ -274,72 +481,170 @@ def _no_interval(est: Estimate | None) -> tuple[str, str] | None:
     return None
 
 
-def verdict_below(est: Estimate | None, threshold: float) -> tuple[str, str]:
-    """Claim: the quantity is strictly below ``threshold``.
+def judge(est: Estimate | None, threshold: Threshold) -> Judgement:
+    """Compare an interval with a threshold fixed before the run.
 
-    held if high < threshold; did not hold if low >= threshold (the whole interval at or above it);
-    otherwise inconclusive. An interval whose upper end touches the threshold does not establish
-    the strict claim, so it is inconclusive unless the interval is the single point [t, t]."""
+    below t: held if high < t; did not hold if low >= t; otherwise inconclusive (an interval whose
+    upper end touches t does not establish the strict claim, unless it is the single point [t, t]).
+    above t: the mirror image. within [a, b]: held if a <= low and high <= b; did not hold if the
+    interval lies wholly outside (high < a or low > b); otherwise (it overlaps an edge) inconclusive.
+    No estimate: not run; no interval (fewer than two repeats): inconclusive."""
     early = _no_interval(est)
     if early:
-        return early
-    if est.high < threshold:
-        return HELD, f"{_interval_text(est)} lies below {_fmt(threshold)}"
-    if est.low >= threshold:
-        return DID_NOT_HOLD, f"{_interval_text(est)} lies at or above {_fmt(threshold)}"
-    return INCONCLUSIVE, f"{_interval_text(est)} straddles {_fmt(threshold)}"
+        return Judgement(est, threshold, *early)
+    unit, shown = threshold.unit, _interval_text(est, threshold.unit)
+    if threshold.comparison is Comparison.BELOW:
+        t = format_quantity(threshold.high, unit)
+        if est.high < threshold.high:
+            return Judgement(est, threshold, HELD, f"{shown} lies below {t}")
+        if est.low >= threshold.high:
+            return Judgement(est, threshold, DID_NOT_HOLD, f"{shown} lies at or above {t}")
+        return Judgement(est, threshold, INCONCLUSIVE, f"{shown} straddles {t}")
+    if threshold.comparison is Comparison.ABOVE:
+        t = format_quantity(threshold.low, unit)
+        if est.low > threshold.low:
+            return Judgement(est, threshold, HELD, f"{shown} lies above {t}")
+        if est.high <= threshold.low:
+            return Judgement(est, threshold, DID_NOT_HOLD, f"{shown} lies at or below {t}")
+        return Judgement(est, threshold, INCONCLUSIVE, f"{shown} straddles {t}")
+    band = f"[{format_quantity(threshold.low, unit)}, {format_quantity(threshold.high, unit)}]"
+    if threshold.low <= est.low and est.high <= threshold.high:
+        return Judgement(est, threshold, HELD, f"{shown} lies inside {band}")
+    if est.high < threshold.low or est.low > threshold.high:
+        return Judgement(est, threshold, DID_NOT_HOLD, f"{shown} lies outside {band}")
+    return Judgement(est, threshold, INCONCLUSIVE, f"{shown} overlaps the edge of {band}")
+
+
+def not_run_judgement(threshold: Threshold, reason: str) -> Judgement:
+    """A claim with no result in this config: verdict "not run" and why."""
+    return Judgement(None, threshold, NOT_RUN, reason)
+
+
+def decided(est: Estimate | None, threshold: Threshold, verdict: Verdict | str, reason: str) -> Judgement:
+    """A judgement decided by a rule other than the interval's position (an exact check, a
+    compound rule such as "inconclusive until the curve has flattened"); the reason says which."""
+    return Judgement(est, threshold, Verdict(verdict), reason)
+
+
+def verdict_below(est: Estimate | None, threshold: float) -> tuple[str, str]:
+    """(verdict, reason) of :func:`judge` for "below ``threshold``" (kept for callers that do not
+    yet build a :class:`Judgement`)."""
+    j = judge(est, below(threshold))
+    return j.verdict, j.reason
 
 
 def verdict_above(est: Estimate | None, threshold: float) -> tuple[str, str]:
-    """Claim: the quantity is strictly above ``threshold``.
-
-    held if low > threshold; did not hold if high <= threshold; otherwise inconclusive
-    (the mirror image of :func:`verdict_below`)."""
-    early = _no_interval(est)
-    if early:
-        return early
-    if est.low > threshold:
-        return HELD, f"{_interval_text(est)} lies above {_fmt(threshold)}"
-    if est.high <= threshold:
-        return DID_NOT_HOLD, f"{_interval_text(est)} lies at or below {_fmt(threshold)}"
-    return INCONCLUSIVE, f"{_interval_text(est)} straddles {_fmt(threshold)}"
+    """(verdict, reason) of :func:`judge` for "above ``threshold``"."""
+    j = judge(est, above(threshold))
+    return j.verdict, j.reason
 
 
 def verdict_within(est: Estimate | None, lower: float, upper: float) -> tuple[str, str]:
-    """Equivalence claim: the quantity lies in the closed band [lower, upper]
-    (e.g. "test error is at chance ± 2 points").
-
-    held if lower <= low and high <= upper; did not hold if the interval lies wholly outside the
-    band (high < lower or low > upper); otherwise (it overlaps an edge) inconclusive."""
-    if lower > upper:
-        raise ConfigError(f"the band's lower edge {lower} is above its upper edge {upper}; swap them")
-    early = _no_interval(est)
-    if early:
-        return early
-    band = f"[{_fmt(lower)}, {_fmt(upper)}]"
-    if lower <= est.low and est.high <= upper:
-        return HELD, f"{_interval_text(est)} lies inside {band}"
-    if est.high < lower or est.low > upper:
-        return DID_NOT_HOLD, f"{_interval_text(est)} lies outside {band}"
-    return INCONCLUSIVE, f"{_interval_text(est)} overlaps the edge of {band}"
+    """(verdict, reason) of :func:`judge` for "within [lower, upper]"."""
+    j = judge(est, within(lower, upper))
+    return j.verdict, j.reason
 
 
-CLAIM_COLUMNS = ("claim", "estimate", "low", "high", "level", "repeats", "method", "threshold", "verdict", "reason")
+# --- several scopes: Holm's step-down correction for "did not hold" --------------------------------
 
 
-def claim_row(claim: str, est: Estimate | None, threshold: str, verdict: tuple[str, str]) -> dict:
-    """One row of a claims table with :data:`CLAIM_COLUMNS`; ``threshold`` is already in words
-    (e.g. "< 0.05", "within [0.88, 0.92]"); a missing estimate gives NaN cells."""
-    status, reason = verdict
-    if status not in VERDICTS:
-        raise ValueError(f"unknown verdict {status!r}; use one of {VERDICTS}")
-    if est is None:
-        numbers = dict(estimate=math.nan, low=math.nan, high=math.nan, level=math.nan, repeats=0, method="")
-    else:
-        numbers = dict(
-            estimate=est.estimate, low=est.low, high=est.high, level=est.level, repeats=est.repeats, method=est.method
+def p_value_against(est: Estimate, threshold: Threshold) -> float:
+    """One-sided p-value of the evidence that the claim FAILS in this scope (the null: the quantity
+    lies in the claimed region), from the estimate's t statistic.
+
+    below t: p = P(T_df >= (θ̂ − t)/se); above t: p = P(T_df <= (θ̂ − t)/se); within [a, b]: the
+    smaller of the two one-sided p-values (only one edge can be crossed). Ratios are compared on the
+    log scale. Without a stored se (exact, Clopper-Pearson, Fieller intervals) se is taken from the
+    interval's width, (high − low) / (2 z), normal reference; a point interval gives p = 0 or 1."""
+    if not est.has_interval:
+        return 1.0
+    transform = math.log if est.log_scale else float
+    se, df = est.se, est.df
+    if math.isnan(se):
+        if math.isinf(est.low) or math.isinf(est.high):
+            return 1.0
+        lo, hi = transform(est.low), transform(est.high)
+        se, df = (hi - lo) / (2 * float(sps.norm.ppf(0.5 + est.level / 2))), math.inf
+    center = transform(est.estimate)
+
+    def upper_tail(edge: float) -> float:  # evidence that the quantity is above edge
+        if se == 0:
+            return 0.0 if center >= edge else 1.0
+        z = (center - edge) / se
+        return float(sps.norm.sf(z) if math.isinf(df) else sps.t.sf(z, df))
+
+    def lower_tail(edge: float) -> float:  # evidence that the quantity is below edge
+        if se == 0:
+            return 0.0 if center <= edge else 1.0
+        z = (center - edge) / se
+        return float(sps.norm.cdf(z) if math.isinf(df) else sps.t.cdf(z, df))
+
+    def edge(value: float) -> float:
+        return transform(value) if math.isfinite(value) else value
+
+    if threshold.comparison is Comparison.BELOW:
+        return upper_tail(edge(threshold.high))
+    if threshold.comparison is Comparison.ABOVE:
+        return lower_tail(edge(threshold.low))
+    return min(lower_tail(edge(threshold.low)), upper_tail(edge(threshold.high)))
+
+
+def holm_rejections(p_values, alpha: float) -> np.ndarray:
+    """Holm's step-down procedure: sort p ascending, reject H_(i) while p_(i) <= alpha / (m − i + 1)
+    (i = 1..m), stop at the first that is not. Controls the family-wise error rate at ``alpha`` under
+    any dependence between the tests. Returns a boolean mask in the input order."""
+    p = np.asarray(p_values, dtype=float)
+    reject = np.zeros(p.size, dtype=bool)
+    for rank, index in enumerate(np.argsort(p, kind="stable")):
+        if p[index] <= alpha / (p.size - rank):
+            reject[index] = True
+        else:
+            break
+    return reject
+
+
+def judge_scopes(estimates: dict, threshold: Threshold) -> tuple[dict, Judgement]:
+    """One claim checked in several scopes (k values, architectures, datasets): per-scope judgements
+    and the claim's overall judgement.
+
+    Held in a scope: its interval lies on the claimed side (as :func:`judge`). Did not hold in a
+    scope: Holm's correction over the m scopes that have intervals rejects the claim there, at the
+    family-wise level (1 − level) / 2 one-sided (0.025 for 95% intervals, the level at which one
+    interval lying wholly on the wrong side says "did not hold"). A scope whose interval lies
+    wholly on the wrong side but that Holm does not reject is inconclusive. Overall: held if held
+    in every scope, did not hold if rejected in any, not run if no scope ran, else inconclusive."""
+    plain = {scope: judge(est, threshold) for scope, est in estimates.items()}
+    tested = [s for s, j in plain.items() if j.estimate is not None and j.estimate.has_interval]
+    m = len(tested)
+    out = dict(plain)
+    if m:
+        level = plain[tested[0]].estimate.level
+        alpha = (1 - level) / 2
+        p = [p_value_against(plain[s].estimate, threshold) for s in tested]
+        rejected = holm_rejections(p, alpha)
+        for scope, p_s, rej in zip(tested, p, rejected):
+            j = plain[scope]
+            holm = f"Holm over {m} scopes: p = {p_s:.2g}"
+            if rej:
+                out[scope] = dataclasses.replace(j, verdict=DID_NOT_HOLD, reason=f"{j.reason}; {holm}, rejected")
+            elif j.verdict is DID_NOT_HOLD:
+                out[scope] = dataclasses.replace(
+                    j, verdict=INCONCLUSIVE, reason=f"{j.reason}, but not after {holm} (> the corrected level)"
+                )
+    verdicts = [j.verdict for j in out.values()]
+    failed = [str(s) for s, j in out.items() if j.verdict is DID_NOT_HOLD]
+    if not verdicts or all(v is NOT_RUN for v in verdicts):
+        overall = Judgement(None, threshold, NOT_RUN, "no scope ran")
+    elif all(v is HELD for v in verdicts):
+        overall = Judgement(None, threshold, HELD, f"held in all {len(verdicts)} scopes")
+    elif failed:
+        overall = Judgement(
+            None, threshold, DID_NOT_HOLD, f"did not hold in {', '.join(failed)} after Holm's correction over {m}"
         )
-    return {"claim": claim, **numbers, "threshold": threshold, "verdict": status, "reason": reason}
+    else:
+        held = sum(v is HELD for v in verdicts)
+        overall = Judgement(None, threshold, INCONCLUSIVE, f"held in {held} of {len(verdicts)} scopes, none rejected")
+    return out, overall
 
 
 # --- over-dispersion of per-example correctness ("easy examples") -----------------------------------

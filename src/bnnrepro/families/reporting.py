@@ -8,6 +8,7 @@ their column headers (with units) and formats, so that one metric looks the same
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import pandas as pd
 from bnnrepro.errors import DataError
 from bnnrepro.families.base import FigureSpec
 from bnnrepro.io import read_csv
-from bnnrepro.stats import Estimate
+from bnnrepro.stats import Estimate, Judgement, Threshold, not_run_judgement
 
 #: Column formats: name -> what it shows.
 FORMATS = {
@@ -128,25 +129,67 @@ class Section:
     glance: list[Glance] = field(default_factory=list)
 
 
+class ClaimKind(enum.StrEnum):
+    """What a claim is, for the checklist's tally: a claim of a source document, a sanity check of
+    this pipeline (true by arithmetic or by construction when the code is right: packed sizes,
+    kernel exactness), or a published claim that this machine cannot test like for like (GPU
+    timings emulated on a CPU)."""
+
+    PUBLISHED = "published claim"
+    SANITY = "sanity check"
+    NOT_LIKE_FOR_LIKE = "not like-for-like"
+
+    __hash__ = str.__hash__
+
+
 @dataclass(frozen=True)
 class ClaimResult:
-    """The verdict of one claim in one scope (a dataset, an architecture, ...)."""
+    """The verdict of one claim in one scope (a dataset, an architecture, ...).
+
+    Build it with :func:`result` from a :class:`~bnnrepro.stats.Judgement`: the numbers, the
+    threshold and the verdict's reason then travel as fields (claims.csv and the report read them;
+    nothing parses the text). ``detail`` says what was compared (not the verdict's reason again);
+    ``fidelity`` how this scope's run differs from the source when it differs from the claim's."""
 
     scope: str
     verdict: str  # held / did not hold / inconclusive / not run
     estimate: Estimate | None  # None when not run
     threshold: str  # as a reader sees it, e.g. "< 5%"
-    detail: str  # why: the reason of the verdict, what was compared, power for nulls
+    detail: str  # what was compared, power for nulls
     unit: str = "pct"  # how estimate and interval are shown (a Col format)
+    judgement: Judgement | None = None
+    fidelity: str = ""
+
+    @property
+    def reason(self) -> str:
+        """Why the verdict: the judgement's reason (the interval against the threshold)."""
+        return self.judgement.reason if self.judgement is not None else ""
+
+
+def result(scope: str, judgement: Judgement, detail: str = "", fidelity: str = "") -> ClaimResult:
+    """The one way a claim check reports a scope: its judgement, what was compared and (optionally)
+    how this scope differs from the source."""
+    return ClaimResult(
+        scope,
+        judgement.verdict,
+        judgement.estimate,
+        judgement.threshold.text,
+        detail,
+        judgement.threshold.unit,
+        judgement,
+        fidelity,
+    )
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A published claim and how it is checked.
+    """A claim and how it is checked.
 
     ``check(context)`` returns one :class:`ClaimResult` per scope. ``decided_by`` is the kind of the
     family's figure that shows the evidence (empty: the family's section); ``caveat`` is shown
-    beside the verdict.
+    beside the verdict. ``kind`` (:class:`ClaimKind`) separates published claims from sanity checks
+    in the checklist; ``fidelity`` says how this run differs from the source (dataset,
+    architecture, scale, epochs, variant).
     """
 
     id: str
@@ -156,9 +199,14 @@ class Claim:
     check: Callable[[Context], list[ClaimResult]]
     decided_by: str = ""
     caveat: str = ""
+    kind: ClaimKind = ClaimKind.PUBLISHED
+    fidelity: str = ""
 
 
-def not_run(scope: str, reason: str, threshold: str = "") -> ClaimResult:
+def not_run(scope: str, reason: str, threshold: str | Threshold = "") -> ClaimResult:
+    """A scope with no result in this config (verdict "not run") and why."""
+    if isinstance(threshold, Threshold):
+        return result(scope, not_run_judgement(threshold, reason), reason)
     return ClaimResult(scope, "not run", None, threshold, reason)
 
 

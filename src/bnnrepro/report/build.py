@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import importlib
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -21,9 +22,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from bnnrepro import stats
 from bnnrepro.errors import ConfigError, DataError
 from bnnrepro.families.registry import FAMILIES
-from bnnrepro.families.reporting import ClaimResult, Context
+from bnnrepro.families.reporting import ClaimKind, ClaimResult, Context
 from bnnrepro.families.sources import ledger as claims_ledger
 from bnnrepro.families.sources import references
 from bnnrepro.io import json_safe, write_csv, write_text
@@ -41,16 +43,23 @@ CLAIM_COLUMNS = [
     "ci_high",
     "repeats",
     "threshold",
+    "comparison",
+    "threshold_low",
+    "threshold_high",
+    "threshold_source",
     "verdict",
+    "reason",
     "detail",
+    "kind",
+    "fidelity",
     "statement",
     "citation",
     "method",
 ]
 VERDICT_ORDER = ["held", "did not hold", "inconclusive", "not run"]
-#: The reason :mod:`bnnrepro.stats`' verdicts start their detail with ("95% interval [a, b] lies
-#: below 0.05; ..."): the claim table shows the interval, threshold and verdict in their own
-#: columns, so its "why" column leaves this clause out (claims.csv keeps it).
+#: Claims not yet built with :func:`bnnrepro.families.reporting.result` start their detail with the
+#: verdict's reason ("95% interval [a, b] lies below 0.05; ..."); for them only, the reason is split
+#: off the detail here. Claims built from a Judgement carry reason and detail as separate fields.
 VERDICT_REASON = re.compile(
     r"^\d+(\.\d+)?% interval \[[^\]]*\] (lies (at or )?(below|above|inside|outside)|straddles"
     r"|overlaps the edge of) (\[[^\]]*\]|[^;\s]+)(; |$)"
@@ -70,28 +79,49 @@ def evaluate_claims(context: Context) -> list[dict]:
             else:
                 results = claim.check(context)
             for result in results:
-                est = result.estimate
-                rows.append(
-                    {
-                        "claim": claim.id,
-                        "family": family.name,
-                        "scope": result.scope,
-                        "estimate": est.estimate if est else None,
-                        "ci_low": est.low if est else None,
-                        "ci_high": est.high if est else None,
-                        "repeats": est.repeats if est else 0,
-                        "threshold": result.threshold,
-                        "verdict": result.verdict,
-                        "detail": result.detail,
-                        "statement": claim.statement,
-                        "citation": claim.citation,
-                        "method": est.method if est else "",
-                        "unit": result.unit,
-                        "caveat": claim.caveat,
-                        "decided_by": claim.decided_by,
-                    }
-                )
+                rows.append(claim_row(claim, family.name, result))
     return rows
+
+
+def claim_row(claim, family: str, result: ClaimResult) -> dict:
+    """One row of claims.csv: every number and text as its own field, read from the judgement."""
+    est, judgement = result.estimate, result.judgement
+    if judgement is not None:
+        threshold = judgement.threshold
+        numbers = {
+            "comparison": str(threshold.comparison),
+            "threshold_low": threshold.low,
+            "threshold_high": threshold.high,
+            "threshold_source": threshold.source,
+        }
+        reason, detail = judgement.reason, result.detail
+    else:  # a claim check not yet ported to the judgement toolkit
+        numbers = {"comparison": "", "threshold_low": None, "threshold_high": None, "threshold_source": ""}
+        match = VERDICT_REASON.match(result.detail)
+        reason = match.group(0).rstrip("; ") if match else ""
+        detail = why(result.detail)
+    return {
+        "claim": claim.id,
+        "family": family,
+        "scope": result.scope,
+        "estimate": est.estimate if est else None,
+        "ci_low": est.low if est else None,
+        "ci_high": est.high if est else None,
+        "repeats": est.repeats if est else 0,
+        "threshold": result.threshold,
+        **numbers,
+        "verdict": str(result.verdict),
+        "reason": reason,
+        "detail": detail,
+        "kind": str(getattr(claim, "kind", ClaimKind.PUBLISHED)),
+        "fidelity": result.fidelity or getattr(claim, "fidelity", ""),
+        "statement": claim.statement,
+        "citation": claim.citation,
+        "method": est.method if est else "",
+        "unit": result.unit,
+        "caveat": claim.caveat,
+        "decided_by": claim.decided_by,
+    }
 
 
 def why(detail: str) -> str:
@@ -122,11 +152,10 @@ def claim_groups(claims: list[dict], sections: dict) -> list[dict]:
     for row in claims:
         row = dict(row)
         row["anchor"] = _anchor(row, sections)
-        has = row["estimate"] is not None and not pd.isna(row["estimate"])
-        row["estimate_text"] = format_value(row["estimate"], row["unit"]) if has else ""
-        interval_fmt = f"interval_{'pct' if row['unit'] in ('pct', 'pp') else 'num'}"
-        row["interval_text"] = format_value((row["ci_low"], row["ci_high"]), interval_fmt) if has else ""
-        row["why"] = why(row["detail"])
+        row["estimate_text"], row["interval_text"] = estimate_texts(
+            row["estimate"], row["ci_low"], row["ci_high"], row["unit"]
+        )
+        row["why"] = row["detail"]
         if groups and groups[-1]["claim"] == row["claim"]:
             groups[-1]["rows"].append(row)
         else:
@@ -136,6 +165,7 @@ def claim_groups(claims: list[dict], sections: dict) -> list[dict]:
                     "statement": row["statement"],
                     "citation": row["citation"],
                     "caveat": row["caveat"],
+                    "kind": row["kind"],
                     "rows": [row],
                 }
             )
@@ -151,6 +181,27 @@ def ledger_summary() -> dict:
         "checked": sum(e.checked for e in entries),
         "unchecked": claims_ledger.unchecked(entries),
     }
+
+
+def estimate_texts(estimate, low, high, unit: str) -> tuple[str, str]:
+    """The estimate and its interval as the checklist shows them, at one precision chosen so that
+    the shown estimate lies inside the shown interval (:func:`bnnrepro.stats.display_decimals`)."""
+    if estimate is None or pd.isna(estimate):
+        return "", ""
+    quantity = unit if unit in stats.UNITS else "num"
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return format_value(estimate, unit), ""
+    low, high = float(low), float(high)
+    if math.isinf(low) and math.isinf(high):
+        return format_value(estimate, unit), "unbounded"
+    if quantity == "num" and unit != "num":  # units without a fixed precision (ms, int, ...)
+        return format_value(estimate, unit), format_value((low, high), "interval_num")
+    digits = stats.display_decimals(float(estimate), low, high, quantity)
+    ends = [stats.format_quantity(v, "num" if quantity == "ratio" else quantity, digits) for v in (low, high)]
+    if quantity in ("pct", "pp"):
+        ends = [e.replace("%", "").replace(" pp", "").lstrip("+") for e in ends]
+    suffix = {"pct": "%", "pp": " pp", "ratio": "x"}.get(quantity, "")
+    return stats.format_quantity(float(estimate), quantity, digits), f"[{ends[0]}, {ends[1]}]{suffix}"
 
 
 def glance_groups(sections: list) -> list[dict]:
@@ -203,6 +254,10 @@ def build(
     if claims_out is not None:
         write_csv(claims_out, pd.DataFrame(claims)[CLAIM_COLUMNS])
     tally = {v: sum(1 for r in claims if r["verdict"] == v) for v in VERDICT_ORDER}
+    kind_tally = {
+        str(kind): {v: sum(1 for r in claims if r["verdict"] == v and r["kind"] == kind) for v in VERDICT_ORDER}
+        for kind in ClaimKind
+    }
     times = provenance.job_times(results / "benchmarks", FAMILIES)
     prov = {
         "git": provenance.git_state(),
@@ -241,6 +296,7 @@ def build(
         "commit": prov["git"]["commit"],
         "dirty": prov["git"]["dirty"],
         "tally": tally,
+        "kind_tally": kind_tally,
         "hardware": prov["hardware"],
         "packages": prov["packages"],
     }
@@ -248,7 +304,9 @@ def build(
         sections=list(sections.values()),
         family_sections=list(sections.items()),
         claim_groups=claim_groups(claims, sections),
+        claim_kinds=[str(kind) for kind in ClaimKind],
         tally=tally,
+        kind_tally=kind_tally,
         prov=prov,
         config=config,
         glance=glance_groups(list(sections.values())),
