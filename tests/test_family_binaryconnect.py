@@ -88,12 +88,16 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
     from bnnrepro.train.config import TrainConfig
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    cfg["binaryconnect"]["variant_settings"] = VARIANT_SETTINGS  # the schema's default
+    cfg["binaryconnect"]["variant_settings"] = VARIANT_SETTINGS | {  # the schema's default
+        "bc_det_unscaled": {"mode": "binaryconnect", "binarization": "det", "glorot_lr_scale": False}
+    }
     runs = {r.name: r.settings for r in binaryconnect.runs(cfg)}
     for name, settings in runs.items():
         TrainConfig.from_dict(dict(settings), name).validate()
     control, det = dict(runs["bc_real-s0"]), dict(runs["bc_det-s0"])
     assert {k for k in set(control) | set(det) if control.get(k) != det.get(k)} == {"binarization", "tags"}
+    unscaled = dict(runs["bc_det_unscaled-s0"])  # the ablation of the Glorot learning-rate scale
+    assert {k for k in set(unscaled) | set(det) if unscaled.get(k) != det.get(k)} == {"glorot_lr_scale", "tags"}
 
 
 # --- tables ----------------------------------------------------------------------------------------
