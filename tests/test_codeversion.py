@@ -62,7 +62,7 @@ def test_a_changed_statement_reruns_exactly_the_rules_that_import_it(src):
     assert after[TRAIN] != before[TRAIN]
     assert after[MEMO] == before[MEMO]  # the memorization tables do not import the training loop
     edit(
-        src / "bnnrepro/families/memorization/analysis.py",
+        src / "bnnrepro/families/memorization/tables.py",
         'LABEL_ORDER = ["true", "randY", "randX"]',
         'LABEL_ORDER = ["randY", "true", "randX"]',
     )
@@ -78,7 +78,7 @@ def test_a_new_import_brings_its_module_into_the_version(src):
     (src / "bnnrepro/families/extra_helper.py").write_text("VALUE = 1\n")
     assert code_version(MEMO, src=src) == before  # not imported: nothing changes
     edit(
-        src / "bnnrepro/families/memorization/analysis.py",
+        src / "bnnrepro/families/memorization/tables.py",
         "from bnnrepro import stats",
         "from bnnrepro import stats\nfrom bnnrepro.families import extra_helper  # noqa: F401",
     )

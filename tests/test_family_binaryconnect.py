@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnnrepro.families.binaryconnect import analysis
+from bnnrepro.families.binaryconnect import analysis, tables
 from bnnrepro.families.binaryconnect import declaration as binaryconnect
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
@@ -105,13 +105,13 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
 
 def test_weight_statistics():
     w = np.array([[-1.0, 1.0, 0.95, -0.5], [0.1, 0.0, -0.91, 0.2]], dtype=np.float32)
-    got = analysis.weight_statistics(w)
+    got = tables.weight_statistics(w)
     assert got["weights"] == 8
     assert got["share_saturated"] == pytest.approx(4 / 8)  # -1, 1, 0.95, -0.91
     assert got["share_at_bound"] == pytest.approx(2 / 8)
     assert got["mean_abs"] == pytest.approx(np.abs(w).mean())
     assert got["max_abs"] == pytest.approx(1.0)
-    small = analysis.weight_statistics(0.05 * w)  # a float layer: nothing near 1, but near its own maximum
+    small = tables.weight_statistics(0.05 * w)  # a float layer: nothing near 1, but near its own maximum
     assert small["share_saturated"] == 0 and small["share_near_max"] == pytest.approx(4 / 8)
 
 
@@ -176,7 +176,7 @@ def verdicts(results) -> list[str]:
 
 def test_comparisons_are_paired_by_seed():
     runs, weights = synthetic({"bc_det": 0.30, "bc_stoch": 0.28, "bc_real": 0.20}, {"bc_det": 0.13}, seed_effect=0.05)
-    table = analysis.comparisons(runs, weights).set_index(["quantity", "variant"])
+    table = tables.comparisons(runs, weights).set_index(["quantity", "variant"])
     row = table.loc[("share_saturated", "bc_det")]
     # A large effect shared by the seeds of both variants cancels out in the paired difference.
     assert row["difference"] == pytest.approx(0.10) and [row["low"], row["high"]] == pytest.approx([0.10, 0.10])
@@ -184,10 +184,10 @@ def test_comparisons_are_paired_by_seed():
     assert ("share_saturated", "none") not in table.index  # saturation is compared for BinaryConnect only
     assert table.loc[("test_error_at_best_valid", "bc_det"), "difference"] == pytest.approx(0.01)
     assert table.loc[("test_error_at_best_valid", "bc_det"), "reference"] == "none"
-    variants = analysis.by_variant(runs, weights)
+    variants = tables.by_variant(runs, weights)
     assert list(variants["variant"]) == list(VARIANT_SETTINGS) and (variants["seeds"] == 3).all()
     # Only seeds run in both variants are paired.
-    est, a, b = analysis.paired(
+    est, a, _b = tables.paired(
         weights[weights["seed"] != 2].pipe(lambda w: w[~((w["variant"] == "bc_det") & (w["seed"] == 0))]),
         "fashion_mnist",
         "share_saturated",
@@ -308,7 +308,7 @@ def test_tables_figures_and_section_from_tiny_runs(tmp_path, fashion_mnist):
     runs = context.csv(paths["runs"])
     assert len(runs) == 6 and runs["best_valid_epoch"].between(1, 2).all()
     features = context.csv(paths["features"])
-    assert len(features) == 3 * min(units, analysis.FEATURE_UNITS)
+    assert len(features) == 3 * min(units, tables.FEATURE_UNITS)
     assert (features["height"] == 28).all() and "w783" in features.columns
     histograms = context.csv(paths["histograms"])
     assert histograms.groupby("run")["count"].sum().eq(units * 784).all()

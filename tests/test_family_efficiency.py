@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnnrepro.families.efficiency import analysis
+from bnnrepro.families.efficiency import analysis, tables
 from bnnrepro.families.efficiency import declaration as efficiency
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
@@ -165,7 +165,7 @@ def context_with(
     if runs is not None:
         write_csv(tmp_path / paths["runs"], runs)
     if timings is not None:
-        write_csv(tmp_path / paths["inference_ratios"], analysis.inference_ratios(timings))
+        write_csv(tmp_path / paths["inference_ratios"], tables.inference_ratios(timings))
     if exports is not None:
         write_csv(tmp_path / paths["exports"], exports)
     return Context(cfg, tmp_path, tmp_path / "report")
@@ -178,7 +178,7 @@ def verdicts(results) -> list[str]:
 def test_training_ratios_are_paired_by_repeat():
     runs = synthetic_runs(0.5, 0.8, noise=0.0)
     runs.loc[runs["seed"] == 1, "seconds_per_epoch"] *= 3  # a slow phase of the machine hits both variants
-    ratios = analysis.training_ratios(runs).set_index("metric")
+    ratios = tables.training_ratios(runs).set_index("metric")
     assert ratios.loc["seconds_per_epoch", "ratio"] == pytest.approx(0.5)
     assert ratios.loc["seconds_per_epoch", ["low", "high"]].tolist() == pytest.approx([0.5, 0.5])
     assert ratios.loc["peak_rss_mb", "ratio"] == pytest.approx(0.8)
@@ -269,7 +269,7 @@ def test_packed_size_claim(tmp_path):
 def test_inference_speedups_are_paired_by_block():
     timings = synthetic_timings(2.0, noise=0.0)
     timings.loc[timings["block"] == 3, "median_ms"] *= 5  # a disturbed block slows every condition alike
-    ratios = analysis.inference_ratios(timings).set_index(["batch_size", "comparison"])
+    ratios = tables.inference_ratios(timings).set_index(["batch_size", "comparison"])
     assert ratios.loc[(1, "packed_vs_float_network"), "speedup"] == pytest.approx(2.0)
     assert ratios.loc[(1000, "packed_vs_bnn_float"), ["low", "high"]].tolist() == pytest.approx([2.0, 2.0])
     assert ratios.loc[(1, "bnn_float_vs_float_network"), "speedup"] == pytest.approx(1.0)

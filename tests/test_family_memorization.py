@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from tests.conftest import ROOT
 
-from bnnrepro.families.memorization import analysis, declaration
+from bnnrepro.families.memorization import analysis, declaration, tables
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
@@ -24,7 +24,7 @@ REGULARIZERS = {
     "none": {},
     "dropout": {"dropout": [0.5]},
     "l2": {"l2": 0.0005},
-    "l2_inert": {"l2": 0.0005, "l2_gradient": "none"},
+    "l2_inert": {"l2": 0.0005, "l2_gradient": "binarized"},
 }
 DATASET = "fashion_mnist"
 EPOCHS = 4
@@ -88,56 +88,41 @@ def test_default_config_fans_out_into_grid_extra_seeds_inert_l2_and_sweep(defaul
 
     runs = declaration.runs(default_config)
     keys = [run.key for run in runs]
-    assert len(keys) == len(set(keys)) == 18 * 3 + 1 + 2 * 3 + 5
+    coefficients = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 5e-4)
+    assert len(keys) == len(set(keys)) == 12 * 3 + 3 + 2 * 3 + 2 * len(coefficients) * 3
     grid = [
         f"{DATASET}/{b}-{lab}-{reg}-s{s}"
         for b in ("det", "stoch")
         for lab in ("true", "randY", "randX")
-        for reg in ("none", "dropout", "l2")
+        for reg in ("none", "dropout")
         for s in range(3)
     ]
     assert keys[: len(grid)] == grid
-    assert keys[len(grid) :] == [
-        f"{DATASET}/{name}"
-        for name in (
-            "det-randY-l2_inert-s0",
-            "det-randY-none-s3",
-            "det-randY-none-s4",
-            "det-randY-none-s5",
-            "det-randX-none-s3",
-            "det-randX-none-s4",
-            "det-randX-none-s5",
-            "det-randY-l2_1e-08-s0",
-            "det-randY-l2_1e-07-s0",
-            "det-randY-l2_1e-06-s0",
-            "det-randY-l2_1e-05-s0",
-            "det-randY-l2_0.0001-s0",
-        )
-    ]
+    extra = [f"det-randY-l2_inert-s{s}" for s in range(3)]
+    extra += [f"det-{lab}-none-s{s}" for lab in ("randY", "randX") for s in (3, 4, 5)]
+    extra += [f"det-{lab}-l2_{c:g}-s{s}" for lab in ("true", "randY") for c in coefficients for s in range(3)]
+    assert keys[len(grid) :] == [f"{DATASET}/{name}" for name in extra]
     seeds: dict[str, list[int]] = {}
     for run in runs:
         seeds.setdefault(run.name.rsplit("-s", 1)[0], []).append(run.condition["seed"])
     assert seeds.pop("det-randY-none") == seeds.pop("det-randX-none") == [0, 1, 2, 3, 4, 5]
-    assert seeds.pop("det-randY-l2_inert") == [0]
-    sweep = {name: s for name, s in seeds.items() if name.startswith("det-randY-l2_")}
-    assert sorted(sweep) == sorted(f"det-randY-l2_{c:g}" for c in (1e-8, 1e-7, 1e-6, 1e-5, 1e-4))
-    assert all(s == [0] for s in sweep.values())
-    rest = {name: s for name, s in seeds.items() if name not in sweep}
-    assert len(rest) == 16 and all(s == [0, 1, 2] for s in rest.values())
+    assert all(s == [0, 1, 2] for s in seeds.values())
+    # each seed draws its own labels / noise / subset, the same in every condition (pairing by seed)
+    assert all(run.settings["data_seed"] == run.condition["seed"] for run in runs)
 
     by_name = {run.name: run for run in runs}
-    inert = by_name["det-randY-l2_inert-s0"]
-    assert inert.settings["l2"] == 0.0005 and inert.settings["l2_gradient"] == "none"
-    assert inert.condition == {"binarization": "det", "labels": "randY", "regularization": "l2_inert", "seed": 0}
-    swept = by_name["det-randY-l2_1e-06-s0"].settings
-    assert swept["l2"] == 1e-6 and swept["binarization"] == "det" and swept["labels"] == "randY"
-    assert swept["tags"] == ["binarization=det", "labels=randY", "regularization=l2_1e-06"]
+    inert = by_name["det-randY-l2_inert-s1"]
+    assert inert.settings["l2"] == 0.0005 and inert.settings["l2_gradient"] == "binarized"
+    assert inert.condition == {"binarization": "det", "labels": "randY", "regularization": "l2_inert", "seed": 1}
+    swept = by_name["det-true-l2_1e-06-s2"].settings
+    assert swept["l2"] == 1e-6 and swept["binarization"] == "det" and swept["labels"] == "true"
+    assert swept["tags"] == ["binarization=det", "labels=true", "regularization=l2_1e-06"]
+    assert "l2_gradient" not in swept  # the sweep applies the penalty as intended (the default, latent)
     stoch = by_name["stoch-randX-dropout-s2"].settings
     assert stoch["binarization"] == "stoch" and stoch["dropout"] == [0.5] and stoch["seed"] == 2
+    # the original scripts' stochastic variant: {0, 1} "sigmoid" activations, sampled evaluation
+    assert stoch["activation"] == "binary_sigmoid" and stoch["stochastic_eval"] == "sample"
     assert stoch["hidden"] == [1024] and stoch["train_size"] == 1000 and stoch["epochs"] == 50
-    assert (
-        by_name["det-true-l2-s1"].settings["l2"] == 0.0005 and "l2_gradient" not in by_name["det-true-l2-s1"].settings
-    )
     for run in runs:  # every run is a valid `bnnrepro train` run
         TrainConfig.from_dict(dict(run.settings), run.key).validate()
     assert [spec.kind for spec in declaration.figures(default_config)] == [
@@ -154,18 +139,18 @@ def test_chunks_hold_runs_of_one_condition(default_config):
     chunks = declaration.chunks(default_config)
     assert sorted(run.key for chunk in chunks for run in chunk.runs) == sorted(run.key for run in runs)
     for chunk in chunks:
-        assert 1 <= len(chunk.runs) <= 3
+        assert 1 <= len(chunk.runs) <= default_config["memorization"]["runs_per_job"]
         conditions = {
             (run.dataset, *(run.condition[k] for k in ("binarization", "labels", "regularization")))
             for run in chunk.runs
         }
         assert len(conditions) == 1, chunk.name
     names = {chunk.name: [run.name for run in chunk.runs] for chunk in chunks}
-    assert names["det-randY-none.0"] == ["det-randY-none-s0", "det-randY-none-s1", "det-randY-none-s2"]
-    assert names["det-randY-none.1"] == ["det-randY-none-s3", "det-randY-none-s4", "det-randY-none-s5"]
-    assert names["stoch-true-l2"] == ["stoch-true-l2-s0", "stoch-true-l2-s1", "stoch-true-l2-s2"]
-    assert names["det-randY-l2_inert"] == ["det-randY-l2_inert-s0"]
-    assert len(chunks) == 16 + 2 * 2 + 1 + 5
+    assert names["det-randY-none"] == [f"det-randY-none-s{s}" for s in range(6)]  # 6 runs per job
+    assert names["stoch-true-dropout"] == ["stoch-true-dropout-s0", "stoch-true-dropout-s1", "stoch-true-dropout-s2"]
+    assert names["det-randY-l2_inert"] == [f"det-randY-l2_inert-s{s}" for s in range(3)]
+    # 12 grid conditions, l2_inert, the sweep's 6 coefficients x 2 label modes: one job each
+    assert len(chunks) == 12 + 1 + 12
     small = config(runs_per_job=2)
     assert [len(c.runs) for c in declaration.chunks(small)] == [2, 1] * 18
 
@@ -258,7 +243,7 @@ def write_results(tmp_path: Path, curves: pd.DataFrame, **thresholds) -> Context
     cfg["claims"] = {**THRESHOLDS, **thresholds}
     paths = declaration.tables(cfg)
     write_csv(tmp_path / paths["curves"], curves)
-    summary = analysis.summarize(curves, [0.5, 0.1, 0.05])
+    summary = tables.summarize(curves, [0.5, 0.1, 0.05])
     write_csv(tmp_path / paths["summary"], summary)
     return Context(cfg, tmp_path, tmp_path / "report")
 
@@ -294,7 +279,7 @@ def memorizing_world() -> dict:
 
 def test_summary_of_synthetic_curves():
     curves = run_curves(DATASET, ("det", "randY", "none"), 3, train=0.02, test=0.9)
-    row = analysis.summarize(curves, [0.5, 0.1, 0.05]).iloc[0]
+    row = tables.summarize(curves, [0.5, 0.1, 0.05]).iloc[0]
     assert row["seed"] == 3 and row["epochs"] == EPOCHS and row["final_train_error"] == pytest.approx(0.02)
     assert row["final_train_error_class_min"] == pytest.approx(0, abs=1e-12) and row[
         "final_train_error_class_max"
@@ -312,7 +297,7 @@ def test_summary_keeps_runs_of_the_same_name_on_different_datasets():
         ],
         ignore_index=True,
     )
-    summary = analysis.summarize(curves, [0.5]).set_index("dataset")
+    summary = tables.summarize(curves, [0.5]).set_index("dataset")
     assert list(summary.index) == ["cifar10", "svhn"]
     assert summary["final_train_error"].tolist() == pytest.approx([0.01, 0.40])
 

@@ -63,15 +63,17 @@ def test_default_config_validates_and_fans_out():
     grid = config["memorization"]["grid"]
     n_grid = len(grid["binarization"]) * len(grid["labels"]) * len(grid["regularization"])
     # the grid, l2_inert, 3 more seeds of det/randY/none and det/randX/none (the chance claim), the sweep
-    assert len(memo) == n_grid * seeds + 1 + 2 * 3 + len(config["memorization"]["l2_sweep"]["coefficients"])
+    sweep = config["memorization"]["l2_sweep"]
+    n_sweep = len(sweep["coefficients"]) * len(sweep["labels"]) * len(sweep["seeds"])
+    assert len(memo) == n_grid * seeds + seeds + 2 * 3 + n_sweep
     run = next(r for r in memo if r.name == "det-randY-dropout-s1")
     assert run.settings["dropout"] == [0.5] and run.settings["labels"] == "randY" and run.settings["seed"] == 1
     assert "regularization=dropout" in run.settings["tags"]
     inert = next(r for r in memo if r.condition["regularization"] == "l2_inert")
-    assert inert.settings["l2"] == 0.0005 and inert.settings["l2_gradient"] == "none"
+    assert inert.settings["l2"] == 0.0005 and inert.settings["l2_gradient"] == "binarized"
     # a chunk holds the seeds of one condition
     chunks = FAMILIES["memorization"].chunks(config)
-    assert {len(c.runs) for c in chunks} <= {1, 2, 3} and sum(len(c.runs) for c in chunks) == len(memo)
+    assert {len(c.runs) for c in chunks} <= {1, 2, 3, 4, 5, 6} and sum(len(c.runs) for c in chunks) == len(memo)
     easy = FAMILIES["easy_examples"].runs(config)
     repeats = config["easy_examples"]["repeats"]
     assert len(easy) == 3 * repeats and {r.settings["epochs"] for r in easy} == {1}
@@ -335,7 +337,8 @@ def test_code_edits_rerun_exactly_the_rules_that_import_them(ci_run, tmp_path):
     loop = checkout / "src/bnnrepro/train/loop.py"
     loop.write_text(loop.read_text().replace("def _evaluate(", "# a maintainer's note\n\n\ndef _evaluate(", 1))
     assert _dry_run_in(checkout, args) == {}
-    analysis = checkout / "src/bnnrepro/families/memorization/analysis.py"
+    analysis = checkout / "src/bnnrepro/families/memorization/tables.py"
+    assert 'BIN_ORDER = ["det", "stoch"]' in analysis.read_text()
     analysis.write_text(analysis.read_text().replace('BIN_ORDER = ["det", "stoch"]', 'BIN_ORDER = ["stoch", "det"]', 1))
     stats = _dry_run_in(checkout, args)
     assert set(stats) == {"memorization_tables", "memorization_figures", "report", "all", "total"}, stats

@@ -1,14 +1,18 @@
 """What an experiment family declares, and the pieces every family shares.
 
-A family (memorization, easy examples, ...) is one package under :mod:`bnnrepro.families` with two
-modules:
+A family (memorization, easy examples, ...) is one package under :mod:`bnnrepro.families`:
 
 * ``declaration.py`` *declares* the family: its config section -> the training runs it fans out into
   (:class:`Run`, grouped into :class:`Chunk` jobs), the tables it aggregates them into and the figures
   it draws (paths and captions). It imports no torch, pandas or matplotlib, so that the workflow
   (``snakemake -n``, ``--lint``) reads it in milliseconds;
-* ``analysis.py`` *computes*: tables from the runs, figures from the tables, the report section and
-  the claims, and the family's command-line verbs.
+* the analysis *computes*, one module per job: ``tables.py`` the tidy tables from the runs
+  (``make_tables``), ``figures.py`` the figures from the tables (``make_figures``), ``section.py``
+  the report section (``section``) and ``claims.py`` the claims (``CLAIMS``); ``analysis.py``
+  (the module :attr:`Family.analysis` names) only gathers those four for the registry;
+* a family with jobs other than training has a module for them (e.g. ``lookup_tables.compute``),
+  named in :attr:`Family.commands` as its command-line verbs; it is kept apart from the analysis so
+  that editing the analysis or a caption reruns no job.
 
 The rules (workflow/rules), the report and the claim checklist only iterate over the registry
 (:data:`bnnrepro.families.FAMILIES`): a fact about a family is written in its package alone.
@@ -209,7 +213,7 @@ class Family:
     name: str
     title: str
     source: str  # the citation of the experiment, e.g. "Mehta et al. 2017, Figs 1-4"
-    analysis: str  # the module computing its tables, figures, section and claims
+    analysis: str  # the module gathering make_tables, make_figures, section and CLAIMS
     tables: Callable[[Mapping], dict[str, str]]
     figures: Callable[[Mapping], list[FigureSpec]]
     runs: Callable[[Mapping], list[Run]] = lambda config: []

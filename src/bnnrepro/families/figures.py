@@ -52,8 +52,6 @@ PALETTES: dict[str, dict[str, str]] = {
         "triton_int8 int8 (pre-packed)": "#4477aa",
     },
 }
-DASHES = {"det": "", "stoch": (4, 2)}
-CLASS_PALETTE = "tab10"
 
 
 def setup() -> None:

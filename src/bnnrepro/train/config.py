@@ -106,8 +106,8 @@ class TrainConfig:
     )
     l2_gradient: str = setting(
         "latent",
-        "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or none (as the original code: taken w.r.t. the binarized weights, the penalty never reaches the weights)",
-        choices=("latent", "none"),
+        "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or binarized (as the original code: the penalty is in the loss, but every gradient is taken w.r.t. the binarized weights and applied to the latent ones)",
+        choices=("latent", "binarized"),
         group="regularization",
     )
     # optimisation

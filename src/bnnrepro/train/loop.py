@@ -49,6 +49,7 @@ from bnnrepro.nn.summary import summarize
 from bnnrepro.train.config import TrainConfig
 from bnnrepro.train.metrics import error_rows, loss_value, predict
 from bnnrepro.train.optim import (
+    BinarizedWeightGradients,
     l2_weights,
     make_optimizer,
     pm1_targets,
@@ -222,9 +223,10 @@ def _train_locked(
     spec = cfg.model_spec()
     model = build_model(spec, data.input_shape, num_classes).to(device)
     optimizer = make_optimizer(model, cfg.lr_start, cfg.glorot_lr_scale, cfg.optimizer, clip_weights=cfg.clip_weights)
-    # l2_gradient "none" is the original code's penalty: added to the loss but differentiated with
-    # respect to the binarized weights, so nothing of it reaches the weights: no term at all.
-    penalised = l2_weights(model, cfg.l2_scope) if cfg.l2 and cfg.l2_gradient == "latent" else []
+    # l2_gradient "binarized" is the original code's path: the penalty is in the loss, but the
+    # gradients applied to the latent weights are taken with respect to the binarized ones.
+    penalised = l2_weights(model, cfg.l2_scope) if cfg.l2 else []
+    original_path = BinarizedWeightGradients(model) if cfg.l2 and cfg.l2_gradient == "binarized" else None
 
     x_train = data.train.x.to(device)
     y_train = data.train.y.to(device)
@@ -256,7 +258,17 @@ def _train_locked(
             lr = cfg.lr_at(epoch)
             set_learning_rate(optimizer, lr)
             t0 = time.perf_counter()
-            _train_epoch(model, optimizer, x_train, t_train, cfg, order, penalised, bar.update if progress else None)
+            _train_epoch(
+                model,
+                optimizer,
+                x_train,
+                t_train,
+                cfg,
+                order,
+                penalised,
+                bar.update if progress else None,
+                original_path,
+            )
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             t1 = time.perf_counter()
@@ -309,10 +321,20 @@ def _train_locked(
 
 
 def _train_epoch(
-    model, optimizer, x, targets, cfg: TrainConfig, order: torch.Generator, penalised: list[torch.Tensor], on_step=None
+    model,
+    optimizer,
+    x,
+    targets,
+    cfg: TrainConfig,
+    order: torch.Generator,
+    penalised: list[torch.Tensor],
+    on_step=None,
+    original_path: BinarizedWeightGradients | None = None,
 ) -> None:
     """One epoch of minibatch steps in the order of a fresh permutation drawn from ``order``; the
-    optimizer's step includes the clipping of latent weights."""
+    optimizer's step includes the clipping of latent weights. ``penalised``: the latent weights of
+    the L2 term l2 * Σ W²; ``original_path``: take the binary layers' gradients w.r.t. their
+    binarized weights (the original code's path) instead of the latent ones."""
     model.train()
     n, bs = len(x), cfg.batch_size
     perm = torch.randperm(n, generator=order).to(x.device)
@@ -327,6 +349,8 @@ def _train_epoch(
             loss = loss + cfg.l2 * torch.stack([w.square().sum() for w in penalised]).sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if original_path is not None:
+            original_path.apply()
         optimizer.step()
         if on_step is not None:
             on_step()

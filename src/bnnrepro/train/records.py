@@ -6,16 +6,24 @@ job ends with a *manifest* (the job's output) that lists its runs and the SHA-25
 ``summary.json``. Every reader goes through :func:`read_manifest` / :func:`verified_run`, so a
 truncated or edited result file is reported naming the file and the fix, never silently used; the
 training loop itself retrains a run whose seal does not verify.
+
+:func:`first_layer_weights` reads a run's saved model (``model.pt``) for analyses that look at its
+weights, as numpy, without unpickling anything but tensors and plain containers.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bnnrepro.errors import DataError
 from bnnrepro.io import file_digest, write_json
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SUMMARY = "summary.json"
 #: Result files covered by a run's seal when they exist (the model too: analyses read its weights).
@@ -112,3 +120,36 @@ def read_manifest(path: str | os.PathLike) -> list[Path]:
 def read_manifests(paths) -> list[Path]:
     """:func:`read_manifest` over several manifests, in order."""
     return [folder for path in paths for folder in read_manifest(path)]
+
+
+def first_layer_weights(folder: str | os.PathLike) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The weights of a run's first dense or convolution layer ([units, ...], float32; the latent
+    weights for a binarized layer) and the shape of one tile of it: the input image (a dense layer
+    over the pixels), the kernel (a convolution), else one row of inputs. Read from the run's
+    ``model.pt`` (spec, input shape, classes and state dict, as :func:`bnnrepro.train.loop.train`
+    saves it) with ``weights_only``: tensors and plain containers only."""
+    import torch
+
+    path = Path(folder) / "model.pt"
+    if not path.is_file():
+        raise DataError(
+            f"{path} is missing: the family reads the first layer's weights from the saved model; "
+            "delete the run's folder and its chunk manifest and rerun"
+        )
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        state = saved["state_dict"]
+        channels, height, width = saved["input_shape"]
+    except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise DataError(
+            f"{path} is not a model saved by `bnnrepro train` ({exc}); delete the run's folder and rerun"
+        ) from None
+    for name, tensor in state.items():
+        if name.endswith("weight") and tensor.dim() in (2, 4):
+            w = tensor.float().numpy()
+            if w.ndim == 4:
+                return w, tuple(w.shape[2:])
+            if w.shape[1] == channels * height * width:
+                return w, (height, width)
+            return w, (1, w.shape[1])
+    raise DataError(f"{path} has no dense or convolution weight")

@@ -5,8 +5,9 @@ A condition is (dataset, binarization, labels). Each condition trains ``repeats`
 one epoch, run r with seed r (its own initialisation and data order) on the same data (the same
 training subset, random labels and randX noise: ``data_seed`` is shared), and records whether it
 gets each of the same ``probe_size`` fixed training examples right (``probe.csv``). The run is the
-unit of replication; the analysis (``analysis.py``) tests whether the per-example counts of correct
-runs are over-dispersed against "every example equally hard" (:func:`bnnrepro.stats.overdispersion`).
+unit of replication; the analysis (``tables.py``) tests whether the per-example counts of correct
+runs are over-dispersed against "every example equally hard"
+(:mod:`~bnnrepro.families.easy_examples.overdispersion`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ Memorization", Tables 1-4 and Figure 1).
 
 No training runs: the family's compute jobs each run ``bnnrepro lookup_tables table TABLE`` (module
 :mod:`~bnnrepro.families.lookup_tables.compute`) on one dataset and write one tidy CSV under
-``results/lookup_tables/<dataset>/``; the ``tables`` step (:mod:`~bnnrepro.families.lookup_tables.analysis`)
+``results/lookup_tables/<dataset>/``; the ``tables`` step (:mod:`~bnnrepro.families.lookup_tables.tables`)
 reads those CSVs. The jobs of a dataset:
 
 * ``table1``: memorization (on ``memorization_train_size`` examples, default all, as the paper)
@@ -164,7 +164,7 @@ def jobs(config: Mapping) -> list[Job]:
                 if labels == "real":
                     args = ["--labels", "real", "--seed", *seeds, "--data-seed", draws[0]]
                 else:  # one network per draw, its seed the draw's: the draw (and its mirror) is the replicate
-                    kinds = ["random", "random_mirror"] if section.get("mirror_draws", True) else ["random"]
+                    kinds = ["random", "random_mirror"] if section.get("mirror_draws", False) else ["random"]
                     args = ["--labels", *kinds, "--seed", *draws, "--data-seed", *draws, "--pairing", "paired"]
                 out.append(Job(dataset, f"table3-{labels}", "table3", tuple(common("table3") + ["--k", *ks] + args)))
         if part_enabled(config, "pairwise"):

@@ -7,7 +7,12 @@ regularization a name under ``memorization.regularizers`` (``none``, ``dropout``
 paper's coefficient applied as intended, ``l2_inert`` as the original code applied it). Seeds repeat
 a condition; the seed is the unit of replication of every claim. Conditions come from the
 ``grid`` (its cross product, on every dataset), explicit ``conditions`` (each may carry its own
-settings and seeds) and the ``l2_sweep`` (det/randY at several L2 coefficients).
+settings and seeds) and the ``l2_sweep`` (L2 coefficients x label modes, det by default).
+
+Each seed draws its own data: ``data_seed`` follows ``seed`` (the training subset, the random
+labels and the randX noise of seed j are those of data seed j, in every condition), so the
+repeats of a claim cover the label draw as well as initialisation and data order, and conditions
+compared "paired by seed" share their data. A condition's own settings may fix ``data_seed``.
 """
 
 from __future__ import annotations
@@ -51,19 +56,22 @@ def conditions(config: Mapping) -> list[dict]:
     for cond in section.get("conditions", []):
         out.append(dict(cond, settings=cond.get("settings", {}), seeds=list(cond.get("seeds") or seeds)))
     sweep = section.get("l2_sweep") or {}
+    sweep_labels = sweep.get("labels", "randY")
+    sweep_labels = [sweep_labels] if isinstance(sweep_labels, str) else list(sweep_labels)
     for d in section.get("datasets", []) if sweep.get("coefficients") else []:
-        for coefficient in sweep["coefficients"]:
-            out.append(
-                dict(
-                    dataset=d,
-                    binarization=sweep.get("binarization", "det"),
-                    labels=sweep.get("labels", "randY"),
-                    regularization=sweep_name(coefficient),
-                    settings={"l2": float(coefficient)},
-                    seeds=list(sweep.get("seeds") or seeds[:1]),
-                    sweep=True,
+        for labels in sweep_labels:
+            for coefficient in sweep["coefficients"]:
+                out.append(
+                    dict(
+                        dataset=d,
+                        binarization=sweep.get("binarization", "det"),
+                        labels=labels,
+                        regularization=sweep_name(coefficient),
+                        settings={"l2": float(coefficient)},
+                        seeds=list(sweep.get("seeds") or seeds[:1]),
+                        sweep=True,
+                    )
                 )
-            )
     return out
 
 
@@ -87,6 +95,7 @@ def runs(config: Mapping) -> list[Run]:
                 reg_settings,
                 cond["settings"],
             )
+            settings.setdefault("data_seed", seed)  # each seed its own label draw / noise / subset
             settings.update(
                 dataset=cond["dataset"],
                 labels=cond["labels"],
