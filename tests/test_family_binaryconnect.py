@@ -15,7 +15,18 @@ from bnnrepro.families.binaryconnect import declaration as binaryconnect
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
 
-THRESHOLDS = {"bc_saturation_margin": 0.05, "bc_regularizer_margin": 0.005}
+#: The claims added from the claims ledger (their tests: tests/test_ledger_claims.py).
+LEDGER_CLAIMS = ("bc-dropout-beats-none", "bc-stoch-worse-than-det", "bc-lr-scale-helps", "bc-published-numbers")
+
+THRESHOLDS = {
+    "bc_saturation_margin": 0.05,
+    "bc_regularizer_margin": 0.005,
+    "bc_dropout_margin": 0.0,
+    "bc_stoch_margin": 0.0,
+    "bc_lr_scale_margin": 0.0,
+    "published_tolerance": 0.02,
+    "published_tolerance_approx": 0.05,
+}
 VARIANT_SETTINGS = {
     "none": {"mode": "float"},
     "bc_det": {"mode": "binaryconnect", "binarization": "det"},
@@ -320,5 +331,8 @@ def test_tables_figures_and_section_from_tiny_runs(tmp_path, fashion_mnist):
     assert len(section.tables) == 4 and len(section.figures) == 5
     assert [g.what for g in section.glance] == ["paper", "this run"]
     assert all(
-        r.verdict in ("held", "did not hold", "inconclusive") for claim in analysis.CLAIMS for r in claim.check(context)
+        r.verdict in ("held", "did not hold", "inconclusive")
+        for claim in analysis.CLAIMS
+        if claim.id not in LEDGER_CLAIMS  # the ledger's claims: tests/test_ledger_claims.py
+        for r in claim.check(context)
     )

@@ -13,7 +13,17 @@ from bnnrepro.families.efficiency import declaration as efficiency
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
 
-THRESHOLDS = {"train_time_ratio": 0.71, "train_memory_ratio": 0.86, "packed_size_ratio": 0.1, "inference_speedup": 2.0}
+#: The claims added from the claims ledger (their tests: tests/test_ledger_claims.py).
+LEDGER_CLAIMS = ("stoch-trains-leaner-faster", "bnn-accuracy-minor-loss")
+
+THRESHOLDS = {
+    "train_time_ratio": 0.71,
+    "train_memory_ratio": 0.86,
+    "packed_size_ratio": 0.1,
+    "inference_speedup": 2.0,
+    "accuracy_tradeoff": 0.05,
+    "stoch_resource_ratio": 1.0,
+}
 
 
 def config(**section) -> dict:
@@ -339,5 +349,8 @@ def test_inference_job_and_tables_on_trained_models(tmp_path, fashion_mnist):
     assert runs["position"].tolist() == [0, 1]
     assert len(context.csv(efficiency.tables(cfg)["inference_ratios"])) == 2 * 3
     assert all(
-        r.verdict in ("held", "did not hold", "inconclusive") for claim in analysis.CLAIMS for r in claim.check(context)
+        r.verdict in ("held", "did not hold", "inconclusive")
+        for claim in analysis.CLAIMS
+        if claim.id not in LEDGER_CLAIMS  # the ledger's claims: tests/test_ledger_claims.py
+        for r in claim.check(context)
     )

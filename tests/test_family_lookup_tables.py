@@ -33,7 +33,14 @@ from bnnrepro.families.lookup_tables.section import draw_groups
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
 
-THRESHOLDS = {"lut_above_chance": 0.05, "lut_saturated": 0.999, "lut_chance_tolerance": 0.02, "lut_gap_slope": 0.0}
+THRESHOLDS = {
+    "lut_above_chance": 0.05,
+    "lut_saturated": 0.999,
+    "lut_chance_tolerance": 0.02,
+    "lut_gap_slope": 0.0,
+    "lut_random_fit_slope": 0.0,
+    "lut_wiring_sd": 0.01,
+}
 
 
 def section_config(**parts) -> dict:

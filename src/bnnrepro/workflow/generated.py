@@ -110,7 +110,9 @@ def claims_block() -> str:
         entries = ", ".join(f"`{e.id}`" for e in checks.get(claim.id, []))
         lines.append(f"| `{claim.id}` | {family} | {_cell(claim.statement)} | {_cell(claim.citation)} | {entries} |")
     statuses = ["checked"] + [reason.value for reason in ledger_module.Reason]
-    headers = {"checked": "checked by a claim"} | {r.value: r.label for r in ledger_module.Reason}
+    headers = {"checked": "checked by a claim (published numbers: by the paper preset)"} | {
+        r.value: r.label for r in ledger_module.Reason
+    }
     tally = ledger_module.tally(ledger)
     lines += [
         "",
