@@ -83,8 +83,8 @@ def test_the_paper_preset_runs_cnns_on_both_original_formats():
     archs = {(run.dataset, run.settings.get("arch")) for run in PAPER_RUNS}
     assert {("cifar10", "cifar10_cnn"), ("svhn", "svhn_cnn")} <= archs
     assert {run.family for run in PAPER_RUNS} == {"memorization", "easy_examples", "binaryconnect"}
-    sampled = [run for run in PAPER_RUNS if run.settings.get("stochastic_eval") == "sample"]
-    assert [run.dataset for run in sampled] == ["svhn"]  # the SVHN stochastic script's evaluation
+    sampled = {run.dataset for run in PAPER_RUNS if run.settings.get("stochastic_eval") == "sample"}
+    assert "svhn" in sampled  # the SVHN stochastic script's evaluation (sampled weights, batch statistics)
 
 
 @pytest.mark.slow

@@ -117,7 +117,7 @@ def _difference_claim(variant: str, reference: str, key: str, above: bool, what:
         threshold = (
             stats.above(margin, "pp", f"claims.{key}: {source}")
             if above
-            else stats.below(-margin, "pp", f"claims.{key}: {source}")
+            else stats.below(0.0 - margin, "pp", f"claims.{key}: {source}")
         )
         runs_table = context.csv(tables(context.config)["runs"])
         out = []
