@@ -19,6 +19,8 @@ from helpers import family_context, thresholds, verdicts
 #: The schema's thresholds, with one training threshold for every arch (the synthetic runs plant one
 #: effect in each; the per-arch defaults are tested in test_thresholds_per_arch_at_each_claimed_effect).
 THRESHOLDS = thresholds(train_time_ratio=0.71, train_memory_ratio=0.86)
+#: The claims added from the claims ledger (their tests: tests/test_ledger_claims.py).
+LEDGER_CLAIMS = ("stoch-trains-leaner-faster", "bnn-accuracy-minor-loss")
 
 
 def config(**section) -> dict:
@@ -369,5 +371,8 @@ def test_inference_job_and_tables_on_trained_models(tmp_path, fashion_mnist):
     assert runs["position"].tolist() == [0, 1]
     assert len(context.csv(efficiency.tables(cfg)["inference_ratios"])) == 2 * 3
     assert all(
-        r.verdict in ("held", "did not hold", "inconclusive") for claim in analysis.CLAIMS for r in claim.check(context)
+        r.verdict in ("held", "did not hold", "inconclusive")
+        for claim in analysis.CLAIMS
+        if claim.id not in LEDGER_CLAIMS  # the ledger's claims: tests/test_ledger_claims.py
+        for r in claim.check(context)
     )

@@ -259,6 +259,22 @@ def test_the_claim_checklist_filters_and_sorts_without_external_assets(tmp_path)
     assert "<script src" not in html and "<link" not in html and "http://" not in html.split("<main>")[0]
 
 
+def test_report_lists_the_unchecked_ledger_entries_with_their_reasons(tmp_path):
+    from html import unescape
+
+    from bnnrepro.families.sources.ledger import entries
+
+    config, results, report = _all_disabled(tmp_path)
+    html = unescape(report_build.build(config, results, report, report / "index.html", None, "x").read_text())
+    ledger = entries()
+    assert any(not e.checked for e in ledger)
+    for entry in ledger:
+        listed = f'id="ledger-{entry.id}"' in html
+        assert listed == (not entry.checked), entry.id
+        if not entry.checked:
+            assert entry.why in html and entry.reason.label in html
+
+
 def test_single_file_report_takes_the_command_of_the_earlier_report(tmp_path):
     config, results, report = _all_disabled(tmp_path)
     report_build.build(config, results, report, report / "index.html", report / "claims.csv", "snakemake --cores 2 all")

@@ -85,6 +85,7 @@ PALETTES: dict[str, dict[str, str]] = {
         "bc_stoch": "#aa3377",
         "dropout": "#ee6677",
         "bc_real": "#999999",
+        "bc_det_unscaled": "#117733",
         "plain_torch": "#999933",
     },
     "method": {},

@@ -28,6 +28,7 @@ from bnnrepro import stats
 from bnnrepro.errors import ConfigError, DataError
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import ClaimKind, ClaimResult, Context
+from bnnrepro.families.sources import ledger as claims_ledger
 from bnnrepro.families.sources import references
 from bnnrepro.io import json_safe, write_csv, write_text
 from bnnrepro.report import provenance
@@ -198,6 +199,17 @@ def claim_groups(claims: list[dict], sections: dict, previous: Mapping | None = 
     return groups
 
 
+def ledger_summary() -> dict:
+    """The claims ledger for the report: its size, how many statements a claim checks, and the
+    unchecked entries (by reason)."""
+    entries = claims_ledger.entries()
+    return {
+        "total": len(entries),
+        "checked": sum(e.checked for e in entries),
+        "unchecked": claims_ledger.unchecked(entries),
+    }
+
+
 def estimate_texts(estimate, low, high, unit: str) -> tuple[str, str]:
     """The estimate and its interval as the checklist shows them, at one precision chosen so that
     the shown estimate lies inside the shown interval (:func:`bnnrepro.stats.display_decimals`)."""
@@ -343,6 +355,7 @@ def build(
         claims_link=None if single_file or claims_out is None else os.path.relpath(claims_out, out_dir),
         smoke_test=bool(config.get("smoke_test")),
         references=references(),
+        ledger=ledger_summary(),
         config_yaml=yaml.safe_dump(config, sort_keys=False, width=100),
         provenance_json=json.dumps(json_safe(machine), sort_keys=True, allow_nan=False).replace("</", "<\\/"),
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -35,13 +35,16 @@ from bnnrepro.families.base import (
 
 NAME = "binaryconnect"
 #: The order of tables and figures.
-VARIANT_ORDER = ("none", "bc_det", "bc_stoch", "dropout", "bc_real")
+VARIANT_ORDER = ("none", "bc_det", "bc_stoch", "dropout", "bc_real", "bc_det_unscaled")
 #: The variants that binarize weights (the subjects of the claims).
 BINARY_VARIANTS = ("bc_det", "bc_stoch")
 #: The float network without regularizer (the baseline of the test-error comparisons).
 BASELINE = "none"
 #: The control of weight saturation: BinaryConnect's recipe with real-valued weights.
 CONTROL = "bc_real"
+#: BinaryConnect (det) without the Glorot learning-rate scale: Luo et al. 2016's guess at why their
+#: BinaryConnect did worse than the paper's (the ablation of ``glorot_lr_scale``).
+UNSCALED = "bc_det_unscaled"
 #: Settings in which the control may differ from a BinaryConnect variant (everything else is shared).
 CONTROL_MAY_DIFFER = ("binarization", "stochastic_eval")
 

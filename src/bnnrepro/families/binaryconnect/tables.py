@@ -45,6 +45,7 @@ VARIANT_LABELS = {
     "bc_stoch": "BinaryConnect (stoch.)",
     "dropout": "Dropout",
     "bc_real": "Control (real weights)",
+    "bc_det_unscaled": "BinaryConnect (det.), no LR scale",
 }
 #: |w| above this counts as saturated: within 10% of the clipping bound 1.
 SATURATION_BOUND = 0.9

@@ -264,3 +264,106 @@ CLAIMS = [
         "estimate is the least-squares line of test accuracy on the draw's excess agreement, at zero excess.",
     ),
 ]
+
+
+# --- claims added from the claims ledger (ledger.yaml) ---------------------------------------------
+
+
+def _random_memorized(context: Context) -> list[ClaimResult]:
+    slope = float(context.thresholds["lut_random_fit_slope"])
+    threshold = stats.above(slope, "num", "claims.lut_random_fit_slope: train accuracy on random labels rises with k")
+    table3, repeats, skipped = _table3_repeats(context, threshold)
+    if skipped:
+        return skipped
+    out = []
+    for dataset in dict.fromkeys(table3["dataset"]):
+        rows = repeats[
+            (repeats["dataset"] == dataset) & (repeats["labels"] == "random") & (repeats["split"] == "train")
+        ]
+        if rows.empty or rows["k"].nunique() < 2:
+            out.append(not_run(dataset, "Table 3 has no random labels at two or more k", threshold))
+            continue
+        est = stats.slope_interval(rows["k"], rows["accuracy"], rows["repeat"], unit="label draws")
+        by_k = rows.groupby("k")["accuracy"].mean()
+        out.append(
+            result(
+                dataset,
+                stats.judge(est, threshold),
+                f"slope of the random-label train accuracy on k (accuracy per unit of k), one line per label draw: "
+                f"{100 * by_k.iloc[0]:.1f}% at k = {by_k.index[0]} to "
+                f"{100 * by_k.iloc[-1]:.1f}% at k = {by_k.index[-1]}",
+            )
+        )
+    return out
+
+
+def pooled_sd_interval(groups, level: float = 0.95, unit: str = "network seeds") -> stats.Estimate:
+    """The SD within groups pooled over groups, s² = Σ_g Σ_i (x_gi − x̄_g)² / Σ_g (n_g − 1), and its
+    χ² interval [s √(df / χ²_{df, (1+level)/2}), s √(df / χ²_{df, (1−level)/2})] (independent normal
+    repeats). ``groups``: one array of repeats per group (groups with one repeat add nothing)."""
+    squares, df, repeats = 0.0, 0, 0
+    for values in groups:
+        values = np.asarray(values, dtype=float)
+        repeats = max(repeats, values.size)
+        if values.size > 1:
+            squares += float(((values - values.mean()) ** 2).sum())
+            df += values.size - 1
+    if df == 0:
+        return stats.Estimate(float("nan"), float("nan"), float("nan"), repeats, f"no interval: one {unit[:-1]}")
+    sd = float(np.sqrt(squares / df))
+    low = sd * float(np.sqrt(df / sps.chi2.ppf(0.5 + level / 2, df)))
+    high = sd * float(np.sqrt(df / sps.chi2.ppf(0.5 - level / 2, df)))
+    return stats.Estimate(
+        sd, low, high, repeats, f"pooled SD, chi-square interval (df {df}) over {repeats} {unit}", level
+    )
+
+
+def _wiring_stable(context: Context) -> list[ClaimResult]:
+    ceiling = float(context.thresholds["lut_wiring_sd"])
+    threshold = stats.below(
+        ceiling, "pct", "claims.lut_wiring_sd: differences the paper's two-decimal tables would not show"
+    )
+    table3, repeats, skipped = _table3_repeats(context, threshold)
+    if skipped:
+        return skipped
+    out = []
+    for dataset in dict.fromkeys(table3["dataset"]):
+        rows = repeats[(repeats["dataset"] == dataset) & (repeats["labels"] == "real") & (repeats["split"] == "test")]
+        if rows.empty or rows.groupby("k")["repeat"].nunique().max() < 2:
+            out.append(not_run(dataset, "Table 3 on real labels needs two or more network seeds", threshold))
+            continue
+        est = pooled_sd_interval([g["accuracy"] for _, g in rows.groupby("k", sort=True)])
+        out.append(
+            result(
+                dataset,
+                stats.judge(est, threshold),
+                f"SD of the real-label test accuracy across network seeds (the random wiring), pooled over "
+                f"k = {', '.join(str(k) for k in sorted(rows['k'].unique()))}",
+            )
+        )
+    return out
+
+
+CLAIMS += [
+    Claim(
+        "lut-random-memorized",
+        "Lookup-table networks can memorize random labels: their train accuracy on random labels rises with k.",
+        cite("chatterjee2018", "Abstract; Sec. 3, Table 3"),
+        NAME,
+        _random_memorized,
+        "table3",
+        fidelity="Binary-Fashion-MNIST, 3 hidden layers of 128 luts (the paper: Binary-MNIST, 5 x 1024).",
+    ),
+    Claim(
+        "lut-wiring-stable",
+        "Lookup-table networks' results are very stable with respect to the random choices made at network "
+        "construction.",
+        cite("chatterjee2018", "Sec. 3"),
+        NAME,
+        _wiring_stable,
+        "table3",
+        caveat="Measured on the real-label test accuracy of Table 3, whose network seeds change only the random "
+        "wiring; the paper gives no measure of its own.",
+        fidelity="Binary-Fashion-MNIST, 3 hidden layers of 128 luts (the paper: Binary-MNIST, 5 x 1024).",
+    ),
+]
