@@ -33,7 +33,7 @@ NETWORKS = KERNELS["networks"]
 
 rule kernels_network:
     output:
-        R("kernels/networks.csv"),
+        results_path("kernels/networks.csv"),
     params:
         archs=" ".join(NETWORKS["archs"]),
         batch_sizes=" ".join(str(b) for b in NETWORKS["batch_sizes"]),
@@ -45,9 +45,9 @@ rule kernels_network:
     resources:
         torch_threads=KERNEL_TORCH_THREADS,
     log:
-        R("logs/kernels/network.log"),
+        results_path("logs/kernels/network.log"),
     benchmark:
-        R("benchmarks/kernels/network.tsv")
+        results_path("benchmarks/kernels/network.tsv")
     conda:
         ENV
     shell:
