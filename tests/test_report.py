@@ -15,6 +15,7 @@ import json
 import math
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -197,6 +198,13 @@ def _all_disabled(tmp_path) -> tuple[Path, Path, Path]:
     return results / "config.yaml", results, report
 
 
+def build_command(config: Path, results: Path, report: Path, *options: str) -> subprocess.CompletedProcess:
+    """``bnnrepro report build`` of ``results`` into ``report``, with ``options``."""
+    return run_cli(
+        "report", "build", "--config", str(config), "--results", str(results), "--report-dir", str(report), *options
+    )
+
+
 def test_claims_csv_columns_and_a_report_without_families(tmp_path):
     config, results, report = _all_disabled(tmp_path)
     out = report_build.build(
@@ -232,18 +240,7 @@ def test_a_previous_runs_verdicts_beside_this_ones(tmp_path):
     assert html.count("not in the previous run") == 1
     plain = report_build.build(config, results, report, report / "plain.html", None, "x").read_text()
     assert "Previous run" not in plain
-    proc = run_cli(
-        "report",
-        "build",
-        "--config",
-        str(config),
-        "--results",
-        str(results),
-        "--report-dir",
-        str(report),
-        "--previous",
-        str(tmp_path / "nope.csv"),
-    )
+    proc = build_command(config, results, report, "--previous", str(tmp_path / "nope.csv"))
     assert proc.returncode == 2 and "no such file" in proc.stderr
 
 
@@ -278,17 +275,7 @@ def test_report_lists_the_unchecked_ledger_entries_with_their_reasons(tmp_path):
 def test_single_file_report_takes_the_command_of_the_earlier_report(tmp_path):
     config, results, report = _all_disabled(tmp_path)
     report_build.build(config, results, report, report / "index.html", report / "claims.csv", "snakemake --cores 2 all")
-    proc = run_cli(
-        "report",
-        "build",
-        "--config",
-        str(config),
-        "--results",
-        str(results),
-        "--report-dir",
-        str(report),
-        "--single-file",
-    )
+    proc = build_command(config, results, report, "--single-file")
     assert proc.returncode == 0, proc.stderr
     html = (report / "report-single.html").read_text()
     assert "snakemake --cores 2 all" in html and 'href="claims.csv"' not in html

@@ -31,21 +31,14 @@ def load(path: Path) -> dict:
 def resolved(*paths: Path, overrides: dict | None = None) -> dict:
     """config.yaml with presets merged over it and Snakemake's validation (defaults filled), as
     the Snakefile does; then the checks beyond the schema."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import update_config, validate
+    from snakemake.utils import update_config
 
     config: dict = {}
     for path in paths:
         update_config(config, load(path))
     if overrides:
         update_config(config, overrides)
-    config_checks.normalize(config)
-    try:
-        validate(config, str(SCHEMA))
-    except WorkflowError as exc:
-        raise ConfigError(config_checks.explain_workflow_error(exc)) from None
-    config_checks.check(config)
-    return config
+    return resolved_from(config)
 
 
 def dry_run_stats(stdout: str) -> dict[str, int]:
@@ -214,6 +207,7 @@ def test_bad_config_is_rejected_with_the_key_and_the_fix(change, needles):
 
 
 def resolved_from(config: dict) -> dict:
+    """``config`` normalized, validated against the schema (defaults filled) and checked."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 

@@ -14,6 +14,11 @@ A family (memorization, easy examples, ...) is one package under :mod:`bnnrepro.
   named in :attr:`Family.commands` as its command-line verbs; it is kept apart from the analysis so
   that editing the analysis or a caption reruns no job.
 
+A declaration ends with ``FAMILY = Family.declare(__name__, title=..., source=...)``, which takes the
+module's ``NAME`` and its functions named ``tables``, ``figures``, ``runs``, ``chunks``, ``inputs`` and
+``check`` (the last four where it defines them), and the analysis module beside it
+(:meth:`Family.declare`).
+
 The rules (workflow/rules), the report and the claim checklist only iterate over the registry
 (:data:`bnnrepro.families.FAMILIES`): a fact about a family is written in its package alone.
 """
@@ -24,6 +29,7 @@ import copy
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +141,20 @@ def chunked(
             name = group if len(pieces) == 1 else f"{group}.{i}"
             chunks.append(Chunk(family, dataset, name, tuple(piece), isolate))
     return chunks
+
+
+def chunked_by_job_size(
+    config: Mapping, family: str, runs: Sequence[Run], group_of: Callable[[Run], str], index: str, default_size: int
+) -> list[Chunk]:
+    """:func:`chunked` at ``<family>.runs_per_job`` runs a job (``default_size`` when unset), each run
+    binned by its condition's ``index`` column (its seed, its repeat)."""
+    size = config.get(family, {}).get("runs_per_job", default_size)
+    return chunked(family, runs, group_of, size, index_of=lambda run: run.condition[index])
+
+
+def csv_tables(family: str, *names: str) -> dict[str, str]:
+    """Table name -> ``<family>/<name>.csv``: the paths under results of the tables a family writes."""
+    return {name: f"{family}/{name}.csv" for name in names}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -258,6 +278,39 @@ class Family:
     timed: bool = False
     check: Callable[[Mapping], tuple[list[str], list[str]]] = lambda config: ([], [])  # (problems, warnings)
     commands: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # verb -> ("module:object", help)
+
+    @classmethod
+    def declare(
+        cls,
+        module_name: str,
+        *,
+        title: str,
+        source: str,
+        timed: bool = False,
+        commands: Mapping[str, tuple[str, str]] | None = None,
+    ) -> Family:
+        """The declaration of the family whose ``declaration.py`` is ``module_name`` (pass ``__name__``,
+        at the end of the module): its ``name`` is the module's ``NAME``; ``tables``, ``figures`` and,
+        where the module defines them, ``runs``, ``chunks``, ``inputs`` and ``check`` are the module's
+        functions of those names (a family without training defines no ``runs``); ``analysis`` is the
+        ``analysis`` module beside it (``bnnrepro.families.<name>.analysis``)."""
+        module = sys.modules[module_name]
+        functions = {
+            piece: getattr(module, piece)
+            for piece in ("runs", "chunks", "inputs", "check")
+            if callable(getattr(module, piece, None))
+        }
+        return cls(
+            name=module.NAME,
+            title=title,
+            source=source,
+            analysis=module_name.rsplit(".", 1)[0] + ".analysis",
+            tables=module.tables,
+            figures=module.figures,
+            timed=timed,
+            commands=dict(commands or {}),
+            **functions,
+        )
 
     def enabled(self, config: Mapping) -> bool:
         return enabled(config, self.name)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -135,3 +136,23 @@ def integer_axis(axes: Axes, axis: str = "x") -> None:
 
     for ax in getattr(axes, "flat", [axes]):
         getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True))
+
+
+def bars_and_dots(
+    ax: Axes,
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    hue: str,
+    order: Sequence[str],
+    hue_order: Sequence[str],
+    palette: dict[str, str],
+    estimator: str = "mean",
+    dodge: bool = False,
+    linewidth: float = 0.6,
+) -> None:
+    """A translucent bar per group at ``estimator`` of ``y``, with the repeats it summarizes as dots on
+    top (no error bar: the dots show the spread); no legend (the figure draws one)."""
+    common = dict(data=data, x=x, y=y, hue=hue, order=order, hue_order=hue_order, palette=palette, legend=False, ax=ax)
+    sns.barplot(**common, estimator=estimator, errorbar=None, alpha=0.55)
+    sns.stripplot(**common, dodge=dodge, size=5, edgecolor="white", linewidth=linewidth)

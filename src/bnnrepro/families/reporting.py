@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -256,6 +256,16 @@ class Context:
         if not path.is_file():
             raise DataError(f"figure {path} is missing; run the workflow first")
         return Figure(spec, data)
+
+
+#: The model and the optimization settings a section's settings line states (around the family's own keys).
+MODEL_KEYS = ("arch", "hidden", "width", "mode")
+OPTIMIZER_KEYS = ("epochs", "batch_size", "lr_start", "lr_end", "optimizer", "loss")
+
+
+def settings_text(settings: Mapping[str, Any], keys: Iterable[str]) -> str:
+    """``key=value, ...`` for those of ``keys`` that ``settings`` sets, in the order of ``keys``."""
+    return ", ".join(f"{k}={settings[k]}" for k in keys if k in settings)
 
 
 def model_text(settings: Mapping[str, Any]) -> str:

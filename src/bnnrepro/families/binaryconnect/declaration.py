@@ -26,7 +26,8 @@ from bnnrepro.families.base import (
     FigureSpec,
     Run,
     base_settings,
-    chunked,
+    chunked_by_job_size,
+    csv_tables,
     dataset_warnings,
     enabled,
     merge,
@@ -90,22 +91,11 @@ def runs(config: Mapping) -> list[Run]:
 
 def chunks(config: Mapping) -> list[Chunk]:
     """The seeds of one variant per chunk (at most ``runs_per_job`` runs each)."""
-    size = config.get(NAME, {}).get("runs_per_job", 3)
-    return chunked(
-        NAME, runs(config), lambda run: run.condition["variant"], size, index_of=lambda run: run.condition["seed"]
-    )
+    return chunked_by_job_size(config, NAME, runs(config), lambda run: run.condition["variant"], "seed", default_size=3)
 
 
 def tables(config: Mapping) -> dict[str, str]:
-    return {
-        "runs": f"{NAME}/runs.csv",
-        "weights": f"{NAME}/weights.csv",
-        "curves": f"{NAME}/curves.csv",
-        "histograms": f"{NAME}/histograms.csv",
-        "features": f"{NAME}/features.csv",
-        "variants": f"{NAME}/variants.csv",
-        "comparisons": f"{NAME}/comparisons.csv",
-    }
+    return csv_tables(NAME, "runs", "weights", "curves", "histograms", "features", "variants", "comparisons")
 
 
 def figures(config: Mapping) -> list[FigureSpec]:
@@ -171,14 +161,8 @@ def check(config: Mapping) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
-FAMILY = Family(
-    name=NAME,
+FAMILY = Family.declare(
+    __name__,
     title="BinaryConnect: binary weights as a regularizer",
     source="Courbariaux et al. 2015, Table 2, Figs 1-2; Luo et al. 2016, Tables 1-2",
-    analysis="bnnrepro.families.binaryconnect.analysis",
-    tables=tables,
-    figures=figures,
-    runs=runs,
-    chunks=chunks,
-    check=check,
 )

@@ -34,10 +34,7 @@ def plot_curves(curves: pd.DataFrame, dataset: str, path: Path) -> None:
     """Training loss, validation and test error by epoch: mean over seeds, band = range over seeds."""
     import matplotlib.pyplot as plt
 
-    style.setup()
-    data = curves[curves["dataset"] == dataset]
-    variants = ordered_variants(data["variant"])
-    colours = style.palette("variant", variants)
+    data, variants, colours = _one_dataset(curves, dataset)
     panels = [
         ("train", "loss", "training loss (squared hinge, eval mode)"),
         ("valid", "error", "validation error (%)"),
@@ -98,8 +95,13 @@ def _dots_and_means(
     ax.set_xlim(-0.6, len(variants) - 0.3)
 
 
-def _differences(ax: Axes, rows: list[tuple[str, stats.Estimate]], colours: dict) -> None:
-    """Paired differences (pp) with 95% intervals, one row per comparison, and the zero line."""
+def _differences(ax: Axes, rows: list[tuple[str, stats.Estimate]], colours: dict, xlabel: str, missing: str) -> None:
+    """Paired differences (pp) with 95% intervals, one row per comparison, and the zero line; without
+    rows, the panel says what is ``missing``."""
+    if not rows:
+        ax.text(0.5, 0.5, missing, ha="center", va="center", transform=ax.transAxes, color="0.5")
+        ax.set_axis_off()
+        return
     for i, (variant, est) in enumerate(rows):
         low = est.low if est.has_interval else est.estimate
         high = est.high if est.has_interval else est.estimate
@@ -115,35 +117,29 @@ def _differences(ax: Axes, rows: list[tuple[str, stats.Estimate]], colours: dict
     ax.set_yticks(range(len(rows)), [variant_label(v) for v, _ in rows], fontsize=8)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+
+
+def _one_dataset(table: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, list[str], dict[str, str]]:
+    """The style set up, and ``dataset``'s rows of ``table``, their variants in order and the variants' colours."""
+    style.setup()
+    data = table[table["dataset"] == dataset]
+    variants = ordered_variants(data["variant"])
+    return data, variants, style.palette("variant", variants)
 
 
 def plot_errors(runs_table: pd.DataFrame, dataset: str, path: Path) -> None:
     """Test error at the best validation epoch per variant, and each variant minus no regularizer."""
     import matplotlib.pyplot as plt
 
-    style.setup()
-    data = runs_table[runs_table["dataset"] == dataset]
-    variants = ordered_variants(data["variant"])
-    colours = style.palette("variant", variants)
+    data, variants, colours = _one_dataset(runs_table, dataset)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 3.9), layout="constrained", width_ratios=[1.3, 1])
     _dots_and_means(left, data, ERROR_METRIC, variants, colours)
     left.set_ylabel("test error at best validation epoch (%)")
     results = [(v, paired(data, dataset, ERROR_METRIC, v, BASELINE)) for v in variants if v != BASELINE]
     rows = [(v, result[0]) for v, result in results if result is not None]
-    if rows:
-        _differences(right, rows, colours)
-        right.set_xlabel(f"minus {variant_label(BASELINE).lower()}, paired by seed (pp)")
-    else:
-        right.text(
-            0.5,
-            0.5,
-            f"no {BASELINE!r} variant to compare with",
-            ha="center",
-            va="center",
-            transform=right.transAxes,
-            color="0.5",
-        )
-        right.set_axis_off()
+    xlabel = f"minus {variant_label(BASELINE).lower()}, paired by seed (pp)"
+    _differences(right, rows, colours, xlabel, f"no {BASELINE!r} variant to compare with")
     fig.suptitle(f"Test error per variant, {dataset_name(dataset)}: dots = seeds, squares = mean with 95% interval")
     style.save(fig, path)
 
@@ -152,10 +148,7 @@ def plot_saturation(weights: pd.DataFrame, dataset: str, path: Path) -> None:
     """Share of saturated first-layer weights per variant, and BinaryConnect minus the control."""
     import matplotlib.pyplot as plt
 
-    style.setup()
-    data = weights[weights["dataset"] == dataset]
-    variants = ordered_variants(data["variant"])
-    colours = style.palette("variant", variants)
+    data, variants, colours = _one_dataset(weights, dataset)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.5, 3.9), layout="constrained", width_ratios=[1.3, 1])
     _dots_and_means(left, data, "share_saturated", variants, colours)
     left.axhline(100 * INITIAL_SHARE, color="0.4", lw=0.8, ls=":", label="Uniform(-1, 1) initialisation")
@@ -165,20 +158,9 @@ def plot_saturation(weights: pd.DataFrame, dataset: str, path: Path) -> None:
         fig.legend(handles, names, fontsize=7, loc="outside lower left", frameon=False)
     rows = [(v, paired(data, dataset, "share_saturated", v, CONTROL)) for v in BINARY_VARIANTS if v in variants]
     rows = [(v, result[0]) for v, result in rows if result is not None]
-    if rows:
-        _differences(right, rows, colours)
-        right.set_xlabel("minus the control, paired by seed (pp)")
-    else:
-        right.text(
-            0.5,
-            0.5,
-            f"no control {CONTROL!r} to compare with",
-            ha="center",
-            va="center",
-            transform=right.transAxes,
-            color="0.5",
-        )
-        right.set_axis_off()
+    _differences(
+        right, rows, colours, "minus the control, paired by seed (pp)", f"no control {CONTROL!r} to compare with"
+    )
     fig.suptitle(f"Saturation of the first layer's latent weights, {dataset_name(dataset)}")
     style.save(fig, path)
 
@@ -187,10 +169,7 @@ def plot_histograms(histograms: pd.DataFrame, weights: pd.DataFrame, dataset: st
     """One panel per variant: mean density over seeds (bars) and the range over seeds (band)."""
     import matplotlib.pyplot as plt
 
-    style.setup()
-    data = histograms[histograms["dataset"] == dataset]
-    variants = ordered_variants(data["variant"])
-    colours = style.palette("variant", variants)
+    data, variants, colours = _one_dataset(histograms, dataset)
     fig, axes = plt.subplots(1, len(variants), figsize=(3.3 * len(variants), 3.2), layout="constrained", squeeze=False)
     for ax, variant in zip(axes[0], variants):
         stat = (
@@ -230,9 +209,7 @@ def plot_features(features: pd.DataFrame, dataset: str, path: Path) -> None:
     """First-layer weights of the first units as image tiles, one panel per variant (lowest seed)."""
     import matplotlib.pyplot as plt
 
-    style.setup()
-    data = features[features["dataset"] == dataset]
-    variants = ordered_variants(data["variant"])
+    data, variants, _ = _one_dataset(features, dataset)
     fig, axes = plt.subplots(1, len(variants), figsize=(3.2 * len(variants), 3.6), layout="constrained", squeeze=False)
     for ax, variant in zip(axes[0], variants):
         mine = data[data["variant"] == variant].sort_values("unit")

@@ -4,15 +4,23 @@ tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 
 from bnnrepro.families.base import base_settings, count, dataset_name
 from bnnrepro.families.binaryconnect.declaration import NAME, figures, runs, tables
 from bnnrepro.families.binaryconnect.tables import ERROR_METRIC, INITIAL_SHARE, ordered_variants, variant_label
-from bnnrepro.families.reporting import Col, Context, Glance, Section, Table, interval_column, paper_glance
+from bnnrepro.families.reporting import (
+    OPTIMIZER_KEYS,
+    Col,
+    Context,
+    Glance,
+    Section,
+    Table,
+    interval_column,
+    paper_glance,
+    settings_text,
+)
 from bnnrepro.families.sources import cite, published
 
 COLUMNS = {
@@ -31,23 +39,7 @@ COLUMNS = {
 }
 
 
-SETTING_KEYS = (
-    "arch",
-    "width",
-    "train_size",
-    "valid_size",
-    "test_size",
-    "epochs",
-    "batch_size",
-    "lr_start",
-    "lr_end",
-    "optimizer",
-    "loss",
-)
-
-
-def settings_text(settings: dict, keys: Iterable[str] = SETTING_KEYS) -> str:
-    return ", ".join(f"{k}={settings[k]}" for k in keys if k in settings)
+SETTING_KEYS = ("arch", "width", "train_size", "valid_size", "test_size", *OPTIMIZER_KEYS)
 
 
 def paper_layout(variants_table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Col], list[str]]:
@@ -152,8 +144,9 @@ def section(context: Context) -> Section:
     )
     datasets = list(dict.fromkeys(variants_table["dataset"]))
     variant_settings = fam.get("variant_settings", {})
+    shared = {d: settings_text(base_settings(context.config, NAME, d), SETTING_KEYS) for d in datasets}
     result.settings = (
-        "; ".join(f"{dataset_name(d)}: {settings_text(base_settings(context.config, NAME, d))}" for d in datasets)
+        "; ".join(f"{dataset_name(d)}: {shared[d]}" for d in datasets)
         + ". Variants: "
         + "; ".join(
             f"{v} = {settings_text(variant_settings.get(v, {}), tuple(variant_settings.get(v, {})))}"

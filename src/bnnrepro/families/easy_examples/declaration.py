@@ -14,7 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bnnrepro.families.base import Chunk, Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
+from bnnrepro.families.base import (
+    Chunk,
+    Family,
+    FigureSpec,
+    Run,
+    base_settings,
+    chunked_by_job_size,
+    csv_tables,
+    dataset_warnings,
+    merge,
+    tags,
+)
 
 NAME = "easy_examples"
 CONDITION = ("dataset", "binarization", "labels")
@@ -70,19 +81,13 @@ def runs(config: Mapping) -> list[Run]:
 
 def chunks(config: Mapping) -> list[Chunk]:
     """One group per condition, ``runs_per_job`` runs per job."""
-    size = config.get(NAME, {}).get("runs_per_job", 16)
-    return chunked(
-        NAME, runs(config), lambda run: run.name.rsplit("-r", 1)[0], size, index_of=lambda run: run.condition["repeat"]
+    return chunked_by_job_size(
+        config, NAME, runs(config), lambda run: run.name.rsplit("-r", 1)[0], "repeat", default_size=16
     )
 
 
 def tables(config: Mapping) -> dict[str, str]:
-    return {
-        "examples": f"{NAME}/examples.csv",
-        "runs": f"{NAME}/runs.csv",
-        "summary": f"{NAME}/summary.csv",
-        "histogram": f"{NAME}/histogram.csv",
-    }
+    return csv_tables(NAME, "examples", "runs", "summary", "histogram")
 
 
 def figures(config: Mapping) -> list[FigureSpec]:
@@ -133,14 +138,8 @@ def check(config: Mapping) -> tuple[list[str], list[str]]:
     return [], warnings
 
 
-FAMILY = Family(
-    name=NAME,
+FAMILY = Family.declare(
+    __name__,
     title="Easy examples after one epoch",
     source="Mehta et al. 2017, Fig 5 (after Arpit et al. 2017)",
-    analysis="bnnrepro.families.easy_examples.analysis",
-    tables=tables,
-    figures=figures,
-    runs=runs,
-    chunks=chunks,
-    check=check,
 )

@@ -10,6 +10,7 @@ from bnnrepro.families.base import base_settings, dataset_name
 from bnnrepro.families.easy_examples.declaration import NAME, figures, runs, tables
 from bnnrepro.families.easy_examples.tables import LABEL_ORDER
 from bnnrepro.families.reporting import (
+    MODEL_KEYS,
     Col,
     Context,
     Glance,
@@ -19,6 +20,7 @@ from bnnrepro.families.reporting import (
     interval_column,
     model_text,
     paper_glance,
+    settings_text,
 )
 from bnnrepro.families.sources import cite, paper_vs_ours
 
@@ -46,9 +48,9 @@ COLUMNS = {
 }
 
 
-def settings_text(settings: dict) -> str:
-    keys = ("arch", "hidden", "width", "mode", "train_size", "test_size", "batch_size", "lr_start", "optimizer", "loss")
-    return ", ".join(f"{k}={settings[k]}" for k in keys if k in settings)
+#: The columns that say which condition a row is, and how many runs and examples it has.
+CONDITION_COLUMNS = ["dataset", "binarization", "labels", "runs", "examples", "mean_accuracy"]
+SETTING_KEYS = (*MODEL_KEYS, "train_size", "test_size", "batch_size", "lr_start", "optimizer", "loss")
 
 
 def paper_table(summary: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -111,9 +113,10 @@ def section(context: Context) -> Section:
         "order); the run is the unit of replication.</p>",
     )
     datasets = list(dict.fromkeys(summary["dataset"]))
+    shared = {d: settings_text(base_settings(context.config, NAME, d), SETTING_KEYS) for d in datasets}
     section.settings = (
         "; ".join(
-            f"{d}: {settings_text(base_settings(context.config, NAME, d))}, 1 epoch, R = {fam.get('repeats')} runs "
+            f"{d}: {shared[d]}, 1 epoch, R = {fam.get('repeats')} runs "
             f"(seeds 0..{int(fam.get('repeats', 0)) - 1}), {fam.get('probe_size')} probe examples (probe_seed "
             f"{fam.get('probe_seed', 0)}), {fam.get('permutations', 2000)} permutations"
             for d in datasets
@@ -135,12 +138,7 @@ def section(context: Context) -> Section:
             "Is there a spread of difficulty between examples? Over-dispersion per condition",
             shown[
                 [
-                    "dataset",
-                    "binarization",
-                    "labels",
-                    "runs",
-                    "examples",
-                    "mean_accuracy",
+                    *CONDITION_COLUMNS,
                     "run_accuracy_range",
                     "sigma2",
                     "sigma2_ci",
@@ -165,12 +163,7 @@ def section(context: Context) -> Section:
             f"Examples right in ≥ {100 * at_least:g}% of the runs, beside what equally hard examples give",
             shown[
                 [
-                    "dataset",
-                    "binarization",
-                    "labels",
-                    "runs",
-                    "examples",
-                    "mean_accuracy",
+                    *CONDITION_COLUMNS,
                     "easy_examples",
                     "easy_null_mean",
                     "easy_null_range",

@@ -21,7 +21,18 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
-from bnnrepro.families.base import Chunk, Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
+from bnnrepro.families.base import (
+    Chunk,
+    Family,
+    FigureSpec,
+    Run,
+    base_settings,
+    chunked,
+    csv_tables,
+    dataset_warnings,
+    merge,
+    tags,
+)
 
 NAME = "efficiency"
 #: The variants every comparison is made against, and the order of tables and figures.
@@ -119,14 +130,7 @@ def inputs(config: Mapping) -> list[str]:
 
 
 def tables(config: Mapping) -> dict[str, str]:
-    return {
-        "runs": f"{NAME}/runs.csv",
-        "curves": f"{NAME}/curves.csv",
-        "training_ratios": f"{NAME}/training_ratios.csv",
-        "inference": f"{NAME}/inference.csv",
-        "inference_ratios": f"{NAME}/inference_ratios.csv",
-        "exports": f"{NAME}/exports.csv",
-    }
+    return csv_tables(NAME, "runs", "curves", "training_ratios", "inference", "inference_ratios", "exports")
 
 
 def figures(config: Mapping) -> list[FigureSpec]:
@@ -164,18 +168,11 @@ def check(config: Mapping) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
-FAMILY = Family(
-    name=NAME,
+FAMILY = Family.declare(
+    __name__,
     title="Binary vs float MLPs: training cost and inference",
     source="Srivastava et al. (DA422 report), Sec. III",
-    analysis="bnnrepro.families.efficiency.analysis",
-    tables=tables,
-    figures=figures,
-    runs=runs,
-    chunks=chunks,
-    inputs=inputs,
     timed=True,
-    check=check,
     commands={
         "inference": (
             "bnnrepro.families.efficiency.inference:command",

@@ -28,7 +28,6 @@ def plot_training(runs: pd.DataFrame, path: Path) -> None:
     """Seconds per epoch, peak RSS and test accuracy per arch and variant: bar = mean over repeats,
     dots = the repeats."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     style.setup()
     variants = style.ordered(runs["variant"], VARIANT_ORDER)
@@ -42,37 +41,9 @@ def plot_training(runs: pd.DataFrame, path: Path) -> None:
     ]
     fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.9), layout="constrained")
     for ax, (column, label) in zip(axes, panels):
-        sns.barplot(
-            data=data,
-            x="model",
-            y=column,
-            hue="variant",
-            hue_order=variants,
-            order=order,
-            palette=colours,
-            errorbar=None,
-            alpha=0.55,
-            ax=ax,
-        )
-        sns.stripplot(
-            data=data,
-            x="model",
-            y=column,
-            hue="variant",
-            hue_order=variants,
-            order=order,
-            palette=colours,
-            dodge=True,
-            size=5,
-            edgecolor="white",
-            linewidth=0.6,
-            ax=ax,
-            legend=False,
-        )
+        style.bars_and_dots(ax, data, "model", column, "variant", order, variants, colours, dodge=True)
         ax.set_xlabel("")
         ax.set_ylabel(label)
-        if ax.legend_:
-            ax.legend_.remove()
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[v]) for v in variants]
     fig.legend(
         handles,
@@ -193,33 +164,8 @@ def plot_inference(timings: pd.DataFrame, path: Path) -> None:
         for j, arch in enumerate(archs):
             ax = axes[i, j]
             frame = data[(data["batch_size"] == batch) & (data["arch"] == arch)]
-            sns.barplot(
-                data=frame,
-                x="condition",
-                y=column,
-                hue="condition",
-                order=conditions,
-                hue_order=conditions,
-                palette=colours,
-                estimator="median",
-                errorbar=None,
-                alpha=0.55,
-                legend=False,
-                ax=ax,
-            )
-            sns.stripplot(
-                data=frame,
-                x="condition",
-                y=column,
-                hue="condition",
-                order=conditions,
-                hue_order=conditions,
-                palette=colours,
-                size=5,
-                edgecolor="white",
-                linewidth=0.5,
-                legend=False,
-                ax=ax,
+            style.bars_and_dots(
+                ax, frame, "condition", column, "condition", conditions, conditions, colours, "median", linewidth=0.5
             )
             ax.set_xlabel("")
             ax.set_ylabel(label if j == 0 else "")

@@ -77,15 +77,10 @@ def check(config: Mapping) -> tuple[list[str], list[str]]:
     return [], warnings
 
 
-FAMILY = Family(
-    name=NAME,
+FAMILY = Family.declare(
+    __name__,
     title="Xnor-popcount kernel",
     source="Courbariaux et al. 2016, Sec. 4",
-    analysis="bnnrepro.families.kernels.analysis",
-    tables=tables,
-    figures=figures,
-    inputs=inputs,
-    check=check,
     commands={
         "bench": (
             "bnnrepro.families.kernels.measure:bench",

@@ -79,45 +79,11 @@ TABLES = ("table1", "table2", "table3", "pairwise")
 #: How network seeds meet data seeds: every seed on every draw, or the i-th seed on the i-th draw.
 PAIRINGS = ("crossed", "paired")
 
-COLUMNS = [
-    "dataset",
-    "task",
-    "labels",
-    "method",
-    "k",
-    "hidden_layers",
-    "width",
-    "seed",
-    "data_seed",
-    "n_train",
-    "label_agreement",
-    "split",
-    "n_eval",
-    "accuracy",
-    "fit_seconds",
-]
+#: What a row of any table says about its network and data (the columns before its measurements).
+RUN_COLUMNS = ["dataset", "task", "labels", "method", "k", "hidden_layers", "width", "seed", "data_seed", "n_train"]
+COLUMNS = RUN_COLUMNS + ["label_agreement", "split", "n_eval", "accuracy", "fit_seconds"]
 PAIR_COLUMNS = ["class_a", "class_b", "name_a", "name_b"]
-TABLE2_COLUMNS = [
-    "dataset",
-    "task",
-    "labels",
-    "method",
-    "k",
-    "hidden_layers",
-    "width",
-    "seed",
-    "data_seed",
-    "n_train",
-    "layer",
-    "kind",
-    "split",
-    "n_eval",
-    "count",
-    "mean",
-    "std",
-    "min",
-    "max",
-]
+TABLE2_COLUMNS = RUN_COLUMNS + ["layer", "kind", "split", "n_eval", "count", "mean", "std", "min", "max"]
 
 Progress = Callable[[str], None] | None
 
@@ -643,43 +609,26 @@ class TableCommand:
             help="hidden lut layers; several for a depth sweep in table3/pairwise (default: 5)",
         )
         parser.add_argument("--width", type=int, default=PAPER_WIDTH, help="luts per hidden layer (default: 1024)")
-        parser.add_argument(
-            "--train-size",
-            type=int,
-            metavar="N",
-            help="random subset of the training examples (table1: the baselines'; per pair for pairwise; default: all)",
-        )
-        parser.add_argument(
-            "--memorization-train-size",
-            type=int,
-            metavar="N",
-            help="table1: training examples of the lut networks (default: all, as the paper)",
-        )
-        parser.add_argument(
-            "--test-size", type=int, metavar="N", help="random subset of the test examples (default: all)"
-        )
-        parser.add_argument(
-            "--train-eval-size",
-            type=int,
-            metavar="N",
-            help="table1: training examples on which the baselines' train accuracy is measured (default: all)",
-        )
-        parser.add_argument(
-            "--seed",
-            type=int,
-            nargs="+",
-            default=[0],
-            metavar="S",
-            help="network seed(s); table1 and table2 use the first (default: 0)",
-        )
-        parser.add_argument(
-            "--data-seed",
-            type=int,
-            nargs="+",
-            default=[0],
-            metavar="S",
-            help="seed(s) of the subsets and the random labels; table1 and table2 use the first (default: 0)",
-        )
+        sizes = {
+            "--train-size": "random subset of the training examples (table1: the baselines'; per pair for pairwise; "
+            "default: all)",
+            "--memorization-train-size": "table1: training examples of the lut networks (default: all, as the paper)",
+            "--test-size": "random subset of the test examples (default: all)",
+            "--train-eval-size": "table1: training examples on which the baselines' train accuracy is measured "
+            "(default: all)",
+        }
+        for flag, help_text in sizes.items():
+            parser.add_argument(flag, type=int, metavar="N", help=help_text)
+        seeds = {"--seed": "network seed(s)", "--data-seed": "seed(s) of the subsets and the random labels"}
+        for flag, what in seeds.items():
+            parser.add_argument(
+                flag,
+                type=int,
+                nargs="+",
+                default=[0],
+                metavar="S",
+                help=f"{what}; table1 and table2 use the first (default: 0)",
+            )
         parser.add_argument(
             "--pairing",
             choices=PAIRINGS,

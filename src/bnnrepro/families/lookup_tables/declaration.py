@@ -271,15 +271,10 @@ def check(config: Mapping) -> tuple[list[str], list[str]]:
     return problems, warnings
 
 
-FAMILY = Family(
-    name=NAME,
+FAMILY = Family.declare(
+    __name__,
     title="Networks of lookup tables trained by memorization",
     source="Chatterjee 2018, Tables 1-4 and Figure 1",
-    analysis="bnnrepro.families.lookup_tables.analysis",
-    tables=tables,
-    figures=figures,
-    inputs=inputs,
-    check=check,
     commands={
         "table": (
             "bnnrepro.families.lookup_tables.compute:table",

@@ -20,7 +20,18 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 
-from bnnrepro.families.base import Chunk, Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
+from bnnrepro.families.base import (
+    Chunk,
+    Family,
+    FigureSpec,
+    Run,
+    base_settings,
+    chunked_by_job_size,
+    csv_tables,
+    dataset_warnings,
+    merge,
+    tags,
+)
 
 NAME = "memorization"
 CONDITION = ("dataset", "binarization", "labels", "regularization")
@@ -117,14 +128,13 @@ def runs(config: Mapping) -> list[Run]:
 
 
 def chunks(config: Mapping) -> list[Chunk]:
-    size = config.get(NAME, {}).get("runs_per_job", 3)
-    return chunked(
-        NAME, runs(config), lambda run: run.name.rsplit("-s", 1)[0], size, index_of=lambda run: run.condition["seed"]
+    return chunked_by_job_size(
+        config, NAME, runs(config), lambda run: run.name.rsplit("-s", 1)[0], "seed", default_size=3
     )
 
 
 def tables(config: Mapping) -> dict[str, str]:
-    return {"curves": f"{NAME}/curves.csv", "summary": f"{NAME}/summary.csv", "conditions": f"{NAME}/conditions.csv"}
+    return csv_tables(NAME, "curves", "summary", "conditions")
 
 
 def figures(config: Mapping) -> list[FigureSpec]:
@@ -188,14 +198,8 @@ def check(config: Mapping) -> tuple[list[str], list[str]]:
     return problems, dataset_warnings(config, NAME)
 
 
-FAMILY = Family(
-    name=NAME,
+FAMILY = Family.declare(
+    __name__,
     title="Memorization of random labels",
     source="Mehta et al. 2017, Figs 1-4",
-    analysis="bnnrepro.families.memorization.analysis",
-    tables=tables,
-    figures=figures,
-    runs=runs,
-    chunks=chunks,
-    check=check,
 )

@@ -7,6 +7,8 @@ from __future__ import annotations
 from bnnrepro.families.base import base_settings, count, dataset_name
 from bnnrepro.families.memorization.declaration import CONDITION, NAME, figures, tables
 from bnnrepro.families.reporting import (
+    MODEL_KEYS,
+    OPTIMIZER_KEYS,
     Col,
     Context,
     Glance,
@@ -16,6 +18,7 @@ from bnnrepro.families.reporting import (
     interval_column,
     model_text,
     paper_glance,
+    settings_text,
 )
 from bnnrepro.families.sources import cite, paper_vs_ours
 
@@ -32,25 +35,7 @@ COLUMNS = {
 }
 
 
-def settings_text(settings: dict) -> str:
-    keys = (
-        "arch",
-        "hidden",
-        "width",
-        "mode",
-        "train_size",
-        "test_size",
-        "epochs",
-        "batch_size",
-        "lr_start",
-        "lr_end",
-        "optimizer",
-        "loss",
-        "dropout",
-        "l2",
-        "l2_gradient",
-    )
-    return ", ".join(f"{k}={settings[k]}" for k in keys if k in settings)
+SETTING_KEYS = (*MODEL_KEYS, "train_size", "test_size", *OPTIMIZER_KEYS, "dropout", "l2", "l2_gradient")
 
 
 def section(context: Context) -> Section:
@@ -78,11 +63,12 @@ def section(context: Context) -> Section:
         "where a working penalty starts to stop memorization.</p>",
     )
     datasets = list(dict.fromkeys(summary["dataset"]))
+    shared = {d: settings_text(base_settings(context.config, NAME, d), SETTING_KEYS) for d in datasets}
     section.settings = (
-        "; ".join(f"{d}: {settings_text(base_settings(context.config, NAME, d))}" for d in datasets)
+        "; ".join(f"{d}: {shared[d]}" for d in datasets)
         + ". Regularizers: "
         + "; ".join(
-            f"{name} = {settings_text(values) or 'nothing'}"
+            f"{name} = {settings_text(values, SETTING_KEYS) or 'nothing'}"
             for name, values in regs.items()
             if name in set(summary["regularization"])
         )

@@ -167,22 +167,14 @@ class Plan:
             "there is one, else a model calibrated on this machine's finished runs (or --probe): without either, "
             "the training time is reported unknown. Prints the command that runs exactly the plan."
         )
-        parser.add_argument(
-            "--configfile",
-            nargs="+",
-            action="extend",
-            default=[],
-            metavar="FILE",
-            help="config files that extend config.yaml, as for snakemake",
-        )
-        parser.add_argument(
-            "--config",
-            nargs="+",
-            action="extend",
-            default=[],
-            metavar="KEY=VALUE",
-            help="config values, as for snakemake (e.g. results=/scratch/results)",
-        )
+        snakemake_options = {  # passed on to snakemake as they are
+            "--configfile": ("FILE", "config files that extend config.yaml"),
+            "--config": ("KEY=VALUE", "config values (e.g. results=/scratch/results)"),
+        }
+        for flag, (metavar, what) in snakemake_options.items():
+            parser.add_argument(
+                flag, nargs="+", action="extend", default=[], metavar=metavar, help=f"{what}, as for snakemake"
+            )
         parser.add_argument(
             "--cores",
             type=_positive,
