@@ -17,6 +17,7 @@ from bnnrepro.families.kernels import analysis
 from bnnrepro.families.kernels import declaration as kernels
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
+from bnnrepro.io import write_csv
 from bnnrepro.report.tables import format_value, render
 
 CPU, GPU = "Test CPU 9000", "NVIDIA Test GPU"
@@ -108,7 +109,7 @@ def context_with(tmp_path, blocks: pd.DataFrame, section: dict | None = None) ->
     """A results folder holding the blocks and the products table made from them."""
     results = tmp_path / "results"
     (results / "kernels").mkdir(parents=True, exist_ok=True)
-    blocks.to_csv(results / kernels.BLOCKS, index=False)
+    write_csv(results / kernels.BLOCKS, blocks)
     context = Context(
         {
             "kernels": section or SECTION,
@@ -163,7 +164,7 @@ def test_products_reject_a_benchmark_without_its_columns(tmp_path):
     from bnnrepro.errors import DataError
 
     path = tmp_path / "old.csv"
-    pd.DataFrame({"impl": ["torch.matmul"], "median_ms": [1.0]}).to_csv(path, index=False)
+    write_csv(path, pd.DataFrame({"impl": ["torch.matmul"], "median_ms": [1.0]}))
     with pytest.raises(DataError, match="not a `bnnrepro kernels bench` CSV"):
         analysis.load_blocks([path])
 

@@ -157,6 +157,9 @@ def _load(target: str):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from bnnrepro.io import reset_reads
+
+    reset_reads()  # what this command writes is built from what it reads (bnnrepro.io seals)
     try:
         return _dispatch(argv)
     except BnnreproError as exc:

@@ -14,7 +14,8 @@ Outputs in the run directory (each written atomically):
 ``probe.csv``     per-example correctness of the fixed probe examples (``probe_size`` > 0).
 ``checkpoint.pt`` state after a finished epoch (at most every ``checkpoint_every`` seconds) while
                   the run is in progress; a restarted run (after kill -9, say) resumes from it.
-                  Removed when the run completes.
+                  Removed when the run completes. Read weights-only after its seal verifies.
+``*.seal``        the seal of each file above (:mod:`bnnrepro.io`): its SHA-256 and its inputs'.
 ``.lock``         held (flock) while a process writes the folder: a second run into the same
                   folder stops with a message instead of sharing the checkpoint.
 ``progress.csv``  metrics rows so far, for watching a long run.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import pickle
+import json
 import platform
 import resource
 import sys
@@ -43,7 +44,7 @@ import torch.nn.functional as F
 import bnnrepro
 from bnnrepro.data import load_dataset, prepare_data
 from bnnrepro.errors import BnnreproError, DataError
-from bnnrepro.io import read_csv, run_lock, torch_save, write_csv, write_json
+from bnnrepro.io import read_csv, remove_sealed, reset_reads, run_lock, torch_load, torch_save, write_csv, write_json
 from bnnrepro.nn.models import build_model
 from bnnrepro.nn.summary import summarize
 from bnnrepro.train.config import TrainConfig
@@ -173,6 +174,7 @@ def train(
         progress = sys.stderr.isatty()
     fingerprint = cfg.fingerprint() if not code_version else f"{cfg.fingerprint()}-{code_version}"
 
+    reset_reads()  # a run is built from its data and settings, not from the runs trained before it
     with run_lock(out):
         done = _completed(out, fingerprint, log)
         if done is not None:
@@ -183,15 +185,26 @@ def train(
 
 def _read_checkpoint(path: Path, device, run_name: str, log) -> dict | None:
     """The saved state of an unfinished run, or None (with a line naming the file) when the file is
-    truncated or corrupt: the run then starts again from its first epoch, as if there were none."""
+    truncated, corrupt, unsealed or not a checkpoint of ours: the run then starts again from its
+    first epoch, as if there were none. The file is checked against its seal before it is read, and
+    read with torch's restricted unpickler (tensors and plain values only): whatever a crafted file
+    holds, reading it runs no code."""
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=False)
-        if not isinstance(ckpt, dict):
-            raise ValueError("not a checkpoint")
+        ckpt = torch_load(path, map_location=device)
+        if not isinstance(ckpt, dict) or not {"fingerprint", "epoch", "model", "optimizer", "rng", "records"} <= set(
+            ckpt
+        ):
+            raise DataError(f"{path} is not a checkpoint")
+        ckpt.update(json.loads(ckpt.pop("records")))  # the rows and timing so far, as JSON text
         return ckpt
-    except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as exc:
-        log(f"{run_name}: {path} is corrupt ({str(exc).splitlines()[0][:120]}); starting the run afresh")
+    except (DataError, ValueError, TypeError) as exc:
+        log(f"{run_name}: {str(exc).splitlines()[0][:200]}; starting the run afresh")
         return None
+
+
+def _json_value(value):
+    """A numpy scalar as its Python value (for the checkpoint's JSON records)."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def _train_locked(
@@ -290,8 +303,8 @@ def _train_locked(
                         "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(),
                         "rng": _rng_state(order, device),
-                        "rows": rows,
-                        "timing": timing,
+                        # plain JSON text, not pickled objects: the checkpoint is read weights-only
+                        "records": json.dumps({"rows": rows, "timing": timing}, default=_json_value),
                     },
                     ckpt_path,
                 )
@@ -464,10 +477,8 @@ def _finish(out: Path, cfg, run_name, model, data, rows, timing, start_epoch, fi
     write_csv(out / "metrics.csv", metrics)
     summary["outputs"] = seal(out)
     write_json(out / SUMMARY, summary)  # last: its seal marks the run complete
-    with contextlib.suppress(FileNotFoundError):
-        (out / CHECKPOINT).unlink()
-    with contextlib.suppress(FileNotFoundError):
-        (out / "progress.csv").unlink()
+    remove_sealed(out / CHECKPOINT)
+    remove_sealed(out / "progress.csv")
     return RunResult(out, metrics, timing_frame, summary, start_epoch)
 
 
@@ -499,9 +510,18 @@ def saved_spec(saved: dict):
     return ModelSpec(**values)
 
 
+def load_saved_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """The dictionary a ``model.pt`` holds (spec, input shape, classes, state dict), after checking
+    its seal, read weights-only (no code runs whatever the file holds); a DataError otherwise."""
+    saved = torch_load(path, map_location)
+    if not isinstance(saved, dict) or not {"spec", "input_shape", "num_classes", "state_dict"} <= set(saved):
+        raise DataError(f"{path} is not a bnnrepro model file; delete the run folder and rerun the workflow")
+    return saved
+
+
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> torch.nn.Module:
     """Rebuild a model saved as ``model.pt`` by :func:`train` (in eval mode)."""
-    saved = torch.load(path, map_location=map_location, weights_only=False)
+    saved = load_saved_model(path, map_location)
     model = build_model(saved_spec(saved), tuple(saved["input_shape"]), saved["num_classes"])
     model.load_state_dict(saved["state_dict"])
     return model.eval()
