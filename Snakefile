@@ -3,9 +3,25 @@
 #   snakemake --cores 8 all --configfile workflow/configs/ci.yaml       tiny end-to-end run
 #   snakemake -n all --configfile workflow/configs/paper.yaml     the original study's full matrix
 # Every family's facts live in its package (src/bnnrepro/families/<name>); the rule files bind them.
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
 min_version("9.0")
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from bnnrepro.errors import ConfigError
+from bnnrepro.workflow import config as config_checks
+from bnnrepro.workflow import failures
+
+# Our own reading of every config file first: a YAML error or a duplicate key names the file and
+# line (Snakemake's own message names neither, and YAML keeps the last of two equal keys silently).
+try:
+    for _configfile in [Path(workflow.basedir) / "config.yaml", *workflow.overwrite_configfiles]:
+        config_checks.load_yaml(_configfile)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
 
 
 configfile: "config.yaml"
@@ -30,9 +46,17 @@ rule all:
     default_target: True
     input:
         REPORT("index.html"),
+        REPORT("claims.csv"),
+        R("report.checked"),
         ALL_FAMILY_OUTPUTS,
     localrule: True
 
 
 onsuccess:
     print(f"\nReport: {os.path.abspath(REPORT('index.html'))}  (claims: {os.path.abspath(REPORT('claims.csv'))})")
+
+
+# A failed job's one clear line (from its log, where the console's quiet profile leaves it) and
+# the log's path, on the console.
+onerror:
+    failures.report(log, config["results"])

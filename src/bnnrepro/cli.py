@@ -74,6 +74,11 @@ def registry() -> list[Entry]:
     entries += [
         Entry(("report", "build"), "bnnrepro.report.build", "render the HTML report from the result files"),
         Entry(
+            ("report", "check"),
+            "bnnrepro.report.build:check",
+            "verify result files against their seals (and what they were built from)",
+        ),
+        Entry(
             ("plan",), "bnnrepro.workflow.plan:command", "estimate a config's wall time per family and what would rerun"
         ),
         Entry(
@@ -157,11 +162,11 @@ def _load(target: str):
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from bnnrepro.io import reset_reads
+    from bnnrepro.io import recording_inputs
 
-    reset_reads()  # what this command writes is built from what it reads (bnnrepro.io seals)
     try:
-        return _dispatch(argv)
+        with recording_inputs():  # what this command writes is sealed with what it read (bnnrepro.io)
+            return _dispatch(argv)
     except BnnreproError as exc:
         print(f"bnnrepro: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -188,9 +188,23 @@ def read_csv(path: str | os.PathLike, **kwargs: Any):
 SEAL_SUFFIX = ".seal"
 #: The fix every seal problem suggests: the workflow reruns the job whose output is missing.
 REBUILD_FIX = "delete it and rerun the workflow (`snakemake --cores 8 all`): the job that writes it runs again"
-#: Files this process has read through :func:`verify` (absolute path -> SHA-256): the inputs of
-#: whatever it seals next.
+#: Files read through :func:`verify` (absolute path -> SHA-256) inside :func:`recording_inputs`
+#: (a command of the CLI: one workflow job): the inputs of whatever it seals next. Outside it (a
+#: library call, a test) seals record no inputs.
 _READS: dict[str, str] = {}
+_RECORDING: list[bool] = []
+
+
+@contextlib.contextmanager
+def recording_inputs() -> Iterator[None]:
+    """Record the files read (and verified) from here on as the inputs of the files sealed next."""
+    _READS.clear()
+    _RECORDING.append(True)
+    try:
+        yield
+    finally:
+        _RECORDING.pop()
+        _READS.clear()
 
 
 def seal_path(path: str | os.PathLike) -> Path:
@@ -206,7 +220,8 @@ def reset_reads() -> None:
 
 def note_read(path: str | os.PathLike, digest: str) -> None:
     """Record that this process used ``path`` (with these bytes) to build what it writes next."""
-    _READS[os.path.abspath(path)] = digest
+    if _RECORDING:
+        _READS[os.path.abspath(path)] = digest
 
 
 def write_seal(path: str | os.PathLike) -> dict:
@@ -249,7 +264,8 @@ def seal_problem(path: str | os.PathLike, check_inputs: bool = True) -> str | No
         for relative, recorded in inputs.items():
             source = path.parent / relative
             if source.is_file() and file_digest(source) != recorded:
-                return f"{path} is out of date: {os.path.normpath(source)} has changed since {path.name} was built from it"
+                changed = os.path.normpath(source)
+                return f"{path} is out of date: {changed} has changed since {path.name} was built from it"
     note_read(path, digest)
     return None
 

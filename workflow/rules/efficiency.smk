@@ -14,16 +14,17 @@ rule efficiency_inference:
     input:
         manifest=R("efficiency/{dataset}/chunks/{arch}.json"),
         data=lambda w: data_marker(w.dataset),
+        code=code_stamp("efficiency-inference", code_version("bnnrepro.families.efficiency.inference")),
     output:
         timings=R(_EFFICIENCY_OUT["timings"]),
         exports=R(_EFFICIENCY_OUT["exports"]),
         packed=directory(R(_EFFICIENCY_OUT["packed"])),
     params:
-        batch_sizes=" ".join(str(b) for b in EFFICIENCY_INFERENCE["batch_sizes"]),
+        batch_sizes=[str(b) for b in EFFICIENCY_INFERENCE["batch_sizes"]],
         repeats=EFFICIENCY_INFERENCE["repeats"],
         min_run_time=EFFICIENCY_INFERENCE["min_run_time"],
         device=config["execution"]["device"],
-        data_dir=f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
+        data_dir=DATA_DIR_ARGS,
         code=code_version("bnnrepro.families.efficiency.inference"),
     threads: EFFICIENCY_THREADS
     resources:
@@ -37,7 +38,7 @@ rule efficiency_inference:
     conda:
         ENV
     shell:
-        "python -m bnnrepro efficiency inference {input.manifest} --timings {output.timings}"
-        " --exports {output.exports} --packed-dir {output.packed} --batch-sizes {params.batch_sizes}"
-        " --repeats {params.repeats} --min-run-time {params.min_run_time} --device {params.device}"
-        " --threads {resources.torch_threads} {params.data_dir} > {log} 2>&1"
+        "python -m bnnrepro efficiency inference {input.manifest:q} --timings {output.timings:q}"
+        " --exports {output.exports:q} --packed-dir {output.packed:q} --batch-sizes {params.batch_sizes:q}"
+        " --repeats {params.repeats:q} --min-run-time {params.min_run_time:q} --device {params.device:q}"
+        " --threads {resources.torch_threads:q} {params.data_dir:q} > {log:q} 2>&1"

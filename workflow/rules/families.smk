@@ -26,8 +26,8 @@ for _family in FAMILIES.values():
         conda:
             ENV
         shell:
-            "python -m bnnrepro {params.family} tables --section {params.section:q}"
-            " --results {params.results:q} {input} > {log} 2>&1"
+            "python -m bnnrepro {params.family:q} tables --section {params.section:q}"
+            " --results {params.results:q} {input:q} > {log:q} 2>&1"
 
     rule:
         name:
@@ -52,5 +52,5 @@ for _family in FAMILIES.values():
         conda:
             ENV
         shell:
-            "python -m bnnrepro {params.family} figures --section {params.section:q}"
-            " --results {params.results:q} --report-dir {params.report_dir:q} > {log} 2>&1"
+            "python -m bnnrepro {params.family:q} figures --section {params.section:q}"
+            " --results {params.results:q} --report-dir {params.report_dir:q} > {log:q} 2>&1"

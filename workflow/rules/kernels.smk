@@ -6,12 +6,14 @@ KERNEL_THREADS, KERNEL_TORCH_THREADS = timed_job_threads(KERNELS["exclusive"], T
 
 
 rule kernels_bench:
+    input:
+        code=code_stamp("kernels-bench", code_version("bnnrepro.families.kernels.measure")),
     output:
         R("kernels/blocks.csv"),
     params:
         device=KERNELS["device"],
-        batch=" ".join(str(m) for m in KERNELS["batch"]),
-        sizes=" ".join(str(k) for k in KERNELS["sizes"]),
+        batch=[str(m) for m in KERNELS["batch"]],
+        sizes=[str(k) for k in KERNELS["sizes"]],
         repeats=KERNELS["repeats"],
         max_time=KERNELS["max_time"],
         seed=KERNELS["seed"],
@@ -27,6 +29,6 @@ rule kernels_bench:
     conda:
         ENV
     shell:
-        "python -m bnnrepro kernels bench --out {output} --device {params.device} --batch {params.batch}"
-        " --sizes {params.sizes} --repeats {params.repeats} --max-time {params.max_time} --seed {params.seed}"
-        " --threads {resources.torch_threads} > {log} 2>&1"
+        "python -m bnnrepro kernels bench --out {output:q} --device {params.device:q} --batch {params.batch:q}"
+        " --sizes {params.sizes:q} --repeats {params.repeats:q} --max-time {params.max_time:q} --seed {params.seed:q}"
+        " --threads {resources.torch_threads:q} > {log:q} 2>&1"

@@ -40,6 +40,23 @@ rule report:
     conda:
         ENV
     shell:
-        "python -m bnnrepro report build --config {input.config} --results {params.results:q}"
-        " --report-dir {params.report_dir:q} --out {output.html} --claims {output.claims}"
-        " > {log} 2>&1"
+        "python -m bnnrepro report build --config {input.config:q} --results {params.results:q}"
+        " --report-dir {params.report_dir:q} --out {output.html:q} --claims {output.claims:q}"
+        " > {log:q} 2>&1"
+
+
+# The report's files are verified against their seals after every change: an edited claims.csv or
+# index.html is newer than this marker, so the check runs again and names the file (exit 2).
+rule report_check:
+    input:
+        html=REPORT("index.html"),
+        claims=REPORT("claims.csv"),
+    output:
+        R("report.checked"),
+    log:
+        R("logs/report_check.log"),
+    localrule: True
+    conda:
+        ENV
+    shell:
+        "python -m bnnrepro report check {input.html:q} {input.claims:q} --out {output:q} > {log:q} 2>&1"

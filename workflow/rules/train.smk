@@ -13,6 +13,18 @@ TRAINING_FAMILIES = "|".join(sorted({family for family, _, _ in CHUNKS}) or ["no
 
 localrules:
     data_fetch,
+    code_stamp,
+
+
+rule code_stamp:
+    output:
+        R("code/{stamp}.stamp"),
+    wildcard_constraints:
+        stamp="[^/]+",
+    run:
+        from bnnrepro.io import write_text
+
+        write_text(output[0], wildcards.stamp + "\n")
 
 
 # Datasets are located, verified (and downloaded if missing) once, before the runs that use them,
@@ -22,7 +34,7 @@ rule data_fetch:
     output:
         touch(R("data/{dataset}.verified")),
     params:
-        data_dir=lambda w: f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
+        data_dir=DATA_DIR_ARGS,
     log:
         R("logs/data/{dataset}.log"),
     benchmark:
@@ -30,12 +42,13 @@ rule data_fetch:
     conda:
         ENV
     shell:
-        "python -m bnnrepro data fetch {wildcards.dataset} {params.data_dir} > {log} 2>&1"
+        "python -m bnnrepro data fetch {wildcards.dataset:q} {params.data_dir:q} > {log:q} 2>&1"
 
 
 rule train:
     input:
         data=lambda w: data_marker(w.dataset),
+        code=code_stamp("train", TRAIN_CODE),
     output:
         R("{family}/{dataset}/chunks/{chunk}.json"),
     params:
@@ -55,6 +68,6 @@ rule train:
     conda:
         ENV
     shell:
-        "python -m bnnrepro train --runs - --manifest {output} --threads {resources.torch_threads}"
-        " --code-version {params.code} > {log} 2>&1"
+        "python -m bnnrepro train --runs - --manifest {output:q} --threads {resources.torch_threads:q}"
+        " --code-version {params.code:q} > {log:q} 2>&1"
         " <<'BNNREPRO_RUNS'\n{params.runs}\nBNNREPRO_RUNS"

@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -307,3 +308,26 @@ def run(args: argparse.Namespace) -> int:
     build(Path(args.config), Path(args.results), report_dir, out, claims, command, single_file=args.single_file)
     print(f"wrote {out}")
     return 0
+
+
+class Check:
+    """``bnnrepro report check FILE...``: each file against its seal (its bytes, and the files it was
+    built from); the workflow runs it on the report and claims.csv, so that an edited one is named."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE", help="sealed files (written by bnnrepro)")
+        parser.add_argument("--out", metavar="FILE", help="write the verified files and their SHA-256 here")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from bnnrepro.io import file_digest, verify
+
+        for path in args.files:
+            verify(path)
+        lines = [f"{file_digest(path)}  {path}" for path in args.files]
+        if args.out:
+            write_text(args.out, "\n".join(lines) + "\n")
+        print(f"{len(lines)} file(s) verified", file=sys.stderr)
+        return 0
+
+
+check = Check()

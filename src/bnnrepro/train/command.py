@@ -150,7 +150,7 @@ def run_chunk(spec: dict, overrides: dict, manifest: str | None, progress, code_
     configs = []
     for run in runs:  # validate every run before training any
         settings = {**run["settings"], **overrides}
-        configs.append(TrainConfig.from_dict(settings, f"run {run['out']}").validate())
+        configs.append(TrainConfig.from_dict(settings, f"run {run['out']}").validate().check_fits())
     t0 = time.perf_counter()
     for run, cfg in zip(runs, configs):
         if spec.get("isolate"):
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--out is empty; name the run's folder, e.g. --out results/demo")
     cfg = (
         TrainConfig.from_yaml(args.config, options) if args.config else TrainConfig.from_dict(options, "command line")
-    ).validate()
+    ).validate().check_fits()
     from bnnrepro.train.loop import train
 
     result = train(cfg, args.out, run_name=args.name, progress=args.progress, code_version=args.code_version)

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import json
+import os
 import platform
 import resource
 import sys

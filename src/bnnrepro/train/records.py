@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 
 from bnnrepro.errors import DataError
-from bnnrepro.io import file_digest, seal_problem as file_seal_problem, write_json
+from bnnrepro.io import file_digest, write_json
+from bnnrepro.io import seal_problem as file_seal_problem
 
 SUMMARY = "summary.json"
 #: Result files covered by a run's seal when they exist (the model too: analyses read its weights).
