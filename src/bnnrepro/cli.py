@@ -78,6 +78,7 @@ def registry() -> list[Entry]:
             "bnnrepro.report.build:check",
             "verify result files against their seals (and what they were built from)",
         ),
+        Entry(("config", "check"), "bnnrepro.workflow.config:command", "check a workflow config before running it"),
         Entry(
             ("plan",), "bnnrepro.workflow.plan:command", "estimate a config's wall time per family and what would rerun"
         ),
@@ -94,6 +95,7 @@ GROUP_HELP = {
     "data": "fetch and inspect datasets",
     "model": "inspect and benchmark models",
     "report": "the HTML report",
+    "config": "the workflow's configuration",
 }
 
 

@@ -123,7 +123,7 @@ def family_outputs(family):
 
 
 def code_stamp(name, version):
-    """A file named after the version of the code a job runs (rule code_stamp, train.smk): an input
+    """A file named after the version of the code a job runs (made by code_stamp in train.smk), an input
     of the job, so that a results folder copied next to other code (without Snakemake's records of
     the code each output was made with) still reruns the job: the new version's stamp is missing,
     is made, and is newer than every output made with the old code."""

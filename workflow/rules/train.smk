@@ -21,10 +21,12 @@ rule code_stamp:
         R("code/{stamp}.stamp"),
     wildcard_constraints:
         stamp="[^/]+",
+    log:
+        R("logs/code/{stamp}.log"),
     run:
         from bnnrepro.io import write_text
 
-        write_text(output[0], wildcards.stamp + "\n")
+        write_text(output[0], f"{wildcards.stamp}\n")
 
 
 # Datasets are located, verified (and downloaded if missing) once, before the runs that use them,

@@ -167,6 +167,25 @@ def earlier_command(report: Path) -> str | None:
         return None
 
 
+def _read_config(path: Path) -> dict:
+    """The resolved config (results/config.yaml): a mapping, or one line naming the file (and line)."""
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing; run the workflow first (it writes the resolved config)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{where}: not valid YAML ({problem}); give the workflow's resolved config") from None
+    if not isinstance(config, dict):
+        raise ConfigError(
+            f"{path}: the config must be a mapping of keys (results:, memorization:, ...), not a "
+            f"{type(config).__name__}; give the workflow's resolved config (results/config.yaml)"
+        )
+    return config
+
+
 def build(
     config_path: Path,
     results: Path,
@@ -179,10 +198,7 @@ def build(
     """Render the report of ``results`` into ``out`` (and the claims table into ``claims_out``)."""
     import jinja2
 
-    try:
-        config = yaml.safe_load(Path(config_path).read_text())
-    except FileNotFoundError:
-        raise DataError(f"{config_path} is missing; run the workflow first (it writes the resolved config)") from None
+    config = _read_config(Path(config_path))
     context = Context(config, results, report_dir)
     sections = {}
     for family in FAMILIES.values():

@@ -229,6 +229,7 @@ def _train_locked(
     num_classes = data.num_classes
     splits = {"train": data.train, "valid": data.valid, "test": data.test}
     splits = {k: v for k, v in splits.items() if v is not None}
+    _check_labels(cfg.dataset, splits, num_classes)
 
     torch.manual_seed(cfg.seed)
     order = torch.Generator().manual_seed(cfg.seed)
@@ -404,6 +405,21 @@ def _completed(out: Path, fingerprint: str, log) -> RunResult | None:
         return None
     timing = read_csv(out / "timing.csv") if (out / "timing.csv").is_file() else pd.DataFrame()
     return RunResult(out, read_csv(out / "metrics.csv"), timing, info, info["epochs_done"])
+
+
+def _check_labels(dataset: str, splits: dict, num_classes: int) -> None:
+    """Labels outside 0..classes-1 mean damaged data (a parsed-cache file edited after its check):
+    one line naming the cache and the fix, not an error deep inside the loss."""
+    for name, split in splits.items():
+        if len(split.y) and (int(split.y.min()) < 0 or int(split.y.max()) >= num_classes):
+            from bnnrepro.data.cache import entry_dir
+            from bnnrepro.data.registry import get_spec
+
+            bad = int(split.y.max()) if int(split.y.max()) >= num_classes else int(split.y.min())
+            raise DataError(
+                f"the {dataset} {name} labels hold class {bad}, outside 0..{num_classes - 1}: the dataset's parsed "
+                f"cache is damaged; delete {entry_dir(get_spec(dataset))} (it is rebuilt from the verified files)"
+            )
 
 
 def _check_finite(epoch_rows: list[dict], cfg: TrainConfig, run_name: str, epoch: int) -> None:

@@ -363,3 +363,48 @@ def _compute_datasets(config: Mapping) -> list[str]:
     from bnnrepro.families.lookup_tables import declaration as lookup_tables
 
     return [job.dataset for job in lookup_tables.jobs(config)]
+
+
+def resolve(configfiles: Iterable[str | os.PathLike], root: str | os.PathLike | None = None) -> tuple[dict, list[str]]:
+    """The workflow's config as the Snakefile builds it (config.yaml, then each config file merged
+    over it, normalized, validated with defaults filled, checked) and its warnings; a ConfigError
+    naming the file, key or run otherwise."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import update_config, validate
+
+    root = Path(root) if root else checkout_root()
+    if root is None:
+        raise ConfigError("no checkout found: run this from the repository (it needs the Snakefile and the schema)")
+    config: dict = {}
+    for path in [root / "config.yaml", *map(Path, configfiles)]:
+        update_config(config, load_yaml(path))
+    normalize(config)
+    try:
+        validate(config, str(root / "workflow" / "schemas" / "config.schema.yaml"))
+    except WorkflowError as exc:
+        raise ConfigError(explain_workflow_error(exc)) from None
+    return config, check(config, root)
+
+
+class Command:
+    """``bnnrepro config check``: check a workflow config before running it (the checks the
+    Snakefile runs before any job, in a second)."""
+
+    help = "check a workflow config (config.yaml and --configfile presets) before running it"
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--configfile", nargs="*", default=[], metavar="FILE", help="config files merged over config.yaml"
+        )
+
+    def run(self, args) -> int:
+        import sys
+
+        _, warnings = resolve(args.configfile)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print("the config is valid", file=sys.stderr)
+        return 0
+
+
+command = Command()
