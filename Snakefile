@@ -52,6 +52,26 @@ rule all:
     localrule: True
 
 
+_HELD_LOCKS = []
+
+
+# One workflow at a time writes a results folder, whichever checkout it runs from (Snakemake's own
+# lock is per checkout): the lock is held until this process ends.
+onstart:
+    from bnnrepro.io import hold_lock
+
+    try:
+        _HELD_LOCKS.append(hold_lock(
+            config["results"],
+            ".workflow.lock",
+            f"the results folder {config['results']} is being written by another workflow (another "
+            "checkout, or another snakemake here); wait for it to end or choose another results folder",
+        ))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise WorkflowError(str(exc)) from None
+
+
 onsuccess:
     print(f"\nReport: {os.path.abspath(REPORT('index.html'))}  (claims: {os.path.abspath(REPORT('claims.csv'))})")
 

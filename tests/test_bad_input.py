@@ -370,8 +370,8 @@ CASES = [
     ),
     Case("truncated-metrics", _truncated_metrics, "metrics.csv"),
     # a run folder's own truncated records are rebuilt (trained again), with a line naming the file
-    Case("truncated-summary", _truncated_summary, "summary.json is corrupt", code=0),
-    Case("truncated-checkpoint", _truncated_checkpoint, "checkpoint.pt is corrupt", code=0),
+    Case("truncated-summary", _truncated_summary, "summary.json has changed since it was written", code=0),
+    Case("truncated-checkpoint", _truncated_checkpoint, "checkpoint.pt has no seal", code=0),
     Case("out-is-a-file", lambda t: ["train", "--out", str(_file(t, "afile")), *TRAIN], "afile"),
     Case("out-under-a-file", lambda t: ["train", "--out", str(_file(t, "afile") / "run"), *TRAIN], "afile"),
     Case("out-read-only", lambda t: ["train", "--out", str(_read_only_dir(t) / "run"), *TRAIN], "bnnrepro-read-only"),

@@ -158,6 +158,25 @@ def run_lock(folder: str | os.PathLike) -> Iterator[None]:
         handle.close()
 
 
+def hold_lock(folder: str | os.PathLike, name: str, busy: str) -> IO:
+    """Take an exclusive lock (flock on ``folder/name``) for as long as the returned file stays
+    open (a process's lifetime: it goes with the process, so a killed one leaves no stale lock); a
+    ConfigError with the message ``busy`` when another process holds it."""
+    import fcntl
+
+    from bnnrepro.errors import ConfigError
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / name, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(busy) from None
+    return handle
+
+
 def file_digest(path: str | os.PathLike, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
     """Hex digest of a file's bytes."""
     digest = hashlib.new(algorithm)
