@@ -11,9 +11,9 @@ if not torch.cuda.is_available():
 import pytest
 
 import bnnrepro.kernels as K
-from bnnrepro.nn import ModelSpec, build_model, load_packed, packed_state, save_packed, summarize
 from bnnrepro.errors import DataError
 from bnnrepro.io import torch_save
+from bnnrepro.nn import ModelSpec, build_model, load_packed, packed_state, save_packed, summarize
 from bnnrepro.nn.summary import packed_weight_bytes
 
 CASES = [

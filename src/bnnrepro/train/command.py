@@ -180,8 +180,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.out.strip():
         raise ConfigError("--out is empty; name the run's folder, e.g. --out results/demo")
     cfg = (
-        TrainConfig.from_yaml(args.config, options) if args.config else TrainConfig.from_dict(options, "command line")
-    ).validate().check_fits()
+        (TrainConfig.from_yaml(args.config, options) if args.config else TrainConfig.from_dict(options, "command line"))
+        .validate()
+        .check_fits()
+    )
     from bnnrepro.train.loop import train
 
     result = train(cfg, args.out, run_name=args.name, progress=args.progress, code_version=args.code_version)
