@@ -352,6 +352,18 @@ CASES = [
     ),
     Case("corrupt-data-file", _corrupt_data, "train-labels-idx1-ubyte.gz"),
     Case(
+        "train-data-dir-one-level-too-deep",
+        lambda t: [
+            "train",
+            "--out",
+            str(t / "r"),
+            *TRAIN,
+            "--data-dir",
+            str((t / "data" / "fashion_mnist").mkdir(parents=True) or t / "data" / "fashion_mnist"),
+        ],
+        "looks like the fashion_mnist folder itself",
+    ),
+    Case(
         "train-on-corrupt-data",
         lambda t: (_corrupt_data(t), ["train", "--out", str(t / "r"), *TRAIN])[1],
         "train-labels-idx1-ubyte.gz",
@@ -433,6 +445,7 @@ CASES = [
             "{}",
             "--results",
             str(t),
+            *[str(_sealed(t, f"lookup_tables/fashion_mnist/{job}.csv")) for job in ("table1", "table2", "pairwise")],
             str(_rows_dropped(t, "lookup_tables/fashion_mnist/table3-random.csv")),
         ],
         "table3-random.csv has changed since it was written",
@@ -440,7 +453,7 @@ CASES = [
     Case(
         "edited-claims",
         lambda t: ["report", "check", str(_edited(t, "report/claims.csv"))],
-        "claims.csv has changed since it was written; delete it and rerun",
+        "claims.csv.seal); delete it and rerun the workflow",
     ),
     Case("unsealed-table", lambda t: ["report", "check", str(_unsealed(t, "kernels/products.csv"))], "has no seal"),
     Case("stale-claims", lambda t: ["report", "check", str(_stale(t))], "is out of date"),
@@ -556,12 +569,14 @@ CASES = [
     ),
     Case(
         "workflow-train-plus-valid-too-large",
-        lambda t: _config(t, "easy_examples: {settings: {train_size: 59000, valid_size: 2000}}\n"),
+        lambda t: _config(
+            t, "easy_examples: {dataset_settings: {fashion_mnist: {train_size: 59000, valid_size: 2000}}}\n"
+        ),
         "train_size=59000 with valid_size=2000",
     ),
     Case(
         "workflow-test-size-too-large",
-        lambda t: _config(t, "memorization: {settings: {test_size: 20000}}\n"),
+        lambda t: _config(t, "memorization: {dataset_settings: {fashion_mnist: {test_size: 20000}}}\n"),
         "test_size=20000 exceeds",
     ),
     Case("workflow-data-dir-missing", lambda t: _config(t, f"data_dir: {t / 'nowhere'}\n"), "does not exist"),

@@ -241,7 +241,7 @@ def test_an_edited_compute_output_fails_its_reader_with_one_line_on_the_console(
     proc = snakemake("--cores", "1", str(table), "--configfile", preset, timeout=600)
     console = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    failed = [line for line in console.splitlines() if line.startswith("FAILED kernels_tables:")]
+    failed = [line for line in console.splitlines() if line.startswith("FAILED kernels tables:")]
     assert len(failed) == 1, console
     assert "blocks.csv has changed since it was written; delete it and rerun" in failed[0]
     assert "(log: " in failed[0] and "logs/kernels/tables.log" in failed[0]
@@ -265,7 +265,22 @@ def test_a_results_folder_next_to_other_code_reruns_its_jobs(kernel_results):
     assert "kernels_bench" in proc.stdout and "kernels_tables" in proc.stdout, proc.stdout
 
 
-def test_a_yaml_error_in_config_yaml_names_the_file_and_line(tmp_path):
+def test_two_workflows_never_write_one_results_folder(kernel_results):
+    """Snakemake's own lock is per checkout: another checkout's workflow holding the results folder
+    stops this one before any job, with a line saying so."""
+    from bnnrepro.io import hold_lock
+
+    tmp, results, preset, table = kernel_results
+    held = hold_lock(results, ".workflow.lock", "held by the test")
+    try:
+        proc = snakemake("--cores", "1", str(table), "--forcerun", "kernels_tables", "--configfile", preset)
+    finally:
+        held.close()
+    assert proc.returncode != 0
+    assert "is being written by another workflow" in proc.stdout + proc.stderr
+
+
+def test_a_duplicate_key_in_a_configfile_names_the_file_and_line(tmp_path):
     """The Snakefile reads every config file itself first: file and line, not Snakemake's generic
     message; a duplicate key is refused."""
     dup = tmp_path / "dup.yaml"

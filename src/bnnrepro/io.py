@@ -246,9 +246,9 @@ def note_read(path: str | os.PathLike, digest: str) -> None:
 def write_seal(path: str | os.PathLike) -> dict:
     """Seal ``path``: its SHA-256 and the SHA-256 of every file read so far (its inputs)."""
     path = Path(path)
+    _READS.pop(os.path.abspath(path), None)  # rewritten by this process: its old bytes are no input
     here = os.path.abspath(path.parent)
     inputs = {os.path.relpath(source, here): digest for source, digest in sorted(_READS.items())}
-    inputs.pop(path.name, None)  # a file rewritten from its own earlier version does not depend on itself
     record = {"sha256": file_digest(path), "size": path.stat().st_size, "inputs": inputs}
     with atomic_open(seal_path(path), "w", encoding="utf-8", newline="") as handle:
         handle.write(json.dumps(record, indent=1, sort_keys=True) + "\n")

@@ -4,36 +4,58 @@ The default profile keeps the console quiet (``quiet: [rules, host]``) and each 
 messages to its own log, so a failed job would show only Snakemake's ``CalledProcessError`` and
 the whole shell command. The Snakefile's ``onerror`` handler calls :func:`report`: for every job
 that failed it prints the job's one clear line (the last ``error:`` line of its log, or the log's
-last line) and the log's path.
+last line) and the log's path. The failed jobs are read from Snakemake's own log: its ``Error in
+rule`` blocks (their ``log:`` line) when rules are not quiet, else the failed commands (every rule
+sends its output to its log with ``> LOG 2>&1``).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from pathlib import Path
 
-#: "Error in rule train:" then indented "key: value" lines, among them "log: PATH (check log file(s) ...)".
 _ERROR_BLOCK = re.compile(r"^Error in rule ([\w.-]+):\s*$")
 _LOG_LINE = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?\s*$")
+_FAILED_COMMAND = re.compile(r"^Command '(.*)' returned non-zero exit status \d+\.?\s*$")
+
+
+def _from_command(command: str) -> tuple[str, list[str]] | None:
+    """(the job's bnnrepro command, [its log]) from a failed shell command ending in ``> LOG 2>&1``."""
+    head, sep, tail = command.rpartition(" > ")
+    if not sep or not tail.rstrip().endswith("2>&1"):
+        return None
+    try:
+        log = shlex.split(tail.rstrip()[: -len("2>&1")])
+        words = shlex.split(head.rpartition("python -m bnnrepro ")[2])[:2]
+    except ValueError:
+        return None
+    name = " ".join(w for w in words if not w.startswith("-")) or "job"
+    return name, log[:1]
 
 
 def failed_jobs(snakemake_log: str | Path | None) -> list[tuple[str, list[str]]]:
-    """(rule, [log paths]) of each failed job named in Snakemake's own log file."""
+    """(job, [log paths]) of each failed job named in Snakemake's own log file."""
     try:
         lines = Path(snakemake_log).read_text(encoding="utf-8", errors="replace").splitlines()
     except (OSError, TypeError):
         return []
-    jobs: list[tuple[str, list[str]]] = []
+    blocks: list[tuple[str, list[str]]] = []
+    commands: list[tuple[str, list[str]]] = []
     for line in lines:
         match = _ERROR_BLOCK.match(line)
         if match:
-            jobs.append((match.group(1), []))
+            blocks.append((match.group(1), []))
             continue
         match = _LOG_LINE.match(line)
-        if match and jobs and not jobs[-1][1]:
-            jobs[-1][1].extend(part.strip() for part in match.group(1).split(","))
-    return jobs
+        if match and blocks and not blocks[-1][1]:
+            blocks[-1][1].extend(part.strip() for part in match.group(1).split(","))
+            continue
+        match = _FAILED_COMMAND.match(line)
+        if match and (job := _from_command(match.group(1))):
+            commands.append(job)
+    return blocks or commands
 
 
 def clear_line(log: str | Path) -> str | None:
@@ -43,24 +65,24 @@ def clear_line(log: str | Path) -> str | None:
     except OSError:
         return None
     lines = [line for line in lines if line]
-    errors = [line for line in lines if "error:" in line.lower() or line.startswith("bnnrepro:")]
+    errors = [line for line in lines if "error:" in line.lower()]
     return (errors or lines or [None])[-1]
 
 
 def report(snakemake_log: str | Path | None, results: str = "results", out=None) -> int:
-    """Print one line per failed job (its rule, what went wrong, its log) on standard error; the
-    number of jobs reported."""
+    """Print one line per failed job (what went wrong, its log) on standard error; the number of
+    jobs reported."""
     out = out or sys.stderr
     jobs = failed_jobs(snakemake_log)
     seen = set()
-    for rule, logs in jobs:
+    for job, logs in jobs:
         for log in logs or [None]:
-            if (rule, log) in seen:
+            if (job, log) in seen:
                 continue
-            seen.add((rule, log))
+            seen.add((job, log))
             line = clear_line(log) if log else None
             where = f" (log: {log})" if log else ""
-            print(f"FAILED {rule}: {line or 'see the log'}{where}", file=out, flush=True)
+            print(f"FAILED {job}: {line or 'see the log'}{where}", file=out, flush=True)
     if not jobs:
         print(f"the workflow failed; the jobs' logs are under {Path(results) / 'logs'}", file=out, flush=True)
     return len(jobs)
