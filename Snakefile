@@ -79,4 +79,9 @@ onsuccess:
 # A failed job's one clear line (from its log, where the console's quiet profile leaves it) and
 # the log's path, on the console.
 onerror:
-    failures.report(log, config["results"])
+    _scheduler = getattr(workflow, "scheduler", None)
+    failures.report(
+        log,
+        config["results"],
+        jobs=[(job.rule.name, [str(f) for f in job.log]) for job in getattr(_scheduler, "failed", ())],
+    )

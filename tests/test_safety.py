@@ -164,7 +164,7 @@ def test_a_killed_run_resumes_from_its_sealed_weights_only_checkpoint(tmp_path):
     assert seal_problem(tmp_path / "killed" / "checkpoint.pt") is None
     resumed = train(cfg, tmp_path / "killed", progress=False)
     straight = train(cfg, tmp_path / "straight", progress=False)
-    assert resumed.start_epoch == 2
+    assert resumed.summary["resumed_after_epoch"] == 2
     assert (tmp_path / "killed" / "metrics.csv").read_bytes() == (tmp_path / "straight" / "metrics.csv").read_bytes()
     assert straight.summary["final_error"] == resumed.summary["final_error"]
 
@@ -241,7 +241,7 @@ def test_an_edited_compute_output_fails_its_reader_with_one_line_on_the_console(
     proc = snakemake("--cores", "1", str(table), "--configfile", preset, timeout=600)
     console = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    failed = [line for line in console.splitlines() if line.startswith("FAILED kernels tables:")]
+    failed = [line for line in console.splitlines() if line.startswith("FAILED kernels_tables:")]
     assert len(failed) == 1, console
     assert "blocks.csv has changed since it was written; delete it and rerun" in failed[0]
     assert "(log: " in failed[0] and "logs/kernels/tables.log" in failed[0]

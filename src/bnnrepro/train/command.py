@@ -160,7 +160,10 @@ def run_chunk(spec: dict, overrides: dict, manifest: str | None, progress, code_
 
             train(cfg, run["out"], run_name=run.get("name"), progress=progress, code_version=code_version)
     if manifest:
-        write_manifest(manifest, [run["out"] for run in runs])
+        from bnnrepro.io import reset_reads
+
+        reset_reads()  # the manifest records its runs' summaries by checksum itself
+        write_manifest(manifest, [run["out"] for run in runs], code_version=code_version)
     print(f"{len(runs)} run(s) done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 

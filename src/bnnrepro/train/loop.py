@@ -174,12 +174,14 @@ def train(
         progress = sys.stderr.isatty()
     fingerprint = cfg.fingerprint() if not code_version else f"{cfg.fingerprint()}-{code_version}"
 
-    reset_reads()  # a run is built from its data and settings, not from the runs trained before it
     with run_lock(out):
         done = _completed(out, fingerprint, log)
         if done is not None:
             log(f"{run_name}: already complete ({out / 'metrics.csv'})")
             return done
+        # A run is built from its data and settings: not from the runs trained before it, nor from
+        # the earlier outputs of this folder that were just checked and found stale.
+        reset_reads()
         return _train_locked(cfg, out, run_name, progress, log, stop_after_epoch, fingerprint)
 
 

@@ -69,11 +69,17 @@ def clear_line(log: str | Path) -> str | None:
     return (errors or lines or [None])[-1]
 
 
-def report(snakemake_log: str | Path | None, results: str = "results", out=None) -> int:
+def report(
+    snakemake_log: str | Path | None,
+    results: str = "results",
+    out=None,
+    jobs: list[tuple[str, list[str]]] | None = None,
+) -> int:
     """Print one line per failed job (what went wrong, its log) on standard error; the number of
-    jobs reported."""
+    jobs reported. ``jobs``: (rule, [logs]) of the failed jobs when the caller knows them (the
+    Snakefile passes its scheduler's), else they are read from Snakemake's log."""
     out = out or sys.stderr
-    jobs = failed_jobs(snakemake_log)
+    jobs = jobs or failed_jobs(snakemake_log)
     seen = set()
     for job, logs in jobs:
         for log in logs or [None]:
