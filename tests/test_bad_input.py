@@ -235,6 +235,30 @@ def _edited_manifest(tmp: Path) -> list[str]:
     return ["memorization", "tables", "--section", "{}", "--results", str(tmp), str(manifest)]
 
 
+def _corrupt_cache_label(tmp: Path) -> list[str]:
+    """A parsed-cache entry whose labels were changed together with its manifest's checksum (so the
+    cache trusts it): class 99 among 10 classes."""
+    import json
+
+    import numpy as np
+
+    from bnnrepro.data import load_dataset
+    from bnnrepro.data.cache import entry_dir, forget_loaded
+    from bnnrepro.data.registry import get_spec
+    from bnnrepro.io import file_digest
+
+    load_dataset("fashion_mnist", quiet=True)  # builds the entry in this test's cache
+    folder = entry_dir(get_spec("fashion_mnist"))
+    labels = np.load(folder / "y_train.npy")
+    labels[::7] = 99
+    np.save(folder / "y_train.npy", labels)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["arrays"]["y_train"]["sha256"] = file_digest(folder / "y_train.npy")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    forget_loaded()
+    return ["train", "--out", str(tmp / "r"), *TRAIN]
+
+
 def _runs_spec(tmp: Path, settings: dict) -> str:
     import json
 
@@ -512,6 +536,12 @@ CASES = [
         "kernel-max-time-inf",
         lambda t: ["kernels", "bench", "--out", str(t / "k.csv"), "--max-time", "inf"],
         "--max-time",
+    ),
+    Case(
+        "corrupt-parsed-cache-label",
+        _corrupt_cache_label,
+        "labels hold class 99, outside 0..9",
+        env={"BNNREPRO_CACHE": "{tmp}/cache"},
     ),
     Case(
         "truncated-family-table",

@@ -79,7 +79,7 @@ def test_hostile_paths_are_one_shell_word_in_every_command(hostile):
     """A dry run of the whole workflow prints every job's command: the hostile folder appears only
     inside single quotes (or in the quoted heredoc of a chunk spec, which the shell does not expand)."""
     tmp, config, results, _ = hostile
-    proc = snakemake("-n", "-p", "all", "--configfile", _preset(tmp, config), timeout=600)
+    proc = snakemake("-n", "-p", "--quiet", "host", "all", "--configfile", _preset(tmp, config), timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     quoted = shlex.quote(str(results))[:-1]  # the quoted folder, open at its end (paths continue)
     lines = [line for line in proc.stdout.splitlines() if "$(touch" in line and not line.startswith('{"isolate"')]
@@ -160,12 +160,12 @@ def test_a_killed_run_resumes_from_its_sealed_weights_only_checkpoint(tmp_path):
 
     cfg = TrainConfig(train_size=200, test_size=100, hidden=[8], epochs=3, batch_size=100, checkpoint_every=0)
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, tmp_path / "killed", progress=False, stop_after_epoch=2)
-    assert seal_problem(tmp_path / "killed" / "checkpoint.pt") is None
-    resumed = train(cfg, tmp_path / "killed", progress=False)
-    straight = train(cfg, tmp_path / "straight", progress=False)
+        train(cfg, tmp_path / "killed" / "run", progress=False, stop_after_epoch=2)
+    assert seal_problem(tmp_path / "killed" / "run" / "checkpoint.pt") is None
+    resumed = train(cfg, tmp_path / "killed" / "run", progress=False)
+    straight = train(cfg, tmp_path / "straight" / "run", progress=False)
     assert resumed.summary["resumed_after_epoch"] == 2
-    assert (tmp_path / "killed" / "metrics.csv").read_bytes() == (tmp_path / "straight" / "metrics.csv").read_bytes()
+    assert (tmp_path / "killed" / "run" / "metrics.csv").read_bytes() == (tmp_path / "straight" / "run" / "metrics.csv").read_bytes()
     assert straight.summary["final_error"] == resumed.summary["final_error"]
 
 
