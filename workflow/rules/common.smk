@@ -123,11 +123,21 @@ def family_outputs(family):
 
 
 def code_stamp(name, version):
-    """A file named after the version of the code a job runs (made by code_stamp in train.smk), an input
-    of the job, so that a results folder copied next to other code (without Snakemake's records of
-    the code each output was made with) still reruns the job: the new version's stamp is missing,
-    is made, and is newer than every output made with the old code."""
-    return R(f"code/{name}-{version}.stamp")
+    """A file named after the version of the code a job runs, an input of the job. A results folder
+    copied next to other code carries no Snakemake records of the code its outputs were made with,
+    and Snakemake runs no job whose outputs exist only because an input is missing; so the stamp
+    of this code's version is written when the workflow is read, newer than every output made with
+    other code, and those jobs rerun. (Made by the code_stamp rule in a new results folder.)"""
+    path = R(f"code/{name}-{version}.stamp")
+    # Only in a results folder that exists (a dry run of a fresh config creates nothing).
+    if os.path.isdir(config["results"]) and not os.path.exists(path):
+        try:
+            from bnnrepro.io import write_text
+
+            write_text(path, f"{version}\n", seal=False)
+        except OSError:
+            pass  # a read-only results folder (a dry run of someone else's): the rule makes it
+    return path
 
 
 def train_threads(family, which):

@@ -26,7 +26,7 @@ rule code_stamp:
     run:
         from bnnrepro.io import write_text
 
-        write_text(output[0], f"{wildcards.stamp}\n")
+        write_text(output[0], f"{wildcards.stamp}\n", seal=False)
 
 
 # Datasets are located, verified (and downloaded if missing) once, before the runs that use them,
