@@ -247,6 +247,7 @@ def _corrupt_cache_label(tmp: Path) -> list[str]:
     from bnnrepro.data.registry import get_spec
     from bnnrepro.io import file_digest
 
+    forget_loaded()  # arrays an earlier case loaded from another cache
     load_dataset("fashion_mnist", quiet=True)  # builds the entry in this test's cache
     folder = entry_dir(get_spec("fashion_mnist"))
     labels = np.load(folder / "y_train.npy")
