@@ -30,8 +30,11 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 
 
+from bnnrepro.data.registry import DATASETS  # importable once common.smk has put src/ on the path
+
+
 wildcard_constraints:
-    dataset="fashion_mnist|mnist|cifar10|svhn",
+    dataset="|".join(DATASETS),  # every dataset of the registry
 
 
 include: "workflow/rules/train.smk"
@@ -54,6 +57,13 @@ rule all:
 
 _HELD_LOCKS = []
 
+# While it runs: a line per finished training chunk (runs done / to train, time left by the plan's
+# model). At the end: the verdict tally and the report's path, also when there was nothing to do
+# (Snakemake then calls no handler: bnnrepro.workflow.progress registers an exit hook).
+from bnnrepro.workflow import progress as _progress
+
+_progress.on_nothing_to_do(workflow, Path(REPORT("index.html")), Path(REPORT("claims.csv")))
+
 
 # One workflow at a time writes a results folder, whichever checkout it runs from (Snakemake's own
 # lock is per checkout): the lock is held until this process ends.
@@ -61,19 +71,22 @@ onstart:
     from bnnrepro.io import hold_lock
 
     try:
-        _HELD_LOCKS.append(hold_lock(
-            config["results"],
-            ".workflow.lock",
-            f"the results folder {config['results']} is being written by another workflow (another "
-            "checkout, or another snakemake here); wait for it to end or choose another results folder",
-        ))
+        _HELD_LOCKS.append(
+            hold_lock(
+                config["results"],
+                ".workflow.lock",
+                f"the results folder {config['results']} is being written by another workflow (another "
+                "checkout, or another snakemake here); wait for it to end or choose another results folder",
+            )
+        )
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise WorkflowError(str(exc)) from None
+    _progress.start(workflow, config, CHUNKS, lambda chunk: train_threads(chunk.family, 0))
 
 
 onsuccess:
-    print(f"\nReport: {os.path.abspath(REPORT('index.html'))}  (claims: {os.path.abspath(REPORT('claims.csv'))})")
+    _progress.say_finish(Path(REPORT("index.html")), Path(REPORT("claims.csv")))
 
 
 # A failed job's one clear line (from its log, where the console's quiet profile leaves it) and

@@ -65,8 +65,9 @@ MEASUREMENTS = ("first ever", "cold", "warm", "parse only", "import")
 def run_child(what: str, dataset: str, cache: Path) -> dict:
     env = {**os.environ, "BNNREPRO_CACHE": str(cache)}
     env.pop("BNNREPRO_DATA", None)
-    proc = subprocess.run([sys.executable, "-c", CHILD, what, dataset], capture_output=True, text=True,
-                          env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, what, dataset], capture_output=True, text=True, env=env, timeout=600
+    )
     if proc.returncode != 0:
         raise SystemExit(f"the {what!r} measurement failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -104,12 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     for what in MEASUREMENTS:
         part = runs[runs.measurement == what]
         seconds = part["import_s"] if what == "import" else part["load_s"]
-        summary.append({
-            "dataset": args.dataset, "measurement": what, "repeats": len(part),
-            "median_s": statistics.median(seconds), "min_s": seconds.min(), "max_s": seconds.max(),
-            "then_read_all_median_s": None if what == "import" else statistics.median(part["read_all_s"]),
-            "import_pulls_torch": bool(part["torch"].any()),
-        })
+        summary.append(
+            {
+                "dataset": args.dataset,
+                "measurement": what,
+                "repeats": len(part),
+                "median_s": statistics.median(seconds),
+                "min_s": seconds.min(),
+                "max_s": seconds.max(),
+                "then_read_all_median_s": None if what == "import" else statistics.median(part["read_all_s"]),
+                "import_pulls_torch": bool(part["torch"].any()),
+            }
+        )
     table = pd.DataFrame(summary)
     write_csv(args.csv, table)
     with pd.option_context("display.float_format", "{:.4f}".format, "display.width", 200):

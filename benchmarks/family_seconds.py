@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from bnnrepro.families.registry import FAMILIES  # noqa: E402
-from bnnrepro.report.provenance import job_times  # noqa: E402
+from bnnrepro.families.registry import FAMILIES
+from bnnrepro.report.provenance import job_times
 
 
 def main() -> int:
@@ -28,13 +28,15 @@ def main() -> int:
         print(f"family_seconds: {args.benchmarks} is not a folder; run the workflow first", file=sys.stderr)
         return 2
     times = job_times(Path(args.benchmarks), list(FAMILIES))
-    per_family = times.groupby("family", sort=False).agg(jobs=("jobs", "sum"), seconds=("total_seconds", "sum"),
-                                                         longest=("max_seconds", "max"))
+    per_family = times.groupby("family", sort=False).agg(
+        jobs=("jobs", "sum"), seconds=("total_seconds", "sum"), longest=("max_seconds", "max")
+    )
     print("| family | jobs | job seconds | longest job (s) |")
     print("|---|---:|---:|---:|")
     for family, row in per_family.iterrows():
         print(f"| {family} | {int(row.jobs)} | {row.seconds:,.0f} | {row.longest:,.0f} |")
-    print(f"| **all** | {int(per_family.jobs.sum())} | {per_family.seconds.sum():,.0f} | {per_family.longest.max():,.0f} |")
+    total = f"| **all** | {int(per_family.jobs.sum())} | {per_family.seconds.sum():,.0f} "
+    print(total + f"| {per_family.longest.max():,.0f} |")
     return 0
 
 

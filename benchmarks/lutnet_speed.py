@@ -2,9 +2,9 @@
 
 Times fitting the network on the training set (which also yields its training accuracy) and
 predicting the test set, for each k and thread count, and reports the peak memory traced by
-tracemalloc (numpy's array allocations) in one extra, untimed run (tracing slows numpy down). Default: the paper's 5 x 1024 network on
-full Binary-Fashion-MNIST (60,000 x 784 bits), k = 8 and 16; the target is fit + evaluation of
-k = 8 in at most 10 s on a 2-core CPU.
+tracemalloc (numpy's array allocations) in one extra, untimed run (tracing slows numpy down).
+Default: the paper's 5 x 1024 network on full Binary-Fashion-MNIST (60,000 x 784 bits), k = 8 and
+16; the target is fit + evaluation of k = 8 in at most 10 s on a 2-core CPU.
 
     python benchmarks/lutnet_speed.py                       # k = 8 and 16, 1 and 2 threads
     python benchmarks/lutnet_speed.py --k 2 8 12 --threads 2 --repeat 3 --csv out.csv
@@ -13,6 +13,7 @@ k = 8 in at most 10 s on a 2-core CPU.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -40,18 +41,20 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     raw = load_dataset(args.dataset, args.data_dir, download=False, quiet=True)
-    x_train = threshold_bits(raw.x_train[:args.train_size])
-    y_train = binary_task_labels(raw.y_train[:args.train_size])
+    x_train = threshold_bits(raw.x_train[: args.train_size])
+    y_train = binary_task_labels(raw.y_train[: args.train_size])
     x_test, y_test = threshold_bits(raw.x_test), binary_task_labels(raw.y_test)
-    print(f"loaded Binary-{args.dataset}: train {x_train.shape}, test {x_test.shape} "
-          f"in {time.perf_counter() - t0:.1f} s", flush=True)
+    print(
+        f"loaded Binary-{args.dataset}: train {x_train.shape}, test {x_test.shape} in {time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
 
     rows = []
     for k in args.k:
         for threads in args.threads:
-            def make() -> LutNetwork:
-                return LutNetwork(k=k, hidden_layers=args.layers, width=args.width, seed=0,
-                                  n_threads=threads)
+            make = functools.partial(
+                LutNetwork, k=k, hidden_layers=args.layers, width=args.width, seed=0, n_threads=threads
+            )
 
             fits, preds = [], []
             for _ in range(args.repeat):
@@ -67,15 +70,26 @@ def main(argv: list[str] | None = None) -> int:
             make().fit(x_train, y_train).predict(x_test)
             peak = tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
-            row = {"k": k, "threads": threads, "layers": args.layers, "width": args.width,
-                   "n_train": len(y_train), "n_test": len(y_test),
-                   "fit_s": statistics.median(fits), "predict_test_s": statistics.median(preds),
-                   "total_s": statistics.median(f + p for f, p in zip(fits, preds)),
-                   "peak_mib": peak, "test_accuracy": test_acc}
+            row = {
+                "k": k,
+                "threads": threads,
+                "layers": args.layers,
+                "width": args.width,
+                "n_train": len(y_train),
+                "n_test": len(y_test),
+                "fit_s": statistics.median(fits),
+                "predict_test_s": statistics.median(preds),
+                "total_s": statistics.median(f + p for f, p in zip(fits, preds)),
+                "peak_mib": peak,
+                "test_accuracy": test_acc,
+            }
             rows.append(row)
-            print(f"k={k:2d} threads={threads}: fit {row['fit_s']:.2f} s, predict test "
-                  f"{row['predict_test_s']:.2f} s, total {row['total_s']:.2f} s, peak "
-                  f"{row['peak_mib']:.0f} MiB, test accuracy {test_acc:.4f}", flush=True)
+            print(
+                f"k={k:2d} threads={threads}: fit {row['fit_s']:.2f} s, predict test "
+                f"{row['predict_test_s']:.2f} s, total {row['total_s']:.2f} s, peak "
+                f"{row['peak_mib']:.0f} MiB, test accuracy {test_acc:.4f}",
+                flush=True,
+            )
     frame = pd.DataFrame(rows)
     if args.csv:
         from bnnrepro.io import write_csv

@@ -52,7 +52,7 @@ def write_idx_dataset(folder: Path, n_train: int = 60, n_test: int = 20, seed: i
     return arrays
 
 
-def write_cifar10_archive(path: Path, per_batch: int = 7, seed: int = 0) -> dict[str, np.ndarray]:
+def write_cifar10_archive(path: Path, per_batch: int = 7, seed: int = 0) -> dict[str, tuple[np.ndarray, list[int]]]:
     """cifar-10-python.tar.gz with the original layout: pickled dicts with bytes keys."""
     rng = np.random.default_rng(seed)
     batches = {}

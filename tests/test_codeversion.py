@@ -62,7 +62,7 @@ def test_a_changed_statement_reruns_exactly_the_rules_that_import_it(src):
     assert after[TRAIN] != before[TRAIN]
     assert after[MEMO] == before[MEMO]  # the memorization tables do not import the training loop
     edit(
-        src / "bnnrepro/families/memorization/analysis.py",
+        src / "bnnrepro/families/memorization/tables.py",
         'LABEL_ORDER = ["true", "randY", "randX"]',
         'LABEL_ORDER = ["randY", "true", "randX"]',
     )
@@ -78,7 +78,7 @@ def test_a_new_import_brings_its_module_into_the_version(src):
     (src / "bnnrepro/families/extra_helper.py").write_text("VALUE = 1\n")
     assert code_version(MEMO, src=src) == before  # not imported: nothing changes
     edit(
-        src / "bnnrepro/families/memorization/analysis.py",
+        src / "bnnrepro/families/memorization/tables.py",
         "from bnnrepro import stats",
         "from bnnrepro import stats\nfrom bnnrepro.families import extra_helper  # noqa: F401",
     )
@@ -86,6 +86,19 @@ def test_a_new_import_brings_its_module_into_the_version(src):
     assert with_import != before
     (src / "bnnrepro/families/extra_helper.py").write_text("VALUE = 2\n")
     assert code_version(MEMO, src=src) != with_import
+
+
+def test_imports_for_type_checkers_only_are_not_dependencies(src):
+    """``if TYPE_CHECKING:`` imports never run (nn/ and train/ name their lazy exports that way):
+    following them would tie e.g. the memorization tables to the training loop."""
+    (src / "bnnrepro/families/typed_only.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from bnnrepro.train.loop import RunResult\n"
+        "else:\n    from bnnrepro import stats\n"
+    )
+    mods = closure("bnnrepro.families.typed_only", src=src)
+    assert "bnnrepro.stats" in mods and "bnnrepro.train.loop" not in mods
+    assert "bnnrepro.train.loop" not in closure("bnnrepro.train", src=src)  # the lazy package itself
 
 
 def test_data_files_beside_the_modules_count(src):

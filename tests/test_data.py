@@ -84,7 +84,7 @@ def test_idx_dataset_loads_through_the_data_dir(tmp_path, isolated_cache):
     np.testing.assert_array_equal(raw.y_test, arrays["y_test"])
     assert raw.y_train.dtype == np.int64
     found = locate(spec, tmp_path / "data")
-    assert {loc.source for loc in found.values()} == {"data dir"}
+    assert {getattr(loc, "source", None) for loc in found.values()} == {"data dir"}
 
 
 def test_env_var_data_dir_is_used(tmp_path, isolated_cache, monkeypatch):
@@ -180,7 +180,7 @@ def test_download_verifies_and_caches(tmp_path, isolated_cache, http_server):
     assert raw.x_train.shape[0] == 60
     cached = sorted(p.name for p in (isolated_cache / "mnist").iterdir())
     assert cached == sorted(f.name for f in spec.files)  # no .part leftovers
-    assert {loc.source for loc in locate(spec).values()} == {"cache"}
+    assert {getattr(loc, "source", None) for loc in locate(spec).values()} == {"cache"}
 
 
 def test_bad_download_leaves_nothing_behind(tmp_path, isolated_cache, http_server):
@@ -584,6 +584,7 @@ def test_prepare_data_splits_and_transforms(tmp_path, isolated_cache):
     write_idx_dataset(folder, n_train=100, n_test=30)
     raw = load_dataset(spec_for_files(MNIST, folder), tmp_path, download=False)
     data = prepare_data(raw, train_size=40, valid_size=20, test_size=10, labels="randY", data_seed=1)
+    assert data.valid is not None and data.test is not None
     assert (len(data.train), len(data.valid), len(data.test)) == (40, 20, 10)
     # The raw images are read-only memory maps; the tensors must be copies the run may change.
     assert not raw.x_train.flags.writeable
@@ -615,4 +616,4 @@ def test_real_fashion_mnist(fashion_mnist):
     located = locate(FASHION_MNIST)
     assert all(loc is not None for loc in located.values())
     if FASHION_SYSTEM_DIR.is_dir():
-        assert {loc.source for loc in located.values()} <= {"system", "cache", "data dir"}
+        assert {getattr(loc, "source", None) for loc in located.values()} <= {"system", "cache", "data dir"}

@@ -49,7 +49,7 @@ def test_round_trip_and_size(spec, shape, tmp_path):
     assert payload == summarize(model).packed_bytes
     packed, tensors = packed_state(model)
     assert 0 <= path.stat().st_size - payload <= OVERHEAD_FIXED + OVERHEAD_PER_TENSOR * (len(packed) + len(tensors))
-    for name, entry in packed.items():
+    for entry in packed.values():
         out_units, k = entry["shape"][0], int(torch.tensor(entry["shape"][1:]).prod())
         assert entry["bits"].numel() * 4 == packed_weight_bytes(out_units, k)
 

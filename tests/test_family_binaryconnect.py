@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnnrepro.families.binaryconnect import analysis
+from bnnrepro.families.binaryconnect import analysis, tables
 from bnnrepro.families.binaryconnect import declaration as binaryconnect
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
@@ -83,9 +83,9 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
     """Every run of the default config is a valid `bnnrepro train` run, and the control shares every
     setting with bc_det except the binarization."""
     import yaml
-    from tests.conftest import ROOT
 
     from bnnrepro.train.config import TrainConfig
+    from conftest import ROOT
 
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     cfg["binaryconnect"]["variant_settings"] = VARIANT_SETTINGS  # the schema's default
@@ -101,13 +101,13 @@ def test_the_default_config_trains_the_control_with_the_binaryconnect_recipe():
 
 def test_weight_statistics():
     w = np.array([[-1.0, 1.0, 0.95, -0.5], [0.1, 0.0, -0.91, 0.2]], dtype=np.float32)
-    got = analysis.weight_statistics(w)
+    got = tables.weight_statistics(w)
     assert got["weights"] == 8
     assert got["share_saturated"] == pytest.approx(4 / 8)  # -1, 1, 0.95, -0.91
     assert got["share_at_bound"] == pytest.approx(2 / 8)
     assert got["mean_abs"] == pytest.approx(np.abs(w).mean())
     assert got["max_abs"] == pytest.approx(1.0)
-    small = analysis.weight_statistics(0.05 * w)  # a float layer: nothing near 1, but near its own maximum
+    small = tables.weight_statistics(0.05 * w)  # a float layer: nothing near 1, but near its own maximum
     assert small["share_saturated"] == 0 and small["share_near_max"] == pytest.approx(4 / 8)
 
 
@@ -172,7 +172,7 @@ def verdicts(results) -> list[str]:
 
 def test_comparisons_are_paired_by_seed():
     runs, weights = synthetic({"bc_det": 0.30, "bc_stoch": 0.28, "bc_real": 0.20}, {"bc_det": 0.13}, seed_effect=0.05)
-    table = analysis.comparisons(runs, weights).set_index(["quantity", "variant"])
+    table = tables.comparisons(runs, weights).set_index(["quantity", "variant"])
     row = table.loc[("share_saturated", "bc_det")]
     # A large effect shared by the seeds of both variants cancels out in the paired difference.
     assert row["difference"] == pytest.approx(0.10) and [row["low"], row["high"]] == pytest.approx([0.10, 0.10])
@@ -180,16 +180,18 @@ def test_comparisons_are_paired_by_seed():
     assert ("share_saturated", "none") not in table.index  # saturation is compared for BinaryConnect only
     assert table.loc[("test_error_at_best_valid", "bc_det"), "difference"] == pytest.approx(0.01)
     assert table.loc[("test_error_at_best_valid", "bc_det"), "reference"] == "none"
-    variants = analysis.by_variant(runs, weights)
+    variants = tables.by_variant(runs, weights)
     assert list(variants["variant"]) == list(VARIANT_SETTINGS) and (variants["seeds"] == 3).all()
     # Only seeds run in both variants are paired.
-    est, a, b = analysis.paired(
+    paired = tables.paired(
         weights[weights["seed"] != 2].pipe(lambda w: w[~((w["variant"] == "bc_det") & (w["seed"] == 0))]),
         "fashion_mnist",
         "share_saturated",
         "bc_det",
         "bc_real",
     )
+    assert paired is not None
+    est, a, _b = paired
     assert list(a.index) == [1] and est.repeats == 1
 
 
@@ -213,7 +215,7 @@ def test_saturation_claim_against_the_control(tmp_path, bc, noise, expected):
     results = SATURATION.check(context_with(tmp_path, runs, weights))
     assert verdicts(results) == [expected, expected]
     assert [r.scope for r in results] == ["fashion_mnist (bc_det)", "fashion_mnist (bc_stoch)"]
-    assert results[0].unit == "pp" and results[0].estimate.repeats == 3
+    assert results[0].unit == "pp" and results[0].estimate is not None and results[0].estimate.repeats == 3
     assert "control" in results[0].detail and "> +5 points" in results[0].threshold
 
 
@@ -297,21 +299,21 @@ def test_tables_figures_and_section_from_tiny_runs(tmp_path, fashion_mnist):
     analysis.make_tables(context, manifests)
     paths = binaryconnect.tables(cfg)
     weights = context.csv(paths["weights"]).set_index("run")
-    assert weights.loc["bc_det-s0", "max_abs"] <= 1.0 and weights.loc["bc_real-s1", "max_abs"] <= 1.0
-    assert weights.loc["bc_det-s0", "share_saturated"] > 0.05 and weights.loc["none-s0", "share_saturated"] == 0
+    assert weights["max_abs"]["bc_det-s0"] <= 1.0 and weights["max_abs"]["bc_real-s1"] <= 1.0
+    assert weights["share_saturated"]["bc_det-s0"] > 0.05 and weights["share_saturated"]["none-s0"] == 0
     units = round(1024 * 0.03)  # the width multiplier's first layer
     assert weights.loc["bc_det-s0", "layer_shape"] == f"{units}x784"
     runs = context.csv(paths["runs"])
     assert len(runs) == 6 and runs["best_valid_epoch"].between(1, 2).all()
     features = context.csv(paths["features"])
-    assert len(features) == 3 * min(units, analysis.FEATURE_UNITS)
+    assert len(features) == 3 * min(units, tables.FEATURE_UNITS)
     assert (features["height"] == 28).all() and "w783" in features.columns
     histograms = context.csv(paths["histograms"])
     assert histograms.groupby("run")["count"].sum().eq(units * 784).all()
     assert len(context.csv(paths["comparisons"])) == 1 + 2 * 2  # saturation: bc_det; test errors: 2 variants x 2
     analysis.make_figures(context)
-    for spec in binaryconnect.figures(cfg):
-        assert (tmp_path / "report" / spec.path).is_file() and (tmp_path / "report" / spec.svg).is_file()
+    for figure in binaryconnect.figures(cfg):
+        assert (tmp_path / "report" / figure.path).is_file() and (tmp_path / "report" / figure.svg).is_file()
     section = analysis.section(context)
     assert len(section.tables) == 4 and len(section.figures) == 5
     assert [g.what for g in section.glance] == ["paper", "this run"]

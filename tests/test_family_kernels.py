@@ -13,7 +13,7 @@ import pytest
 
 from bnnrepro import stats
 from bnnrepro.cli import main
-from bnnrepro.families.kernels import analysis
+from bnnrepro.families.kernels import analysis, tables
 from bnnrepro.families.kernels import declaration as kernels
 from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
@@ -166,7 +166,7 @@ def test_products_reject_a_benchmark_without_its_columns(tmp_path):
     path = tmp_path / "old.csv"
     write_csv(path, pd.DataFrame({"impl": ["torch.matmul"], "median_ms": [1.0]}))
     with pytest.raises(DataError, match="not a `bnnrepro kernels bench` CSV"):
-        analysis.load_blocks([path])
+        tables.load_blocks([path])
 
 
 # --- claims ----------------------------------------------------------------------------------------

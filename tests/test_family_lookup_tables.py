@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import re
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ import pytest
 from bnnrepro.cli import main as cli_main
 from bnnrepro.data.registry import RawDataset
 from bnnrepro.errors import ConfigError, DataError
-from bnnrepro.families.lookup_tables import analysis, declaration
+from bnnrepro.families.lookup_tables import analysis, claims, declaration, layout, tables
 from bnnrepro.families.lookup_tables.compute import (
     COLUMNS,
     PAIR_COLUMNS,
@@ -29,6 +31,7 @@ from bnnrepro.families.lookup_tables.compute import (
     table2,
     table3,
 )
+from bnnrepro.families.lookup_tables.section import draw_groups
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
 
@@ -162,13 +165,14 @@ def test_make_task(synthetic):
     assert 0.3 < rand.label_agreement < 0.7
     pair = make_task(synthetic, "pair-2-7")
     assert pair.n_train == int(np.isin(synthetic.y_train, [2, 7]).sum())
-    for bad in [
+    bad_settings: list[dict[str, Any]] = [
         dict(task="multiclass"),
         dict(task="pair-3-3"),
         dict(labels="randY"),
         dict(train_size=0),
         dict(test_size=201),
-    ]:
+    ]
+    for bad in bad_settings:
         with pytest.raises(ConfigError):
             make_task(synthetic, **bad)
 
@@ -218,7 +222,7 @@ def test_table1_memorization_on_its_own_training_set(synthetic):
         test_size=150,
     )
     assert smaller["n_train"].eq(200).all()
-    gap = analysis.fits(frame)
+    gap = tables.fits(frame)
     assert len(gap) == len(methods) + 1
     assert np.allclose(gap["gap"], gap["train_accuracy"] - gap["test_accuracy"])
     with pytest.raises(ConfigError):
@@ -242,7 +246,7 @@ def test_table3_real_vs_random(synthetic):
     check_schema(frame, COLUMNS)
     assert len(frame) == 2 * 2 * 2 * 2 * 2  # labels x data seeds x k x seeds x splits
     assert sorted(set(frame["data_seed"])) == [0, 5]
-    gap = analysis.fits(frame)
+    gap = tables.fits(frame)
     real = gap[gap["labels"] == "real"]["test_accuracy"].mean()
     random = gap[gap["labels"] == "random"]["test_accuracy"].mean()
     assert real > random + 0.1  # generalization on real labels only
@@ -277,7 +281,7 @@ def test_pairwise(synthetic):
     assert len(frame) == 2 * 2 * 2 * 2  # pairs x k x depths x splits
     assert set(frame["task"]) == {"pair-0-1", "pair-2-9"}
     assert frame.loc[frame["task"] == "pair-2-9", ["class_a", "class_b", "name_b"]].iloc[0].tolist() == [2, 9, "c9"]
-    assert len(analysis.fits(frame)) == 8
+    assert len(tables.fits(frame)) == 8
     with pytest.raises(ConfigError):
         pairwise(synthetic, pairs=[(1, 1)])
 
@@ -410,7 +414,15 @@ def fit_rows(
     return [dict(common, split="train", accuracy=train), dict(common, split="test", accuracy=test)]
 
 
-def write_table3(folder, ks, real, random, seeds=(0, 1, 2), draws=(0, 1, 2, 3, 4), dataset="fashion_mnist"):
+def write_table3(
+    folder,
+    ks,
+    real: Callable[[int, int], tuple[float, float]],
+    random: Callable[[int, int], tuple[float, float]],
+    seeds=(0, 1, 2),
+    draws=(0, 1, 2, 3, 4),
+    dataset="fashion_mnist",
+):
     """Job CSVs of Table 3: ``real(k, seed)`` and ``random(k, draw)`` -> (train, test)."""
     real_rows = [r for k in ks for s in seeds for r in fit_rows(dataset, "real", k, s, 0, *real(k, s))]
     random_rows = [
@@ -486,19 +498,19 @@ def test_tables_summaries_and_claims_hold_on_the_paper_pattern(tmp_path):
     assert summary.loc[summary["labels"] == "random", "repeats"].eq(10).all()
     draws = pd.read_csv(tmp_path / "lookup_tables/random_draws.csv")
     assert len(draws) == 10 and draws["ks"].eq(len(KS)).all()
-    assert verdicts(analysis._above_chance(context)) == ["held"]
-    assert verdicts(analysis._random_harder(context)) == ["held"]
-    assert verdicts(analysis._random_test_at_chance(context)) == ["held"]
-    gap = analysis._gap_grows(context)
+    assert verdicts(claims._above_chance(context)) == ["held"]
+    assert verdicts(claims._random_harder(context)) == ["held"]
+    assert verdicts(claims._random_test_at_chance(context)) == ["held"]
+    gap = claims._gap_grows(context)
     assert [(r.scope, r.verdict) for r in gap] == [("fashion_mnist (Table 3)", "held")]
-    assert gap[0].estimate.repeats == 3  # seeds
+    assert gap[0].estimate is not None and gap[0].estimate.repeats == 3  # seeds
 
 
 def test_above_chance_fails_or_is_undecided_where_there_is_no_generalization(tmp_path):
     at_chance = write_table3(tmp_path / "a", KS, lambda k, s: (0.9, 0.5 + noise(k, s, scale=0.005)), good_random)
-    assert verdicts(analysis._above_chance(context_for(tmp_path / "a", at_chance))) == ["did not hold"]
+    assert verdicts(claims._above_chance(context_for(tmp_path / "a", at_chance))) == ["did not hold"]
     noisy = write_table3(tmp_path / "b", KS, lambda k, s: (0.9, 0.6 + noise(k, s, scale=0.1)), good_random)
-    result = analysis._above_chance(context_for(tmp_path / "b", noisy))[0]
+    result = claims._above_chance(context_for(tmp_path / "b", noisy))[0]
     assert result.verdict == "inconclusive" and "k = " in result.detail
 
 
@@ -511,15 +523,17 @@ def test_gap_claim_over_pairs_and_seeds(tmp_path):
     results = {}
     for name, inputs in (("grows", grows), ("flat", flat), ("shrinks", shrinks)):
         context = context_for(tmp_path / name, inputs, pairwise=part, table3=off)
-        (result,) = analysis._gap_grows(context)
-        assert result.scope == "fashion_mnist (pairs)" and result.estimate.repeats == 8  # 4 pairs x 2 seeds
+        (result,) = claims._gap_grows(context)
+        assert (
+            result.scope == "fashion_mnist (pairs)" and result.estimate is not None and result.estimate.repeats == 8
+        )  # 4 pairs x 2 seeds
         results[name] = result.verdict
     assert results == {"grows": "held", "flat": "inconclusive", "shrinks": "did not hold"}
     gap = pd.read_csv(tmp_path / "grows/lookup_tables/pairwise_gap.csv")
     assert gap["k"].tolist() == [2, 6, 10] and gap["repeats"].eq(8).all()
     single_k = write_pairs(tmp_path / "d", [10], lambda k, p, s: 0.1)
     context = context_for(tmp_path / "d", single_k, pairwise=dict(part, k=[10]), table3=off)
-    assert verdicts(analysis._gap_grows(context)) == ["not run"]
+    assert verdicts(claims._gap_grows(context)) == ["not run"]
 
 
 def test_random_harder_with_saturated_ties(tmp_path):
@@ -530,11 +544,11 @@ def test_random_harder_with_saturated_ties(tmp_path):
         return (1.0 if k >= 10 else 0.6 + noise(k, d, 2)), 0.5
 
     ties = write_table3(tmp_path / "a", KS, saturating_real, saturating_random)
-    result = analysis._random_harder(context_for(tmp_path / "a", ties))[0]
+    result = claims._random_harder(context_for(tmp_path / "a", ties))[0]
     assert result.verdict == "held" and "ties" in result.detail and "k = 10, 14" in result.detail
 
     all_saturated = write_table3(tmp_path / "b", KS, lambda k, s: (1.0, 0.8), lambda k, d: (1.0, 0.5))
-    result = analysis._random_harder(context_for(tmp_path / "b", all_saturated))[0]
+    result = claims._random_harder(context_for(tmp_path / "b", all_saturated))[0]
     assert result.verdict == "inconclusive" and result.estimate is None  # no k shows a difference
 
     # Below saturation random labels must be fitted strictly worse: equal fits do not hold.
@@ -544,26 +558,28 @@ def test_random_harder_with_saturated_ties(tmp_path):
         lambda k, s: (0.9 + noise(k, s, scale=0.002), 0.8),
         lambda k, d: (0.9 + noise(k, d, 2, scale=0.002), 0.5),
     )
-    assert analysis._random_harder(context_for(tmp_path / "c", equal))[0].verdict != "held"
+    assert claims._random_harder(context_for(tmp_path / "c", equal))[0].verdict != "held"
     easier = write_table3(
         tmp_path / "d", KS, lambda k, s: (0.7 + noise(k, s), 0.8), lambda k, d: (0.9 + noise(k, d, 2), 0.5)
     )
-    assert verdicts(analysis._random_harder(context_for(tmp_path / "d", easier))) == ["did not hold"]
+    assert verdicts(claims._random_harder(context_for(tmp_path / "d", easier))) == ["did not hold"]
 
 
 def test_random_test_at_chance_over_draws(tmp_path):
     below = write_table3(
         tmp_path / "a", KS, good_real, lambda k, d: (0.7, 0.45 + noise(d, scale=0.005)), draws=range(8)
     )
-    assert verdicts(analysis._random_test_at_chance(context_for(tmp_path / "a", below))) == ["did not hold"]
+    assert verdicts(claims._random_test_at_chance(context_for(tmp_path / "a", below))) == ["did not hold"]
     spread = write_table3(tmp_path / "b", KS, good_real, lambda k, d: (0.7, 0.5 + noise(d, scale=0.08)), draws=range(5))
-    result = analysis._random_test_at_chance(context_for(tmp_path / "b", spread))[0]
-    assert result.verdict == "inconclusive" and result.estimate.repeats == 5  # draws, not fits
+    result = claims._random_test_at_chance(context_for(tmp_path / "b", spread))[0]
+    assert (
+        result.verdict == "inconclusive" and result.estimate is not None and result.estimate.repeats == 5
+    )  # draws, not fits
     assert "correlation with the draw's agreement" in result.detail
-    groups = analysis.draw_groups(pd.read_csv(tmp_path / "b/lookup_tables/random_draws.csv"))
+    groups = draw_groups(pd.read_csv(tmp_path / "b/lookup_tables/random_draws.csv"))
     assert groups["draws"].tolist() == [2, 3, 5]  # agreement 0.5 + 0.001 (draw - 2): draws 3, 4 above half
     one = write_table3(tmp_path / "c", KS, good_real, good_random, draws=[0])
-    assert verdicts(analysis._random_test_at_chance(context_for(tmp_path / "c", one))) == ["inconclusive"]
+    assert verdicts(claims._random_test_at_chance(context_for(tmp_path / "c", one))) == ["inconclusive"]
 
 
 def test_claims_not_run_without_their_tables(tmp_path):
@@ -583,14 +599,14 @@ def test_paper_layouts():
             "accuracy": [0.8, 0.79, 0.52, 0.5],
         }
     )
-    frame, columns, notes, shown = analysis.paper_beside_ours(ours, "table3", ["k", "labels"], ["split"])
+    frame, columns, notes, shown = layout.paper_beside_ours(ours, "table3", ["k", "labels"], ["split"])
     assert shown == "mnist" and notes == ["[1] Chatterjee 2018, Table 3"]
     assert [c for c in frame.columns if "|" in c] == ["paper|train", "paper|test", "ours|train", "ours|test"]
     row = frame[(frame["k"] == "2") & (frame["labels"] == "real")].iloc[0]
     assert (row["paper|train"], row["paper|test"], row["ours|train"]) == (0.66, 0.66, 0.8)
     assert len(frame) == 16  # the paper's 8 k x 2 label kinds
     mnist = ours.assign(dataset="mnist")
-    frame, columns, _, shown = analysis.paper_beside_ours(mnist, "table3", ["k", "labels"], ["split"])
+    frame, columns, _, shown = layout.paper_beside_ours(mnist, "table3", ["k", "labels"], ["split"])
     row = frame[(frame["k"] == "2") & (frame["labels"] == "real")].iloc[0]
     assert shown == "mnist" and row["diff|train"] == pytest.approx(0.8 - 0.66)
     assert columns["diff|train"].fmt == "pp"
@@ -648,7 +664,7 @@ def test_section_and_figures_on_synthetic_results(tmp_path, synthetic):
 def test_a_draw_and_its_mirror_are_one_repeat_near_chance(fashion_mnist):
     """The mirror of a draw (its complement) is as likely as the draw; their mean test accuracy is
     close to chance even when each sits far from it, and the pair counts as one repeat."""
-    from bnnrepro.families.lookup_tables.analysis import random_draws
+    from bnnrepro.families.lookup_tables.tables import random_draws
 
     frame = table3(
         fashion_mnist,

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import ROOT
 
-from bnnrepro.families.memorization import analysis, declaration
+from bnnrepro.families.memorization import analysis, declaration, tables
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
+from conftest import ROOT
 
 #: The thresholds the memorization claims read (the schema's defaults; checked below).
 THRESHOLDS = {"memorize_train_error": 0.05, "slowdown_margin": 0.05, "chance_tolerance": 0.05}
@@ -161,13 +161,44 @@ def test_chunks_hold_runs_of_one_condition(default_config):
         }
         assert len(conditions) == 1, chunk.name
     names = {chunk.name: [run.name for run in chunk.runs] for chunk in chunks}
-    assert names["det-randY-none.0"] == ["det-randY-none-s0", "det-randY-none-s1", "det-randY-none-s2"]
+    assert names["det-randY-none"] == ["det-randY-none-s0", "det-randY-none-s1", "det-randY-none-s2"]
     assert names["det-randY-none.1"] == ["det-randY-none-s3", "det-randY-none-s4", "det-randY-none-s5"]
     assert names["stoch-true-l2"] == ["stoch-true-l2-s0", "stoch-true-l2-s1", "stoch-true-l2-s2"]
     assert names["det-randY-l2_inert"] == ["det-randY-l2_inert-s0"]
     assert len(chunks) == 16 + 2 * 2 + 1 + 5
     small = config(runs_per_job=2)
     assert [len(c.runs) for c in declaration.chunks(small)] == [2, 1] * 18
+
+
+def test_adding_a_seed_changes_only_the_chunk_of_its_seed(default_config):
+    """Chunks key on the runs (seed // runs_per_job): one more seed leaves every other chunk's name and
+    runs as they were, so Snakemake reruns only the chunk of the new seed."""
+    import copy
+
+    before = {c.key: c.spec("results") for c in declaration.chunks(default_config)}
+    more = copy.deepcopy(default_config)
+    more["memorization"]["seeds"] = [*more["memorization"]["seeds"], max(more["memorization"]["seeds"]) + 1]
+    after = {c.key: c.spec("results") for c in declaration.chunks(more)}
+    changed = {key for key in after if before.get(key) != after[key]}
+    new_runs = {r.key for r in declaration.runs(more)} - {r.key for r in declaration.runs(default_config)}
+    assert new_runs and all(key.endswith(f"-s{max(more['memorization']['seeds'])}") for key in new_runs)
+    assert changed and len(changed) <= len(new_runs)
+    assert set(before) <= set(after)  # no chunk renamed
+    touched = {r.key for c in declaration.chunks(more) if c.key in changed for r in c.runs}
+    assert new_runs <= touched
+
+
+def test_run_folders_are_keyed_by_settings(default_config):
+    """Two runs of the same name and other settings (hidden=512) get two folders: neither overwrites."""
+    import copy
+
+    run = declaration.runs(default_config)[0]
+    other = copy.deepcopy(default_config)
+    other["memorization"]["settings"]["hidden"] = [512]
+    twin = next(r for r in declaration.runs(other) if r.key == run.key)
+    assert twin.folder("results") != run.folder("results")
+    assert run.folder("results").startswith(f"results/memorization/{run.dataset}/{run.name}-")
+    assert declaration.runs(default_config)[0].folder("r") == run.folder("r")  # stable across calls
 
 
 def test_declaration_options_and_checks():
@@ -258,7 +289,7 @@ def write_results(tmp_path: Path, curves: pd.DataFrame, **thresholds) -> Context
     cfg["claims"] = {**THRESHOLDS, **thresholds}
     paths = declaration.tables(cfg)
     write_csv(tmp_path / paths["curves"], curves)
-    summary = analysis.summarize(curves, [0.5, 0.1, 0.05])
+    summary = tables.summarize(curves, [0.5, 0.1, 0.05])
     write_csv(tmp_path / paths["summary"], summary)
     return Context(cfg, tmp_path, tmp_path / "report")
 
@@ -294,7 +325,7 @@ def memorizing_world() -> dict:
 
 def test_summary_of_synthetic_curves():
     curves = run_curves(DATASET, ("det", "randY", "none"), 3, train=0.02, test=0.9)
-    row = analysis.summarize(curves, [0.5, 0.1, 0.05]).iloc[0]
+    row = tables.summarize(curves, [0.5, 0.1, 0.05]).iloc[0]
     assert row["seed"] == 3 and row["epochs"] == EPOCHS and row["final_train_error"] == pytest.approx(0.02)
     assert row["final_train_error_class_min"] == pytest.approx(0, abs=1e-12) and row[
         "final_train_error_class_max"
@@ -312,7 +343,7 @@ def test_summary_keeps_runs_of_the_same_name_on_different_datasets():
         ],
         ignore_index=True,
     )
-    summary = analysis.summarize(curves, [0.5]).set_index("dataset")
+    summary = tables.summarize(curves, [0.5]).set_index("dataset")
     assert list(summary.index) == ["cifar10", "svhn"]
     assert summary["final_train_error"].tolist() == pytest.approx([0.01, 0.40])
 
@@ -640,13 +671,13 @@ def test_tables_figures_section_and_claims_from_run_folders(tmp_path):
     assert len(summary) == 4 * 2 + 1 + 2
     assert summary.loc["det-randY-none-s1", "final_train_error"] == pytest.approx(0.012)
     assert summary.loc["stoch-randY-none-s0", "epoch_train_below_0.5"] == 3
-    assert np.isnan(summary.loc["stoch-randY-none-s0", "epoch_train_below_0.1"])
+    assert np.isnan(summary["epoch_train_below_0.1"]["stoch-randY-none-s0"])
     conditions = context.csv(paths["conditions"]).set_index(["binarization", "labels", "regularization"])
     det = conditions.loc[("det", "randY", "none")]
     assert det["seeds"] == 2 and det["final_train_error"] == pytest.approx(0.011)
     assert det["train_error_low"] < 0.011 < det["train_error_high"]
     assert conditions.loc[("det", "randY", "l2_inert"), "seeds"] == 1
-    assert np.isnan(conditions.loc[("det", "randY", "l2_inert"), "train_error_low"])  # one seed: no interval
+    assert np.isnan(conditions["train_error_low"][("det", "randY", "l2_inert")])  # one seed: no interval
 
     analysis.make_figures(context)
     specs = declaration.figures(cfg)

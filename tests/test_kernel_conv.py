@@ -21,7 +21,7 @@ from bnnrepro.kernels import dispatch
 from bnnrepro.kernels.conv import PackedConvWeight, padding_correction, padding_mask
 from bnnrepro.nn import ModelSpec, build_model
 from bnnrepro.nn.layers import BinaryConv2d
-from bnnrepro.nn.quantizers import SignWeight, SteSign
+from bnnrepro.nn.quantizers import SignActivation, SignWeight
 
 TRITON_DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -90,7 +90,7 @@ def test_packed_conv_weight_reuse_and_errors():
 
 def _layer(c, o, **kwargs):
     torch.manual_seed(0)
-    layer = BinaryConv2d(c, o, 3, input_quantizer=SteSign(), kernel_quantizer=SignWeight(), **kwargs)
+    layer = BinaryConv2d(c, o, 3, input_quantizer=SignActivation(), kernel_quantizer=SignWeight(), **kwargs)
     return layer.eval()
 
 
@@ -119,7 +119,7 @@ def test_conv_layer_backends_equal_float(backend, geometry):
 
 def test_conv_layer_unsupported_geometry_falls_back():
     torch.manual_seed(0)
-    layer = BinaryConv2d(4, 4, 3, padding=1, input_quantizer=SteSign(), kernel_quantizer=SignWeight()).eval()
+    layer = BinaryConv2d(4, 4, 3, padding=1, input_quantizer=SignActivation(), kernel_quantizer=SignWeight()).eval()
     layer.dilation = (2, 2)  # nn.Conv2d attribute: not packed
     assert not K.conv_supported(layer.groups, layer.dilation, layer.padding, layer.padding_mode)
     x = torch.randn(1, 4, 6, 6)
@@ -142,7 +142,7 @@ def test_cnn_model_eval_equal_float(backend):
     model = model.eval().to(device)
     x = torch.randn(2, 3, 8, 8).to(device)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    assert sum(m.xnor_eligible for m in convs) == len(convs) - 1
+    assert sum(isinstance(m, BinaryConv2d) and m.xnor_eligible for m in convs) == len(convs) - 1
     with torch.no_grad():
         with K.use_backend("float"):
             expected = model(x)

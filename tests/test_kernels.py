@@ -22,7 +22,7 @@ from bnnrepro.errors import ConfigError
 from bnnrepro.kernels import bench, dispatch, packing
 from bnnrepro.nn import ModelSpec, build_model, clear_packed_cache
 from bnnrepro.nn.layers import BinaryLinear
-from bnnrepro.nn.quantizers import SignWeight, SteSign
+from bnnrepro.nn.quantizers import SignActivation, SignWeight
 
 TRITON_DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -330,7 +330,7 @@ def test_model_eval_backends_equal_float(backend, spec):
 
 
 def test_layer_product_is_exact_integer_plus_bias():
-    layer = BinaryLinear(100, 9, input_quantizer=SteSign(), kernel_quantizer=SignWeight()).eval()
+    layer = BinaryLinear(100, 9, input_quantizer=SignActivation(), kernel_quantizer=SignWeight()).eval()
     x = torch.randn(4, 100)
     exact = int_product(torch.where(x >= 0, 1.0, -1.0), torch.where(layer.weight >= 0, 1.0, -1.0))
     bias = layer.bias.detach().clone()
@@ -418,7 +418,7 @@ def test_non_eligible_layers_unchanged():
 
 def test_bench_interleaved_blocks_on_cpu():
     # The library behind `bnnrepro kernels bench` (its command is tested in test_family_kernels.py).
-    lines = []
+    lines: list[str] = []
     rows = bench.benchmark(torch.device("cpu"), [1, 3], [64, 100], repeats=2, max_time=0.01, log=lines.append)
     frame = pd.DataFrame(rows)
     assert list(frame.columns) == list(bench.COLUMNS)
@@ -448,7 +448,7 @@ def test_bench_rejects_bad_devices():
 
 
 def test_auto_on_cpu_picks_packed_for_small_batch_big_layer():
-    layer = BinaryLinear(4096, 4096, input_quantizer=SteSign(), kernel_quantizer=SignWeight()).eval()
+    layer = BinaryLinear(4096, 4096, input_quantizer=SignActivation(), kernel_quantizer=SignWeight()).eval()
     x = torch.randn(2, 4096)
     with torch.no_grad():
         with K.use_backend("float"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -306,7 +307,7 @@ def test_network_widths_and_validation():
     net = LutNetwork(k=2, hidden_layers=2, width=[5, 3], seed=0).fit(random_bits(50, 6), np.arange(50) % 2)
     assert [len(t) for t in net.tables_] == [5, 3, 1]
     assert LutNetwork(k=3, hidden_layers=0).fit(random_bits(20, 4), np.arange(20) % 2).layer_widths == [1]
-    for bad in [
+    bad_settings: list[dict[str, Any]] = [
         dict(k=0),
         dict(k=17),
         dict(hidden_layers=-1),
@@ -314,9 +315,10 @@ def test_network_widths_and_validation():
         dict(seed=-1),
         dict(hidden_layers=2, width=[8]),
         dict(n_threads=0),
-    ]:
+    ]
+    for bad in bad_settings:
         with pytest.raises(ConfigError):
-            LutNetwork(**bad).layer_widths
+            _ = LutNetwork(**bad).layer_widths  # the property validates the settings
     with pytest.raises(ValueError, match="bits"):
         LutNetwork(k=2, hidden_layers=1, width=4).fit(np.full((4, 3), 2), np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="binary"):

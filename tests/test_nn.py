@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -14,8 +15,8 @@ from bnnrepro.nn import (
     BinaryConv2d,
     BinaryLinear,
     ModelSpec,
+    SignActivation,
     SignWeight,
-    SteSign,
     StochasticSignWeight,
     binary_layers,
     build_model,
@@ -35,12 +36,14 @@ def test_sign_of_zero_is_plus_one_and_output_is_pm1():
 def test_sign_ste_gradient_is_cut_off_outside_unit_interval():
     x = torch.tensor([-1.5, -1.0, -0.2, 0.0, 0.7, 1.0, 1.01], requires_grad=True)
     ste_sign(x).backward(torch.arange(1.0, 8.0))
+    assert x.grad is not None
     assert x.grad.tolist() == [0.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.0]
 
 
 def test_weight_quantizer_passes_gradient_unchanged():
     w = torch.tensor([-3.0, 0.0, 0.5], requires_grad=True)
     SignWeight()(w).backward(torch.tensor([1.0, 2.0, 3.0]))
+    assert w.grad is not None
     assert w.grad.tolist() == [1.0, 2.0, 3.0]
 
 
@@ -72,7 +75,8 @@ def test_one_pass_ste_gradient_equals_the_masked_product(dtype, clip_value):
     x = (torch.randn(10007, generator=torch.Generator().manual_seed(1)) * 2).to(dtype)
     limit = torch.tensor(clip_value, dtype=dtype)
     above = torch.nextafter(limit, torch.tensor(9.0, dtype=dtype))
-    for start, value in enumerate([limit, -limit, above, -above, 0.0, math.inf, -math.inf]):
+    special: list[torch.Tensor | float] = [limit, -limit, above, -above, 0.0, math.inf, -math.inf]
+    for start, value in enumerate(special):
         x[start::11] = value
     grad = torch.randn(10007, generator=torch.Generator().manual_seed(2)).to(dtype)
     expected = grad * (x.abs() <= clip_value).to(dtype)
@@ -110,12 +114,13 @@ def test_binary_sigmoid_is_zero_one_with_half_slope():
     y = BinarySigmoid()(x)
     assert y.tolist() == [0.0, 0.0, 1.0, 1.0]
     y.sum().backward()
+    assert x.grad is not None
     assert x.grad.tolist() == [0.0, 0.5, 0.5, 0.5]
 
 
 def test_binary_linear_computes_on_signs():
     torch.manual_seed(0)
-    layer = BinaryLinear(37, 5, input_quantizer=SteSign(), kernel_quantizer=SignWeight())
+    layer = BinaryLinear(37, 5, input_quantizer=SignActivation(), kernel_quantizer=SignWeight())
     assert layer.weight.abs().max() <= 1.0  # Uniform(-1, 1) init
     x = torch.randn(4, 37)
     expected = F.linear(torch.where(x >= 0, 1.0, -1.0), torch.where(layer.weight >= 0, 1.0, -1.0), layer.bias)
@@ -125,7 +130,7 @@ def test_binary_linear_computes_on_signs():
 
 def test_binary_conv_pads_with_zero_after_binarizing():
     torch.manual_seed(0)
-    conv = BinaryConv2d(3, 4, 3, padding=1, bias=False, input_quantizer=SteSign(), kernel_quantizer=SignWeight())
+    conv = BinaryConv2d(3, 4, 3, padding=1, bias=False, input_quantizer=SignActivation(), kernel_quantizer=SignWeight())
     x = torch.randn(2, 3, 5, 5)
     expected = F.conv2d(torch.where(x >= 0, 1.0, -1.0), torch.where(conv.weight >= 0, 1.0, -1.0), padding=1)
     torch.testing.assert_close(conv(x), expected)
@@ -239,3 +244,27 @@ def test_real_kernel_quantizer_keeps_the_latent_weight_recipe_but_not_binary():
     torch.testing.assert_close(layer.weight.grad, torch.ones(3, 1) * x.sum(0))
     with pytest.raises(ValueError, match="binarization"):
         ModelSpec(binarization="ternary")
+
+
+@pytest.mark.parametrize("package", ["bnnrepro.nn", "bnnrepro.train"])
+def test_lazy_names_are_public_and_visible_to_type_checkers(package):
+    """A lazy package states each public name three times (the lazy table, ``__all__`` and the
+    ``TYPE_CHECKING`` imports type checkers read): all three must agree, and each name must resolve."""
+    import ast
+    import importlib
+
+    module = importlib.import_module(package)
+    assert module.__file__ is not None
+    tree = ast.parse(Path(module.__file__).read_text())
+    checked = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for stmt in node.body
+        if isinstance(stmt, ast.ImportFrom)
+        for alias in stmt.names
+    }
+    lazy = module._LAZY
+    assert set(module.__all__) == set(lazy) == checked
+    for name in module.__all__:
+        assert getattr(importlib.import_module(lazy[name]), name) is getattr(module, name)

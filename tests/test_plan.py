@@ -184,12 +184,13 @@ def test_calibration_from_finished_runs(tmp_path):
     calibration = plan.calibrate([results, tmp_path / "missing"])
     assert len(calibration.runs) == sum(jobs) and len(calibration.overheads) == len(sizes)
     model = calibration.model("cpu")
+    assert model is not None  # three finished jobs of runs on cpu: the model is fitted
     assert model.error == pytest.approx(0, abs=1e-6) and "fitted to" in model.source
     for settings in sizes + [{**SMALL, "hidden": [2048], "batch_size": 1000, "train_size": 30000}]:
         features = plan.epoch_features(settings, "fashion_mnist")
         assert model.seconds(features) == pytest.approx(true_model.seconds(features), rel=1e-6)
     assert calibration.overhead == pytest.approx((4.0, 0.5), rel=1e-6)
-    assert calibration.model("cuda").source.startswith("the stated cuda defaults")
+    assert calibration.model("cuda") is None  # no finished cuda run: unknown, not a stated default
 
 
 def test_the_defaults_the_model_reads_are_those_of_bnnrepro_train():
@@ -206,37 +207,133 @@ def test_epoch_features():
     assert plan.examples({"valid_size": 5000}, "cifar10") == {"train": 45000, "valid": 5000, "test": 10000}
 
 
-def test_pricing_measured_modelled_and_the_wall_time(tmp_path):
-    root = tmp_path
-    results = root / "results"
-    _finished_job(results, "memorization", "det-randY-none", [("old-s0", SMALL, [1.0, 1.0])], 5.0)
-    (results / "benchmarks" / "kernels").mkdir(parents=True)
-    (results / "benchmarks" / "kernels" / "bench.tsv").write_text("s\n42.5\n")
+def _memorization_config(seeds=(0, 1)):
     config = {"results": "results", "execution": {"device": "cpu"}, **{name: {"enabled": False} for name in FAMILIES}}
     config["memorization"] = {
         "enabled": True,
-        "seeds": [0, 1],
+        "seeds": list(seeds),
         "datasets": ["fashion_mnist"],
         "settings": {"arch": "mlp", "hidden": [32], "epochs": 4},
         "dataset_settings": {"fashion_mnist": {"train_size": 1000, "test_size": 500}},
         "grid": {"binarization": ["det"], "labels": ["randY"], "regularization": ["none"]},
         "regularizers": {"none": {}},
     }
+    return config
+
+
+def _calibrated(results):
+    """Three finished jobs of other settings: enough to fit the epoch model (nothing stated)."""
+    for i, hidden in enumerate((16, 64, 256)):
+        settings = {**SMALL, "hidden": [hidden], "batch_size": 50 * (i + 1)}
+        _finished_job(results, "memorization", f"old{i}", [(f"old{i}-s0", settings, [1.0 + i, 1.0 + i])], 5.0 + 3 * i)
+
+
+def test_pricing_measured_modelled_and_the_wall_time(tmp_path):
+    root = tmp_path
+    results = root / "results"
+    _calibrated(results)
+    (results / "benchmarks" / "kernels").mkdir(parents=True)
+    (results / "benchmarks" / "kernels" / "bench.tsv").write_text("s\n42.5\n")
+    config = _memorization_config()
     priced, calibration = plan.price(plan.parse_dry_run(DRY_RUN), config, root, [])
     bench, train, tables = priced
     assert (bench.source, bench.seconds) == ("measured", 42.5)
-    # its params changed: modelled from the settings (one process, 2 seeds x 4 epochs; defaults: one finished run)
+    # modelled from the settings (one process, 2 seeds x 4 epochs), fitted to this machine's runs
     model = calibration.model("cpu")
-    assert model.source.startswith("the stated cpu defaults") and calibration.overhead == plan.DEFAULT_OVERHEAD
+    assert model is not None
+    assert "fitted to 3 finished runs" in model.source
     per_epoch = model.seconds(plan.epoch_features({**SMALL, "epochs": 4}, "fashion_mnist"))
-    assert train.source == "modelled" and train.runs == 2
+    assert train.source == "modelled" and (train.runs, train.chunk_runs) == (2, 2)
     assert train.seconds == pytest.approx(calibration.job_overhead(1, 2) + 2 * 4 * per_epoch)
-    assert (tables.source, tables.seconds) == ("modelled", plan.DEFAULT_SECONDS["tables"])
+    # no tables job measured anywhere: a guess, said as one
+    assert (tables.source, tables.seconds) == ("guessed", plan.GUESSED_SECONDS["tables"])
     # kernels_bench holds all 8 slots: it runs alone; the others share them
     assert plan.wall_seconds(priced, 8) == pytest.approx(max(42.5, (42.5 * 8 + train.seconds * 4 + 10.0) / 8))
-    text = plan.format_plan(priced, calibration, 8, 2, " --configfile x.yaml", "cpu")
-    assert "rerun memorization fashion_mnist/det-randY-none (2 runs" in text and "Params have changed" in text
-    assert "\ntotal " in text and "1 job(s) measured" in text
+    text = plan.format_plan(priced, calibration, 8, "snakemake --cores 8 all", "cpu", "a test machine")
+    assert "rerun memorization fashion_mnist/det-randY-none (2 of 2 runs" in text and "Params have changed" in text
+    assert "\ntotal " in text and "1 job(s) measured" in text and "guessed" in text
+    assert "Run exactly this: snakemake --cores 8 all" in text
+
+
+def test_the_estimate_as_data_says_unknown_as_null(tmp_path):
+    from bnnrepro.workflow.plan.command import estimate
+
+    _calibrated(tmp_path / "results")
+    priced, _ = plan.price(plan.parse_dry_run(DRY_RUN), _memorization_config(), tmp_path, [])
+    data = estimate(priced, 8, "snakemake --cores 8 all", "a test machine", "cpu")
+    assert data["wall_seconds"] == pytest.approx(plan.wall_seconds(priced, 8)) and data["runs_to_train"] == 2
+    unknown, _ = plan.price(plan.parse_dry_run(DRY_RUN), _memorization_config(), tmp_path / "empty", [])
+    data = estimate(unknown, 8, "snakemake --cores 8 all", "a test machine", "cpu")
+    assert data["wall_seconds"] is None and data["families"]["memorization"] is None
+    assert data["families"]["kernels"] is not None
+
+
+def test_without_finished_runs_the_training_time_is_unknown(tmp_path):
+    """No stated defaults: a plan with nothing measured on this machine says it does not know."""
+    priced, calibration = plan.price(plan.parse_dry_run(DRY_RUN), _memorization_config(), tmp_path, [])
+    train = priced[1]
+    assert train.source == "unknown" and not train.known and "no finished cpu runs" in train.note
+    text = plan.format_plan(priced, calibration, 8, "snakemake --cores 8 all", "cpu", "a test machine")
+    assert "training: UNKNOWN" in text and "--probe" in text
+    memorization = next(line for line in text.splitlines() if line.startswith("memorization "))
+    assert "unknown" in memorization or "> " in memorization
+
+
+def test_finished_runs_are_not_counted_and_a_new_seed_is_named(tmp_path):
+    """A chunk that reruns because a seed was added trains only the new seed's run; the plan names
+    the run added and a changed setting from Snakemake's record of the earlier job."""
+    root = tmp_path
+    _calibrated(root / "results")
+    config = _memorization_config(seeds=(0, 1, 2))
+    chunk = next(c for f in FAMILIES.values() if f.enabled(config) for c in f.chunks(config))
+    for run in chunk.runs[:2]:  # seeds 0 and 1 finished with this code version
+        folder = root / run.folder("results")
+        folder.mkdir(parents=True)
+        (folder / "summary.json").write_text(json.dumps({"fingerprint": "abc-CODE"}))
+    assert [r.name for r in plan.pending_runs(chunk, "results", root, "CODE")] == ["det-randY-none-s2"]
+    assert len(plan.pending_runs(chunk, "results", root, "NEWCODE")) == 3  # another code version: all train
+    # Snakemake's record of the job that made the chunk: seeds 0 and 1, hidden 16
+    old = json.loads(chunk.spec("results"))
+    old["runs"] = old["runs"][:2]
+    for r in old["runs"]:
+        r["settings"]["hidden"] = [16]
+    output = "results/memorization/fashion_mnist/chunks/det-randY-none.json"
+    record = plan.dryrun.metadata_path(root, output)
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"params": json.dumps([repr("CODE"), repr(json.dumps(old))])}))
+    priced, _ = plan.price(plan.parse_dry_run(DRY_RUN), config, root, [], code="CODE")
+    train = priced[1]
+    assert (train.runs, train.chunk_runs) == (1, 3)
+    assert "runs added: det-randY-none-s2" in train.changes
+    assert "hidden: [16] -> [32] (2 runs)" in train.changes
+    assert plan.train_changes(["OLD"], chunk.spec("results"), "CODE")[0].startswith("code version OLD -> CODE")
+
+
+def test_the_command_reproduces_the_plan_with_one_config_option():
+    """Snakemake keeps only the last of repeated --config options: one, every value quoted."""
+    import shlex
+
+    command = plan.snakemake_command(
+        4, ["workflow/configs/ci.yaml"], ["results=my results", "memorization={seeds: [0, 1]}"]
+    )
+    words = shlex.split(command)
+    assert words.count("--config") == 1 and words.count("--configfile") == 1
+    assert words[:4] == ["snakemake", "--cores", "4", "all"]
+    assert words[-2:] == ["results=my results", "memorization={seeds: [0, 1]}"]
+
+
+def test_the_probe_is_laid_out_like_a_workflow_run(tmp_path):
+    """The probe's jobs are chunk specs of runs that vary every feature of the epoch model."""
+    from bnnrepro.workflow.plan.probe import probe_runs
+
+    chunks = probe_runs(tmp_path, "cpu", "fashion_mnist")
+    runs = [r for _, spec in chunks for r in json.loads(spec)["runs"]]
+    assert len(chunks) == 3 and len({len(json.loads(s)["runs"]) for _, s in chunks}) == 3  # 1, 2, 3 runs a job
+    features = [plan.epoch_features(r["settings"], "fashion_mnist") for r in runs]
+    import numpy as np
+
+    assert np.linalg.matrix_rank(np.array(features)) == 3
+    assert all(str(tmp_path / "probe" / "fashion_mnist") in r["out"] for r in runs)
 
 
 def test_elsewhere_is_the_same_job_in_another_results_folder(tmp_path):
@@ -289,4 +386,8 @@ def test_plan_of_the_default_config_and_the_paper_preset(preset, tmp_path):
     assert not (tmp_path / "results").exists()  # nothing ran
     for family in FAMILIES:
         assert f"\n{family} " in proc.stdout
-    assert "\ntotal " in proc.stdout and "Training chunks:" in proc.stdout
+    assert "\ntotal " in proc.stdout and "Training:" in proc.stdout
+    commands = [line for line in proc.stdout.splitlines() if "snakemake --cores" in line]
+    assert len(commands) == 2 and all(line.count("--config ") == 1 for line in commands)  # one --config, all values
+    if preset != "config.yaml":  # the paper preset trains on cuda: no cuda runs here, so it says it does not know
+        assert "trains on cuda" in proc.stdout and "training: UNKNOWN" in proc.stdout

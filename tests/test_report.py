@@ -200,6 +200,49 @@ def test_claims_csv_columns_and_a_report_without_families(tmp_path):
     assert report_build.earlier_command(out) == "snakemake --cores 8 all --configfile x.yaml"
 
 
+def test_a_previous_runs_verdicts_beside_this_ones(tmp_path):
+    """--previous (or the config's previous_claims): the claim table gains the earlier verdicts."""
+    config, results, report = _all_disabled(tmp_path)
+    report_build.build(config, results, report, report / "index.html", report / "claims.csv", "x")
+    old = pd.read_csv(report / "claims.csv")
+    earlier: list[str | float] = ["held", 0.5, 0.25, 0.75]
+    old.loc[0, ["verdict", "estimate", "ci_low", "ci_high"]] = earlier
+    old = old.iloc[:-1]  # the last claim was not in the earlier run
+    old.to_csv(tmp_path / "old.csv", index=False)
+    out = report_build.build(config, results, report, report / "index.html", None, "x", previous=tmp_path / "old.csv")
+    html = out.read_text()
+    assert "<th>Previous run</th>" in html and html.count('<td class="txt previous">') == len(old) + 1
+    assert '<span class="verdict held">held</span> 50.0% [25.0, 75.0]%' in html
+    assert html.count("not in the previous run") == 1
+    plain = report_build.build(config, results, report, report / "plain.html", None, "x").read_text()
+    assert "Previous run" not in plain
+    proc = run_cli(
+        "report",
+        "build",
+        "--config",
+        str(config),
+        "--results",
+        str(results),
+        "--report-dir",
+        str(report),
+        "--previous",
+        str(tmp_path / "nope.csv"),
+    )
+    assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_the_claim_checklist_filters_and_sorts_without_external_assets(tmp_path):
+    """One row per scope with its verdict and family as data attributes (the inline script filters
+    and sorts on them); the tally badges link to the list; nothing is fetched from elsewhere."""
+    config, results, report = _all_disabled(tmp_path)
+    html = report_build.build(config, results, report, report / "index.html", None, "x").read_text()
+    assert 'id="claim-verdict"' in html and 'id="claim-family"' in html and 'id="claim-sort"' in html
+    assert "rowspan" not in html.split('<table class="data claims">')[1].split("</table>")[0]
+    assert html.count('<tr class="claim-row') == html.count('data-verdict="not run" data-order=')
+    assert re.search(r'<a class="verdict not-run" href="#claims" data-verdict="not run"', html)
+    assert "<script src" not in html and "<link" not in html and "http://" not in html.split("<main>")[0]
+
+
 def test_single_file_report_takes_the_command_of_the_earlier_report(tmp_path):
     config, results, report = _all_disabled(tmp_path)
     report_build.build(config, results, report, report / "index.html", report / "claims.csv", "snakemake --cores 2 all")
@@ -267,7 +310,9 @@ def test_every_json_the_workflow_writes_is_valid(ci_run):
     for path in files:
         _strict_json(path.read_text())  # no NaN / Infinity
     html = (base / "report" / "index.html").read_text()
-    block = re.search(r'<script type="application/json" id="provenance-data">(.*?)</script>', html, re.S).group(1)
+    found = re.search(r'<script type="application/json" id="provenance-data">(.*?)</script>', html, re.S)
+    assert found is not None
+    block = found.group(1)
     assert _strict_json(block)["command"].startswith("snakemake")
 
 
@@ -327,10 +372,10 @@ def test_report_in_headless_chromium(ci_run):
         rows = page.evaluate("""Array.from(document.querySelectorAll('table.claims tr.claim-row')).map(r => {
             const link = r.querySelector('td.scope a');
             const id = link ? decodeURIComponent(link.getAttribute('href').slice(1)) : null;
-            return [r.querySelector('td.verdict').textContent.trim(), id, id !== null && document.getElementById(id) !== null];
+            const verdict = r.querySelector('td.verdict').textContent.trim();
+            return [verdict, id, id !== null && document.getElementById(id) !== null];
         })""")
-        overflowing = page.evaluate("""Array.from(document.querySelectorAll('table')).filter(
-            t => t.scrollWidth > t.parentElement.clientWidth + 1).map(t => t.querySelector('tr').textContent.slice(0, 80))""")
+        overflowing = page.evaluate(LAYOUT_CHECK)["unboxed"]  # wider than its box, and the box does not scroll
         page_width = page.evaluate("document.documentElement.scrollWidth")
         ids = page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
         banner = page.locator("#smoke-test").is_visible()
@@ -342,6 +387,23 @@ def test_report_in_headless_chromium(ci_run):
         page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
         page.locator("#glance").screenshot(path=str(ARTIFACTS / "report-glance.png"))
         page.locator("#claims").screenshot(path=str(ARTIFACTS / "report-claims.png"))
+        # the tally badges filter the checklist; the selects filter and sort it
+        first = page.locator("#glance .tally a[data-verdict]").first
+        wanted = first.get_attribute("data-verdict")
+        first.click()
+        shown = page.evaluate("""Array.from(document.querySelectorAll('table.claims tr.claim-row'))
+            .filter(r => !r.hidden).map(r => r.dataset.verdict)""")
+        filtered = (wanted, shown, int(first.inner_text().split(" ", 1)[0]))
+        page.select_option("#claim-verdict", "")
+        page.select_option("#claim-sort", "verdict")
+        sorted_verdicts = page.evaluate(
+            "Array.from(document.querySelectorAll('table.claims tr.claim-row')).map(r => r.dataset.verdict)"
+        )
+        narrow = {}
+        for width in (1024, 800):
+            page.set_viewport_size({"width": width, "height": 1000})
+            narrow[width] = page.evaluate(LAYOUT_CHECK)
+            page.screenshot(path=str(ARTIFACTS / f"report-{width}.png"), full_page=True)
         browser.close()
     assert errors == []
     assert len(images) >= 10 and [src for src, ok in images if not ok] == []
@@ -357,6 +419,34 @@ def test_report_in_headless_chromium(ci_run):
     assert len(svg_links) == len(images) and all(_resolves(report, h) for h in svg_links)
     assert len(csv_links) >= 10 and [h for h in csv_links if not _resolves(report, h)] == []
     assert (ARTIFACTS / "report.png").stat().st_size > 100_000
+    assert filtered[1] and set(filtered[1]) == {filtered[0]} and len(filtered[1]) == filtered[2]
+    order = ["held", "did not hold", "inconclusive", "not run"]
+    assert sorted_verdicts == sorted(sorted_verdicts, key=order.index)
+    for width, layout in narrow.items():
+        # no page-level horizontal scroll: what is wider than the page scrolls in its own box
+        assert layout["page"] <= width, (width, layout)
+        assert layout["unboxed"] == [], (width, layout["unboxed"])
+        assert layout["sticky"] == "sticky"  # the claim column stays in view while the table scrolls
+        # every figure inside the viewport, of non-zero size
+        assert layout["figures"] and [f for f in layout["figures"] if not f["ok"]] == [], (width, layout["figures"])
+
+
+#: The layout at the current width: the page's width, tables wider than their box whose box does not
+#: scroll, the claim column's position, and every figure's box.
+LAYOUT_CHECK = """() => ({
+    page: document.documentElement.scrollWidth,
+    unboxed: Array.from(document.querySelectorAll('table')).filter(t => {
+        const box = t.parentElement;
+        return t.scrollWidth > box.clientWidth + 1 && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+    }).map(t => t.querySelector('tr').textContent.slice(0, 60)),
+    sticky: getComputedStyle(document.querySelector('table.claims td.statement')).position,
+    figures: Array.from(document.querySelectorAll('figure img')).map(img => {
+        const r = img.getBoundingClientRect();
+        return {src: img.getAttribute('src').slice(0, 60), left: r.left, right: r.right,
+                width: r.width, height: r.height, ok: r.width > 0 && r.height > 0 && r.left >= 0
+                    && r.right <= document.documentElement.clientWidth + 1};
+    }),
+})"""
 
 
 @pytest.mark.slow
@@ -380,3 +470,80 @@ def test_snakemake_native_report_builds(ci_run):
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text(errors="replace")
     assert out.stat().st_size > 50_000 and "<html" in text.lower()
+    # captions are reStructuredText: none renders a docutils error (|w| once read as a substitution)
+    assert "Undefined substitution" not in text and "system-message" not in text
+    assert "ERROR/" not in proc.stderr and "docutils" not in proc.stderr.lower()
+
+
+def test_native_report_captions_render_without_docutils_errors():
+    """Snakemake's report reads the captions as reStructuredText: |w| would be an undefined
+    substitution; escaped once (generated.rst_escape), every caption renders as written."""
+    import io
+
+    import docutils.core
+
+    from bnnrepro.workflow import generated
+
+    assert generated.rst_escape("|w| > 0.9, *x*, a_b_, [1]_") == r"\|w\| \> 0.9, \*x\*, a\_b\_, \[1\]\_"
+    for name, text in generated.captions().items():
+        errors = io.StringIO()
+        docutils.core.publish_string(
+            text, writer_name="html", settings_overrides={"warning_stream": errors, "report_level": 2}
+        )
+        assert errors.getvalue() == "", (name, errors.getvalue())
+    rendered = docutils.core.publish_string(generated.rst_escape("weights with |w| > 0.9"), writer_name="html")
+    assert "|w| &gt; 0.9" in rendered.decode()
+
+
+def test_wall_time_per_family_and_in_total_from_snakemakes_job_records(tmp_path):
+    """The time during which at least one job ran: overlaps once, gaps between sessions not at all,
+    in-process `run:` jobs (whose start stamp can be an earlier session's) left out."""
+    import base64
+
+    def record(output, start, end, shellcmd="python -m bnnrepro x"):
+        name = base64.urlsafe_b64encode(output.encode()).decode()
+        path = tmp_path / ".snakemake" / "metadata" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"starttime": start, "endtime": end, "shellcmd": shellcmd}))
+
+    record("results/memorization/fashion_mnist/chunks/a.json", 100, 160)
+    record("results/memorization/fashion_mnist/chunks/b.json", 130, 190)  # overlaps a: 90 s in all
+    record("report/figures/memorization/curves.png", 1000, 1010)  # another session: +10 s, no gap
+    record("results/kernels/blocks.csv", 150, 200)
+    record("results/config.yaml", 0, 5000, shellcmd=None)  # a run: job, left out
+    record("elsewhere/x.csv", 0, 9000)  # not under these results
+    walls = provenance_wall_times(tmp_path)
+    assert walls == {"memorization": 100.0, "kernels": 50.0, "total": 110.0}
+    assert provenance_wall_times(tmp_path / "none") == {}
+
+
+def provenance_wall_times(root):
+    from bnnrepro.report.provenance import wall_times
+
+    return wall_times(Path("results"), Path("report"), list(FAMILIES), root=root)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks"),
+    [
+        (0.5, 1.05, [0.5, 0.7, 1.0]),  # the efficiency ratios: not a lone 1x
+        (0.9, 3.8, [1.0, 1.5, 2.0, 3.0]),  # the kernel speedups: ticked up to the top point's decade part
+        (0.03, 1.1, [0.05, 0.1, 0.2, 0.5, 1.0]),
+        (0.001, 1000, [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]),
+    ],
+)
+def test_log_axes_are_ticked_over_their_data(low, high, ticks):
+    from bnnrepro.families.figures import log_ticks
+
+    assert log_ticks(low, high) == ticks
+
+
+def test_counts_in_the_right_number():
+    from bnnrepro.families.base import count, count_of
+
+    assert [count(1, "thread"), count(2, "thread"), count(0, "seed")] == ["1 thread", "2 threads", "0 seeds"]
+    assert [count_of(1, "seeds"), count_of(3, "label draws"), count_of(1, "runs")] == [
+        "1 seed",
+        "3 label draws",
+        "1 run",
+    ]

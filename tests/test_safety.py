@@ -165,7 +165,9 @@ def test_a_killed_run_resumes_from_its_sealed_weights_only_checkpoint(tmp_path):
     resumed = train(cfg, tmp_path / "killed" / "run", progress=False)
     straight = train(cfg, tmp_path / "straight" / "run", progress=False)
     assert resumed.summary["resumed_after_epoch"] == 2
-    assert (tmp_path / "killed" / "run" / "metrics.csv").read_bytes() == (tmp_path / "straight" / "run" / "metrics.csv").read_bytes()
+    assert (tmp_path / "killed" / "run" / "metrics.csv").read_bytes() == (
+        tmp_path / "straight" / "run" / "metrics.csv"
+    ).read_bytes()
     assert straight.summary["final_error"] == resumed.summary["final_error"]
 
 
@@ -233,7 +235,7 @@ def kernel_results(tmp_path_factory):
 
 
 def test_an_edited_compute_output_fails_its_reader_with_one_line_on_the_console(kernel_results):
-    tmp, results, preset, table = kernel_results
+    _, results, preset, table = kernel_results
     blocks = results / "kernels" / "blocks.csv"
     text = blocks.read_text()
     lines = text.splitlines(keepends=True)
@@ -256,7 +258,7 @@ def test_an_edited_compute_output_fails_its_reader_with_one_line_on_the_console(
 def test_a_results_folder_next_to_other_code_reruns_its_jobs(kernel_results):
     """A copied results folder carries no Snakemake records of the code that made it; the code
     stamp of this checkout's version is missing there, so the jobs run again."""
-    tmp, results, preset, table = kernel_results
+    _, results, preset, table = kernel_results
     assert snakemake("--cores", "1", str(table), "--configfile", preset).returncode == 0  # up to date
     proc = snakemake("-n", str(table), "--configfile", preset, timeout=300)
     assert "Nothing to be done" in proc.stdout + proc.stderr, proc.stdout
@@ -271,7 +273,7 @@ def test_two_workflows_never_write_one_results_folder(kernel_results):
     stops this one before any job, with a line saying so."""
     from bnnrepro.io import hold_lock
 
-    tmp, results, preset, table = kernel_results
+    _, results, preset, table = kernel_results
     held = hold_lock(results, ".workflow.lock", "held by the test")
     try:
         proc = snakemake("--cores", "1", str(table), "--forcerun", "kernels_tables", "--configfile", preset)

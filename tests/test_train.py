@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from bnnrepro.train.loop import CHECKPOINT
 from conftest import ROOT, run_cli
 
 # checkpoint_every 0: a checkpoint after every epoch, so that the resume tests resume mid-run
-TINY = dict(
+TINY: dict[str, Any] = dict(
     arch="mlp",
     hidden=[32],
     train_size=600,
@@ -150,7 +151,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(tmp_path, fashion_mnist):
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "r", log=quiet, stop_after_epoch=1)
     changed = TrainConfig(**TINY, epochs=2, seed=9)
-    messages = []
+    messages: list[str] = []
     result = train(changed, tmp_path / "r", log=messages.append)
     assert result.resumed_from == 0 and any("different settings" in m for m in messages)
 
@@ -314,7 +315,9 @@ def test_optimizer_step_clips_latent_weights_exactly_as_a_separate_clamp(kind):
             assert torch.equal(a, b)
     assert beyond > 0  # the clip was active
     groups = clipped.param_groups
-    assert [g["lr"] for g in groups[:2]] == pytest.approx([0.5 * l.glorot_lr_scale for l in binary_layers(model)])
+    assert [g["lr"] for g in groups[:2]] == pytest.approx(
+        [0.5 * layer.glorot_lr_scale for layer in binary_layers(model)]
+    )
     assert groups[2]["lr"] == 0.5 and groups[2].get("clip") is None
     plain = make_optimizer(model, 0.2, glorot_lr_scale=False, optimizer=kind)
     assert [g["lr"] for g in plain.param_groups] == [0.2, 0.2, 0.2]
@@ -326,7 +329,7 @@ def test_optimizer_choice_errors_and_state_of_the_other_kind():
     from bnnrepro.train.optim import make_optimizer
 
     model = build_model(ModelSpec(arch="mlp", hidden=(8,)), (1, 28, 28), 10)
-    with pytest.raises(ConfigError, match="optimizer='rmsprop'.*adam, sgd"):
+    with pytest.raises(ConfigError, match=r"optimizer='rmsprop'.*adam, sgd"):
         make_optimizer(model, 0.1, optimizer="rmsprop")
     adam_state = make_optimizer(model, 0.1).state_dict()
     with pytest.raises(ValueError, match="adam's, not sgd's"):
@@ -428,3 +431,31 @@ def test_a_finished_run_of_another_code_version_is_trained_again(tmp_path, fashi
     assert any("another code version; training it again" in line for line in lines), lines
     assert again.summary["fingerprint"].endswith("-bbbb") and first.summary["fingerprint"].endswith("-aaaa")
     pd.testing.assert_frame_equal(first.metrics, again.metrics)  # same code in fact: the same numbers
+
+
+def test_first_layer_weights_reads_the_saved_model_and_names_bad_files(tmp_path):
+    from bnnrepro.errors import DataError
+    from bnnrepro.io import torch_save, write_seal
+    from bnnrepro.train.records import first_layer_weights
+
+    dense = {"0.weight": torch.arange(6 * 12, dtype=torch.float32).reshape(6, 12), "0.bias": torch.zeros(6)}
+    torch_save({"input_shape": [1, 3, 4], "state_dict": dense}, tmp_path / "model.pt")
+    w, tile = first_layer_weights(tmp_path)
+    assert w.dtype == np.float32 and w.shape == (6, 12) and tile == (3, 4)  # a dense layer's tile is the image
+    assert np.array_equal(w, dense["0.weight"].numpy())
+    conv = {"0.weight": torch.ones(8, 3, 5, 5), "1.weight": torch.ones(10, 8)}
+    torch_save({"input_shape": [3, 32, 32], "state_dict": conv}, tmp_path / "model.pt")
+    assert first_layer_weights(tmp_path)[0].shape == (8, 3, 5, 5) and first_layer_weights(tmp_path)[1] == (5, 5)
+
+    (tmp_path / "model.pt").write_bytes(b"not a model")
+    with pytest.raises(DataError, match="has changed since it was written"):  # the seal says so first
+        first_layer_weights(tmp_path)
+    write_seal(tmp_path / "model.pt")  # sealed, but not a tensor file
+    with pytest.raises(DataError, match="is not a bnnrepro tensor file"):
+        first_layer_weights(tmp_path)
+    torch_save({"input_shape": [1, 3, 4], "state_dict": {"0.bias": torch.zeros(6)}}, tmp_path / "model.pt")
+    with pytest.raises(DataError, match="has no dense or convolution weight"):
+        first_layer_weights(tmp_path)
+    (tmp_path / "model.pt").unlink()
+    with pytest.raises(DataError, match=r"model\.pt is missing"):
+        first_layer_weights(tmp_path)

@@ -106,7 +106,7 @@ def _recorded_launches() -> dict:
         }
 
     launchers = {"xnor_gemm": "_xnor_gemm_autotuned", "int8_gemm": "_int8_gemm_autotuned", "pack_bits": "_pack_kernel"}
-    launches = {}
+    launches: dict = {}
     for kernel_name, calls in example_calls().items():
         launcher = getattr(xg, launchers[kernel_name])
         recorder = _LaunchRecorder()
@@ -224,6 +224,7 @@ def _compile_case(launches, case: dict) -> dict:
     usage = re.search(
         r"REG:(\d+) STACK:(\d+) SHARED:(\d+) LOCAL:(\d+)", _cuobjdump(compiled.asm["cubin"], "--dump-resource-usage")
     )
+    assert usage is not None
     regs, stack, static_shared, local = map(int, usage.groups())
     result.update(regs=regs, stack=stack, local=local, shared=compiled.metadata.shared + static_shared)
     if case["kernel"] == "xnor_gemm" and case["call"] in POPC_CHECKED_CALLS:

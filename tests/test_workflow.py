@@ -56,6 +56,21 @@ def test_generated_files_are_up_to_date():
     assert stale_files(ROOT) == [], "run `bnnrepro generate` and commit the files it writes"
 
 
+def test_the_dataset_list_is_written_once():
+    """The registry names the datasets; the workflow's wildcard and the schema read it (through
+    names.schema.yaml, generated) instead of keeping lists of their own."""
+    from bnnrepro.data.registry import DATASETS
+
+    everyone = re.compile(r"\b" + r"\W+".join(map(re.escape, DATASETS)) + r"\b")
+    for path in [ROOT / "Snakefile", *sorted((ROOT / "workflow").rglob("*.smk")), ROOT / "workflow/schemas"]:
+        for file in sorted(path.glob("*.yaml")) if path.is_dir() else [path]:
+            if file.name != "names.schema.yaml" and "GENERATED" not in file.read_text()[:80]:
+                assert not everyone.search(file.read_text()), f"{file} lists every dataset by hand"
+    assert list(
+        yaml.safe_load((ROOT / "workflow/schemas/names.schema.yaml").read_text())["$defs"]["dataset"]["enum"]
+    ) == list(DATASETS)
+
+
 def test_default_config_validates_and_fans_out():
     config = resolved(ROOT / "config.yaml")
     memo = FAMILIES["memorization"].runs(config)
@@ -335,7 +350,8 @@ def test_code_edits_rerun_exactly_the_rules_that_import_them(ci_run, tmp_path):
     loop = checkout / "src/bnnrepro/train/loop.py"
     loop.write_text(loop.read_text().replace("def _evaluate(", "# a maintainer's note\n\n\ndef _evaluate(", 1))
     assert _dry_run_in(checkout, args) == {}
-    analysis = checkout / "src/bnnrepro/families/memorization/analysis.py"
+    analysis = checkout / "src/bnnrepro/families/memorization/tables.py"
+    assert 'BIN_ORDER = ["det", "stoch"]' in analysis.read_text()
     analysis.write_text(analysis.read_text().replace('BIN_ORDER = ["det", "stoch"]', 'BIN_ORDER = ["stoch", "det"]', 1))
     stats = _dry_run_in(checkout, args)
     assert set(stats) == {"memorization_tables", "memorization_figures", "report", "report_check", "all", "total"}, (

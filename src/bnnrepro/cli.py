@@ -1,8 +1,8 @@
 """The ``bnnrepro`` command line: one registry of commands, ``<group> <verb>``.
 
 Every command is an object (or a module) with ``add_arguments(parser)`` and ``run(args) -> int``,
-named in :func:`registry` by ``"module:object"`` (or ``"module"``) and imported only when called, so that ``bnnrepro --help``
-and usage errors answer at once (no torch, pandas or Triton). Families contribute ``<family>
+named in :func:`registry` by ``"module:object"`` (or ``"module"``) and imported only when called,
+so that ``bnnrepro --help`` and usage errors answer at once (no torch, pandas or Triton). Families contribute ``<family>
 tables``, ``<family> figures`` and their own verbs from their declarations. One error handler
 turns bad input (settings, data, result files, output paths) into one line and exit status 2, never a
 traceback.
@@ -16,6 +16,7 @@ import errno
 import importlib
 import sys
 from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from bnnrepro import __version__
 from bnnrepro.errors import BnnreproError
@@ -73,6 +74,7 @@ def registry() -> list[Entry]:
         ]
     entries += [
         Entry(("report", "build"), "bnnrepro.report.build", "render the HTML report from the result files"),
+        Entry(("compare",), "bnnrepro.report.compare", "which claim verdicts and estimates moved between two runs"),
         Entry(
             ("report", "check"),
             "bnnrepro.report.build:check",
@@ -80,7 +82,9 @@ def registry() -> list[Entry]:
         ),
         Entry(("config", "check"), "bnnrepro.workflow.config:command", "check a workflow config before running it"),
         Entry(
-            ("plan",), "bnnrepro.workflow.plan:command", "estimate a config's wall time per family and what would rerun"
+            ("plan",),
+            "bnnrepro.workflow.plan.command:command",
+            "estimate a config's wall time per family and what would rerun",
         ),
         Entry(
             ("generate",),
@@ -110,7 +114,7 @@ def _usage(entries: list[Entry]) -> str:
 class ArgumentParser(argparse.ArgumentParser):
     """argparse with the error format of the rest of the CLI (message + hint, exit 2)."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n(run `{self.prog} --help` for the options)\n")
 
 
@@ -155,7 +159,7 @@ def _unknown(argv: list[str], entries: list[Entry]) -> int:
     return 2
 
 
-def _load(target: str):
+def _load(target: str) -> Any:
     """The command object ``module:object``, or the module itself (with add_arguments / run)."""
     module, _, name = target.partition(":")
     loaded = importlib.import_module(module)
@@ -187,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             errno.ENOTDIR: "a parent of it is a file, not a folder",
             errno.EEXIST: "it exists and is not a folder",
         }
-        reason = what.get(exc.errno, exc.strerror or str(exc))
+        reason = (what.get(exc.errno) if exc.errno is not None else None) or exc.strerror or str(exc)
         target = exc.filename or "an output"
         print(
             f"bnnrepro: error: cannot write {target}: {reason}; choose another output path or free the space",

@@ -26,7 +26,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextlib.contextmanager
@@ -143,19 +146,17 @@ def run_lock(folder: str | os.PathLike) -> Iterator[None]:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / ".lock", "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise ConfigError(
-            f"{folder} is being written by another process (a run in progress); wait for it or choose another --out"
-        ) from None
-    try:
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+    with open(folder / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"{folder} is being written by another process (a run in progress); wait for it or choose another --out"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def hold_lock(folder: str | os.PathLike, name: str, busy: str) -> IO:
@@ -168,7 +169,7 @@ def hold_lock(folder: str | os.PathLike, name: str, busy: str) -> IO:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    handle = open(folder / name, "a+")
+    handle = open(folder / name, "a+")  # noqa: SIM115 (kept open: the lock lives as long as it)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -191,7 +192,7 @@ def file_digest(path: str | os.PathLike, algorithm: str = "sha256", chunk: int =
 TEXT_COLUMNS = ("class", "labels", "split", "dataset", "binarization", "regularization", "variant", "run")
 
 
-def read_csv(path: str | os.PathLike, **kwargs: Any):
+def read_csv(path: str | os.PathLike, **kwargs: Any) -> pd.DataFrame:
     """A sealed CSV, verified (:func:`verify`), read by pandas.read_csv with the project's text
     columns kept as strings."""
     import pandas as pd

@@ -1,8 +1,8 @@
 """Statistics for the published-claim checks: intervals over independent repeats, and verdicts.
 
 The unit of replication is the seed / random-label draw / timing repeat / training run, never the
-example: every function here takes one value per repeat (or, for the over-dispersion analysis, one
-row per run) and returns an :class:`Estimate` (estimate, interval, number of repeats, method).
+example: every function here takes one value per repeat and returns an :class:`Estimate`
+(estimate, interval, number of repeats, method).
 A claim compares an Estimate with a threshold and gets one of :data:`VERDICTS`:
 
 - ``held``: the whole interval lies on the claimed side of the threshold;
@@ -21,16 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats as sps
 
 from bnnrepro.errors import ConfigError, DataError
 
 HELD, DID_NOT_HOLD, INCONCLUSIVE, NOT_RUN = "held", "did not hold", "inconclusive", "not run"
 VERDICTS = (HELD, DID_NOT_HOLD, INCONCLUSIVE, NOT_RUN)
-
-# Power analysis of the over-dispersion test: one-sided level and power of the minimum detectable effect.
-OVERDISPERSION_ALPHA = 0.05
-OVERDISPERSION_POWER = 0.80
 
 
 @dataclass(frozen=True)
@@ -56,13 +53,13 @@ class Estimate:
 # --- input checks ---------------------------------------------------------------------------------
 
 
-def _check_level(level: float) -> float:
+def check_level(level: float) -> float:
     if not 0.0 < float(level) < 1.0:
         raise ConfigError(f"confidence level must lie strictly between 0 and 1 (got {level}); use e.g. 0.95")
     return float(level)
 
 
-def _values(values, name: str = "values") -> np.ndarray:
+def _values(values: ArrayLike, name: str = "values") -> np.ndarray:
     """A 1-D float array of finite values with at least one element, or a DataError."""
     array = np.asarray(values, dtype=float).ravel()
     if array.size == 0:
@@ -72,7 +69,7 @@ def _values(values, name: str = "values") -> np.ndarray:
     return array
 
 
-def _positive(values, name: str) -> np.ndarray:
+def _positive(values: ArrayLike, name: str) -> np.ndarray:
     array = _values(values, name)
     if np.any(array <= 0):
         raise DataError(f"{name}: ratio intervals need positive values (timings, memory); got {array.min():g}")
@@ -84,7 +81,7 @@ def _counted(n: int, unit: str) -> str:
     return f"{n} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
 
 
-def _t_interval(center: float, se: float, df: float, level: float) -> tuple[float, float]:
+def t_interval(center: float, se: float, df: float, level: float) -> tuple[float, float]:
     """center -/+ t_{df, (1+level)/2} * se; a zero se gives the degenerate interval [center, center]."""
     if se == 0.0:
         return center, center
@@ -111,23 +108,23 @@ def bounded(est: Estimate, lower: float = 0.0, upper: float = 1.0) -> Estimate:
     return dataclasses.replace(est, low=max(est.low, lower), high=min(est.high, upper))
 
 
-def mean_interval(values, level: float = 0.95, unit: str = "repeats") -> Estimate:
+def mean_interval(values: ArrayLike, level: float = 0.95, unit: str = "repeats") -> Estimate:
     """Student-t interval of the mean over n independent repeats x_1..x_n.
 
     x̄ = Σ x_j / n,  s² = Σ (x_j − x̄)² / (n − 1),  interval x̄ ± t_{n−1, (1+level)/2} · s / √n.
     Exact for normal repeats, asymptotically right otherwise. With n = 1 the interval is NaN."""
-    level = _check_level(level)
+    level = check_level(level)
     x = _values(values)
     n = x.size
     mean = float(x.mean())
     if n < 2:
         return Estimate(mean, math.nan, math.nan, n, f"no interval: only {_counted(n, unit)}", level)
     se = float(x.std(ddof=1)) / math.sqrt(n)
-    low, high = _t_interval(mean, se, n - 1, level)
+    low, high = t_interval(mean, se, n - 1, level)
     return Estimate(mean, low, high, n, f"t-interval over {_counted(n, unit)}", level)
 
 
-def paired_difference_interval(a, b, level: float = 0.95, unit: str = "repeats") -> Estimate:
+def paired_difference_interval(a: ArrayLike, b: ArrayLike, level: float = 0.95, unit: str = "repeats") -> Estimate:
     """Mean of the paired differences d_j = a_j − b_j (a_j and b_j share repeat j, e.g. a seed),
     with the Student-t interval of :func:`mean_interval` applied to d."""
     a, b = _values(a, "a"), _values(b, "b")
@@ -138,7 +135,11 @@ def paired_difference_interval(a, b, level: float = 0.95, unit: str = "repeats")
 
 
 def ratio_interval(
-    numerators, denominators, paired: bool = True, level: float = 0.95, unit: str = "repeats"
+    numerators: ArrayLike,
+    denominators: ArrayLike,
+    paired: bool = True,
+    level: float = 0.95,
+    unit: str = "repeats",
 ) -> Estimate:
     """Ratio of two positive quantities (timings, memory) on the log scale.
 
@@ -151,7 +152,7 @@ def ratio_interval(
     estimate exp(d) = ratio of geometric means, interval exp(d ± t_df · se); ``repeats`` is the
     smaller sample. For log-normal data with equal log-variances, the ratio of geometric means
     equals the ratio of arithmetic means."""
-    level = _check_level(level)
+    level = check_level(level)
     a, b = _positive(numerators, "numerators"), _positive(denominators, "denominators")
     if paired:
         if a.size != b.size:
@@ -177,7 +178,7 @@ def ratio_interval(
     var_a, var_b = log_a.var(ddof=1) / a.size, log_b.var(ddof=1) / b.size
     se = math.sqrt(var_a + var_b)
     df = (var_a + var_b) ** 2 / (var_a**2 / (a.size - 1) + var_b**2 / (b.size - 1)) if se > 0 else math.inf
-    low, high = _t_interval(diff, se, df, level)
+    low, high = t_interval(diff, se, df, level)
     method = f"ratio of geometric means, Welch t-interval on log scale over {a.size} and {b.size} {unit}"
     return Estimate(math.exp(diff), math.exp(low), math.exp(high), n, method, level)
 
@@ -185,7 +186,7 @@ def ratio_interval(
 def proportion_interval(successes: int, trials: int, level: float = 0.95, unit: str = "trials") -> Estimate:
     """k successes out of n independent trials: estimate k/n, exact Clopper–Pearson interval
     [B⁻¹(α/2; k, n−k+1), B⁻¹(1−α/2; k+1, n−k)] (Beta quantiles; 0 and 1 at the ends), α = 1 − level."""
-    level = _check_level(level)
+    level = check_level(level)
     k, n = int(successes), int(trials)
     if n < 1 or not 0 <= k <= n:
         raise DataError(f"a proportion needs 0 <= successes <= trials and trials >= 1 (got {k} of {n})")
@@ -195,7 +196,9 @@ def proportion_interval(successes: int, trials: int, level: float = 0.95, unit: 
     )
 
 
-def slope_interval(x, y, groups, level: float = 0.95, unit: str = "groups") -> Estimate:
+def slope_interval(
+    x: ArrayLike, y: ArrayLike, groups: ArrayLike, level: float = 0.95, unit: str = "groups"
+) -> Estimate:
     """Mean over groups of the within-group least-squares slope of y on x.
 
     For group g (one seed, one task): b_g = Σ (x − x̄_g)(y − ȳ_g) / Σ (x − x̄_g)²; the groups are the
@@ -227,7 +230,7 @@ def fieller_ratio_interval(
     Otherwise (the denominator's interval contains 0) the set is the whole line or two half-lines:
     unbounded, and the interval returned is (−inf, inf). The numerator may be near zero or negative.
     ``repeats`` is the number of independent repeats behind the estimates (for the report)."""
-    level = _check_level(level)
+    level = check_level(level)
     (a, se_a), (b, se_b) = (map(float, numerator)), (map(float, denominator))
     if not all(math.isfinite(v) for v in (a, se_a, b, se_b)) or se_a < 0 or se_b < 0:
         raise DataError(
@@ -281,8 +284,8 @@ def verdict_below(est: Estimate | None, threshold: float) -> tuple[str, str]:
     otherwise inconclusive. An interval whose upper end touches the threshold does not establish
     the strict claim, so it is inconclusive unless the interval is the single point [t, t]."""
     early = _no_interval(est)
-    if early:
-        return early
+    if early or est is None:
+        return early or (NOT_RUN, "no result")
     if est.high < threshold:
         return HELD, f"{_interval_text(est)} lies below {_fmt(threshold)}"
     if est.low >= threshold:
@@ -296,8 +299,8 @@ def verdict_above(est: Estimate | None, threshold: float) -> tuple[str, str]:
     held if low > threshold; did not hold if high <= threshold; otherwise inconclusive
     (the mirror image of :func:`verdict_below`)."""
     early = _no_interval(est)
-    if early:
-        return early
+    if early or est is None:
+        return early or (NOT_RUN, "no result")
     if est.low > threshold:
         return HELD, f"{_interval_text(est)} lies above {_fmt(threshold)}"
     if est.high <= threshold:
@@ -314,333 +317,11 @@ def verdict_within(est: Estimate | None, lower: float, upper: float) -> tuple[st
     if lower > upper:
         raise ConfigError(f"the band's lower edge {lower} is above its upper edge {upper}; swap them")
     early = _no_interval(est)
-    if early:
-        return early
+    if early or est is None:
+        return early or (NOT_RUN, "no result")
     band = f"[{_fmt(lower)}, {_fmt(upper)}]"
     if lower <= est.low and est.high <= upper:
         return HELD, f"{_interval_text(est)} lies inside {band}"
     if est.high < lower or est.low > upper:
         return DID_NOT_HOLD, f"{_interval_text(est)} lies outside {band}"
     return INCONCLUSIVE, f"{_interval_text(est)} overlaps the edge of {band}"
-
-
-CLAIM_COLUMNS = ("claim", "estimate", "low", "high", "level", "repeats", "method", "threshold", "verdict", "reason")
-
-
-def claim_row(claim: str, est: Estimate | None, threshold: str, verdict: tuple[str, str]) -> dict:
-    """One row of a claims table with :data:`CLAIM_COLUMNS`; ``threshold`` is already in words
-    (e.g. "< 0.05", "within [0.88, 0.92]"); a missing estimate gives NaN cells."""
-    status, reason = verdict
-    if status not in VERDICTS:
-        raise ValueError(f"unknown verdict {status!r}; use one of {VERDICTS}")
-    if est is None:
-        numbers = dict(estimate=math.nan, low=math.nan, high=math.nan, level=math.nan, repeats=0, method="")
-    else:
-        numbers = dict(
-            estimate=est.estimate, low=est.low, high=est.high, level=est.level, repeats=est.repeats, method=est.method
-        )
-    return {"claim": claim, **numbers, "threshold": threshold, "verdict": status, "reason": reason}
-
-
-# --- over-dispersion of per-example correctness ("easy examples") -----------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class OverdispersionResult:
-    """The outcome of :func:`overdispersion`; see there for the maths.
-
-    ``histogram`` has one row per count value k = 0..R with columns ``observed`` (examples that k
-    runs got right), ``null_mean`` / ``null_low`` / ``null_high`` (mean and 2.5 / 97.5 % quantiles
-    of that number over the permutations), ``null_exact`` (its exact expectation under the null:
-    N × Poisson-binomial(m_1..m_R) pmf) and ``binomial`` (N × Binomial(R, p̄) pmf)."""
-
-    runs: int
-    examples: int
-    permutations: int
-    counts: np.ndarray  # per example: runs that got it right
-    run_accuracy: np.ndarray  # per run: fraction of the examples right, m_r
-    mean_accuracy: float  # p̄
-    count_variance: float  # observed variance of counts (divisor N - 1)
-    null_count_variance: float  # its exact expectation under the permutation null
-    binomial_count_variance: float  # R p̄ (1 - p̄), the plain binomial's
-    sigma2: Estimate  # between-example variance of p, jackknife t-interval over runs
-    sigma2_se: float  # its delete-one-run jackknife standard error
-    p_value: float  # permutation test of "every example equally hard"
-    null_sigma2_sd: float  # SD of sigma2 over the permutations
-    min_detectable_sigma2: float  # at 80% power, one-sided alpha 0.05
-    at_least: float  # "easy" = right in >= at_least of the runs
-    easy_examples: int  # observed number of easy examples
-    easy_null_mean: float  # over the permutations
-    easy_null_low: float  # 2.5% quantile over the permutations
-    easy_null_high: float  # 97.5% quantile over the permutations
-    easy_null_exact: float  # exact expectation under the null (Poisson-binomial)
-    easy_binomial: float  # expectation under Binomial(R, p̄)
-    histogram: pd.DataFrame
-
-    @property
-    def dispersion_ratio(self) -> float:
-        """Observed count variance over its null expectation (1 when all examples are equally hard)."""
-        return self.count_variance / self.null_count_variance if self.null_count_variance > 0 else math.nan
-
-    @property
-    def sd_of_p(self) -> float:
-        """√max(σ̂², 0): the between-example SD of the probability of being right."""
-        return math.sqrt(max(self.sigma2.estimate, 0.0))
-
-    def summary(self) -> dict:
-        """The scalar results, JSON-ready."""
-        return {
-            "runs": self.runs,
-            "examples": self.examples,
-            "permutations": self.permutations,
-            "mean_accuracy": self.mean_accuracy,
-            "count_variance": self.count_variance,
-            "null_count_variance": self.null_count_variance,
-            "binomial_count_variance": self.binomial_count_variance,
-            "dispersion_ratio": self.dispersion_ratio,
-            "sigma2": self.sigma2.estimate,
-            "sigma2_low": self.sigma2.low,
-            "sigma2_high": self.sigma2.high,
-            "sigma2_level": self.sigma2.level,
-            "sigma2_se": self.sigma2_se,
-            "sigma2_method": self.sigma2.method,
-            "sd_of_p": self.sd_of_p,
-            "p_value": self.p_value,
-            "null_sigma2_sd": self.null_sigma2_sd,
-            "min_detectable_sigma2": self.min_detectable_sigma2,
-            "min_detectable_sd_of_p": math.sqrt(self.min_detectable_sigma2),
-            "at_least": self.at_least,
-            "easy_examples": self.easy_examples,
-            "easy_null_mean": self.easy_null_mean,
-            "easy_null_low": self.easy_null_low,
-            "easy_null_high": self.easy_null_high,
-            "easy_null_exact": self.easy_null_exact,
-            "easy_binomial": self.easy_binomial,
-        }
-
-
-def _correct_matrix(correct) -> np.ndarray:
-    matrix = np.asarray(correct)
-    if matrix.ndim != 2:
-        raise DataError(f"correct must be a 2-D 0/1 matrix [run, example] (got {matrix.ndim} dimensions)")
-    runs, examples = matrix.shape
-    if runs < 2 or examples < 2:
-        raise DataError(f"over-dispersion needs at least 2 runs and 2 examples (got {runs} x {examples})")
-    if matrix.dtype != bool and not np.isin(matrix, (0, 1)).all():
-        raise DataError("correct must contain only 0/1 (or True/False): one entry per run and probe example")
-    return matrix.astype(np.int64)
-
-
-def _poisson_binomial_pmf(probabilities: np.ndarray) -> np.ndarray:
-    """P(Σ_r B_r = k), k = 0..R, for independent B_r ~ Bernoulli(p_r) (repeated convolution)."""
-    pmf = np.ones(1)
-    for p in probabilities:
-        pmf = np.convolve(pmf, [1.0 - p, p])
-    return pmf
-
-
-def _permutation_counts(ones_per_run: np.ndarray, examples: int, batch: int, rng: np.random.Generator):
-    """Per-example counts for ``batch`` independent draws of the null, shape (batch, examples).
-
-    In each draw, run r's correct set is a uniformly random subset of size k_r of the examples,
-    independently across runs: the same as permuting each row of the matrix. It is drawn by
-    selection sampling (Knuth's Algorithm S), vectorised over all runs and draws: walking the
-    examples in order, example i is taken with probability (ones still to place) / (examples left).
-    This costs one uniform per run, draw and example and O(batch × runs) memory, far less than
-    permuting a (batch, runs, examples) array."""
-    runs = ones_per_run.size
-    still_to_place = np.tile(ones_per_run.astype(float), batch)
-    counts = np.empty((batch, examples), dtype=np.int64)
-    for i in range(examples):
-        taken = rng.random(batch * runs) < still_to_place / (examples - i)
-        still_to_place -= taken
-        counts[:, i] = taken.reshape(batch, runs).sum(axis=1)
-    return counts
-
-
-def _min_detectable_sigma2(critical: float, null_sd: float, mean_accuracy: float, runs: int, examples: int) -> float:
-    """The σ² that the one-sided permutation test at level α detects with probability ``power``.
-
-    Normal approximation: the test rejects when σ̂² exceeds the null's (1 − α) quantile q; under an
-    alternative σ̂² ≈ N(σ², s₀² + c σ²), where s₀ is the null SD and c σ² = 4 ζ₁ / R is the U-statistic's
-    first-order term, ζ₁ = Var_r(Σ_i X[r, i] (p_i − p̄) / (N − 1)) ≈ p̄ (1 − p̄) σ² / (N − 1), so
-    c = 4 p̄ (1 − p̄) / (R (N − 1)). Solving σ² = q + z_power √(s₀² + c σ²) for u = σ² − q ≥ 0:
-    u = (z² c + √(z⁴ c² + 4 z² (s₀² + c q))) / 2 with z = z_power."""
-    if math.isnan(null_sd):
-        return math.nan
-    z = float(sps.norm.ppf(OVERDISPERSION_POWER))
-    c = 4 * mean_accuracy * (1 - mean_accuracy) / (runs * (examples - 1))
-    u = (z * z * c + math.sqrt(z**4 * c * c + 4 * z * z * max(null_sd**2 + c * critical, 0.0))) / 2
-    return critical + u
-
-
-def overdispersion(
-    correct,
-    permutations: int = 2000,
-    seed: int = 0,
-    level: float = 0.95,
-    at_least: float = 0.5,
-    memory_bytes: int = 100_000_000,
-) -> OverdispersionResult:
-    """Are some probe examples easier than others, beyond what differences between runs explain?
-
-    Data: X[r, i] ∈ {0, 1}, whether training run r (one epoch from its own random initialisation)
-    gets probe example i right; R runs, N examples. m_r = Σ_i X[r, i] / N is run r's accuracy,
-    p̄ = mean m_r, c_i = Σ_r X[r, i] the number of runs that get example i right.
-
-    Null hypothesis ("every example equally hard"): each run's correct set is a uniformly random
-    subset of its own size k_r = N m_r, independently across runs. The null keeps every run's own
-    accuracy, so runs that differ in accuracy do not count as evidence against it (the plain
-    Binomial(R, p̄) model, which assumes equal run accuracies, is reported for comparison only).
-
-    Estimator of the between-example variance of the probability of being right: centre each row,
-    Y[r, i] = X[r, i] − m_r, let S = Y Yᵀ / (N − 1) (S_rs: the between-example covariance of the
-    correctness of runs r and s), and average S over ordered pairs of distinct runs:
-
-        σ̂² = (Σ_{r,s} S_rs − tr S) / (R (R − 1))
-           = [ Var̂(c) − N/(N−1) · Σ_r m_r (1 − m_r) ] / (R (R − 1)),
-
-    with Var̂(c) the sample variance (divisor N − 1) of the counts, because Σ_{r,s} S_rs is the
-    sample variance of the column sums Σ_r Y[r, i] = c_i − c̄ and S_rr = N m_r (1 − m_r) / (N − 1).
-
-    * Under the null E[σ̂²] = 0 exactly: within a run every position is equally likely to hold each
-      of its k_r ones, so E[Y[r, i]] = k_r/N − m_r = 0, and rows are independent, so for r ≠ s
-      E[Y[r, i] Y[s, i]] = E[Y[r, i]] E[Y[s, i]] = 0 for every i; hence E[S_rs] = 0.
-    * If runs are independent and run r gets example i right with probability p_ri, then
-      E[S_rs] = Σ_i (p_ri − p̄_r)(p_si − p̄_s) / (N − 1); when all runs share the profile p_i this is
-      the sample variance of p_1..p_N: σ̂² is unbiased for the between-example variance of p over
-      these probe examples, whatever the dependence between examples within a run.
-
-    Interval: delete-one-run jackknife (the run is the unit of replication; σ̂² is a U-statistic
-    over pairs of runs, for which the jackknife is consistent):
-    SE² = (R−1)/R · Σ_r (σ̂²_(−r) − mean_r σ̂²_(−r))², interval σ̂² ± t_{R−1} SE (needs R ≥ 3). The
-    interval is conditional on the probe examples (its target is the variance of p over them).
-    Where σ̂² has a real first-order term (a real spread of p) the coverage is close to nominal; at
-    σ² = 0 the U-statistic is degenerate and the jackknife variance is about twice the true one,
-    so there the interval is conservative (about 99 % coverage of 0). The unbiased U-statistic
-    variance estimator is not used: it is often negative and under-covers badly for R < 16. The
-    permutation test below, not the interval, is the test of the null.
-
-    Test: the permutation distribution of σ̂² (each row permuted independently, ``permutations``
-    times, seeded); Σ_i c_i is fixed under permutation, so σ̂² is an increasing function of Σ_i c_i²
-    and the comparison is exact in integers. p = (1 + #{null ≥ observed}) / (B + 1).
-
-    Power: ``min_detectable_sigma2`` is the σ² that the level-α permutation test (α = 0.05) detects
-    with power 0.8: the null's (1 − α) quantile q plus z_0.8 times σ̂²'s SD under that alternative,
-    normal approximation (see :func:`_min_detectable_sigma2`; with the null SD s₀ alone it would be
-    the textbook (z_{1−α} + z_0.8) s₀, which overstates the power because σ̂² varies more under an
-    alternative).
-
-    Easy examples: those with c_i ≥ ⌈at_least · R⌉; their number is compared with its permutation
-    distribution (mean, 2.5 / 97.5 % quantiles), its exact null expectation N · P(PB ≥ ⌈at_least R⌉)
-    (the counts' marginal under the null is Poisson-binomial(m_1..m_R)) and N · P(Bin(R, p̄) ≥ ...).
-
-    The permutations are processed in batches that keep the working memory under ``memory_bytes``."""
-    level = _check_level(level)
-    if int(permutations) < 1:
-        raise ConfigError(f"permutations must be at least 1 (got {permutations}); 2000 gives p-values to ~0.001")
-    if not 0.0 < at_least <= 1.0:
-        raise ConfigError(f"at_least must be a fraction of runs in (0, 1] (got {at_least})")
-    permutations = int(permutations)
-    x = _correct_matrix(correct)
-    runs, examples = x.shape
-    ones_per_run = x.sum(axis=1)
-    run_accuracy = ones_per_run / examples
-    counts = x.sum(axis=0)
-    mean_accuracy = float(run_accuracy.mean())
-
-    # σ̂² and its delete-one-run jackknife, all from Y = row-centred X in O(R N).
-    y = x - run_accuracy[:, None]
-    column_sums = y.sum(axis=0)  # c_i − c̄
-    row_norms = np.einsum("ri,ri->r", y, y)  # (N − 1) S_rr
-    off_diagonal_sum = (column_sums @ column_sums - row_norms.sum()) / (examples - 1)  # Σ_{r≠s} S_rs
-    sigma2 = off_diagonal_sum / (runs * (runs - 1))
-    # Dropping run r removes its row and column of S: Σ_{s≠r} S_rs twice.
-    with_others = (y @ column_sums - row_norms) / (examples - 1)
-    if runs >= 3:
-        leave_one_out = (off_diagonal_sum - 2 * with_others) / ((runs - 1) * (runs - 2))
-        sigma2_se = float(math.sqrt((runs - 1) / runs * np.sum((leave_one_out - leave_one_out.mean()) ** 2)))
-        low, high = _t_interval(float(sigma2), sigma2_se, runs - 1, level)
-        method = f"pairwise-covariance estimator, delete-one-run jackknife t-interval over {runs} runs"
-    else:
-        sigma2_se, low, high = math.nan, math.nan, math.nan
-        method = "pairwise-covariance estimator; no interval: the jackknife needs at least 3 runs"
-    # Resampling runs WITH replacement is wrong here: a run drawn twice pairs with its own copy, and
-    # that pair contributes S_rr = N m_r (1 − m_r)/(N − 1) ≈ 0.25 as if it were a between-run
-    # covariance, biasing σ̂² upwards by far more than the effects of interest (~0.001-0.02).
-    sigma2_estimate = Estimate(float(sigma2), low, high, runs, method, level)
-
-    # σ̂² = (Σ c² − (Σ c)²/N)/((N−1) R (R−1)) − constant; Σ c is the same in every permutation.
-    total = int(counts.sum())
-    null_count_variance = examples / (examples - 1) * float(np.sum(run_accuracy * (1 - run_accuracy)))
-
-    def sigma2_of(sum_of_squares):
-        count_variance = (sum_of_squares - total * total / examples) / (examples - 1)
-        return (count_variance - null_count_variance) / (runs * (runs - 1))
-
-    easy_from = math.ceil(at_least * runs - 1e-9)
-    observed_sum_of_squares = int(counts @ counts)
-    rng = np.random.default_rng(seed)
-    # per draw: the int64 counts row and its histogram-offset copy, plus uniforms, flags and state per run
-    bytes_per_draw = 24 * examples + 32 * runs
-    batch = max(1, min(permutations, memory_bytes // bytes_per_draw))
-    null_sum_of_squares = np.empty(permutations, dtype=np.int64)
-    null_easy = np.empty(permutations, dtype=np.int64)
-    null_histograms = np.empty((permutations, runs + 1), dtype=np.int64)
-    for start in range(0, permutations, batch):
-        size = min(batch, permutations - start)
-        null_counts = _permutation_counts(ones_per_run, examples, size, rng)
-        done = slice(start, start + size)
-        null_sum_of_squares[done] = np.einsum("bi,bi->b", null_counts, null_counts)
-        null_easy[done] = (null_counts >= easy_from).sum(axis=1)
-        offsets = (runs + 1) * np.arange(size)[:, None]
-        null_histograms[done] = np.bincount((null_counts + offsets).ravel(), minlength=size * (runs + 1)).reshape(
-            size, runs + 1
-        )
-    p_value = (1 + int(np.sum(null_sum_of_squares >= observed_sum_of_squares))) / (permutations + 1)
-    null_sigma2 = sigma2_of(null_sum_of_squares.astype(float))
-    null_sigma2_sd = float(np.std(null_sigma2, ddof=1)) if permutations > 1 else math.nan
-    min_detectable = _min_detectable_sigma2(
-        float(np.quantile(null_sigma2, 1 - OVERDISPERSION_ALPHA)), null_sigma2_sd, mean_accuracy, runs, examples
-    )
-
-    k = np.arange(runs + 1)
-    null_exact = examples * _poisson_binomial_pmf(run_accuracy)
-    binomial = examples * sps.binom.pmf(k, runs, mean_accuracy)
-    band = np.quantile(null_histograms, [0.025, 0.975], axis=0)
-    histogram = pd.DataFrame(
-        {
-            "k": k,
-            "observed": np.bincount(counts, minlength=runs + 1),
-            "null_mean": null_histograms.mean(axis=0),
-            "null_low": band[0],
-            "null_high": band[1],
-            "null_exact": null_exact,
-            "binomial": binomial,
-        }
-    )
-    easy_band = np.quantile(null_easy, [0.025, 0.975])
-    return OverdispersionResult(
-        runs=runs,
-        examples=examples,
-        permutations=permutations,
-        counts=counts,
-        run_accuracy=run_accuracy,
-        mean_accuracy=mean_accuracy,
-        count_variance=float(counts.var(ddof=1)),
-        null_count_variance=null_count_variance,
-        binomial_count_variance=runs * mean_accuracy * (1 - mean_accuracy),
-        sigma2=sigma2_estimate,
-        sigma2_se=sigma2_se,
-        p_value=p_value,
-        null_sigma2_sd=null_sigma2_sd,
-        min_detectable_sigma2=min_detectable,
-        at_least=at_least,
-        easy_examples=int((counts >= easy_from).sum()),
-        easy_null_mean=float(null_easy.mean()),
-        easy_null_low=float(easy_band[0]),
-        easy_null_high=float(easy_band[1]),
-        easy_null_exact=float(null_exact[easy_from:].sum()),
-        easy_binomial=float(examples * sps.binom.sf(easy_from - 1, runs, mean_accuracy)),
-        histogram=histogram,
-    )

@@ -55,6 +55,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -222,7 +223,7 @@ def write_entry(folder: Path, key: str, arrays: dict[str, np.ndarray]) -> bool:
     tmp = folder.with_name(f".{folder.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     tmp.mkdir()
     try:
-        manifest = {"format": CACHE_FORMAT, "key": key, "arrays": {}}
+        manifest: dict[str, Any] = {"format": CACHE_FORMAT, "key": key, "arrays": {}}
         memo = {}
         for name in ARRAY_NAMES:
             array = _stored(name, arrays[name])

@@ -14,7 +14,9 @@ class Fetch:
     help = "locate, verify and (if missing) download datasets"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("names", nargs="*", metavar="NAME", help="fashion_mnist, mnist, cifar10 or svhn")
+        from bnnrepro.data.registry import DATASETS
+
+        parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(DATASETS))
         parser.add_argument("--data-dir", help="explicit data directory (default: $BNNREPRO_DATA, then the cache)")
         parser.add_argument("--offline", action="store_true", help="only look locally; fail instead of downloading")
         parser.add_argument("--quiet", action="store_true", help="no output except errors")

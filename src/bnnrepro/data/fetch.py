@@ -23,11 +23,15 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bnnrepro.data.parsers import read_maybe_gzip
 from bnnrepro.data.registry import DatasetSpec, RemoteFile
 from bnnrepro.errors import ConfigError, DataError
 from bnnrepro.io import file_digest
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -232,7 +236,7 @@ def file_status(
     return statuses
 
 
-def _progress(total: int | None, desc: str, quiet: bool):
+def _progress(total: int | None, desc: str, quiet: bool) -> tqdm:
     from tqdm import tqdm
 
     return tqdm(
@@ -302,9 +306,10 @@ def fetch(
             f"{spec.title}: {', '.join(missing)} not found (looked in {where}). "
             f"Run `bnnrepro data fetch {spec.name}` to download.{hint}"
         )
+    located = {name: loc for name, loc in found.items() if loc is not None}
     target = download_dir(spec, data_dir)
     for name in missing:
         remote = spec.file(name)
         download_file(remote, target / name, quiet=quiet)
-        found[name] = LocatedFile(remote, target / name, "download")
-    return found  # type: ignore[return-value]
+        located[name] = LocatedFile(remote, target / name, "download")
+    return {name: located[name] for name in found}  # in the order of the spec's files

@@ -69,13 +69,15 @@ def parse_task(task: str) -> tuple[str, tuple[int, int] | None]:
     )
 
 
-def apply_task(x: np.ndarray, y: np.ndarray, classes: tuple[str, ...], task: str):
+def apply_task(
+    x: np.ndarray, y: np.ndarray, classes: tuple[str, ...], task: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
     """(x, y, original indices, class names) after the task's relabelling or filtering."""
     kind, pair = parse_task(task)
     index = np.arange(len(y))
     if kind == "binary":
         return x, transforms.binary_task_labels(y), index, ("classes 0-4", "classes 5-9")
-    if kind == "pair":
+    if pair is not None:  # kind == "pair"
         a, b = pair
         keep = (y == a) | (y == b)
         return x[keep], (y[keep] == b).astype(np.int64), index[keep], (classes[a], classes[b])

@@ -41,7 +41,8 @@ class RawDataset:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+        channels, height, width = self.x_train.shape[1:]
+        return channels, height, width
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class DatasetSpec:
 
     name: str
     title: str
+    #: How the report and figures name the dataset (``title`` may add detail).
+    short_title: str
     homepage: str
     files: tuple[RemoteFile, ...]
     parse: Callable[[dict[str, Path]], dict[str, np.ndarray]]
@@ -89,6 +92,7 @@ _MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 FASHION_MNIST = DatasetSpec(
     name="fashion_mnist",
     title="Fashion-MNIST",
+    short_title="Fashion-MNIST",
     homepage="https://github.com/zalandoresearch/fashion-mnist",
     files=(
         RemoteFile(
@@ -132,6 +136,7 @@ FASHION_MNIST = DatasetSpec(
 MNIST = DatasetSpec(
     name="mnist",
     title="MNIST",
+    short_title="MNIST",
     homepage="http://yann.lecun.com/exdb/mnist/",
     files=(
         RemoteFile(
@@ -169,6 +174,7 @@ MNIST = DatasetSpec(
 CIFAR10 = DatasetSpec(
     name="cifar10",
     title="CIFAR-10",
+    short_title="CIFAR-10",
     homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
     files=(
         RemoteFile(
@@ -188,6 +194,7 @@ CIFAR10 = DatasetSpec(
 SVHN = DatasetSpec(
     name="svhn",
     title="SVHN (cropped digits, without the 'extra' set)",
+    short_title="SVHN",
     homepage="http://ufldl.stanford.edu/housenumbers/",
     files=(
         RemoteFile(

@@ -1,14 +1,18 @@
 """What an experiment family declares, and the pieces every family shares.
 
-A family (memorization, easy examples, ...) is one package under :mod:`bnnrepro.families` with two
-modules:
+A family (memorization, easy examples, ...) is one package under :mod:`bnnrepro.families`:
 
 * ``declaration.py`` *declares* the family: its config section -> the training runs it fans out into
   (:class:`Run`, grouped into :class:`Chunk` jobs), the tables it aggregates them into and the figures
   it draws (paths and captions). It imports no torch, pandas or matplotlib, so that the workflow
   (``snakemake -n``, ``--lint``) reads it in milliseconds;
-* ``analysis.py`` *computes*: tables from the runs, figures from the tables, the report section and
-  the claims, and the family's command-line verbs.
+* the analysis *computes*, one module per job: ``tables.py`` the tidy tables from the runs
+  (``make_tables``), ``figures.py`` the figures from the tables (``make_figures``), ``section.py``
+  the report section (``section``) and ``claims.py`` the claims (``CLAIMS``); ``analysis.py``
+  (the module :attr:`Family.analysis` names) only gathers those four for the registry;
+* a family with jobs other than training has a module for them (e.g. ``lookup_tables.compute``),
+  named in :attr:`Family.commands` as its command-line verbs; it is kept apart from the analysis so
+  that editing the analysis or a caption reruns no job.
 
 The rules (workflow/rules), the report and the claim checklist only iterate over the registry
 (:data:`bnnrepro.families.FAMILIES`): a fact about a family is written in its package alone.
@@ -23,6 +27,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from bnnrepro.data.registry import DATASETS
 
 #: The order in which a run's training settings are merged: each later layer overrides earlier keys.
 SETTINGS_LAYERS = (
@@ -53,8 +59,16 @@ class Run:
     def key(self) -> str:
         return f"{self.dataset}/{self.name}"
 
+    @property
+    def settings_key(self) -> str:
+        """The first 8 hex digits of the SHA-256 of the run's settings (canonical JSON): runs of the
+        same name but other settings get other folders, so that they never overwrite each other."""
+        text = json.dumps(dict(self.settings), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
     def folder(self, results: str) -> str:
-        return os.path.join(results, self.family, self.dataset, self.name)
+        """``<results>/<family>/<dataset>/<name>-<settings key>``."""
+        return os.path.join(results, self.family, self.dataset, f"{self.name}-{self.settings_key}")
 
 
 @dataclass(frozen=True)
@@ -91,21 +105,50 @@ class Chunk:
 
 
 def chunked(
-    family: str, runs: Sequence[Run], group_of: Callable[[Run], str], size: int, isolate: bool = False
+    family: str,
+    runs: Sequence[Run],
+    group_of: Callable[[Run], str],
+    size: int,
+    isolate: bool = False,
+    index_of: Callable[[Run], int] | None = None,
 ) -> list[Chunk]:
     """Split ``runs`` into chunks of at most ``size`` runs that share ``group_of(run)`` (a chunk never
-    mixes datasets). A group of n runs gives ceil(n / size) chunks named ``<group>`` (one chunk) or
-    ``<group>.<i>``; runs keep their order."""
+    mixes datasets). With ``index_of`` (a run's stable number in its group: its seed, its repeat),
+    run i goes to bin ``index_of(i) // size``, named ``<group>`` (bin 0) or ``<group>.<bin>``: adding a
+    seed adds or changes only the chunk of its bin, and every other chunk keeps its name and runs.
+    Without it, runs fill chunks in order (``<group>`` for one chunk, else ``<group>.<i>``)."""
     groups: dict[tuple[str, str], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.dataset, group_of(run)), []).append(run)
     chunks = []
     for (dataset, group), members in groups.items():
+        if index_of is not None:
+            bins: dict[int, list[Run]] = {}
+            for run in members:
+                bins.setdefault(int(index_of(run)) // size, []).append(run)
+            for number, piece in sorted(bins.items()):
+                name = group if number == 0 else f"{group}.{number}"
+                chunks.append(Chunk(family, dataset, name, tuple(piece), isolate))
+            continue
         pieces = [members[i : i + size] for i in range(0, len(members), size)]
         for i, piece in enumerate(pieces):
             name = group if len(pieces) == 1 else f"{group}.{i}"
             chunks.append(Chunk(family, dataset, name, tuple(piece), isolate))
     return chunks
+
+
+# ----------------------------------------------------------------------------------------------
+# Counts in words (figures and report sections)
+
+
+def count(n: int, word: str, plural: str | None = None) -> str:
+    """``n`` and the noun in the right number: 1 thread, 2 threads, 1 repeat."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def count_of(n: int, unit: str) -> str:
+    """``n`` and a plural unit in the right number: (1, "seeds") -> "1 seed", (3, "seeds") -> "3 seeds"."""
+    return f"{n} {unit[:-1] if n == 1 and unit.endswith('s') else unit}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -147,13 +190,10 @@ def enabled(config: Mapping, family: str) -> bool:
     return bool(config.get(family, {}).get("enabled", True))
 
 
-#: How the report names the datasets.
-DATASET_NAMES = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST", "cifar10": "CIFAR-10", "svhn": "SVHN"}
-
-
 def dataset_name(dataset: str) -> str:
-    """How the report names a dataset (Fashion-MNIST, MNIST, CIFAR-10, SVHN)."""
-    return DATASET_NAMES.get(dataset, dataset)
+    """How the report names a dataset: its registry entry's short title (Fashion-MNIST, CIFAR-10...)."""
+    spec = DATASETS.get(dataset)
+    return spec.short_title if spec is not None else dataset
 
 
 def dataset_warnings(config: Mapping, family: str) -> list[str]:
@@ -209,7 +249,7 @@ class Family:
     name: str
     title: str
     source: str  # the citation of the experiment, e.g. "Mehta et al. 2017, Figs 1-4"
-    analysis: str  # the module computing its tables, figures, section and claims
+    analysis: str  # the module gathering make_tables, make_figures, section and CLAIMS
     tables: Callable[[Mapping], dict[str, str]]
     figures: Callable[[Mapping], list[FigureSpec]]
     runs: Callable[[Mapping], list[Run]] = lambda config: []

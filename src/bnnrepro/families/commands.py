@@ -10,8 +10,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+from typing import TYPE_CHECKING
 
 from bnnrepro.errors import ConfigError
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from bnnrepro.families.base import Family
+    from bnnrepro.families.reporting import Context
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +32,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-dir", default="report", metavar="DIR", help="the report folder (default: report)")
 
 
-def context_of(args: argparse.Namespace):
+def context_of(args: argparse.Namespace) -> tuple[Family, ModuleType, Context]:
     from bnnrepro.families.registry import get
     from bnnrepro.families.reporting import Context
 

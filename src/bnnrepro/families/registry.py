@@ -1,9 +1,9 @@
 """The registry of experiment families: what the workflow rules, the report and the claim
 checklist iterate over, in the order of the report.
 
-Adding a family: a package with a ``FAMILY`` declaration in its ``declaration.py`` and an
-``analysis.py`` (see :mod:`bnnrepro.families.base`), listed here (README, "Adding an experiment
-family").
+Adding a family: a package with a ``FAMILY`` declaration in its ``declaration.py``, its
+``tables``, ``figures``, ``section`` and ``claims`` modules and an ``analysis.py`` gathering them
+(see :mod:`bnnrepro.families.base`), listed here (CONTRIBUTING.md, "Add an experiment family").
 """
 
 from __future__ import annotations
@@ -40,5 +40,7 @@ def get(name: str) -> Family:
 
 
 def analysis(name: str) -> ModuleType:
-    """The analysis module of a family (imported on demand: it imports pandas and matplotlib)."""
+    """What a family computes: its ``analysis`` module, which gathers ``make_tables``,
+    ``make_figures``, ``section`` and ``CLAIMS`` (imported on demand: it imports pandas and
+    matplotlib)."""
     return importlib.import_module(get(name).analysis)

@@ -44,7 +44,7 @@ class Col:
     header: str
     fmt: str = "text"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.fmt not in FORMATS:
             raise ValueError(f"unknown column format {self.fmt!r}; choose one of {', '.join(FORMATS)}")
 
@@ -181,7 +181,7 @@ class Context:
     def thresholds(self) -> Mapping[str, Any]:
         return self.config.get("claims", {})
 
-    def csv(self, relative: str, **kwargs) -> pd.DataFrame:
+    def csv(self, relative: str, **kwargs: Any) -> pd.DataFrame:
         """A results table (a copy: callers may change it), read once per version of the file; a
         missing or unreadable one is a DataError naming the file."""
         path = self.results / relative

@@ -71,7 +71,7 @@ def padding_correction(tap_sums: torch.Tensor, size: Pair, stride: Pair, padding
 
     ``tap_sums``: ``[O, kh, kw]``, the +-1 weights summed over the input channels.
     """
-    o, kh, kw = tap_sums.shape
+    _, kh, kw = tap_sums.shape
     mask = padding_mask(size, (kh, kw), stride, padding, tap_sums.device)
     # float64 is exact here (|values| <= C * kh * kw) and has matmul kernels on every device.
     corr = torch.einsum("okl,klyx->oyx", tap_sums.to(torch.float64), mask.to(torch.float64))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,7 @@ class LeNetClassifier:
         self.threads = threads
 
     @contextlib.contextmanager
-    def _torch_threads(self):
+    def _torch_threads(self) -> Iterator[None]:
         previous = torch.get_num_threads()
         if self.threads is not None:
             torch.set_num_threads(self.threads)

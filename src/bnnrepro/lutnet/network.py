@@ -35,17 +35,19 @@ Reproducibility
 ---------------
 All randomness comes from ``seed``: the connections of layer ``l`` from a generator seeded with
 ``(seed, l, 0)``, and the tie-breaking from a keyed hash of ``(seed, l, lut, pattern)``
-(:func:`tie_bits`; :func:`tie_priorities` for the many-class rule). A counter-based hash makes each table cell's random draw independent of
-how luts are split into chunks or threads, so the result depends on ``seed`` only.
+(:func:`tie_bits`; :func:`tie_priorities` for the many-class rule). A counter-based hash makes each
+table cell's random draw independent of how luts are split into chunks or threads, so the result
+depends on ``seed`` only.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -160,7 +162,7 @@ def tie_priorities(keys: np.ndarray, k: int, num_classes: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def _pack_plane(in64: np.ndarray, inputs: Sequence[int], out64: np.ndarray) -> None:
+def _pack_plane(in64: np.ndarray, inputs: Sequence[int] | np.ndarray, out64: np.ndarray) -> None:
     """``out = sum_i rows[inputs[i]] << i`` for at most 8 inputs, on rows viewed as uint64.
 
     Every byte of an input row is 0 or 1, so shifting a whole uint64 word left by at most 7 keeps
@@ -244,7 +246,7 @@ def _count_values(values: np.ndarray, n_values: int) -> np.ndarray | list[int]:
     several times faster.
     """
     if n_values <= 4:
-        return [np.count_nonzero(values == v) for v in range(n_values)]
+        return [int(np.count_nonzero(values == v)) for v in range(n_values)]
     return np.bincount(values, minlength=n_values)
 
 
@@ -312,7 +314,7 @@ def _chunks(n_luts: int, size: int, n_threads: int) -> list[slice]:
     return [slice(s, min(s + size, n_luts)) for s in range(0, n_luts, size)]
 
 
-def _run(fn, items: list, n_threads: int) -> list:
+def _run(fn: Callable[[Any], Any], items: list, n_threads: int) -> list:
     if n_threads <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
@@ -559,7 +561,7 @@ class LutNetwork:
         if not hasattr(self, "tables_"):
             raise RuntimeError("this LutNetwork is not fitted yet; call fit(x, y) first")
 
-    def layer_outputs(self, x: np.ndarray):
+    def layer_outputs(self, x: np.ndarray) -> Iterator[np.ndarray]:
         """Yield the ``(luts, padded)`` uint8 outputs of every lut layer on ``x``, in order (layer 1
         first, the output lut last); column ``i < len(x)`` is example ``i``, further columns are
         padding (see :func:`to_feature_major`)."""

@@ -22,14 +22,18 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from bnnrepro.io import torch_load, torch_save
 from bnnrepro.kernels.packing import pack_bits, unpack_bits
+
+if TYPE_CHECKING:
+    from bnnrepro.nn.spec import ModelSpec
 
 FORMAT = "bnnrepro-packed"
 VERSION = 1
@@ -57,7 +61,7 @@ def _binary_weight_names(model: nn.Module) -> set[str]:
     }
 
 
-def _spec_dict(spec) -> dict:
+def _spec_dict(spec: ModelSpec) -> dict:
     if not dataclasses.is_dataclass(spec):
         raise TypeError(f"spec must be the ModelSpec the model was built from, not {type(spec).__name__}")
     return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
@@ -77,12 +81,14 @@ def packed_state(model: nn.Module) -> tuple[dict, dict]:
                 continue
             if name in binary:
                 layer = modules[name.rsplit(".", 1)[0]] if "." in name else model
-                was_training = layer.kernel_quantizer.training
-                layer.kernel_quantizer.eval()
+                quantizer = layer.kernel_quantizer
+                assert isinstance(quantizer, nn.Module)  # the name is a binary layer's weight
+                was_training = quantizer.training
+                quantizer.eval()
                 try:
-                    values = layer.kernel_quantizer(value)
+                    values = quantizer(value)
                 finally:
-                    layer.kernel_quantizer.train(was_training)
+                    quantizer.train(was_training)
                 packed[name] = {
                     "bits": pack_bits(values.reshape(values.shape[0], -1), strict=True).cpu(),
                     "shape": list(values.shape),
@@ -100,7 +106,13 @@ def payload_bytes(packed: dict, tensors: dict) -> int:
 
 
 def save_packed(
-    model: nn.Module, path: str | os.PathLike, *, spec, input_shape, num_classes: int, metadata: dict | None = None
+    model: nn.Module,
+    path: str | os.PathLike,
+    *,
+    spec: ModelSpec,
+    input_shape: Sequence[int],
+    num_classes: int,
+    metadata: dict | None = None,
 ) -> int:
     """Write ``model`` (built by ``build_model(spec, input_shape, num_classes)``) to ``path`` atomically.
 

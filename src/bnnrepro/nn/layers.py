@@ -26,6 +26,8 @@ inference interface: the layer prepares (and caches) its packed weights and call
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -41,9 +43,11 @@ class QuantLayerMixin:
 
     input_quantizer: Quantizer | None
     kernel_quantizer: Quantizer | None
-    weight: nn.Parameter
+    # Provided by the torch layer the mixin is combined with.
+    weight: torch.Tensor
+    training: bool
 
-    def _init_quantized(self, input_quantizer, kernel_quantizer) -> None:
+    def _init_quantized(self, input_quantizer: Quantizer | None, kernel_quantizer: Quantizer | None) -> None:
         self.input_quantizer = input_quantizer
         self.kernel_quantizer = kernel_quantizer
         if kernel_quantizer is not None:
@@ -102,7 +106,7 @@ class QuantLayerMixin:
     def _needs_grad(self, x: torch.Tensor) -> bool:
         return torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)
 
-    def _prepared_weight(self, prepare):
+    def _prepared_weight(self, prepare: Callable[[torch.Tensor], Any]) -> Any:
         """The +-1 weights prepared for the packed kernels by ``prepare`` (a kernels class), kept
         until the weights change (keyed on the weight's version counter and storage)."""
         w = self.weight
@@ -163,9 +167,9 @@ class BinaryConv2d(QuantLayerMixin, nn.Conv2d):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
         bias: bool = True,
         *,
         input_quantizer: Quantizer | None = None,
@@ -202,7 +206,7 @@ def layer_quantizers(
     first: bool = False,
     activation: str = "sign",
     stochastic_eval: str = "real",
-):
+) -> tuple[Quantizer | None, Quantizer | None]:
     """(input_quantizer, kernel_quantizer) of one layer for ``mode`` (see the module docstring)."""
     if mode == "float":
         return None, None

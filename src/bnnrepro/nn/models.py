@@ -12,6 +12,7 @@ from __future__ import annotations
 from torch import nn
 
 from bnnrepro.nn.layers import BinaryConv2d, BinaryLinear, layer_quantizers
+from bnnrepro.nn.quantizers import Quantizer
 from bnnrepro.nn.spec import ARCHITECTURES, POOL, Architecture, ModelSpec
 
 BN_EPS = 1e-4
@@ -29,7 +30,7 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], num_classes: int)
     layers: list[nn.Module] = []
     first = True
 
-    def quantizers():
+    def quantizers() -> tuple[Quantizer | None, Quantizer | None]:
         nonlocal first
         q = layer_quantizers(
             spec.mode, spec.binarization, first=first, activation=spec.activation, stochastic_eval=spec.stochastic_eval
@@ -37,7 +38,7 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, ...], num_classes: int)
         first = False
         return q
 
-    def real_activation():
+    def real_activation() -> None:
         if spec.mode != "binarynet":
             layers.append(FLOAT_ACTIVATIONS[spec.float_activation]())
 

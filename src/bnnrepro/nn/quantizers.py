@@ -3,6 +3,8 @@
 The split follows larq: a *quantizer* maps real values to their quantized form and defines the
 gradient that flows back (a straight-through estimator, STE); layers take an ``input_quantizer``
 and a ``kernel_quantizer``. All quantizers here produce +-1 (or {0, 1} for ``BinarySigmoid``).
+Names: the autograd functions end in ``Function`` (``SignFunction``, ``SignWeightFunction``...);
+the quantizer modules built on them name what they binarize (``SignActivation``, ``SignWeight``).
 
 Conventions of BinaryNet (Courbariaux et al. 2016) and its Theano code:
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -86,46 +89,46 @@ def clipped_ste_grad(grad: torch.Tensor, x: torch.Tensor, clip_value: float) -> 
     return torch.ops.aten.hardtanh_backward(grad, x, -bound, bound)
 
 
-class SignSTE(torch.autograd.Function):
+class SignFunction(torch.autograd.Function):
     """Forward ``sign(x)`` with sign(0) = +1. Backward: ``grad * (|x| <= clip_value)``.
 
     ``clip_value = inf`` gives the identity STE used for weights (nothing is saved).
     """
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, clip_value: float) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, clip_value: float) -> torch.Tensor:
         if math.isfinite(clip_value):
             ctx.save_for_backward(x)
         ctx.clip_value = clip_value
         return binarize(x)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         if not math.isfinite(ctx.clip_value):
             return grad, None
         (x,) = ctx.saved_tensors
         return clipped_ste_grad(grad, x, ctx.clip_value), None
 
 
-class WeightSignSTE(torch.autograd.Function):
+class SignWeightFunction(torch.autograd.Function):
     """``sign(w)`` (sign(0) = +1) with the identity STE of weights: the gradient with respect to
     the binarized weights is the gradient of the latent weights. Saves nothing."""
 
     @staticmethod
-    def forward(ctx, w: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, w: torch.Tensor) -> torch.Tensor:
         return binarize(w)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         return grad
 
 
-class StochasticSignSTE(torch.autograd.Function):
+class StochasticSignFunction(torch.autograd.Function):
     """Forward: +1 with probability ``hard_sigmoid(x)``, else -1 (uses the global torch RNG).
-    Backward: as :class:`SignSTE`."""
+    Backward: as :class:`SignFunction`."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, clip_value: float) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, clip_value: float) -> torch.Tensor:
         if math.isfinite(clip_value):
             ctx.save_for_backward(x)
         ctx.clip_value = clip_value
@@ -133,33 +136,33 @@ class StochasticSignSTE(torch.autograd.Function):
         return binarize(torch.rand_like(x).sub_(hard_sigmoid(x))).neg_()
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        return SignSTE.backward(ctx, grad)
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return SignFunction.backward(ctx, grad)
 
 
-class BinarySigmoidSTE(torch.autograd.Function):
+class BinarySigmoidFunction(torch.autograd.Function):
     """Forward: 1 if x >= 0 else 0 (``round(hard_sigmoid(x))`` of the original code's
     "sigmoid" activations). Backward: the gradient of hard_sigmoid, ``0.5 * grad * (|x| <= 1)``."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return (x >= 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return clipped_ste_grad(grad, x, 1.0).mul_(0.5)
 
 
 def ste_sign(x: torch.Tensor, clip_value: float = 1.0) -> torch.Tensor:
     """Deterministic sign with the clipped straight-through estimator."""
-    return SignSTE.apply(x, clip_value)
+    return SignFunction.apply(x, clip_value)
 
 
 def stochastic_sign(x: torch.Tensor, clip_value: float = math.inf) -> torch.Tensor:
     """Stochastic (hard-sigmoid Bernoulli) binarization to +-1."""
-    return StochasticSignSTE.apply(x, clip_value)
+    return StochasticSignFunction.apply(x, clip_value)
 
 
 class Quantizer(nn.Module):
@@ -171,7 +174,7 @@ class Quantizer(nn.Module):
     binary_at_eval: bool = True
 
 
-class SteSign(Quantizer):
+class SignActivation(Quantizer):
     """Deterministic sign activation, STE cut off at ``|x| > clip_value``."""
 
     def __init__(self, clip_value: float = 1.0):
@@ -179,7 +182,7 @@ class SteSign(Quantizer):
         self.clip_value = clip_value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return SignSTE.apply(x, self.clip_value)
+        return SignFunction.apply(x, self.clip_value)
 
     def extra_repr(self) -> str:
         return f"clip_value={self.clip_value}"
@@ -189,7 +192,7 @@ class SignWeight(Quantizer):
     """Deterministic weight binarization: sign(W), gradient passed to W unchanged."""
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
-        return WeightSignSTE.apply(w)
+        return SignWeightFunction.apply(w)
 
 
 class RealWeight(Quantizer):
@@ -224,9 +227,9 @@ class StochasticSignWeight(Quantizer):
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         if self.training:
-            return StochasticSignSTE.apply(w, math.inf)
+            return StochasticSignFunction.apply(w, math.inf)
         if self.eval_weights == "sign":
-            return WeightSignSTE.apply(w)
+            return SignWeightFunction.apply(w)
         return w
 
     def extra_repr(self) -> str:
@@ -239,10 +242,10 @@ class BinarySigmoid(Quantizer):
     pm1_at_eval = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return BinarySigmoidSTE.apply(x)
+        return BinarySigmoidFunction.apply(x)
 
 
-ACTIVATION_QUANTIZERS = {"sign": SteSign, "binary_sigmoid": BinarySigmoid}
+ACTIVATION_QUANTIZERS = {"sign": SignActivation, "binary_sigmoid": BinarySigmoid}
 
 
 def weight_quantizer(binarization: str, stochastic_eval: str = "real") -> Quantizer:

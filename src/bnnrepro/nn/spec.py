@@ -67,7 +67,7 @@ class ModelSpec:
     float_activation: str = "relu"
     stochastic_eval: str = "real"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"arch must be one of {tuple(ARCHITECTURES)}, not {self.arch!r}")
         if self.mode not in MODES:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from torch import nn
 
 from bnnrepro.nn.layers import QuantLayerMixin
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FLOAT_BYTES = 4
 
@@ -58,20 +62,20 @@ class ModelSummary:
     def packed_bytes(self) -> int:
         return sum(layer.packed_bytes for layer in self.layers)
 
-    def to_frame(self):
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         rows = [
             dict(
-                layer=l.name,
-                kind=l.kind,
-                shape=l.shape,
-                binary_params=l.binary_params,
-                float_params=l.float_params,
-                fp32_bytes=l.fp32_bytes,
-                packed_bytes=l.packed_bytes,
+                layer=layer.name,
+                kind=layer.kind,
+                shape=layer.shape,
+                binary_params=layer.binary_params,
+                float_params=layer.float_params,
+                fp32_bytes=layer.fp32_bytes,
+                packed_bytes=layer.packed_bytes,
             )
-            for l in self.layers
+            for layer in self.layers
         ]
         rows.append(
             dict(

@@ -17,7 +17,9 @@ import json
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -115,18 +117,41 @@ def _anchor(row: dict, sections: dict) -> str:
     return section.id
 
 
-def claim_groups(claims: list[dict], sections: dict) -> list[dict]:
+def _numbers(row: Mapping, unit: str) -> dict:
+    """The estimate and interval of a claim row as text, in ``unit``'s format."""
+    has = row.get("estimate") is not None and not pd.isna(row.get("estimate"))
+    interval_fmt = f"interval_{'pct' if unit in ('pct', 'pp') else 'num'}"
+    return {
+        "estimate_text": format_value(row["estimate"], unit) if has else "",
+        "interval_text": format_value((row["ci_low"], row["ci_high"]), interval_fmt) if has else "",
+    }
+
+
+def read_previous(path: Path) -> dict[tuple[str, str], dict]:
+    """An earlier run's claims.csv, keyed by (claim, scope)."""
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--previous {path}: cannot read it as a claims.csv ({exc})") from None
+    missing = {"claim", "scope", "verdict", "estimate", "ci_low", "ci_high"} - set(frame.columns)
+    if missing:
+        raise ConfigError(f"--previous {path}: not a claims.csv (no column {', '.join(sorted(missing))})")
+    frame["scope"] = ["" if pd.isna(s) else str(s) for s in frame["scope"]]
+    return {(str(r["claim"]), r["scope"]): r for r in frame.to_dict("records")}
+
+
+def claim_groups(claims: list[dict], sections: dict, previous: Mapping | None = None) -> list[dict]:
     """The claims table of the report: one group per claim (its statement shown once), one row per
-    scope with the link to the figure or section that decides it and the formatted numbers."""
+    scope with the link to the figure or section that decides it, the formatted numbers and, given
+    an earlier run's claims (``previous``), that run's verdict and estimate for the same scope."""
     groups: list[dict] = []
     for row in claims:
         row = dict(row)
         row["anchor"] = _anchor(row, sections)
-        has = row["estimate"] is not None and not pd.isna(row["estimate"])
-        row["estimate_text"] = format_value(row["estimate"], row["unit"]) if has else ""
-        interval_fmt = f"interval_{'pct' if row['unit'] in ('pct', 'pp') else 'num'}"
-        row["interval_text"] = format_value((row["ci_low"], row["ci_high"]), interval_fmt) if has else ""
+        row.update(_numbers(row, row["unit"]))
         row["why"] = why(row["detail"])
+        old = (previous or {}).get((row["claim"], row["scope"] or ""))
+        row["previous"] = {"verdict": old["verdict"], **_numbers(old, row["unit"])} if old else None
         if groups and groups[-1]["claim"] == row["claim"]:
             groups[-1]["rows"].append(row)
         else:
@@ -194,11 +219,17 @@ def build(
     claims_out: Path | None,
     command: str,
     single_file: bool = False,
+    previous: Path | None = None,
 ) -> Path:
-    """Render the report of ``results`` into ``out`` (and the claims table into ``claims_out``)."""
+    """Render the report of ``results`` into ``out`` (and the claims table into ``claims_out``);
+    ``previous``: an earlier run's claims.csv, whose verdicts the claim table shows beside these."""
     import jinja2
 
     config = _read_config(Path(config_path))
+    previous = previous or config.get("previous_claims")  # --previous, else the config's previous_claims
+    if previous and not Path(previous).is_file():
+        raise ConfigError(f"previous_claims {previous}: no such file (give an earlier run's claims.csv)")
+    earlier = read_previous(Path(previous)) if previous else None
     context = Context(config, results, report_dir)
     sections = {}
     for family in FAMILIES.values():
@@ -209,13 +240,19 @@ def build(
         write_csv(claims_out, pd.DataFrame(claims)[CLAIM_COLUMNS])
     tally = {v: sum(1 for r in claims if r["verdict"] == v) for v in VERDICT_ORDER}
     times = provenance.job_times(results / "benchmarks", FAMILIES)
-    prov = {
+    walls = provenance.wall_times(results, report_dir, FAMILIES)
+    if len(times) and walls:
+        times["wall_seconds"] = [
+            walls.get(f) if i == 0 else None for f, i in zip(times["family"], times.groupby("family").cumcount())
+        ]
+    prov: dict[str, Any] = {
         "git": provenance.git_state(),
         "packages": provenance.package_versions(),
         "hardware": provenance.hardware(),
         "command": command,
         "job_times": times,
         "total_seconds": float(times["total_seconds"].sum()) if len(times) else 0.0,
+        "wall_seconds": walls.get("total"),
     }
     out_dir = Path(out).parent
 
@@ -252,7 +289,8 @@ def build(
     html_text = env.get_template("index.html.j2").render(
         sections=list(sections.values()),
         family_sections=list(sections.items()),
-        claim_groups=claim_groups(claims, sections),
+        claim_groups=claim_groups(claims, sections, earlier),
+        previous=str(previous) if previous else "",
         tally=tally,
         prov=prov,
         config=config,
@@ -297,6 +335,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "else the one REPORT_DIR/index.html records)",
     )
     parser.add_argument(
+        "--previous",
+        default=None,
+        metavar="CLAIMS_CSV",
+        help="an earlier run's claims.csv: its verdicts and estimates shown beside this run's",
+    )
+    parser.add_argument(
         "--single-file",
         action="store_true",
         help="one self-contained HTML file to mail: figures inlined, the CSVs named instead of linked",
@@ -321,7 +365,18 @@ def run(args: argparse.Namespace) -> int:
     command = (
         args.command or provenance.snakemake_command() or earlier_command(report_dir / "index.html") or UNKNOWN_COMMAND
     )
-    build(Path(args.config), Path(args.results), report_dir, out, claims, command, single_file=args.single_file)
+    if args.previous and not Path(args.previous).is_file():
+        raise ConfigError(f"--previous {args.previous}: no such file (give an earlier run's claims.csv)")
+    build(
+        Path(args.config),
+        Path(args.results),
+        report_dir,
+        out,
+        claims,
+        command,
+        single_file=args.single_file,
+        previous=Path(args.previous) if args.previous else None,
+    )
     print(f"wrote {out}")
     return 0
 

@@ -9,6 +9,7 @@ import importlib.metadata
 import os
 import platform
 import subprocess
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -117,7 +118,7 @@ def hardware() -> dict:
     return info
 
 
-def _family_and_step(parts: tuple[str, ...], families) -> tuple[str, str]:
+def _family_and_step(parts: tuple[str, ...], families: Iterable[str]) -> tuple[str, str]:
     """(family, step) of a benchmark file from its path under benchmarks/ (which mirrors the job's
     log path: train/<family>/<dataset>/<chunk>.tsv, <family>/tables.tsv, <family>/<...>.tsv, ...)."""
     names = sorted(families, key=len, reverse=True)
@@ -132,7 +133,7 @@ def _family_and_step(parts: tuple[str, ...], families) -> tuple[str, str]:
     return family, stem if stem in ("tables", "figures") else "compute"
 
 
-def job_times(benchmark_dir: Path, families=()) -> pd.DataFrame:
+def job_times(benchmark_dir: Path, families: Iterable[str] = ()) -> pd.DataFrame:
     """Per family and step (training, compute, tables, figures; the workflow's own jobs: data,
     config, report): jobs, total and longest wall seconds, peak RSS (MB).
 
@@ -167,3 +168,67 @@ def job_times(benchmark_dir: Path, families=()) -> pd.DataFrame:
     out["_f"] = out["family"].map(lambda f: order.get(f, len(order)))
     out["_s"] = out["step"].map(lambda s: steps.get(s, len(steps)))
     return out.sort_values(["_f", "_s", "step"])[columns].reset_index(drop=True)
+
+
+def _metadata_records(metadata: Path) -> Iterator[tuple[str, float, float]]:
+    """(output path, start, end) of every job record under Snakemake's .snakemake/metadata (a long
+    path's record is split into folders whose names start with "@")."""
+    import base64
+    import json
+
+    if not metadata.is_dir():
+        return
+    for path in metadata.rglob("*"):
+        if not path.is_file() or path.name.startswith("@"):
+            continue
+        parts = path.relative_to(metadata).parts
+        try:
+            encoded = "".join(p.lstrip("@") for p in parts[:-1]) + parts[-1]
+            output = base64.urlsafe_b64decode(encoded.encode()).decode()
+            record = json.loads(path.read_text())
+            if str(record.get("shellcmd")) == "None":
+                # a `run:` job runs inside Snakemake's own process (milliseconds); its recorded start
+                # can be that of an earlier session, so it is left out
+                continue
+            start, end = float(record["starttime"]), float(record["endtime"])
+        except (ValueError, KeyError, TypeError, OSError):
+            continue
+        yield output, start, end
+
+
+def _union_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Seconds covered by at least one of the intervals (overlaps counted once, gaps not at all)."""
+    total, reach = 0.0, -float("inf")
+    for start, end in sorted(intervals):
+        if end <= reach:
+            continue
+        total += end - max(start, reach)
+        reach = end
+    return total
+
+
+def wall_times(
+    results: Path, report_dir: Path, families: Collection[str] = (), root: Path | None = None
+) -> dict[str, float]:
+    """Wall seconds per family and in total ("total"): the time during which at least one of the
+    family's jobs ran, from the start and end times Snakemake records per job
+    (``.snakemake/metadata`` of the checkout the workflow ran in). Jobs that ran in several
+    sessions count their own time only, not the gaps between sessions. Empty without records."""
+    root = Path(root or Path.cwd())
+    prefixes = []
+    for base in (Path(results), Path(report_dir)):
+        prefixes.append(os.path.normpath(str(base)))
+        prefixes.append(os.path.normpath(str(base.resolve())))
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for output, start, end in _metadata_records(root / ".snakemake" / "metadata"):
+        normal = os.path.normpath(output)
+        prefix = next((p for p in prefixes if normal.startswith(p + os.sep)), None)
+        if prefix is None:
+            continue
+        parts = Path(normal[len(prefix) + 1 :]).parts
+        if parts[:1] == ("figures",):
+            parts = parts[1:]
+        family = parts[0] if parts and parts[0] in families else "workflow"
+        spans.setdefault(family, []).append((start, end))
+        spans.setdefault("total", []).append((start, end))
+    return {family: _union_seconds(intervals) for family, intervals in spans.items()}

@@ -1,5 +1,6 @@
 """Tables as a reader sees them: human headers with units, one format per metric, no constant
-columns (said once above the table instead), cells that wrap instead of scrolling.
+columns (said once above the table instead), cells that wrap; a table wider than the page scrolls in
+its own box with its first column kept in view.
 
 A paper-vs-ours frame (:func:`bnnrepro.families.sources.paper_vs_ours`: one row per condition and
 metric) is shown pivoted: one row per condition and paper dataset and, for each metric, the columns
@@ -144,13 +145,13 @@ def render(table: Table, results_link: str | None = None, inline_paths: bool = F
     constant = constant_columns(frame, table.keep_constant)
     shown = [c for c in frame.columns if c not in constant]
     parts = [p for p in [_said_once(table, frame, constant)] if p]
-    head = "".join(f'<th class="{_align(table.column(c))}">{html.escape(table.column(c).header)}</th>' for c in shown)
+    head = "".join(
+        f'<th class="{_cell_class(table.column(c), i)}">{html.escape(table.column(c).header)}</th>'
+        for i, c in enumerate(shown)
+    )
     body = []
     for _, row in frame.iterrows():
-        cells = "".join(
-            f'<td class="{_align(table.column(c))}">{html.escape(format_value(row[c], table.column(c).fmt))}</td>'
-            for c in shown
-        )
+        cells = "".join(_td(table.column(c), i, row[c]) for i, c in enumerate(shown))
         body.append(f"<tr>{cells}</tr>")
     parts.append(
         f'<div class="table-wrap"><table class="data"><thead><tr>{head}</tr></thead>'
@@ -183,10 +184,10 @@ def render_paper_vs_ours(table: Table, results_link: str | None = None, inline_p
     paper_col, ours_col, diff_col = table.column("paper"), table.column("ours"), table.column("difference")
     top = (
         "".join(
-            f'<th rowspan="2" class="{_align(table.column(c))}">{html.escape(table.column(c).header)}</th>'
-            for c in shown
+            f'<th rowspan="2" class="{_cell_class(table.column(c), i)}">{html.escape(table.column(c).header)}</th>'
+            for i, c in enumerate(shown)
         )
-        + f'<th rowspan="2" class="txt">{labels["paper_dataset"]}</th>'
+        + f'<th rowspan="2" class="{"txt" if shown else "txt stick"}">{labels["paper_dataset"]}</th>'
     )
     sub = ""
     for metric in metrics:
@@ -202,11 +203,8 @@ def render_paper_vs_ours(table: Table, results_link: str | None = None, inline_p
     for key in rows:
         values = dict(zip(keys, key))
         first = next(cell[(key, m)] for m in metrics if (key, m) in cell)
-        cells = "".join(
-            f'<td class="{_align(table.column(c))}">{html.escape(format_value(first[c], table.column(c).fmt))}</td>'
-            for c in shown
-        )
-        cells += f'<td class="txt">{html.escape(str(values["paper_dataset"]))}</td>'
+        cells = "".join(_td(table.column(c), i, first[c]) for i, c in enumerate(shown))
+        cells += f'<td class="{"txt" if shown else "txt stick"}">{html.escape(str(values["paper_dataset"]))}</td>'
         for metric in metrics:
             r = cell.get((key, metric))
             if r is None:
@@ -239,3 +237,12 @@ def _key(value: Any) -> Any:
 
 def _align(col: Col) -> str:
     return "txt" if col.fmt == "text" else "num"
+
+
+def _cell_class(col: Col, position: int) -> str:
+    """A cell's alignment; the first column's cells stay in view while a wide table scrolls ("stick")."""
+    return _align(col) + (" stick" if position == 0 else "")
+
+
+def _td(col: Col, position: int, value: Any) -> str:
+    return f'<td class="{_cell_class(col, position)}">{html.escape(format_value(value, col.fmt))}</td>'

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import torch
@@ -23,6 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from bnnrepro.io import write_csv
+
+if TYPE_CHECKING:
+    from bnnrepro.data import PreparedData
 
 VARIANTS = ("plain_torch", "float", "det", "stoch")
 
@@ -38,7 +43,14 @@ def add_train_benchmark_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
 
 
-def _plain_torch_epoch(model, optimizer, x, y, batch_size, order):
+def _plain_torch_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    order: torch.Generator,
+) -> None:
     model.train()
     perm = torch.randperm(len(x), generator=order)
     for step in range(len(x) // batch_size):
@@ -49,7 +61,7 @@ def _plain_torch_epoch(model, optimizer, x, y, batch_size, order):
         optimizer.step()
 
 
-def _variant_epoch(variant: str, data, batch_size: int, hidden: int):
+def _variant_epoch(variant: str, data: PreparedData, batch_size: int, hidden: int) -> Callable[[], None]:
     """A zero-argument function training one epoch of ``variant`` (state kept between calls)."""
     from bnnrepro.nn.models import build_model
     from bnnrepro.train.config import TrainConfig
@@ -67,8 +79,8 @@ def _variant_epoch(variant: str, data, batch_size: int, hidden: int):
             nn.ReLU(),
             nn.Linear(hidden, data.num_classes),
         )
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        return lambda: _plain_torch_epoch(model, optimizer, x, y, batch_size, order)
+        adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+        return lambda: _plain_torch_epoch(model, adam, x, y, batch_size, order)
     cfg = TrainConfig(
         arch="mlp",
         hidden=[hidden],

@@ -16,8 +16,10 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Any
 
 from bnnrepro.errors import ConfigError
 
@@ -50,7 +52,7 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
         default = f.default_factory() if f.default_factory is not MISSING else f.default
         help_text = meta["help"] if "default" in meta["help"] else f"{meta['help']} (default: {default})"
         flag = "--" + f.name.replace("_", "-")
-        kwargs = dict(dest=f.name, default=argparse.SUPPRESS, help=help_text.replace("%", "%%"))
+        kwargs: dict[str, Any] = dict(dest=f.name, default=argparse.SUPPRESS, help=help_text.replace("%", "%%"))
         if scalar is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
             continue
@@ -66,12 +68,14 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
         )
 
 
-def _typed(scalar: type, flag: str):
-    def parse(text: str):
+def _typed(scalar: type, flag: str) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
         try:
             value = scalar(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an' if scalar is int else 'a'} {scalar.__name__}")
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not {'an' if scalar is int else 'a'} {scalar.__name__}"
+            ) from None
         if scalar is int and abs(value) > 2**62:
             raise argparse.ArgumentTypeError(f"{text} is too large")
         return value
@@ -122,13 +126,13 @@ def _read_spec(source: str) -> dict:
         raise ConfigError(f"--runs {source}: no such file") from None
     except (json.JSONDecodeError, KeyError, AssertionError, TypeError) as exc:
         raise ConfigError(
-            f"--runs {source}: not a chunk spec ({exc or 'runs must be a list of {out, name, settings}'}); "
+            f"--runs {source}: not a chunk spec ({str(exc) or 'runs must be a list of {out, name, settings}'}); "
             "see `bnnrepro train --help`"
         ) from None
     return spec
 
 
-def _run_isolated(run: dict, overrides: dict, progress, code_version: str | None) -> None:
+def _run_isolated(run: dict, overrides: dict, progress: bool | None, code_version: str | None) -> None:
     """Train one run in a fresh Python process (its own peak memory, no state from earlier runs)."""
     settings = {**run["settings"], **overrides}
     spec = json.dumps({"isolate": False, "runs": [{**run, "settings": settings}]})
@@ -142,7 +146,9 @@ def _run_isolated(run: dict, overrides: dict, progress, code_version: str | None
         raise ConfigError(f"run {run['out']} failed (exit status {proc.returncode}); its log is above")
 
 
-def run_chunk(spec: dict, overrides: dict, manifest: str | None, progress, code_version: str | None = None) -> int:
+def run_chunk(
+    spec: dict, overrides: dict, manifest: str | None, progress: bool | None, code_version: str | None = None
+) -> int:
     from bnnrepro.train.config import TrainConfig
     from bnnrepro.train.records import write_manifest
 

@@ -8,9 +8,12 @@ metadata holds its help text and, where it applies, its allowed values.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -25,11 +28,18 @@ OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-def setting(default: Any, help: str, *, choices=None, group: str = "training", minimum=None):
+def setting(
+    default: Any,
+    help: str,
+    *,
+    choices: Sequence[str] | None = None,
+    group: str = "training",
+    minimum: float | None = None,
+) -> Any:
     """A dataclass field with CLI/YAML metadata."""
     meta = {"help": help, "choices": choices, "group": group, "minimum": minimum}
     if isinstance(default, list):
-        return field(default_factory=lambda d=default: list(d), metadata=meta)
+        return field(default_factory=functools.partial(list, default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -89,7 +99,9 @@ class TrainConfig:
     )
     stochastic_eval: str = setting(
         "real",
-        "evaluation of stochastic layers: real (the real-valued weights, as the CIFAR-10 scripts), sign (fully binary), or sample (sampled binary weights and batch-statistics batch norm, as the SVHN stochastic script's deterministic=False)",
+        "evaluation of stochastic layers: real (the real-valued weights, as the CIFAR-10 scripts), sign (fully"
+        " binary), or sample (sampled binary weights and batch-statistics batch norm, as the SVHN stochastic"
+        " script's deterministic=False)",
         choices=("real", "sign", "sample"),
         group="model",
     )
@@ -112,7 +124,8 @@ class TrainConfig:
     )
     l2_gradient: str = setting(
         "latent",
-        "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or none (as the original code: taken w.r.t. the binarized weights, the penalty never reaches the weights)",
+        "where the L2 penalty's gradient goes: latent (the latent weights, as intended) or none (as the original"
+        " code: taken w.r.t. the binarized weights, the penalty never reaches the weights)",
         choices=("latent", "none"),
         group="regularization",
     )
@@ -161,9 +174,13 @@ class TrainConfig:
                 raise ConfigError(f"{f.name}={value} is too large (at most 2**63 - 1)")
             if isinstance(value, list) and any(isinstance(v, int) and abs(v) > MAX_INT for v in value):
                 raise ConfigError(f"{f.name}={value} holds a number too large (at most 2**63 - 1)")
-            if meta.get("minimum") is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-                if value < meta["minimum"] or (isinstance(value, float) and not math.isfinite(value)):
-                    raise ConfigError(f"{f.name}={value!r} must be >= {meta['minimum']}")
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if (
+                meta.get("minimum") is not None
+                and is_number
+                and (value < meta["minimum"] or (isinstance(value, float) and not math.isfinite(value)))
+            ):
+                raise ConfigError(f"{f.name}={value!r} must be >= {meta['minimum']}")
         parse_task(self.task)
         if self.width == 0:
             raise ConfigError("width must be > 0")
@@ -227,7 +244,7 @@ class TrainConfig:
         spec = get_spec(self.dataset)
         classes = len(spec.classes) if self.task == "multiclass" else 2
         sizes = [math.prod(spec.image_shape), *self.hidden, classes]
-        return 16 * sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        return 16 * sum(a * b + b for a, b in itertools.pairwise(sizes))
 
     def check_fits(self, available: int | None = None, where: str = "free on this machine") -> TrainConfig:
         """Refuse a model whose weights cannot fit in ``available`` bytes (default: this machine's

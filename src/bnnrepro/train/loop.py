@@ -31,9 +31,10 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 import bnnrepro
-from bnnrepro.data import load_dataset, prepare_data
+from bnnrepro.data import PreparedData, Split, load_dataset, prepare_data
 from bnnrepro.errors import BnnreproError, DataError
 from bnnrepro.io import read_csv, remove_sealed, reset_reads, run_lock, torch_load, torch_save, write_csv, write_json
 from bnnrepro.nn.models import build_model
@@ -50,6 +51,7 @@ from bnnrepro.nn.summary import summarize
 from bnnrepro.train.config import TrainConfig
 from bnnrepro.train.metrics import error_rows, loss_value, predict
 from bnnrepro.train.optim import (
+    LatentWeightOptimizer,
     l2_weights,
     make_optimizer,
     pm1_targets,
@@ -57,6 +59,11 @@ from bnnrepro.train.optim import (
     squared_hinge,
 )
 from bnnrepro.train.records import SUMMARY, read_summary, seal, seal_problem
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from bnnrepro.nn.spec import ModelSpec
 
 #: Settings copied into every metrics row, so that concatenated runs stay self-describing.
 ROW_SETTINGS = (
@@ -138,7 +145,7 @@ def _set_rng_state(state: dict, generator: torch.Generator, device: torch.device
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
-def _progress(total: int, initial: int, enabled: bool, desc: str):
+def _progress(total: int, initial: int, enabled: bool, desc: str) -> tqdm:
     """A bar over the minibatches of all epochs (so that a one-epoch run, or a long epoch, moves)."""
     from tqdm import tqdm
 
@@ -185,7 +192,7 @@ def train(
         return _train_locked(cfg, out, run_name, progress, log, stop_after_epoch, fingerprint)
 
 
-def _read_checkpoint(path: Path, device, run_name: str, log) -> dict | None:
+def _read_checkpoint(path: Path, device: torch.device, run_name: str, log: Callable[[str], None]) -> dict | None:
     """The saved state of an unfinished run, or None (with a line naming the file) when the file is
     truncated, corrupt, unsealed or not a checkpoint of ours: the run then starts again from its
     first epoch, as if there were none. The file is checked against its seal before it is read, and
@@ -210,7 +217,13 @@ def _json_value(value):
 
 
 def _train_locked(
-    cfg: TrainConfig, out: Path, run_name: str, progress: bool, log, stop_after_epoch, fingerprint: str
+    cfg: TrainConfig,
+    out: Path,
+    run_name: str,
+    progress: bool,
+    log: Callable[[str], None],
+    stop_after_epoch: int | None,
+    fingerprint: str,
 ) -> RunResult:
 
     if cfg.threads:
@@ -229,8 +242,8 @@ def _train_locked(
         data_seed=cfg.data_seed,
     )
     num_classes = data.num_classes
-    splits = {"train": data.train, "valid": data.valid, "test": data.test}
-    splits = {k: v for k, v in splits.items() if v is not None}
+    every_split = {"train": data.train, "valid": data.valid, "test": data.test}
+    splits = {k: v for k, v in every_split.items() if v is not None}
     _check_labels(cfg.dataset, splits, num_classes)
 
     torch.manual_seed(cfg.seed)
@@ -325,7 +338,14 @@ def _train_locked(
 
 
 def _train_epoch(
-    model, optimizer, x, targets, cfg: TrainConfig, order: torch.Generator, penalised: list[torch.Tensor], on_step=None
+    model: torch.nn.Module,
+    optimizer: LatentWeightOptimizer,
+    x: torch.Tensor,
+    targets: torch.Tensor,
+    cfg: TrainConfig,
+    order: torch.Generator,
+    penalised: list[torch.Tensor],
+    on_step: Callable[[], object] | None = None,
 ) -> None:
     """One epoch of minibatch steps in the order of a fresh permutation drawn from ``order``; the
     optimizer's step includes the clipping of latent weights."""
@@ -348,7 +368,9 @@ def _train_epoch(
             on_step()
 
 
-def _evaluate(model, splits, cfg: TrainConfig, num_classes: int, device) -> list[dict]:
+def _evaluate(
+    model: torch.nn.Module, splits: Mapping[str, Split], cfg: TrainConfig, num_classes: int, device: torch.device
+) -> list[dict]:
     rows = []
     with _evaluation_mode(model, sampled=cfg.stochastic_eval == "sample"), torch.no_grad():
         for name, split in splits.items():
@@ -360,7 +382,7 @@ def _evaluate(model, splits, cfg: TrainConfig, num_classes: int, device) -> list
 
 
 @contextlib.contextmanager
-def _evaluation_mode(model: torch.nn.Module, sampled: bool):
+def _evaluation_mode(model: torch.nn.Module, sampled: bool) -> Iterator[None]:
     """Eval mode; or, ``sampled``, the original SVHN stochastic script's evaluation
     (``get_output(deterministic=False)``): the layers as in training (stochastic weights sampled,
     dropout on) and batch norm with the batch's statistics, its running averages left unchanged."""
@@ -378,7 +400,7 @@ def _evaluation_mode(model: torch.nn.Module, sampled: bool):
     finally:
         for m, (momentum, tracked) in zip(norms, saved):
             m.momentum = momentum
-            if tracked is not None:
+            if tracked is not None and m.num_batches_tracked is not None:
                 m.num_batches_tracked.copy_(tracked)
         model.eval()
 
@@ -389,7 +411,7 @@ def _metrics_frame(rows: list[dict]) -> pd.DataFrame:
     return frame[first + [c for c in frame.columns if c not in first]]
 
 
-def _completed(out: Path, fingerprint: str, log) -> RunResult | None:
+def _completed(out: Path, fingerprint: str, log: Callable[[str], None]) -> RunResult | None:
     """The finished run in ``out`` if it was made with these settings and its outputs are whole."""
     if not (out / SUMMARY).is_file():
         return None
@@ -434,7 +456,7 @@ def _check_finite(epoch_rows: list[dict], cfg: TrainConfig, run_name: str, epoch
         )
 
 
-def _probe(model, data, cfg: TrainConfig, device) -> pd.DataFrame:
+def _probe(model: torch.nn.Module, data: PreparedData, cfg: TrainConfig, device: torch.device) -> pd.DataFrame:
     rng = np.random.default_rng([cfg.probe_seed, 0x70726F6265])
     size = min(cfg.probe_size, len(data.train))
     positions = np.sort(rng.choice(len(data.train), size=size, replace=False))
@@ -453,7 +475,18 @@ def _probe(model, data, cfg: TrainConfig, device) -> pd.DataFrame:
     )
 
 
-def _finish(out: Path, cfg, run_name, model, data, rows, timing, start_epoch, fingerprint, device) -> RunResult:
+def _finish(
+    out: Path,
+    cfg: TrainConfig,
+    run_name: str,
+    model: torch.nn.Module,
+    data: PreparedData,
+    rows: list[dict],
+    timing: list[dict],
+    start_epoch: int,
+    fingerprint: str,
+    device: torch.device,
+) -> RunResult:
     metrics = _metrics_frame(rows)
     timing_frame = pd.DataFrame(timing)
     final = metrics[(metrics["epoch"] == cfg.epochs) & (metrics["class"] == "all")]
@@ -518,7 +551,7 @@ def environment(device: torch.device | None = None) -> dict:
     return env
 
 
-def saved_spec(saved: dict):
+def saved_spec(saved: dict) -> ModelSpec:
     """The :class:`~bnnrepro.nn.models.ModelSpec` stored in a ``model.pt`` dictionary."""
     from bnnrepro.nn.models import ModelSpec
 

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bnnrepro.errors import ConfigError
-from bnnrepro.nn.layers import BinaryLinear, binary_layers
+from bnnrepro.nn.layers import BinaryLinear, QuantLayerMixin, binary_layers
 
 #: Range the latent weights of binary layers are clipped to after each step.
 WEIGHT_CLIP = (-1.0, 1.0)
@@ -48,6 +48,9 @@ class LatentWeightOptimizer:
     def __init__(self, groups: list[dict]):
         self.param_groups = [dict(group, params=list(group["params"])) for group in groups]
         self.state: dict[int, dict] = {}  # by position of the parameter over all groups
+
+    def step(self) -> None:
+        raise NotImplementedError  # Adam and SGD below
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
@@ -217,7 +220,7 @@ def set_learning_rate(optimizer: LatentWeightOptimizer, lr: float) -> None:
 def l2_weights(model: nn.Module, scope: str = "dense") -> list[torch.Tensor]:
     """Latent weights the L2 penalty applies to: binary dense layers ('dense', as the original
     scripts) or all binary layers ('all'). Models without binary layers use their real weights."""
-    layers = binary_layers(model)
+    layers: list[QuantLayerMixin | nn.Linear | nn.Conv2d] = [*binary_layers(model)]
     if not layers:  # float model: penalise its ordinary weights
         layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     if scope == "dense":

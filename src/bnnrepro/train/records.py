@@ -9,17 +9,27 @@ one job ends with a *manifest* (the job's output, sealed too) that lists its run
 each ``summary.json`` and the training code's version. Every reader goes through
 :func:`read_manifest` / :func:`verified_run`, so a truncated or edited result file is reported
 naming the file and the fix, never silently used.
+
+:func:`first_layer_weights` reads a run's saved model (``model.pt``) for analyses that look at its
+weights, as numpy, after its seal verifies and without unpickling anything but tensors and plain
+containers.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bnnrepro.errors import DataError
-from bnnrepro.io import file_digest, write_json
+from bnnrepro.io import file_digest, torch_load, write_json
 from bnnrepro.io import seal_problem as file_seal_problem
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SUMMARY = "summary.json"
 #: Result files covered by a run's seal when they exist (the model too: analyses read its weights).
@@ -45,7 +55,7 @@ def read_summary(folder: str | os.PathLike) -> dict:
         raise DataError(f"{path} is corrupt (not valid JSON: {exc})") from None
 
 
-def tag_columns(tags) -> dict[str, str]:
+def tag_columns(tags: Iterable[str]) -> dict[str, str]:
     """A run's condition tags (``key=value`` strings, the ``tags`` setting) as a mapping."""
     return dict(tag.split("=", 1) for tag in tags)
 
@@ -86,7 +96,7 @@ def verified_run(folder: str | os.PathLike, fix: str = "") -> dict:
 
 
 def write_manifest(
-    path: str | os.PathLike, folders: list[str | os.PathLike], code_version: str | None = None, **info
+    path: str | os.PathLike, folders: Sequence[str | os.PathLike], code_version: str | None = None, **info: Any
 ) -> dict:
     """Write the manifest of a chunk of finished runs (their folders and summary checksums, and the
     version of the code that trained them)."""
@@ -127,6 +137,37 @@ def read_manifest(path: str | os.PathLike) -> list[Path]:
     return folders
 
 
-def read_manifests(paths) -> list[Path]:
+def read_manifests(paths: Iterable[str | os.PathLike]) -> list[Path]:
     """:func:`read_manifest` over several manifests, in order."""
     return [folder for path in paths for folder in read_manifest(path)]
+
+
+def first_layer_weights(folder: str | os.PathLike) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The weights of a run's first dense or convolution layer ([units, ...], float32; the latent
+    weights for a binarized layer) and the shape of one tile of it: the input image (a dense layer
+    over the pixels), the kernel (a convolution), else one row of inputs. Read from the run's
+    ``model.pt`` (spec, input shape, classes and state dict, as :func:`bnnrepro.train.loop.train`
+    saves it) after its seal verifies, with ``weights_only``: tensors and plain containers only."""
+    path = Path(folder) / "model.pt"
+    if not path.is_file():
+        raise DataError(
+            f"{path} is missing: the family reads the first layer's weights from the saved model; "
+            "delete the run's folder and its chunk manifest and rerun"
+        )
+    try:
+        saved = torch_load(path)  # its seal checked, then weights-only
+        state = saved["state_dict"]
+        channels, height, width = saved["input_shape"]
+    except (RuntimeError, KeyError, ValueError, TypeError, EOFError, pickle.UnpicklingError) as exc:
+        raise DataError(
+            f"{path} is not a model saved by `bnnrepro train` ({exc}); delete the run's folder and rerun"
+        ) from None
+    for name, tensor in state.items():
+        if name.endswith("weight") and tensor.dim() in (2, 4):
+            w = tensor.float().numpy()
+            if w.ndim == 4:
+                return w, tuple(w.shape[2:])
+            if w.shape[1] == channels * height * width:
+                return w, (height, width)
+            return w, (1, w.shape[1])
+    raise DataError(f"{path} has no dense or convolution weight")

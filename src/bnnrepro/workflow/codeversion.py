@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -38,10 +39,23 @@ def _parents(module: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of ``tree`` but the bodies of ``if TYPE_CHECKING:`` blocks: imports made only
+    for type checkers never run, so the code does not depend on them."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
 def _imported(tree: ast.AST, module: str, is_package: bool) -> set[str]:
-    """Package modules named by the import statements of one module's syntax tree."""
+    """Package modules named by the import statements of one module's syntax tree (those that run)."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -108,7 +122,10 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
 
 def module_digest(module: str, src: Path = SRC) -> str:
     """Hash of one module's syntax tree without docstrings (no line numbers, no comments)."""
-    return _analyse(module, src)[1]
+    analysed = _analyse(module, src)
+    if analysed is None:
+        raise ValueError(f"{module} is not a module of the package under {src}")
+    return analysed[1]
 
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json", ".j2")
@@ -116,7 +133,8 @@ DATA_SUFFIXES = (".yaml", ".yml", ".json", ".j2")
 
 def data_files(modules: list[str], src: Path = SRC) -> list[Path]:
     """Data files next to the modules: in their folders and in subfolders that are not packages."""
-    return sorted({path for module in modules for path in _folder_data(module_file(module, src).parent)})
+    files = [module_file(module, src) for module in modules]
+    return sorted({path for file in files if file is not None for path in _folder_data(file.parent)})
 
 
 @cache

@@ -14,9 +14,12 @@ import re
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bnnrepro.errors import ConfigError
+
+if TYPE_CHECKING:
+    import jsonschema
 
 #: Keys that were renamed: old -> new (a config using the old name gets a hint).
 RENAMED = {"lutnet": "lookup_tables"}
@@ -55,13 +58,15 @@ def where(path: Iterable) -> str:
     return out or "(top level)"
 
 
-def explain(error) -> str:
+def explain(error: jsonschema.ValidationError) -> str:
     """One line for a jsonschema ValidationError: the key path, what is wrong, the allowed values or
     the closest known key, and the YAML pitfall behind it when there is one."""
     at = where(error.absolute_path)
     instance = error.instance
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    allowed_values: Any = error.validator_value
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(schema.get("properties", {}))
         unknown = sorted(set(instance) - set(allowed)) if isinstance(instance, dict) else []
         hints = []
         for key in unknown:
@@ -76,14 +81,14 @@ def explain(error) -> str:
                 hints.append(repr(key))
         return f"{at}: unknown key {', '.join(hints)}; allowed keys: {', '.join(allowed)}"
     if error.validator == "enum":
-        close = difflib.get_close_matches(str(instance), [str(v) for v in error.validator_value], n=1)
+        close = difflib.get_close_matches(str(instance), [str(v) for v in allowed_values], n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"{at}: {instance!r} is not allowed{hint}; choose one of: {', '.join(map(str, error.validator_value))}"
+        return f"{at}: {instance!r} is not allowed{hint}; choose one of: {', '.join(map(str, allowed_values))}"
     if error.validator == "propertyNames":
-        allowed = error.schema.get("propertyNames", {}).get("enum", [])
+        allowed = schema.get("propertyNames", {}).get("enum", [])
         return f"{at}: unknown name {instance!r}; allowed: {', '.join(allowed)}"
     if error.validator == "type":
-        expected = error.validator_value
+        expected = allowed_values
         expected = expected if isinstance(expected, str) else " or ".join(expected)
         hint = ""
         if isinstance(instance, str) and _FLOAT_TEXT.match(instance.strip()):

@@ -4,6 +4,9 @@ they are up to date):
 * ``workflow/schemas/train_settings.schema.yaml``: the JSON schema of the training settings, from
   :class:`~bnnrepro.train.config.TrainConfig`, so that the CLI, YAML run files and the workflow
   config accept exactly the same settings;
+* ``workflow/schemas/names.schema.yaml``: the dataset and architecture names the workflow config
+  accepts, from the dataset registry and the model architectures (``config.schema.yaml`` refers to
+  them), so that adding a dataset or an architecture needs no edit of the schema;
 * ``workflow/report/<family>-<kind>.rst``: the captions of Snakemake's native report, from each
   family's ``CAPTIONS`` (the same text as the HTML report's captions).
 """
@@ -57,20 +60,51 @@ def render_schema() -> str:
     return HEADER + yaml.safe_dump(train_settings_schema(), sort_keys=False, width=120)
 
 
+def names_schema() -> dict:
+    from bnnrepro.data.registry import DATASETS
+    from bnnrepro.nn.spec import ARCHITECTURES
+
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "bnnrepro names",
+        "description": "The names the workflow config accepts, from the code (bnnrepro.data.registry.DATASETS "
+        "and bnnrepro.nn.spec.ARCHITECTURES) by `bnnrepro generate`: do not edit by hand.",
+        "$defs": {
+            "dataset": {"description": "a dataset of the registry", "enum": list(DATASETS)},
+            "architecture": {"description": "a model architecture", "enum": list(ARCHITECTURES)},
+        },
+    }
+
+
+#: Characters reStructuredText reads as markup (substitutions |w|, emphasis, roles, links,
+#: footnotes) and that a caption means literally: each is written backslash-escaped.
+RST_MARKUP = "\\`*_|[]<>"
+
+
+def rst_escape(text: str) -> str:
+    """Plain caption text as reStructuredText that renders it literally: the one place captions
+    are escaped (the HTML report escapes its own, through Jinja's autoescape)."""
+    return "".join("\\" + c if c in RST_MARKUP else c for c in text)
+
+
 def captions() -> dict[str, str]:
-    """File name -> text of every native-report caption."""
+    """File name -> text of every native-report caption (escaped: :func:`rst_escape`)."""
     from bnnrepro.families.registry import FAMILIES
 
     out = {}
     for family in FAMILIES.values():
         module = importlib.import_module(f"bnnrepro.families.{family.name}.declaration")
         for kind, text in getattr(module, "CAPTIONS", {}).items():
-            out[f"{family.name}-{kind}.rst"] = f".. {HEADER[2:]}\n{text}\n"
+            out[f"{family.name}-{kind}.rst"] = f".. {HEADER[2:]}\n{rst_escape(text)}\n"
     return out
 
 
 def expected_files(root: Path) -> dict[Path, str]:
-    files = {root / "workflow/schemas/train_settings.schema.yaml": render_schema()}
+    files = {
+        root / "workflow/schemas/train_settings.schema.yaml": render_schema(),
+        root / "workflow/schemas/names.schema.yaml": HEADER
+        + yaml.safe_dump(names_schema(), sort_keys=False, width=120),
+    }
     files.update({root / "workflow/report" / name: text for name, text in captions().items()})
     return files
 

@@ -21,6 +21,7 @@ import itertools
 from collections.abc import Mapping
 
 from bnnrepro.families.base import (
+    Chunk,
     Family,
     FigureSpec,
     Run,
@@ -84,10 +85,12 @@ def runs(config: Mapping) -> list[Run]:
     return out
 
 
-def chunks(config: Mapping):
+def chunks(config: Mapping) -> list[Chunk]:
     """The seeds of one variant per chunk (at most ``runs_per_job`` runs each)."""
     size = config.get(NAME, {}).get("runs_per_job", 3)
-    return chunked(NAME, runs(config), lambda run: run.condition["variant"], size)
+    return chunked(
+        NAME, runs(config), lambda run: run.condition["variant"], size, index_of=lambda run: run.condition["seed"]
+    )
 
 
 def tables(config: Mapping) -> dict[str, str]:

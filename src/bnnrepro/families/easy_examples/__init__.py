@@ -2,6 +2,6 @@
 training examples consistently easier than others?
 
 ``declaration``: what the family runs and writes (read by the workflow; no heavy imports);
-``analysis``: its tables, figures, report section and claims; a compute module, if any, holds
-its jobs other than training (kept apart so that editing the analysis or a caption reruns no job).
+``tables``: its tidy tables from the runs; ``figures``: its figures from the tables; ``section``:
+its report section; ``claims``: its claims; ``analysis`` gathers those four for the registry.
 """

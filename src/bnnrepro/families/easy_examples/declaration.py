@@ -5,15 +5,16 @@ A condition is (dataset, binarization, labels). Each condition trains ``repeats`
 one epoch, run r with seed r (its own initialisation and data order) on the same data (the same
 training subset, random labels and randX noise: ``data_seed`` is shared), and records whether it
 gets each of the same ``probe_size`` fixed training examples right (``probe.csv``). The run is the
-unit of replication; the analysis (``analysis.py``) tests whether the per-example counts of correct
-runs are over-dispersed against "every example equally hard" (:func:`bnnrepro.stats.overdispersion`).
+unit of replication; the analysis (``tables.py``) tests whether the per-example counts of correct
+runs are over-dispersed against "every example equally hard"
+(:mod:`~bnnrepro.families.easy_examples.overdispersion`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bnnrepro.families.base import Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
+from bnnrepro.families.base import Chunk, Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
 
 NAME = "easy_examples"
 CONDITION = ("dataset", "binarization", "labels")
@@ -67,10 +68,12 @@ def runs(config: Mapping) -> list[Run]:
     return out
 
 
-def chunks(config: Mapping):
+def chunks(config: Mapping) -> list[Chunk]:
     """One group per condition, ``runs_per_job`` runs per job."""
     size = config.get(NAME, {}).get("runs_per_job", 16)
-    return chunked(NAME, runs(config), lambda run: run.name.rsplit("-r", 1)[0], size)
+    return chunked(
+        NAME, runs(config), lambda run: run.name.rsplit("-r", 1)[0], size, index_of=lambda run: run.condition["repeat"]
+    )
 
 
 def tables(config: Mapping) -> dict[str, str]:

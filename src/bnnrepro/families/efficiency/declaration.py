@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bnnrepro.families.base import Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
+from bnnrepro.families.base import Chunk, Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
 
 NAME = "efficiency"
 #: The variants every comparison is made against, and the order of tables and figures.
@@ -80,7 +80,7 @@ def runs(config: Mapping) -> list[Run]:
     return out
 
 
-def chunks(config: Mapping):
+def chunks(config: Mapping) -> list[Chunk]:
     """One chunk per (dataset, arch): its runs one after another, each in a fresh process."""
     return chunked(NAME, runs(config), lambda run: run.condition["arch"], size=len(runs(config)) or 1, isolate=True)
 

@@ -24,11 +24,14 @@ path: only the products between +-1 activations and +-1 weights can use the xnor
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -189,7 +192,7 @@ def export_and_check(
     return row, loaded
 
 
-def time_block(call, min_run_time: float, min_calls: int = 2) -> tuple[float, int]:
+def time_block(call: Callable[[], object], min_run_time: float, min_calls: int = 2) -> tuple[float, int]:
     """Median seconds per ``call()`` over one block of at least ``min_run_time`` seconds (and at
     least ``min_calls`` calls), and the number of calls. The median: robust to the odd preempted call
     (a batch of 10,000 images takes a few tenths of a second, so its blocks hold few calls: the
@@ -218,7 +221,7 @@ def time_conditions(
     block b runs, at each batch size, the conditions rotated left by b."""
     from bnnrepro.kernels import use_backend
 
-    def call(condition, batch):
+    def call(condition: dict[str, Any], batch: torch.Tensor) -> torch.Tensor:
         with use_backend(condition["backend"]):
             out = condition["model"](batch)
         if device.type == "cuda":
@@ -228,14 +231,14 @@ def time_conditions(
     batches = {size: x[:size].to(device) for size in batch_sizes}
     for condition in conditions:  # warm-up: allocations, prepared packed weights, kernel compilation
         for size in batch_sizes:
-            time_block(lambda: call(condition, batches[size]), min_run_time / 4, min_calls=1)
+            time_block(functools.partial(call, condition, batches[size]), min_run_time / 4, min_calls=1)
     rows = []
     for block in range(repeats):
         shift = block % len(conditions)
         order = conditions[shift:] + conditions[:shift]
         for size in batch_sizes:
             for position, condition in enumerate(order):
-                seconds, calls = time_block(lambda: call(condition, batches[size]), min_run_time)
+                seconds, calls = time_block(functools.partial(call, condition, batches[size]), min_run_time)
                 rows.append(
                     {
                         **{k: v for k, v in condition.items() if k != "model"},
@@ -262,7 +265,7 @@ def benchmark(
     """(timings, exports) of the models of one chunk manifest (see the module docstring)."""
     from bnnrepro.train.loop import resolve_device
 
-    device = resolve_device(device)
+    target = resolve_device(device)
     packed_dir = Path(packed_dir)
     packed_dir.mkdir(parents=True, exist_ok=True)
     models = load_models(manifest)
@@ -275,7 +278,7 @@ def benchmark(
     exports, loaded = [], {}
     for trained in models:
         if trained.binary_at_eval:
-            row, loaded[trained.run] = export_and_check(trained, packed_dir, x, y, device)
+            row, loaded[trained.run] = export_and_check(trained, packed_dir, x, y, target)
             exports.append(row)
     first_seed = min(m.seed for m in models)
     conditions = []
@@ -286,20 +289,20 @@ def benchmark(
             "variant": trained.variant,
             "seed": trained.seed,
             "run": trained.run,
-            "device": str(device),
+            "device": str(target),
             "threads": torch.get_num_threads(),
         }
         if trained.run in loaded:
             model = loaded[trained.run]
             conditions.append({**common, "model": model, "path": FLOAT_PATH, "backend": "float"})
             if trained.xnor_eligible:
-                conditions.append({**common, "model": model, "path": PACKED_PATH, "backend": packed_backend(device)})
+                conditions.append({**common, "model": model, "path": PACKED_PATH, "backend": packed_backend(target)})
         elif trained.variant == "float":
-            conditions.append({**common, "model": trained.model.to(device), "path": FLOAT_PATH, "backend": "float"})
+            conditions.append({**common, "model": trained.model.to(target), "path": FLOAT_PATH, "backend": "float"})
         # Other models (e.g. stochastic binarization evaluated with its real weights) are not BNNs at inference.
     if not any(c["variant"] == "float" for c in conditions):
         raise DataError(f"{manifest}: no float network among the runs; the timings compare the BNNs with it")
-    timings = pd.DataFrame(time_conditions(conditions, x, batch_sizes, repeats, min_run_time, device))
+    timings = pd.DataFrame(time_conditions(conditions, x, batch_sizes, repeats, min_run_time, target))
     return timings, pd.DataFrame(exports, columns=EXPORT_COLUMNS)
 
 

@@ -54,6 +54,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -205,8 +206,8 @@ def make_task(
         y_train,
         threshold_bits(x_te[test_idx], threshold),
         y_te[test_idx],
-        tuple(raw.image_shape),
-        tuple(names),
+        raw.image_shape,
+        (names[0], names[1]),
         float(np.mean(y_train == true_train)),
     )
 
@@ -376,7 +377,7 @@ def table1(
 
 
 def _fit_and_score(
-    model, task: BitTask, base: dict, x_eval: np.ndarray, y_eval: np.ndarray, progress: Progress
+    model: Any, task: BitTask, base: dict, x_eval: np.ndarray, y_eval: np.ndarray, progress: Progress
 ) -> list[dict]:
     t0 = time.perf_counter()
     model.fit(task.x_train, task.y_train)
@@ -493,7 +494,7 @@ def pairwise(
     """Table 4 / Figure 1: the pairwise a-vs-b tasks (all 45 by default) for every k and depth.
 
     ``train_size`` / ``test_size`` are per pair (``None``: all examples of the two classes)."""
-    pairs = all_pairs(len(raw.classes)) if pairs is None else [tuple(p) for p in pairs]
+    pairs = all_pairs(len(raw.classes)) if pairs is None else [(int(a), int(b)) for a, b in pairs]
     for a, b in pairs:
         if not (0 <= a < len(raw.classes) and 0 <= b < len(raw.classes) and a != b):
             raise ConfigError(f"pair {a}-{b}: need two different classes in 0..{len(raw.classes) - 1}")
@@ -510,7 +511,9 @@ def pairwise(
             for ds, net_seeds in plan
         ]
         part = sweep(fits, ks=ks, hidden_layers=hidden_layers, width=width, n_threads=n_threads, progress=progress)
-        part[PAIR_COLUMNS] = [a, b, raw.classes[a], raw.classes[b]]
+        pair: tuple[int | str, ...] = (a, b, raw.classes[a], raw.classes[b])
+        for column, value in zip(PAIR_COLUMNS, pair):
+            part[column] = value
         parts.append(part)
     return pd.concat(parts, ignore_index=True)[COLUMNS + PAIR_COLUMNS]
 
@@ -542,7 +545,8 @@ The column schemas are documented in the bnnrepro.families.lookup_tables.compute
 
 EXAMPLES = """examples:
   bnnrepro lookup_tables table table3 --out t3.csv --k 2 4 6 8 10 12 14 16
-  bnnrepro lookup_tables table table3 --out rand.csv --labels random --data-seed 0 1 2 3 4 --seed 0 1 2 3 4 --pairing paired
+  bnnrepro lookup_tables table table3 --out rand.csv --labels random --data-seed 0 1 2 3 4 \\
+      --seed 0 1 2 3 4 --pairing paired
   bnnrepro lookup_tables table table1 --out t1.csv --k 12 --train-size 10000 --train-eval-size 2000
   bnnrepro lookup_tables table pairwise --out pairs.csv --k 2 8 14 --layers 2 5 --pairs 3-5 4-9"""
 

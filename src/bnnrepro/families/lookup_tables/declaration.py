@@ -3,7 +3,7 @@ Memorization", Tables 1-4 and Figure 1).
 
 No training runs: the family's compute jobs each run ``bnnrepro lookup_tables table TABLE`` (module
 :mod:`~bnnrepro.families.lookup_tables.compute`) on one dataset and write one tidy CSV under
-``results/lookup_tables/<dataset>/``; the ``tables`` step (:mod:`~bnnrepro.families.lookup_tables.analysis`)
+``results/lookup_tables/<dataset>/``; the ``tables`` step (:mod:`~bnnrepro.families.lookup_tables.tables`)
 reads those CSVs. The jobs of a dataset:
 
 * ``table1``: memorization (on ``memorization_train_size`` examples, default all, as the paper)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 
-from bnnrepro.families.base import Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
+from bnnrepro.families.base import Chunk, Family, FigureSpec, Run, base_settings, chunked, dataset_warnings, merge, tags
 
 NAME = "memorization"
 CONDITION = ("dataset", "binarization", "labels", "regularization")
@@ -106,9 +106,11 @@ def runs(config: Mapping) -> list[Run]:
     return out
 
 
-def chunks(config: Mapping):
+def chunks(config: Mapping) -> list[Chunk]:
     size = config.get(NAME, {}).get("runs_per_job", 3)
-    return chunked(NAME, runs(config), lambda run: run.name.rsplit("-s", 1)[0], size)
+    return chunked(
+        NAME, runs(config), lambda run: run.name.rsplit("-s", 1)[0], size, index_of=lambda run: run.condition["seed"]
+    )
 
 
 def tables(config: Mapping) -> dict[str, str]:

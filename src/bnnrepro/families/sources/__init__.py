@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCES_FILE = Path(__file__).with_name("sources.yaml")
 
@@ -39,7 +43,7 @@ def published(family: str) -> list[dict]:
     return [entry for entry in _sources()["published"] if entry["family"] == family]
 
 
-def canonical(value) -> str:
+def canonical(value: Any) -> str:
     """A condition value as text, integral numbers as integers (12.0 -> "12")."""
     if isinstance(value, bool):
         return str(value)
@@ -52,11 +56,11 @@ def canonical(value) -> str:
 
 def paper_vs_ours(
     family: str,
-    ours,
+    ours: pd.DataFrame,
     conditions: Sequence[str],
     metrics: Mapping[str, str] | None = None,
     only: Mapping[str, object] | None = None,
-):
+) -> tuple[pd.DataFrame, list[str]]:
     """Published numbers beside ours: one row per (condition, metric) with columns ``paper``,
     ``ours``, ``difference`` (only where the dataset is the same; across datasets the numbers are
     shown side by side, not subtracted), ``paper_dataset``, ``our_dataset`` and ``note`` (the
