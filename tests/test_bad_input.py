@@ -735,6 +735,11 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, capsys, monkeypatch):
         code = main(argv)
     except SystemExit as exc:  # argparse's own usage errors
         code = exc.code if isinstance(exc.code, int) else -1  # argparse exits with an int status
+    finally:
+        if case.env:  # data loaded from another cache (maybe damaged on purpose) stays out of later tests
+            from bnnrepro.data.cache import forget_loaded
+
+            forget_loaded()
     err = capsys.readouterr().err
     assert code == case.code, err
     assert case.fragment in err, err
