@@ -260,6 +260,15 @@ def _corrupt_cache_label(tmp: Path) -> list[str]:
     return ["train", "--out", str(tmp / "r"), *TRAIN]
 
 
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+def _tag_case(key: str) -> Callable[[Path], list[str]]:
+    return lambda t: ["train", "--out", str(t / "r"), "--tags", f"{key}=0"]
+
+
 def _runs_spec(tmp: Path, settings: dict) -> str:
     import json
 
@@ -384,7 +393,7 @@ CASES = [
             str(t / "r"),
             *TRAIN,
             "--data-dir",
-            str((t / "data" / "fashion_mnist").mkdir(parents=True) or t / "data" / "fashion_mnist"),
+            str(_folder(t / "data" / "fashion_mnist")),
         ],
         "looks like the fashion_mnist folder itself",
     ),
@@ -487,7 +496,7 @@ CASES = [
     Case("report-check-missing", lambda t: ["report", "check", str(t / "absent.csv")], "absent.csv is missing"),
     # --- tags may not overwrite what a run measures -------------------------------------------------
     *[
-        Case(f"tag-overwrites-{key}", lambda t, key=key: ["train", "--out", str(t / "r"), "--tags", f"{key}=0"], key)
+        Case(f"tag-overwrites-{key}", _tag_case(key), key)
         for key in ("error", "loss", "epoch", "split", "class", "n", "run")
     ],
     Case("tag-without-value", lambda t: ["train", "--out", str(t / "r"), "--tags", "error"], "KEY=VALUE"),
@@ -614,7 +623,7 @@ CASES = [
     Case("workflow-data-dir-one-level-too-deep", _data_one_level_too_deep, "point data_dir at the folder"),
     Case(
         "workflow-data-dir-empty",
-        lambda t: (Path(t / "empty").mkdir(), _config(t, f"data_dir: {t / 'empty'}\n"))[1],
+        lambda t: _config(t, f"data_dir: {_folder(t / 'empty')}\n"),
         "bnnrepro data fetch fashion_mnist --data-dir",
     ),
     Case(

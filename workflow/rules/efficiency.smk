@@ -19,16 +19,6 @@ rule efficiency_inference:
         timings=R(_EFFICIENCY_OUT["timings"]),
         exports=R(_EFFICIENCY_OUT["exports"]),
         packed=directory(R(_EFFICIENCY_OUT["packed"])),
-    params:
-        batch_sizes=[str(b) for b in EFFICIENCY_INFERENCE["batch_sizes"]],
-        repeats=EFFICIENCY_INFERENCE["repeats"],
-        min_run_time=EFFICIENCY_INFERENCE["min_run_time"],
-        device=config["execution"]["device"],
-        data_dir=DATA_DIR_ARGS,
-        code=code_version("bnnrepro.families.efficiency.inference"),
-    threads: EFFICIENCY_THREADS
-    resources:
-        torch_threads=EFFICIENCY_TORCH_THREADS,
     log:
         R("logs/efficiency/{dataset}/inference-{arch}.log"),
     benchmark:
@@ -37,6 +27,16 @@ rule efficiency_inference:
         arch="[^/]+",
     conda:
         ENV
+    threads: EFFICIENCY_THREADS
+    resources:
+        torch_threads=EFFICIENCY_TORCH_THREADS,
+    params:
+        batch_sizes=[str(b) for b in EFFICIENCY_INFERENCE["batch_sizes"]],
+        repeats=EFFICIENCY_INFERENCE["repeats"],
+        min_run_time=EFFICIENCY_INFERENCE["min_run_time"],
+        device=config["execution"]["device"],
+        data_dir=DATA_DIR_ARGS,
+        code=code_version("bnnrepro.families.efficiency.inference"),
     shell:
         "python -m bnnrepro efficiency inference {input.manifest:q} --timings {output.timings:q}"
         " --exports {output.exports:q} --packed-dir {output.packed:q} --batch-sizes {params.batch_sizes:q}"

@@ -10,6 +10,16 @@ rule kernels_bench:
         code=code_stamp("kernels-bench", code_version("bnnrepro.families.kernels.measure")),
     output:
         R("kernels/blocks.csv"),
+    log:
+        R("logs/kernels/bench.log"),
+    benchmark:
+        R("benchmarks/kernels/bench.tsv")
+    conda:
+        ENV
+    threads: KERNEL_THREADS
+    resources:
+        gpu=KERNELS["gpus"],
+        torch_threads=KERNEL_TORCH_THREADS,
     params:
         device=KERNELS["device"],
         batch=[str(m) for m in KERNELS["batch"]],
@@ -18,16 +28,6 @@ rule kernels_bench:
         max_time=KERNELS["max_time"],
         seed=KERNELS["seed"],
         code=code_version("bnnrepro.families.kernels.measure"),
-    threads: KERNEL_THREADS
-    resources:
-        gpu=KERNELS["gpus"],
-        torch_threads=KERNEL_TORCH_THREADS,
-    log:
-        R("logs/kernels/bench.log"),
-    benchmark:
-        R("benchmarks/kernels/bench.tsv")
-    conda:
-        ENV
     shell:
         "python -m bnnrepro kernels bench --out {output:q} --device {params.device:q} --batch {params.batch:q}"
         " --sizes {params.sizes:q} --repeats {params.repeats:q} --max-time {params.max_time:q} --seed {params.seed:q}"

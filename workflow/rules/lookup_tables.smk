@@ -12,13 +12,6 @@ rule lookup_tables_table:
         code=code_stamp("lookup-tables", code_version("bnnrepro.families.lookup_tables.compute")),
     output:
         R("lookup_tables/{dataset}/{job}.csv"),
-    params:
-        table=lambda w: LOOKUP_TABLE_JOBS[f"{w.dataset}/{w.job}"].table,
-        args=lambda w: list(LOOKUP_TABLE_JOBS[f"{w.dataset}/{w.job}"].args),
-        code=code_version("bnnrepro.families.lookup_tables.compute"),
-    threads: CORE_SLOTS * config["lookup_tables"]["threads"]
-    resources:
-        mem_mb=config["execution"]["mem_mb_per_run"],
     log:
         R("logs/lookup_tables/{dataset}/{job}.log"),
     benchmark:
@@ -27,6 +20,13 @@ rule lookup_tables_table:
         job=lookup_tables_family.JOB_PATTERN,
     conda:
         ENV
+    threads: CORE_SLOTS * config["lookup_tables"]["threads"]
+    resources:
+        mem_mb=config["execution"]["mem_mb_per_run"],
+    params:
+        table=lambda w: LOOKUP_TABLE_JOBS[f"{w.dataset}/{w.job}"].table,
+        args=lambda w: list(LOOKUP_TABLE_JOBS[f"{w.dataset}/{w.job}"].args),
+        code=code_version("bnnrepro.families.lookup_tables.compute"),
     shell:
         "python -m bnnrepro lookup_tables table {params.table:q} --dataset {wildcards.dataset:q} --out {output:q}"
         " {params.args:q} > {log:q} 2>&1"

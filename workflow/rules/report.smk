@@ -11,10 +11,10 @@ localrules:
 rule resolved_config:
     output:
         R("config.yaml"),
-    params:
-        config=config,
     log:
         R("logs/resolved_config.log"),
+    params:
+        config=config,
     run:
         import yaml
         from bnnrepro.io import write_text
@@ -29,16 +29,16 @@ rule report:
     output:
         html=REPORT("index.html"),
         claims=REPORT("claims.csv"),
-    params:
-        results=lambda w: config["results"],
-        report_dir=lambda w: config["report_dir"],
-        code=code_version("bnnrepro.report.build", *[f.analysis for f in FAMILIES.values()]),
     log:
         R("logs/report.log"),
     benchmark:
         R("benchmarks/report.tsv")
     conda:
         ENV
+    params:
+        results=lambda w: config["results"],
+        report_dir=lambda w: config["report_dir"],
+        code=code_version("bnnrepro.report.build", *[f.analysis for f in FAMILIES.values()]),
     shell:
         "python -m bnnrepro report build --config {input.config:q} --results {params.results:q}"
         " --report-dir {params.report_dir:q} --out {output.html:q} --claims {output.claims:q}"

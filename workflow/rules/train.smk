@@ -19,10 +19,10 @@ localrules:
 rule code_stamp:
     output:
         R("code/{stamp}.stamp"),
-    wildcard_constraints:
-        stamp="[^/]+",
     log:
         R("logs/code/{stamp}.log"),
+    wildcard_constraints:
+        stamp="[^/]+",
     run:
         from bnnrepro.io import write_text
 
@@ -35,14 +35,14 @@ rule code_stamp:
 rule data_fetch:
     output:
         touch(R("data/{dataset}.verified")),
-    params:
-        data_dir=DATA_DIR_ARGS,
     log:
         R("logs/data/{dataset}.log"),
     benchmark:
         R("benchmarks/data/{dataset}.tsv")
     conda:
         ENV
+    params:
+        data_dir=DATA_DIR_ARGS,
     shell:
         "python -m bnnrepro data fetch {wildcards.dataset:q} {params.data_dir:q} > {log:q} 2>&1"
 
@@ -53,13 +53,6 @@ rule train:
         code=code_stamp("train", TRAIN_CODE),
     output:
         R("{family}/{dataset}/chunks/{chunk}.json"),
-    params:
-        runs=lambda w: CHUNKS[(w.family, w.dataset, w.chunk)].spec(config["results"]),
-        code=TRAIN_CODE,
-    threads: lambda w: train_threads(w.family, 0)
-    resources:
-        **train_resources(),
-        torch_threads=lambda w: train_threads(w.family, 1),
     log:
         R("logs/train/{family}/{dataset}/{chunk}.log"),
     benchmark:
@@ -69,6 +62,13 @@ rule train:
         chunk="[^/]+",
     conda:
         ENV
+    threads: lambda w: train_threads(w.family, 0)
+    resources:
+        **train_resources(),
+        torch_threads=lambda w: train_threads(w.family, 1),
+    params:
+        runs=lambda w: CHUNKS[(w.family, w.dataset, w.chunk)].spec(config["results"]),
+        code=TRAIN_CODE,
     shell:
         "python -m bnnrepro train --runs - --manifest {output:q} --threads {resources.torch_threads:q}"
         " --code-version {params.code:q} > {log:q} 2>&1"

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -211,7 +211,7 @@ def _read_checkpoint(path: Path, device: torch.device, run_name: str, log: Calla
         return None
 
 
-def _json_value(value):
+def _json_value(value: Any) -> Any:
     """A numpy scalar as its Python value (for the checkpoint's JSON records)."""
     return value.item() if hasattr(value, "item") else str(value)
 

@@ -8,6 +8,7 @@ every run's training settings), before any job starts. Nothing here imports torc
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import os
 import re
@@ -132,7 +133,7 @@ def load_yaml(path: str | os.PathLike) -> dict:
     import yaml
 
     class StrictLoader(yaml.SafeLoader):
-        def construct_mapping(self, node, deep=False):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict:
             seen: dict = {}
             for key_node, _ in node.value:
                 key = self.construct_object(key_node, deep=deep)
@@ -397,12 +398,12 @@ class Command:
 
     help = "check a workflow config (config.yaml and --configfile presets) before running it"
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--configfile", nargs="*", default=[], metavar="FILE", help="config files merged over config.yaml"
         )
 
-    def run(self, args) -> int:
+    def run(self, args: argparse.Namespace) -> int:
         import sys
 
         _, warnings = resolve(args.configfile)

@@ -15,6 +15,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 _ERROR_BLOCK = re.compile(r"^Error in rule ([\w.-]+):\s*$")
 _LOG_LINE = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?\s*$")
@@ -37,9 +38,11 @@ def _from_command(command: str) -> tuple[str, list[str]] | None:
 
 def failed_jobs(snakemake_log: str | Path | None) -> list[tuple[str, list[str]]]:
     """(job, [log paths]) of each failed job named in Snakemake's own log file."""
+    if snakemake_log is None:
+        return []
     try:
         lines = Path(snakemake_log).read_text(encoding="utf-8", errors="replace").splitlines()
-    except (OSError, TypeError):
+    except OSError:
         return []
     blocks: list[tuple[str, list[str]]] = []
     commands: list[tuple[str, list[str]]] = []
@@ -66,13 +69,13 @@ def clear_line(log: str | Path) -> str | None:
         return None
     lines = [line for line in lines if line]
     errors = [line for line in lines if "error:" in line.lower()]
-    return (errors or lines or [None])[-1]
+    return (errors or lines)[-1] if lines else None
 
 
 def report(
     snakemake_log: str | Path | None,
     results: str = "results",
-    out=None,
+    out: Any = None,
     jobs: list[tuple[str, list[str]]] | None = None,
 ) -> int:
     """Print one line per failed job (what went wrong, its log) on standard error; the number of
@@ -80,9 +83,10 @@ def report(
     Snakefile passes its scheduler's), else they are read from Snakemake's log."""
     out = out or sys.stderr
     jobs = jobs or failed_jobs(snakemake_log)
-    seen = set()
+    seen: set[tuple[str, str | None]] = set()
     for job, logs in jobs:
-        for log in logs or [None]:
+        wheres: list[str | None] = [*logs] or [None]
+        for log in wheres:
             if (job, log) in seen:
                 continue
             seen.add((job, log))
