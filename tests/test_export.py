@@ -11,6 +11,8 @@ if not torch.cuda.is_available():
 import pytest
 
 import bnnrepro.kernels as K
+from bnnrepro.errors import DataError
+from bnnrepro.io import torch_save
 from bnnrepro.nn import ModelSpec, build_model, load_packed, packed_state, save_packed, summarize
 from bnnrepro.nn.summary import packed_weight_bytes
 
@@ -81,6 +83,9 @@ def test_errors(tmp_path):
             model, tmp_path / "m.pt", spec=ModelSpec(arch="mlp", hidden=(99, 37)), input_shape=shape, num_classes=10
         )
     assert not (tmp_path / "m.pt").exists()
-    torch.save({"something": 1}, tmp_path / "other.pt")
+    torch_save({"something": 1}, tmp_path / "other.pt")  # sealed, but not a packed model
     with pytest.raises(ValueError, match="not a packed bnnrepro model"):
         load_packed(tmp_path / "other.pt")
+    torch.save({"something": 1}, tmp_path / "unsealed.pt")  # not written by bnnrepro: not read at all
+    with pytest.raises(DataError, match="has no seal"):
+        load_packed(tmp_path / "unsealed.pt")

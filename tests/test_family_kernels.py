@@ -147,7 +147,7 @@ def test_products_reject_a_benchmark_without_its_columns(tmp_path):
     from bnnrepro.errors import DataError
 
     path = tmp_path / "old.csv"
-    pd.DataFrame({"impl": ["torch.matmul"], "median_ms": [1.0]}).to_csv(path, index=False)
+    write_csv(path, pd.DataFrame({"impl": ["torch.matmul"], "median_ms": [1.0]}))
     with pytest.raises(DataError, match="not a `bnnrepro kernels bench` CSV"):
         tables.load_blocks([path])
 

@@ -435,21 +435,25 @@ def test_a_finished_run_of_another_code_version_is_trained_again(tmp_path, fashi
 
 def test_first_layer_weights_reads_the_saved_model_and_names_bad_files(tmp_path):
     from bnnrepro.errors import DataError
+    from bnnrepro.io import torch_save, write_seal
     from bnnrepro.train.records import first_layer_weights
 
     dense = {"0.weight": torch.arange(6 * 12, dtype=torch.float32).reshape(6, 12), "0.bias": torch.zeros(6)}
-    torch.save({"input_shape": [1, 3, 4], "state_dict": dense}, tmp_path / "model.pt")
+    torch_save({"input_shape": [1, 3, 4], "state_dict": dense}, tmp_path / "model.pt")
     w, tile = first_layer_weights(tmp_path)
     assert w.dtype == np.float32 and w.shape == (6, 12) and tile == (3, 4)  # a dense layer's tile is the image
     assert np.array_equal(w, dense["0.weight"].numpy())
     conv = {"0.weight": torch.ones(8, 3, 5, 5), "1.weight": torch.ones(10, 8)}
-    torch.save({"input_shape": [3, 32, 32], "state_dict": conv}, tmp_path / "model.pt")
+    torch_save({"input_shape": [3, 32, 32], "state_dict": conv}, tmp_path / "model.pt")
     assert first_layer_weights(tmp_path)[0].shape == (8, 3, 5, 5) and first_layer_weights(tmp_path)[1] == (5, 5)
 
     (tmp_path / "model.pt").write_bytes(b"not a model")
-    with pytest.raises(DataError, match="is not a model saved by `bnnrepro train`"):
+    with pytest.raises(DataError, match="has changed since it was written"):  # the seal says so first
         first_layer_weights(tmp_path)
-    torch.save({"input_shape": [1, 3, 4], "state_dict": {"0.bias": torch.zeros(6)}}, tmp_path / "model.pt")
+    write_seal(tmp_path / "model.pt")  # sealed, but not a tensor file
+    with pytest.raises(DataError, match="is not a bnnrepro tensor file"):
+        first_layer_weights(tmp_path)
+    torch_save({"input_shape": [1, 3, 4], "state_dict": {"0.bias": torch.zeros(6)}}, tmp_path / "model.pt")
     with pytest.raises(DataError, match="has no dense or convolution weight"):
         first_layer_weights(tmp_path)
     (tmp_path / "model.pt").unlink()

@@ -360,7 +360,9 @@ def test_code_edits_rerun_exactly_the_rules_that_import_them(ci_run, tmp_path):
     assert 'BIN_ORDER = ["det", "stoch"]' in analysis.read_text()
     analysis.write_text(analysis.read_text().replace('BIN_ORDER = ["det", "stoch"]', 'BIN_ORDER = ["stoch", "det"]', 1))
     stats = _dry_run_in(checkout, args)
-    assert set(stats) == {"memorization_tables", "memorization_figures", "report", "all", "total"}, stats
+    assert set(stats) == {"memorization_tables", "memorization_figures", "report", "report_check", "all", "total"}, (
+        stats
+    )
     unrelated = checkout / "src/bnnrepro/lutnet/network.py"
     unrelated.write_text(unrelated.read_text() + "\nUNUSED_CONSTANT = 1\n")
     stats = _dry_run_in(checkout, args)

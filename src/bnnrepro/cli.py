@@ -76,6 +76,12 @@ def registry() -> list[Entry]:
         Entry(("report", "build"), "bnnrepro.report.build", "render the HTML report from the result files"),
         Entry(("compare",), "bnnrepro.report.compare", "which claim verdicts and estimates moved between two runs"),
         Entry(
+            ("report", "check"),
+            "bnnrepro.report.build:check",
+            "verify result files against their seals (and what they were built from)",
+        ),
+        Entry(("config", "check"), "bnnrepro.workflow.config:command", "check a workflow config before running it"),
+        Entry(
             ("plan",),
             "bnnrepro.workflow.plan.command:command",
             "estimate a config's wall time per family and what would rerun",
@@ -93,6 +99,7 @@ GROUP_HELP = {
     "data": "fetch and inspect datasets",
     "model": "inspect and benchmark models",
     "report": "the HTML report",
+    "config": "the workflow's configuration",
 }
 
 
@@ -161,8 +168,11 @@ def _load(target: str) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from bnnrepro.io import recording_inputs
+
     try:
-        return _dispatch(argv)
+        with recording_inputs():  # what this command writes is sealed with what it read (bnnrepro.io)
+            return _dispatch(argv)
     except BnnreproError as exc:
         print(f"bnnrepro: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -25,7 +25,7 @@ try:
 except WorkflowError as exc:
     raise WorkflowError(config_checks.explain_workflow_error(exc)) from None
 try:
-    for _warning in config_checks.check(config):
+    for _warning in config_checks.check(config, root=workflow.basedir):
         logger.warning(f"warning: {_warning}")
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
@@ -43,19 +43,25 @@ def report_path(path):
     return os.path.join(config["report_dir"], path)
 
 
+def _shell_word(text):
+    """``text`` as one shell word, its braces doubled (Snakemake formats the prefix)."""
+    return shlex.quote(str(text)).replace("{", "{{").replace("}", "}}")
+
+
 # Rules run `python -m bnnrepro` from this checkout's src/. Without conda, `python` is the
 # interpreter running Snakemake (the project environment, activated or not); with
 # --software-deployment-method conda it is the rule's environment (envs/bnnrepro.yaml).
 _uses_conda = "CONDA" in {m.name for m in workflow.deployment_settings.deployment_method}
-_python_dir = "" if _uses_conda else f"export PATH={os.path.dirname(sys.executable)}:$PATH; "
+_python_dir = "" if _uses_conda else f"export PATH={_shell_word(os.path.dirname(sys.executable))}:$PATH; "
 # The command that ran this workflow, for the report's provenance: in the environment of the jobs,
 # not a param, so that running with another command line (other --cores, say) rebuilds nothing.
 # sys.argv[0] is .venv/bin/snakemake, or .../snakemake/__main__.py under `python -m snakemake`
 _invocation = " ".join(["snakemake"] + sys.argv[1:]) if "snakemake" in sys.argv[0] else "snakemake"
 # Doubled braces: Snakemake formats the prefix like a shell command.
 shell.prefix(
-    f"set -euo pipefail; umask 022; export PYTHONPATH={Path(workflow.basedir) / 'src'}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
-    f"export BNNREPRO_COMMAND={shlex.quote(_invocation).replace('{', '{{').replace('}', '}}')}; {_python_dir}"
+    f"set -euo pipefail; umask 022; export PYTHONPATH={_shell_word(Path(workflow.basedir) / 'src')}"
+    "${{PYTHONPATH:+:$PYTHONPATH}}; "
+    f"export BNNREPRO_COMMAND={_shell_word(_invocation)}; {_python_dir}"
 )
 ENV = "../../envs/bnnrepro.yaml"
 
@@ -101,6 +107,12 @@ def section_json(family):
     return json.dumps(config[family], sort_keys=True, default=str)
 
 
+# The benchmark file of every job mirrors its log (logs/X.log <-> benchmarks/X.tsv), so that
+# `bnnrepro plan` and the report's time table find a job's measured time from its log path.
+# `--data-dir DIR` of the jobs that read datasets, as a list: each word quoted by `{params.data_dir:q}`.
+DATA_DIR_ARGS = ["--data-dir", config["data_dir"]] if config["data_dir"] else []
+
+
 def data_marker(dataset):
     """The marker file train.smk touches once a dataset is located and verified; every job that
     reads the dataset takes it as an input."""
@@ -113,6 +125,24 @@ def family_outputs(family):
         return []
     tables = [results_path(p) for p in family.tables(config).values()]
     return tables + [report_path(s.path) for s in family.figures(config)]
+
+
+def code_stamp(name, version):
+    """A file named after the version of the code a job runs, an input of the job. A results folder
+    copied next to other code carries no Snakemake records of the code its outputs were made with,
+    and Snakemake runs no job whose outputs exist only because an input is missing; so the stamp
+    of this code's version is written when the workflow is read, newer than every output made with
+    other code, and those jobs rerun. (Made by the code_stamp rule in a new results folder.)"""
+    path = results_path(f"code/{name}-{version}.stamp")
+    # Only in a results folder that exists (a dry run of a fresh config creates nothing).
+    if os.path.isdir(config["results"]) and not os.path.exists(path):
+        try:
+            from bnnrepro.io import write_text
+
+            write_text(path, f"{version}\n", seal=False)
+        except OSError:
+            pass  # a read-only results folder (a dry run of someone else's): the rule makes it
+    return path
 
 
 def train_threads(family, which):

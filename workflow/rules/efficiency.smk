@@ -13,16 +13,11 @@ rule efficiency_inference:
     input:
         manifest=results_path("efficiency/{dataset}/chunks/{arch}.json"),
         data=lambda w: data_marker(w.dataset),
+        code=code_stamp("efficiency-inference", code_version("bnnrepro.families.efficiency.inference")),
     output:
         timings=results_path(_EFFICIENCY_OUT["timings"]),
         exports=results_path(_EFFICIENCY_OUT["exports"]),
         packed=directory(results_path(_EFFICIENCY_OUT["packed"])),
-    params:
-        args=efficiency_family.inference_args(config),
-        code=code_version("bnnrepro.families.efficiency.inference"),
-    threads: EFFICIENCY_THREADS
-    resources:
-        torch_threads=EFFICIENCY_TORCH_THREADS,
     log:
         results_path("logs/efficiency/{dataset}/inference-{arch}.log"),
     benchmark:
@@ -31,7 +26,13 @@ rule efficiency_inference:
         arch="[^/]+",
     conda:
         ENV
+    threads: EFFICIENCY_THREADS
+    resources:
+        torch_threads=EFFICIENCY_TORCH_THREADS,
+    params:
+        args=efficiency_family.inference_args(config),  # shell-quoted by the declaration
+        code=code_version("bnnrepro.families.efficiency.inference"),
     shell:
-        "python -m bnnrepro efficiency inference {input.manifest} --timings {output.timings}"
-        " --exports {output.exports} --packed-dir {output.packed} {params.args}"
-        " --threads {resources.torch_threads} > {log} 2>&1"
+        "python -m bnnrepro efficiency inference {input.manifest:q} --timings {output.timings:q}"
+        " --exports {output.exports:q} --packed-dir {output.packed:q} {params.args}"
+        " --threads {resources.torch_threads:q} > {log:q} 2>&1"

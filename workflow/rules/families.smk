@@ -13,11 +13,6 @@ for _family in FAMILIES.values():
             _family.manifests(config) + [results_path(p) for p in _family.inputs(config)],
         output:
             **{name: results_path(path) for name, path in _family.tables(config).items()},
-        params:
-            family=_family.name,
-            section=section_json(_family.name),
-            results=lambda w: config["results"],
-            code=code_version(_family.analysis),
         log:
             results_path(f"logs/{_family.name}/tables.log"),
         benchmark:
@@ -25,9 +20,14 @@ for _family in FAMILIES.values():
         localrule: True
         conda:
             ENV
+        params:
+            family=_family.name,
+            section=section_json(_family.name),
+            results=lambda w: config["results"],
+            code=code_version(_family.analysis),
         shell:
-            "python -m bnnrepro {params.family} tables --section {params.section:q}"
-            " --results {params.results:q} {input} > {log} 2>&1"
+            "python -m bnnrepro {params.family:q} tables --section {params.section:q}"
+            " --results {params.results:q} {input:q} > {log:q} 2>&1"
 
     rule:
         name:
@@ -35,15 +35,11 @@ for _family in FAMILIES.values():
         input:
             [results_path(p) for p in _family.tables(config).values()],
         output:
-            [report(report_path(s.path), caption=f"../report/{_family.name}-{s.kind}.rst", category=_family.title)
-             for s in _family.figures(config)]
+            [
+                report(report_path(s.path), caption=f"../report/{_family.name}-{s.kind}.rst", category=_family.title)
+                for s in _family.figures(config)
+            ]
             + [report_path(s.svg) for s in _family.figures(config)],
-        params:
-            family=_family.name,
-            section=section_json(_family.name),
-            results=lambda w: config["results"],
-            report_dir=lambda w: config["report_dir"],
-            code=code_version(_family.analysis),
         log:
             results_path(f"logs/{_family.name}/figures.log"),
         benchmark:
@@ -51,6 +47,12 @@ for _family in FAMILIES.values():
         localrule: True
         conda:
             ENV
+        params:
+            family=_family.name,
+            section=section_json(_family.name),
+            results=lambda w: config["results"],
+            report_dir=lambda w: config["report_dir"],
+            code=code_version(_family.analysis),
         shell:
-            "python -m bnnrepro {params.family} figures --section {params.section:q}"
-            " --results {params.results:q} --report-dir {params.report_dir:q} > {log} 2>&1"
+            "python -m bnnrepro {params.family:q} figures --section {params.section:q}"
+            " --results {params.results:q} --report-dir {params.report_dir:q} > {log:q} 2>&1"

@@ -8,49 +8,46 @@ KERNEL_THREADS, KERNEL_TORCH_THREADS = timed_job_threads(KERNELS["exclusive"], T
 
 
 rule kernels_bench:
+    input:
+        code=code_stamp("kernels-bench", code_version("bnnrepro.families.kernels.measure")),
     output:
         results_path("kernels/blocks.csv"),
-    params:
-        args=kernels_family.bench_args(config),
-        code=code_version("bnnrepro.families.kernels.measure"),
-    threads: KERNEL_THREADS
-    resources:
-        gpu=KERNELS["gpus"],
-        torch_threads=KERNEL_TORCH_THREADS,
     log:
         results_path("logs/kernels/bench.log"),
     benchmark:
         results_path("benchmarks/kernels/bench.tsv")
     conda:
         ENV
-    shell:
-        "python -m bnnrepro kernels bench --out {output} {params.args}"
-        " --threads {resources.torch_threads} > {log} 2>&1"
-
-
-NETWORKS = KERNELS["networks"]
-
-
-rule kernels_network:
-    output:
-        results_path("kernels/networks.csv"),
-    params:
-        archs=" ".join(NETWORKS["archs"]),
-        batch_sizes=" ".join(str(b) for b in NETWORKS["batch_sizes"]),
-        repeats=NETWORKS["repeats"],
-        min_run_time=NETWORKS["min_run_time"],
-        seed=KERNELS["seed"],
-        code=code_version("bnnrepro.families.kernels.measure"),
     threads: KERNEL_THREADS
     resources:
+        gpu=KERNELS["gpus"],
         torch_threads=KERNEL_TORCH_THREADS,
+    params:
+        args=kernels_family.bench_args(config),  # shell-quoted by the declaration
+        code=code_version("bnnrepro.families.kernels.measure"),
+    shell:
+        "python -m bnnrepro kernels bench --out {output:q} {params.args}"
+        " --threads {resources.torch_threads:q} > {log:q} 2>&1"
+
+
+# Whole networks: the float MLP vs the fused packed BNN (BinaryNet's MLP and the report's MLPs).
+rule kernels_network:
+    input:
+        code=code_stamp("kernels-network", code_version("bnnrepro.families.kernels.measure")),
+    output:
+        results_path("kernels/networks.csv"),
     log:
         results_path("logs/kernels/network.log"),
     benchmark:
         results_path("benchmarks/kernels/network.tsv")
     conda:
         ENV
+    threads: KERNEL_THREADS
+    resources:
+        torch_threads=KERNEL_TORCH_THREADS,
+    params:
+        args=kernels_family.network_args(config),  # shell-quoted by the declaration
+        code=code_version("bnnrepro.families.kernels.measure"),
     shell:
-        "python -m bnnrepro kernels network --out {output} --archs {params.archs} --batch-sizes {params.batch_sizes}"
-        " --repeats {params.repeats} --min-run-time {params.min_run_time} --seed {params.seed}"
-        " --threads {resources.torch_threads} > {log} 2>&1"
+        "python -m bnnrepro kernels network --out {output:q} {params.args}"
+        " --threads {resources.torch_threads:q} > {log:q} 2>&1"

@@ -11,10 +11,10 @@ localrules:
 rule resolved_config:
     output:
         results_path("config.yaml"),
-    params:
-        config=config,
     log:
         results_path("logs/resolved_config.log"),
+    params:
+        config=config,
     run:
         import yaml
         from bnnrepro.io import write_text
@@ -29,17 +29,34 @@ rule report:
     output:
         html=report_path("index.html"),
         claims=report_path("claims.csv"),
-    params:
-        results=lambda w: config["results"],
-        report_dir=lambda w: config["report_dir"],
-        code=code_version("bnnrepro.report.build", *[f.analysis for f in FAMILIES.values()]),
     log:
         results_path("logs/report.log"),
     benchmark:
         results_path("benchmarks/report.tsv")
     conda:
         ENV
+    params:
+        results=lambda w: config["results"],
+        report_dir=lambda w: config["report_dir"],
+        code=code_version("bnnrepro.report.build", *[f.analysis for f in FAMILIES.values()]),
     shell:
-        "python -m bnnrepro report build --config {input.config} --results {params.results:q}"
-        " --report-dir {params.report_dir:q} --out {output.html} --claims {output.claims}"
-        " > {log} 2>&1"
+        "python -m bnnrepro report build --config {input.config:q} --results {params.results:q}"
+        " --report-dir {params.report_dir:q} --out {output.html:q} --claims {output.claims:q}"
+        " > {log:q} 2>&1"
+
+
+# The report's files are verified against their seals after every change: an edited claims.csv or
+# index.html is newer than this marker, so the check runs again and names the file (exit 2).
+rule report_check:
+    input:
+        html=report_path("index.html"),
+        claims=report_path("claims.csv"),
+    output:
+        results_path("report.checked"),
+    log:
+        results_path("logs/report_check.log"),
+    localrule: True
+    conda:
+        ENV
+    shell:
+        "python -m bnnrepro report check {input.html:q} {input.claims:q} --out {output:q} > {log:q} 2>&1"

@@ -13,6 +13,20 @@ TRAINING_FAMILIES = "|".join(sorted({family for family, _, _ in CHUNKS}) or ["no
 
 localrules:
     data_fetch,
+    code_stamp,
+
+
+rule code_stamp:
+    output:
+        results_path("code/{stamp}.stamp"),
+    log:
+        results_path("logs/code/{stamp}.log"),
+    wildcard_constraints:
+        stamp="[^/]+",
+    run:
+        from bnnrepro.io import write_text
+
+        write_text(output[0], f"{wildcards.stamp}\n", seal=False)
 
 
 # Datasets are located, verified (and downloaded if missing) once, before the runs that use them,
@@ -21,30 +35,24 @@ localrules:
 rule data_fetch:
     output:
         touch(results_path("data/{dataset}.verified")),
-    params:
-        data_dir=lambda w: f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
     log:
         results_path("logs/data/{dataset}.log"),
     benchmark:
         results_path("benchmarks/data/{dataset}.tsv")
     conda:
         ENV
+    params:
+        data_dir=DATA_DIR_ARGS,
     shell:
-        "python -m bnnrepro data fetch {wildcards.dataset} {params.data_dir} > {log} 2>&1"
+        "python -m bnnrepro data fetch {wildcards.dataset:q} {params.data_dir:q} > {log:q} 2>&1"
 
 
 rule train:
     input:
         data=lambda w: data_marker(w.dataset),
+        code=code_stamp("train", TRAIN_CODE),
     output:
         results_path("{family}/{dataset}/chunks/{chunk}.json"),
-    params:
-        runs=lambda w: CHUNKS[(w.family, w.dataset, w.chunk)].spec(config["results"]),
-        code=TRAIN_CODE,
-    threads: lambda w: train_threads(w.family, 0)
-    resources:
-        **train_resources(),
-        torch_threads=lambda w: train_threads(w.family, 1),
     log:
         results_path("logs/train/{family}/{dataset}/{chunk}.log"),
     benchmark:
@@ -54,7 +62,14 @@ rule train:
         chunk="[^/]+",
     conda:
         ENV
+    threads: lambda w: train_threads(w.family, 0)
+    resources:
+        **train_resources(),
+        torch_threads=lambda w: train_threads(w.family, 1),
+    params:
+        runs=lambda w: CHUNKS[(w.family, w.dataset, w.chunk)].spec(config["results"]),
+        code=TRAIN_CODE,
     shell:
-        "python -m bnnrepro train --runs - --manifest {output} --threads {resources.torch_threads}"
-        " --code-version {params.code} > {log} 2>&1"
+        "python -m bnnrepro train --runs - --manifest {output:q} --threads {resources.torch_threads:q}"
+        " --code-version {params.code:q} > {log:q} 2>&1"
         " <<'BNNREPRO_RUNS'\n{params.runs}\nBNNREPRO_RUNS"

@@ -73,10 +73,10 @@ def explicit_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
 
 def candidate_dirs(spec: DatasetSpec, data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
     """(kind, folder) pairs searched for the files of ``spec``, in look-up order."""
-    dirs: list[tuple[str, Path]] = []
     explicit = explicit_data_dir(data_dir)
-    if explicit is not None:
-        dirs.append(("data dir", explicit / spec.name))
+    if explicit is not None:  # only there: a folder one level off must not quietly use another copy
+        return [("data dir", explicit / spec.name)]
+    dirs: list[tuple[str, Path]] = []
     dirs.append(("cache", cache_dir() / spec.name))
     dirs.extend(("system", Path(d)) for d in spec.system_dirs)
     return dirs
@@ -291,6 +291,12 @@ def fetch(
     """Every file of ``spec``, located and verified, downloading what is missing if allowed."""
     found = locate(spec, data_dir)
     missing = [name for name, loc in found.items() if loc is None]
+    explicit = explicit_data_dir(data_dir)
+    if missing and explicit is not None and explicit.name == spec.name:
+        raise DataError(
+            f"data directory {explicit} looks like the {spec.name} folder itself: datasets are looked for in "
+            f"DIR/{spec.name}/; give its parent ({explicit.parent}) instead"
+        )
     if missing and not download:
         where = ", ".join(str(d) for _, d in candidate_dirs(spec, data_dir))
         hint = (

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from bnnrepro.io import torch_save
+from bnnrepro.io import torch_load, torch_save
 from bnnrepro.kernels.packing import pack_bits, unpack_bits
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ def load_packed(path: str | os.PathLike, *, map_location: str | torch.device = "
     """Rebuild the model saved by :func:`save_packed`, in eval mode, on ``map_location``."""
     from bnnrepro.nn.models import ModelSpec, build_model
 
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = torch_load(path, map_location="cpu")  # its seal checked, read weights-only
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ValueError(f"{path} is not a packed bnnrepro model (no {FORMAT!r} header); write it with save_packed")
     if blob.get("version") != VERSION:

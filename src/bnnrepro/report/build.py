@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,25 @@ def earlier_command(report: Path) -> str | None:
         return None
 
 
+def _read_config(path: Path) -> dict:
+    """The resolved config (results/config.yaml): a mapping, or one line naming the file (and line)."""
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing; run the workflow first (it writes the resolved config)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{where}: not valid YAML ({problem}); give the workflow's resolved config") from None
+    if not isinstance(config, dict):
+        raise ConfigError(
+            f"{path}: the config must be a mapping of keys (results:, memorization:, ...), not a "
+            f"{type(config).__name__}; give the workflow's resolved config (results/config.yaml)"
+        )
+    return config
+
+
 def build(
     config_path: Path,
     results: Path,
@@ -270,10 +290,7 @@ def build(
     ``previous``: an earlier run's claims.csv, whose verdicts the claim table shows beside these."""
     import jinja2
 
-    try:
-        config = yaml.safe_load(Path(config_path).read_text())
-    except FileNotFoundError:
-        raise DataError(f"{config_path} is missing; run the workflow first (it writes the resolved config)") from None
+    config = _read_config(Path(config_path))
     previous = previous or config.get("previous_claims")  # --previous, else the config's previous_claims
     if previous and not Path(previous).is_file():
         raise ConfigError(f"previous_claims {previous}: no such file (give an earlier run's claims.csv)")
@@ -436,3 +453,26 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out}")
     return 0
+
+
+class Check:
+    """``bnnrepro report check FILE...``: each file against its seal (its bytes, and the files it was
+    built from); the workflow runs it on the report and claims.csv, so that an edited one is named."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE", help="sealed files (written by bnnrepro)")
+        parser.add_argument("--out", metavar="FILE", help="write the verified files and their SHA-256 here")
+
+    def run(self, args: argparse.Namespace) -> int:
+        from bnnrepro.io import file_digest, verify
+
+        for path in args.files:
+            verify(path)
+        lines = [f"{file_digest(path)}  {path}" for path in args.files]
+        if args.out:
+            write_text(args.out, "\n".join(lines) + "\n")
+        print(f"{len(lines)} file(s) verified", file=sys.stderr)
+        return 0
+
+
+check = Check()

@@ -156,7 +156,7 @@ def run_chunk(
     configs = []
     for run in runs:  # validate every run before training any
         settings = {**run["settings"], **overrides}
-        configs.append(TrainConfig.from_dict(settings, f"run {run['out']}").validate())
+        configs.append(TrainConfig.from_dict(settings, f"run {run['out']}").validate().check_fits())
     t0 = time.perf_counter()
     for run, cfg in zip(runs, configs):
         if spec.get("isolate"):
@@ -166,7 +166,10 @@ def run_chunk(
 
             train(cfg, run["out"], run_name=run.get("name"), progress=progress, code_version=code_version)
     if manifest:
-        write_manifest(manifest, [run["out"] for run in runs])
+        from bnnrepro.io import reset_reads
+
+        reset_reads()  # the manifest records its runs' summaries by checksum itself
+        write_manifest(manifest, [run["out"] for run in runs], code_version=code_version)
     print(f"{len(runs)} run(s) done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
@@ -186,8 +189,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.out.strip():
         raise ConfigError("--out is empty; name the run's folder, e.g. --out results/demo")
     cfg = (
-        TrainConfig.from_yaml(args.config, options) if args.config else TrainConfig.from_dict(options, "command line")
-    ).validate()
+        (TrainConfig.from_yaml(args.config, options) if args.config else TrainConfig.from_dict(options, "command line"))
+        .validate()
+        .check_fits()
+    )
     from bnnrepro.train.loop import train
 
     result = train(cfg, args.out, run_name=args.name, progress=args.progress, code_version=args.code_version)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -40,6 +41,12 @@ def setting(
     if isinstance(default, list):
         return field(default_factory=functools.partial(list, default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+#: The largest integer a setting may hold (a seed goes to torch and numpy as a signed 64-bit integer).
+MAX_INT = 2**63 - 1
+#: Columns of metrics.csv that a run measures (or names it by): a tag may not overwrite them.
+MEASURED_COLUMNS = ("run", "epoch", "split", "class", "error", "loss", "lr", "n", "loss_function")
 
 
 @dataclass
@@ -164,6 +171,10 @@ class TrainConfig:
                 raise ConfigError(
                     f"{f.name}={value!r} is not allowed; choose one of: {', '.join(map(str, meta['choices']))}"
                 )
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+                raise ConfigError(f"{f.name}={value} is too large (at most 2**63 - 1)")
+            if isinstance(value, list) and any(isinstance(v, int) and abs(v) > MAX_INT for v in value):
+                raise ConfigError(f"{f.name}={value} holds a number too large (at most 2**63 - 1)")
             is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if (
                 meta.get("minimum") is not None
@@ -188,6 +199,11 @@ class TrainConfig:
             key, sep, _ = tag.partition("=")
             if not sep or not key.isidentifier():
                 raise ConfigError(f"tag {tag!r} must look like KEY=VALUE with KEY a plain name")
+            if key in MEASURED_COLUMNS:
+                raise ConfigError(
+                    f"tag {tag!r} would overwrite the measured column {key!r} of metrics.csv; "
+                    f"choose another KEY (not one of: {', '.join(MEASURED_COLUMNS)})"
+                )
         if self.lr_start <= 0 or self.lr_end <= 0:
             raise ConfigError("lr_start and lr_end must be > 0")
         try:
@@ -218,6 +234,35 @@ class TrainConfig:
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+
+    def training_bytes(self) -> int | None:
+        """Memory of an MLP's weights while training (fp32 weights, gradients and Adam's two
+        moments: 16 bytes a parameter), from the dataset's image size; None for other architectures."""
+        if self.arch != "mlp" or not self.hidden:
+            return None
+        from bnnrepro.data.registry import get_spec
+
+        spec = get_spec(self.dataset)
+        classes = len(spec.classes) if self.task == "multiclass" else 2
+        sizes = [math.prod(spec.image_shape), *self.hidden, classes]
+        return 16 * sum(a * b + b for a, b in itertools.pairwise(sizes))
+
+    def check_fits(self, available: int | None = None, where: str = "free on this machine") -> TrainConfig:
+        """Refuse a model whose weights cannot fit in ``available`` bytes (default: this machine's
+        free memory) before allocating it; return self."""
+        need = self.training_bytes()
+        if need is None:
+            return self
+        if available is None:
+            import psutil
+
+            available = psutil.virtual_memory().available
+        if need > 0.8 * available:
+            raise ConfigError(
+                f"hidden={self.hidden} needs about {need / 2**30:,.1f} GiB for its weights while training, more "
+                f"than the {available / 2**30:,.1f} GiB {where}; choose smaller hidden sizes"
+            )
+        return self
 
     def lr_at(self, epoch: int) -> float:
         """Learning rate of 0-based ``epoch``: lr_start * (lr_end / lr_start) ** (epoch / epochs)."""

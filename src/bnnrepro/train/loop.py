@@ -14,7 +14,8 @@ Outputs in the run directory (each written atomically):
 ``probe.csv``     per-example correctness of the fixed probe examples (``probe_size`` > 0).
 ``checkpoint.pt`` state after a finished epoch (at most every ``checkpoint_every`` seconds) while
                   the run is in progress; a restarted run (after kill -9, say) resumes from it.
-                  Removed when the run completes.
+                  Removed when the run completes. Read weights-only after its seal verifies.
+``*.seal``        the seal of each file above (:mod:`bnnrepro.io`): its SHA-256 and its inputs'.
 ``.lock``         held (flock) while a process writes the folder: a second run into the same
                   folder stops with a message instead of sharing the checkpoint.
 ``progress.csv``  metrics rows so far, for watching a long run.
@@ -24,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
-import pickle
 import platform
 import resource
 import sys
@@ -33,7 +34,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ import torch.nn.functional as F
 import bnnrepro
 from bnnrepro.data import PreparedData, Split, load_dataset, prepare_data
 from bnnrepro.errors import BnnreproError, DataError
-from bnnrepro.io import read_csv, run_lock, torch_save, write_csv, write_json
+from bnnrepro.io import read_csv, remove_sealed, reset_reads, run_lock, torch_load, torch_save, write_csv, write_json
 from bnnrepro.nn.models import build_model
 from bnnrepro.nn.summary import summarize
 from bnnrepro.train.config import TrainConfig
@@ -186,20 +187,34 @@ def train(
         if done is not None:
             log(f"{run_name}: already complete ({out / 'metrics.csv'})")
             return done
+        # A run is built from its data and settings: not from the runs trained before it, nor from
+        # the earlier outputs of this folder that were just checked and found stale.
+        reset_reads()
         return _train_locked(cfg, out, run_name, progress, log, stop_after_epoch, fingerprint)
 
 
 def _read_checkpoint(path: Path, device: torch.device, run_name: str, log: Callable[[str], None]) -> dict | None:
     """The saved state of an unfinished run, or None (with a line naming the file) when the file is
-    truncated or corrupt: the run then starts again from its first epoch, as if there were none."""
+    truncated, corrupt, unsealed or not a checkpoint of ours: the run then starts again from its
+    first epoch, as if there were none. The file is checked against its seal before it is read, and
+    read with torch's restricted unpickler (tensors and plain values only): whatever a crafted file
+    holds, reading it runs no code."""
     try:
-        ckpt = torch.load(path, map_location=device, weights_only=False)
-        if not isinstance(ckpt, dict):
-            raise ValueError("not a checkpoint")
+        ckpt = torch_load(path, map_location=device)
+        if not isinstance(ckpt, dict) or not {"fingerprint", "epoch", "model", "optimizer", "rng", "records"} <= set(
+            ckpt
+        ):
+            raise DataError(f"{path} is not a checkpoint")
+        ckpt.update(json.loads(ckpt.pop("records")))  # the rows and timing so far, as JSON text
         return ckpt
-    except (RuntimeError, ValueError, EOFError, OSError, pickle.UnpicklingError) as exc:
-        log(f"{run_name}: {path} is corrupt ({str(exc).splitlines()[0][:120]}); starting the run afresh")
+    except (DataError, ValueError, TypeError) as exc:
+        log(f"{run_name}: {str(exc).splitlines()[0][:200]}; starting the run afresh")
         return None
+
+
+def _json_value(value: Any) -> Any:
+    """A numpy scalar as its Python value (for the checkpoint's JSON records)."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def _train_locked(
@@ -230,6 +245,7 @@ def _train_locked(
     num_classes = data.num_classes
     every_split = {"train": data.train, "valid": data.valid, "test": data.test}
     splits = {k: v for k, v in every_split.items() if v is not None}
+    _check_labels(cfg.dataset, splits, num_classes)
 
     torch.manual_seed(cfg.seed)
     order = torch.Generator().manual_seed(cfg.seed)
@@ -315,8 +331,8 @@ def _train_locked(
                         "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(),
                         "rng": _rng_state(order, device),
-                        "rows": rows,
-                        "timing": timing,
+                        # plain JSON text, not pickled objects: the checkpoint is read weights-only
+                        "records": json.dumps({"rows": rows, "timing": timing}, default=_json_value),
                     },
                     ckpt_path,
                 )
@@ -432,6 +448,21 @@ def _completed(out: Path, fingerprint: str, log: Callable[[str], None]) -> RunRe
     return RunResult(out, read_csv(out / "metrics.csv"), timing, info, info["epochs_done"])
 
 
+def _check_labels(dataset: str, splits: dict, num_classes: int) -> None:
+    """Labels outside 0..classes-1 mean damaged data (a parsed-cache file edited after its check):
+    one line naming the cache and the fix, not an error deep inside the loss."""
+    for name, split in splits.items():
+        if len(split.y) and (int(split.y.min()) < 0 or int(split.y.max()) >= num_classes):
+            from bnnrepro.data.cache import entry_dir
+            from bnnrepro.data.registry import get_spec
+
+            bad = int(split.y.max()) if int(split.y.max()) >= num_classes else int(split.y.min())
+            raise DataError(
+                f"the {dataset} {name} labels hold class {bad}, outside 0..{num_classes - 1}: the dataset's parsed "
+                f"cache is damaged; delete {entry_dir(get_spec(dataset))} (it is rebuilt from the verified files)"
+            )
+
+
 def _check_finite(epoch_rows: list[dict], cfg: TrainConfig, run_name: str, epoch: int) -> None:
     """Stop a diverging run with a clear message (a NaN loss would otherwise fill the metrics)."""
     bad = [r["split"] for r in epoch_rows if r["class"] == "all" and not np.isfinite(r["loss"])]
@@ -514,10 +545,8 @@ def _finish(
     write_csv(out / "metrics.csv", metrics)
     summary["outputs"] = seal(out)
     write_json(out / SUMMARY, summary)  # last: its seal marks the run complete
-    with contextlib.suppress(FileNotFoundError):
-        (out / CHECKPOINT).unlink()
-    with contextlib.suppress(FileNotFoundError):
-        (out / "progress.csv").unlink()
+    remove_sealed(out / CHECKPOINT)
+    remove_sealed(out / "progress.csv")
     return RunResult(out, metrics, timing_frame, summary, start_epoch)
 
 
@@ -549,9 +578,18 @@ def saved_spec(saved: dict) -> ModelSpec:
     return ModelSpec(**values)
 
 
+def load_saved_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """The dictionary a ``model.pt`` holds (spec, input shape, classes, state dict), after checking
+    its seal, read weights-only (no code runs whatever the file holds); a DataError otherwise."""
+    saved = torch_load(path, map_location)
+    if not isinstance(saved, dict) or not {"spec", "input_shape", "num_classes", "state_dict"} <= set(saved):
+        raise DataError(f"{path} is not a bnnrepro model file; delete the run folder and rerun the workflow")
+    return saved
+
+
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> torch.nn.Module:
     """Rebuild a model saved as ``model.pt`` by :func:`train` (in eval mode)."""
-    saved = torch.load(path, map_location=map_location, weights_only=False)
+    saved = load_saved_model(path, map_location)
     model = build_model(saved_spec(saved), tuple(saved["input_shape"]), saved["num_classes"])
     model.load_state_dict(saved["state_dict"])
     return model.eval()

@@ -1,14 +1,18 @@
 """Sealed run records: how a finished run proves its outputs are whole, and how readers check it.
 
 When a run finishes, ``summary.json`` records the SHA-256 of each of its result files
-(``metrics.csv``, ``timing.csv``, ``probe.csv``): the run's *seal*. A chunk of runs trained by one
-job ends with a *manifest* (the job's output) that lists its runs and the SHA-256 of each
-``summary.json``. Every reader goes through :func:`read_manifest` / :func:`verified_run`, so a
-truncated or edited result file is reported naming the file and the fix, never silently used; the
-training loop itself retrains a run whose seal does not verify.
+(``metrics.csv``, ``timing.csv``, ``probe.csv``, ``model.pt``) and its fingerprint (settings and the
+version of the training code): the run's *seal*. ``summary.json`` is itself sealed
+(:mod:`bnnrepro.io`: ``summary.json.seal``), so an edited summary is noticed by every reader and by
+the training loop, which trains such a run again instead of reusing it. A chunk of runs trained by
+one job ends with a *manifest* (the job's output, sealed too) that lists its runs, the SHA-256 of
+each ``summary.json`` and the training code's version. Every reader goes through
+:func:`read_manifest` / :func:`verified_run`, so a truncated or edited result file is reported
+naming the file and the fix, never silently used.
 
 :func:`first_layer_weights` reads a run's saved model (``model.pt``) for analyses that look at its
-weights, as numpy, without unpickling anything but tensors and plain containers.
+weights, as numpy, after its seal verifies and without unpickling anything but tensors and plain
+containers.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bnnrepro.errors import DataError
-from bnnrepro.io import file_digest, write_json
+from bnnrepro.io import file_digest, torch_load, write_json
+from bnnrepro.io import seal_problem as file_seal_problem
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,10 +44,13 @@ def seal(folder: Path) -> dict[str, str]:
 def read_summary(folder: str | os.PathLike) -> dict:
     """The run's summary.json; a missing or unreadable one is a DataError naming it."""
     path = Path(folder) / SUMMARY
+    if not path.is_file():
+        raise DataError(f"{path} is missing: the run did not finish")
+    problem = file_seal_problem(path)
+    if problem:
+        raise DataError(problem)
     try:
         return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path} is missing: the run did not finish") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} is corrupt (not valid JSON: {exc})") from None
 
@@ -68,6 +76,9 @@ def seal_problem(folder: str | os.PathLike, summary: dict | None = None) -> str 
             return f"{path} is missing"
         if file_digest(path) != digest:
             return f"{path} is corrupt: its SHA-256 differs from the one recorded when the run finished"
+        problem = file_seal_problem(path, check_inputs=False)
+        if problem:
+            return problem
     return None
 
 
@@ -84,23 +95,31 @@ def verified_run(folder: str | os.PathLike, fix: str = "") -> dict:
     return summary
 
 
-def write_manifest(path: str | os.PathLike, folders: Sequence[str | os.PathLike], **info: Any) -> dict:
-    """Write the manifest of a chunk of finished runs (their folders and summary checksums)."""
-    manifest = {**info, "runs": [{"folder": str(f), "summary_sha256": file_digest(Path(f) / SUMMARY)} for f in folders]}
+def write_manifest(
+    path: str | os.PathLike, folders: Sequence[str | os.PathLike], code_version: str | None = None, **info: Any
+) -> dict:
+    """Write the manifest of a chunk of finished runs (their folders and summary checksums, and the
+    version of the code that trained them)."""
+    runs = [{"folder": str(f), "summary_sha256": file_digest(Path(f) / SUMMARY)} for f in folders]
+    manifest = {**info, "code_version": code_version, "runs": runs}
     write_json(path, manifest)
     return manifest
 
 
 def read_manifest(path: str | os.PathLike) -> list[Path]:
-    """The run folders of a chunk manifest, each verified (its summary against the manifest, its
-    result files against the summary's seal). Problems are DataErrors naming the file and the fix."""
+    """The run folders of a chunk manifest, each verified (the manifest against its seal, each
+    summary against the manifest, its result files against the summary's seal). Problems are
+    DataErrors naming the file and the fix."""
     path = Path(path)
     fix = f"delete {path} and rerun the workflow (`snakemake --cores 8 all`): the job retrains what is not whole"
+    if not path.is_file():
+        raise DataError(f"{path} is missing; run the workflow first")
+    problem = file_seal_problem(path)
+    if problem:
+        raise DataError(f"{problem}; {fix}")
     try:
         manifest = json.loads(path.read_text())
         entries = manifest["runs"]
-    except FileNotFoundError:
-        raise DataError(f"{path} is missing; run the workflow first") from None
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise DataError(f"{path} is corrupt ({exc}); {fix}") from None
     folders = []
@@ -128,9 +147,7 @@ def first_layer_weights(folder: str | os.PathLike) -> tuple[np.ndarray, tuple[in
     weights for a binarized layer) and the shape of one tile of it: the input image (a dense layer
     over the pixels), the kernel (a convolution), else one row of inputs. Read from the run's
     ``model.pt`` (spec, input shape, classes and state dict, as :func:`bnnrepro.train.loop.train`
-    saves it) with ``weights_only``: tensors and plain containers only."""
-    import torch
-
+    saves it) after its seal verifies, with ``weights_only``: tensors and plain containers only."""
     path = Path(folder) / "model.pt"
     if not path.is_file():
         raise DataError(
@@ -138,10 +155,10 @@ def first_layer_weights(folder: str | os.PathLike) -> tuple[np.ndarray, tuple[in
             "delete the run's folder and its chunk manifest and rerun"
         )
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
+        saved = torch_load(path)  # its seal checked, then weights-only
         state = saved["state_dict"]
         channels, height, width = saved["input_shape"]
-    except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+    except (RuntimeError, KeyError, ValueError, TypeError, EOFError, pickle.UnpicklingError) as exc:
         raise DataError(
             f"{path} is not a model saved by `bnnrepro train` ({exc}); delete the run's folder and rerun"
         ) from None

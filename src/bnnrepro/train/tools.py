@@ -27,7 +27,7 @@ class Summary:
         from bnnrepro.train.config import TrainConfig
 
         settings = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
-        cfg = TrainConfig.from_dict(settings, "command line").validate()
+        cfg = TrainConfig.from_dict(settings, "command line").validate().check_fits()
         spec = get_spec(cfg.dataset)
         num_classes = len(spec.classes) if cfg.task == "multiclass" else 2
         model = build_model(cfg.model_spec(), spec.image_shape, num_classes)

@@ -98,7 +98,7 @@ class TrainedModel:
 
 def load_models(manifest: str | os.PathLike) -> list[TrainedModel]:
     """Every run of a chunk manifest (verified) with its model."""
-    from bnnrepro.train.loop import load_model
+    from bnnrepro.train.loop import load_model, load_saved_model
     from bnnrepro.train.records import read_manifest, read_summary, tag_columns
 
     out = []
@@ -121,7 +121,7 @@ def load_models(manifest: str | os.PathLike) -> list[TrainedModel]:
                 tags.get("variant", cfg["mode"]),
                 int(cfg["seed"]),
                 load_model(path),
-                torch.load(path, map_location="cpu", weights_only=False),
+                load_saved_model(path),
             )
         )
     if not out:

@@ -62,6 +62,19 @@ def bench_args(config: Mapping) -> str:
     )
 
 
+def network_args(config: Mapping) -> str:
+    """The flags of the whole-network job (``bnnrepro kernels network``) from ``kernels.networks``,
+    shell-quoted; its rule adds the output path and the torch threads."""
+    section = config[NAME]
+    networks = section["networks"]
+    return shlex.join(
+        ["--archs", *(str(a) for a in networks["archs"])]
+        + ["--batch-sizes", *(str(b) for b in networks["batch_sizes"])]
+        + ["--repeats", str(networks["repeats"]), "--min-run-time", str(networks["min_run_time"])]
+        + ["--seed", str(section["seed"])]
+    )
+
+
 def check(config: Mapping) -> tuple[list[str], list[str]]:
     """Warnings for claims a config cannot decide (they would be 'not run')."""
     section = config.get(NAME, {})

@@ -9,6 +9,7 @@ Times the packed xnor-popcount product and torch.matmul in interleaved blocks
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -70,7 +71,7 @@ class Bench:
 
         if args.repeats < 2:
             raise ConfigError(f"--repeats must be >= 2 (the speedup intervals need two blocks), not {args.repeats}")
-        if args.max_time <= 0:
+        if not math.isfinite(args.max_time) or args.max_time <= 0:
             raise ConfigError(f"--max-time must be positive, not {args.max_time}")
         if min(args.batch) < 1 or min(args.sizes) < 1:
             raise ConfigError("--batch and --sizes take positive integers")
