@@ -164,9 +164,9 @@ def plot_saturation(weights: pd.DataFrame, dataset: str, path: Path) -> None:
     if handles:  # below the panels: the control's points may lie anywhere
         fig.legend(handles, names, fontsize=7, loc="outside lower left", frameon=False)
     rows = [(v, paired(data, dataset, "share_saturated", v, CONTROL)) for v in BINARY_VARIANTS if v in variants]
-    rows = [(v, result[0]) for v, result in rows if result is not None]
-    if rows:
-        _differences(right, rows, colours)
+    differences = [(v, result[0]) for v, result in rows if result is not None]
+    if differences:
+        _differences(right, differences, colours)
         right.set_xlabel("minus the control, paired by seed (pp)")
     else:
         right.text(

@@ -9,7 +9,7 @@ config's ``claims`` section; their sources and rules are stated there.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,7 @@ def _paired(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
     return a.loc[seeds], b.loc[seeds]
 
 
-def _seeds_text(seeds: pd.Index) -> str:
+def _seeds_text(seeds: Iterable[int]) -> str:
     numbers = sorted(int(s) for s in seeds)
     return (
         f"seeds {numbers[0]}-{numbers[-1]}"
