@@ -46,7 +46,10 @@ def threshold_reads(source: str) -> tuple[set[str], list[str]]:
             return
         if isinstance(key, ast.Constant) and key.value is None:  # no threshold read (the code checks for None)
             return
-        function = owner(key.id, at) if isinstance(key, ast.Name) else None
+        if not isinstance(key, ast.Name):
+            unresolved.append(f"line {key.lineno}: {ast.unparse(key)}")
+            return
+        function = owner(key.id, at)
         if function is None or (function.name, key.id) in seen:
             unresolved.append(f"line {key.lineno}: {ast.unparse(key)}")
             return

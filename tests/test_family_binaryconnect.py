@@ -13,7 +13,7 @@ import pytest
 from bnnrepro.families.binaryconnect import analysis, tables
 from bnnrepro.families.binaryconnect import declaration as binaryconnect
 from bnnrepro.families.reporting import Context
-from helpers import THRESHOLDS, family_context, verdicts
+from helpers import THRESHOLDS, estimate_of, family_context, verdicts
 
 #: The claims added from the claims ledger (their tests: tests/test_ledger_claims.py).
 LEDGER_CLAIMS = ("bc-dropout-beats-none", "bc-stoch-worse-than-det", "bc-lr-scale-helps", "bc-published-numbers")
@@ -212,7 +212,7 @@ def test_saturation_claim_against_the_control(tmp_path, bc, noise, expected):
     results = SATURATION.check(context_with(tmp_path, runs, weights))
     assert verdicts(results) == [expected, expected]
     assert [r.scope for r in results] == ["fashion_mnist (bc_det)", "fashion_mnist (bc_stoch)"]
-    assert results[0].unit == "pp" and results[0].estimate.repeats == 3
+    assert results[0].unit == "pp" and estimate_of(results[0]).repeats == 3
     assert "control" in results[0].detail and results[0].threshold == "> +5 pp"
 
 

@@ -17,7 +17,7 @@ from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv, write_json
 from bnnrepro.train.records import SUMMARY, seal, write_manifest
-from helpers import THRESHOLDS, by_scope, check, family_context, verdicts_by_scope
+from helpers import THRESHOLDS, by_scope, check, estimate_of, family_context, verdicts_by_scope
 
 PERMUTATIONS = 199
 
@@ -128,8 +128,8 @@ def test_true_labels_overdispersed_held(tmp_path):
     context = write_summary(tmp_path, {("det", "true"): matrix(beta_p(0.7, 0.2, 500, rng), 16, rng, 0.05)})
     result = by_scope(check(context, "true-labels-overdispersed"))["fashion_mnist (det)"]
     assert result.verdict == "held"
-    assert result.estimate.low > 0.05 and result.estimate.repeats == 16 and result.unit == "num"
-    assert result.estimate.estimate == pytest.approx(0.2, abs=0.03)
+    assert estimate_of(result).low > 0.05 and estimate_of(result).repeats == 16 and result.unit == "num"
+    assert estimate_of(result).estimate == pytest.approx(0.2, abs=0.03)
     assert "permutation p = 0.005" in result.detail and "significant at 0.05" in result.detail
 
 
@@ -139,7 +139,7 @@ def test_true_labels_equally_hard_did_not_hold_and_states_the_power(tmp_path):
     context = write_summary(tmp_path, {("det", "true"): matrix(np.full(1000, 0.55), 32, rng, 0.1)})
     result = by_scope(check(context, "true-labels-overdispersed"))["fashion_mnist (det)"]
     assert result.verdict == "did not hold"
-    assert result.estimate.high <= 0.05
+    assert estimate_of(result).high <= 0.05
     assert "detects σ² ≥" in result.detail and "80% power" in result.detail
 
 
@@ -148,7 +148,7 @@ def test_true_labels_inconclusive_near_the_threshold(tmp_path):
     context = write_summary(tmp_path, {("det", "true"): matrix(two_level_p(0.6, 0.05, 1000), 16, rng)})
     result = by_scope(check(context, "true-labels-overdispersed"))["fashion_mnist (det)"]
     assert result.verdict == "inconclusive"
-    assert result.estimate.low < 0.05 < result.estimate.high
+    assert estimate_of(result).low < 0.05 < estimate_of(result).high
 
 
 def test_true_labels_inconclusive_with_too_few_runs_and_not_run_without_them(tmp_path):
@@ -179,10 +179,10 @@ def test_random_far_less_overdispersed_held_and_did_not_hold(tmp_path):
     )
     found = by_scope(check(context, "random-less-overdispersed"))
     randy, randx = found["fashion_mnist (det, randY)"], found["fashion_mnist (det, randX)"]
-    assert randy.verdict == "held" and randy.estimate.high < 0.25 and randy.unit == "ratio"
+    assert randy.verdict == "held" and estimate_of(randy).high < 0.25 and randy.unit == "ratio"
     assert "no over-dispersion detected" in randy.detail and "80% power" in randy.detail
-    assert randx.verdict == "did not hold" and randx.estimate.low >= 0.25
-    assert randx.estimate.estimate == pytest.approx(1.0, abs=0.25) and "over-dispersed at 0.05" in randx.detail
+    assert randx.verdict == "did not hold" and estimate_of(randx).low >= 0.25
+    assert estimate_of(randx).estimate == pytest.approx(1.0, abs=0.25) and "over-dispersed at 0.05" in randx.detail
 
 
 def test_random_inconclusive_near_the_ratio(tmp_path):
@@ -195,7 +195,7 @@ def test_random_inconclusive_near_the_ratio(tmp_path):
         },
     )
     result = by_scope(check(context, "random-less-overdispersed"))["fashion_mnist (det, randY)"]
-    assert result.verdict == "inconclusive" and result.estimate.low < 0.25 < result.estimate.high
+    assert result.verdict == "inconclusive" and estimate_of(result).low < 0.25 < estimate_of(result).high
 
 
 def test_no_claim_holds_where_no_example_is_harder_than_another(tmp_path):

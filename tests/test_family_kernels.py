@@ -19,7 +19,7 @@ from bnnrepro.families.registry import FAMILIES
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
 from bnnrepro.report.tables import format_value, render
-from helpers import check, family_context, only, verdicts_by_scope
+from helpers import check, estimate_of, family_context, only, verdicts_by_scope
 
 CPU, GPU = "Test CPU 9000", "NVIDIA Test GPU"
 SECTION = {
@@ -162,7 +162,7 @@ def test_exact_claim_held_and_did_not_hold(tmp_path):
     wrong = block_rows("cpu", CPU, times, exact={("numba_xnor", "bit", "inside", 64, 4096): False})
     result = only(check(context_with(tmp_path / "b", wrong), "kernel-exact"))
     assert result.verdict == "did not hold" and "64x4096x4096" in result.detail
-    assert result.estimate.estimate == pytest.approx(5 / 6)
+    assert estimate_of(result).estimate == pytest.approx(5 / 6)
 
 
 def test_exact_claim_not_run_without_binary_products(tmp_path):
@@ -181,7 +181,7 @@ def test_exact_claim_not_run_without_binary_products(tmp_path):
 def test_matvec_claim_verdicts(tmp_path, packed, verdict):
     result = only(check(context_with(tmp_path, block_rows("cpu", CPU, cpu_times(packed))), "kernel-beats-fp32-matvec"))
     assert result.scope == CPU and result.verdict == verdict and result.unit == "ratio"
-    assert result.estimate.repeats == 5 and "M = 1, K = N = 4096" in result.detail
+    assert estimate_of(result).repeats == 5 and "M = 1, K = N = 4096" in result.detail
 
 
 def test_matvec_claim_does_not_hold_without_an_effect(tmp_path):
@@ -189,7 +189,7 @@ def test_matvec_claim_does_not_hold_without_an_effect(tmp_path):
     fp32 = noisy(2.0, 0.05, seed=1)
     context = context_with(tmp_path, block_rows("cpu", CPU, cpu_times(list(fp32), fp32)))
     result = only(check(context, "kernel-beats-fp32-matvec"))
-    assert result.verdict == "did not hold" and result.estimate.estimate == pytest.approx(1.0)
+    assert result.verdict == "did not hold" and estimate_of(result).estimate == pytest.approx(1.0)
 
 
 def test_matvec_claim_not_run_without_batch_one(tmp_path):
@@ -397,7 +397,11 @@ def test_every_shape_claim_one_verdict_per_shape(tmp_path):
         )
         if "M = 64" in r.scope
     )
-    assert result.unit == "ratio" and result.estimate.repeats == 5 and "numba_xnor bit (packed inside)" in result.detail
+    assert (
+        result.unit == "ratio"
+        and estimate_of(result).repeats == 5
+        and "numba_xnor bit (packed inside)" in result.detail
+    )
 
 
 def test_every_shape_claim_not_run_without_the_packed_product(tmp_path):

@@ -34,7 +34,7 @@ from bnnrepro.families.lookup_tables.compute import (
 from bnnrepro.families.lookup_tables.section import draw_groups
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import write_csv
-from helpers import THRESHOLDS, family_context, verdicts
+from helpers import THRESHOLDS, estimate_of, family_context, judgement_of, verdicts
 
 
 def section_config(**parts) -> dict:
@@ -562,7 +562,7 @@ def test_random_test_at_chance_over_draws(tmp_path):
     assert verdicts(claims._random_test_at_chance(context_for(tmp_path / "a", below))) == ["did not hold"]
     spread = write_table3(tmp_path / "b", KS, good_real, lambda k, d: (0.7, 0.5 + noise(d, scale=0.08)), draws=range(5))
     result = claims._random_test_at_chance(context_for(tmp_path / "b", spread))[0]
-    assert result.verdict == "inconclusive" and result.estimate.repeats == 5  # draws, not fits
+    assert result.verdict == "inconclusive" and estimate_of(result).repeats == 5  # draws, not fits
     assert "zero excess agreement" in result.detail
     groups = draw_groups(pd.read_csv(tmp_path / "b/lookup_tables/random_draws.csv"))
     assert groups["draws"].tolist() == [2, 3, 5]  # agreement 0.5 + 0.001 (draw - 2): draws 3, 4 above half
@@ -584,15 +584,19 @@ def test_random_test_at_chance_models_the_draws_agreement_and_fails_for_a_genera
     draws = pd.read_csv(tmp_path / "a/lookup_tables/random_draws.csv")
     assert draws["test_accuracy"].mean() > 0.55  # the plain mean over draws would not be at chance
     (result,) = claims._random_test_at_chance(context)
-    assert result.verdict == "held" and abs(result.estimate.estimate - 0.5) < 0.01 and result.estimate.repeats == 10
-    assert result.judgement.threshold.low == 0.48 and result.judgement.threshold.high == 0.52
+    assert (
+        result.verdict == "held"
+        and abs(estimate_of(result).estimate - 0.5) < 0.01
+        and estimate_of(result).repeats == 10
+    )
+    assert judgement_of(result).threshold.low == 0.48 and judgement_of(result).threshold.high == 0.52
 
     def generalizes(k, d):
         return 0.9, 0.75 + noise(d, 6, scale=0.01)
 
     learner = write_table3(tmp_path / "b", KS, good_real, generalizes, draws=range(8))
     (result,) = claims._random_test_at_chance(context_for(tmp_path / "b", learner))
-    assert result.verdict == "did not hold" and result.estimate.estimate > 0.7
+    assert result.verdict == "did not hold" and estimate_of(result).estimate > 0.7
 
 
 def test_multi_k_claims_use_holm_over_the_ks(tmp_path):

@@ -151,6 +151,7 @@ def _binarynet_mlp(hidden, seed=0, zero_scales=True):
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm1d):
             n = module.num_features
+            assert module.running_mean is not None and module.running_var is not None
             module.running_mean.copy_(torch.randn(n, generator=g) * 4)
             module.running_var.copy_(torch.rand(n, generator=g) * 30 + 0.5)
             module.weight.data.copy_(torch.randn(n, generator=g))  # both signs of the scale

@@ -51,8 +51,11 @@ def test_the_penalty_reaches_the_loss_but_not_the_applied_gradient():
     penalty = sum(w.square().sum() for w in l2_weights(model))
     (out.sum() + penalty).backward()
     layer = hooks.layers[0]
+    assert layer.weight.grad is not None
     with_penalty = layer.weight.grad.clone()
     hooks.apply()
+    replaced = layer.weight.grad
+    assert replaced is not None
     # the latent gradient now lacks 2 * l2 * W, exactly the penalty's part
-    torch.testing.assert_close(with_penalty - layer.weight.grad, 2 * layer.weight.detach())
+    torch.testing.assert_close(with_penalty - replaced, 2 * layer.weight.detach())
     hooks.remove()

@@ -101,7 +101,8 @@ def test_schema_violations_are_one_clear_error(change, message):
 
 
 def test_the_document_must_be_a_list_of_entries():
-    for bad in (None, [], {"entries": {}}, {"entries": [], "extra": 1}):
+    bad_documents: tuple[object, ...] = (None, [], {"entries": {}}, {"entries": [], "extra": 1})
+    for bad in bad_documents:
         with pytest.raises(ConfigError, match="list under 'entries'"):
             parse(bad, references())
 

@@ -15,6 +15,7 @@ from bnnrepro.families.binaryconnect import claims as bc_claims
 from bnnrepro.families.efficiency import claims as eff_claims
 from bnnrepro.families.lookup_tables import claims as lut_claims
 from bnnrepro.families.memorization import claims as mem_claims
+from bnnrepro.families.reporting import Context
 
 #: The schema's defaults of the thresholds these claims read.
 LEDGER_THRESHOLDS = {
@@ -54,7 +55,7 @@ def verdicts(results) -> list[str]:
 # --- memorization --------------------------------------------------------------------------------
 
 
-def _memorization(tmp_path, runs: dict) -> object:
+def _memorization(tmp_path, runs: dict) -> Context:
     """``runs``: (binarization, labels, regularization) -> [(final train error, epochs)] one per seed."""
     curves = pd.concat(
         [

@@ -269,7 +269,7 @@ def test_report_lists_the_unchecked_ledger_entries_with_their_reasons(tmp_path):
         listed = f'id="ledger-{entry.id}"' in html
         assert listed == (not entry.checked), entry.id
         if not entry.checked:
-            assert entry.why in html and entry.reason.label in html
+            assert entry.why in html and entry.unchecked_reason.label in html
 
 
 def test_single_file_report_takes_the_command_of_the_earlier_report(tmp_path):

@@ -237,7 +237,9 @@ def test_verdicts_without_results_or_intervals():
 
 def test_verdict_is_typed_and_reads_as_text():
     assert stats.Verdict("held") is stats.HELD and stats.HELD == "held" and f"{stats.DID_NOT_HOLD}" == "did not hold"
-    assert {"held": 1}[stats.HELD] == 1 and {stats.NOT_RUN: 2}["not run"] == 2
+    # a Verdict is a str: it looks up a str key and a plain str looks up a Verdict key
+    by_text: dict[str, int] = {stats.NOT_RUN: 2}
+    assert {"held": 1}[stats.HELD] == 1 and by_text["not run"] == 2
     with pytest.raises(ValueError):
         stats.Verdict("passed")
 
@@ -298,7 +300,8 @@ def test_judge_scopes_calls_one_marginal_scope_inconclusive_under_holm():
     assert scopes["k=16"].verdict is stats.DID_NOT_HOLD and overall.verdict is stats.DID_NOT_HOLD
     assert overall.estimate is scopes["k=16"].estimate and overall.reason.startswith("k=16: ")
     scopes, overall = stats.judge_scopes(held, threshold)
-    assert overall.verdict is stats.HELD and overall.estimate.estimate == min(e.estimate for e in held.values())
+    assert overall.verdict is stats.HELD and overall.estimate is not None
+    assert overall.estimate.estimate == min(e.estimate for e in held.values())
     _, overall = stats.judge_scopes({"a": None}, threshold)
     assert overall.verdict is stats.NOT_RUN
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -75,7 +77,7 @@ class Estimate:
     df: float = math.nan
     log_scale: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.has_interval and not math.isnan(self.estimate):
             slack = 1e-9 * max(1.0, abs(self.estimate))
             if not self.low - slack <= self.estimate <= self.high + slack:
@@ -262,7 +264,9 @@ def slope_interval(
     return dataclasses.replace(est, method=f"mean least-squares slope, {est.method}")
 
 
-def intercept_interval(x, y, at: float = 0.0, level: float = 0.95, unit: str = "repeats") -> Estimate:
+def intercept_interval(
+    x: ArrayLike, y: ArrayLike, at: float = 0.0, level: float = 0.95, unit: str = "repeats"
+) -> Estimate:
     """The least-squares line y = a + b (x − at) over n independent repeats (x_j, y_j), and the
     interval of its value a at x = ``at``: the part of y that the covariate x does not explain.
 
@@ -342,6 +346,9 @@ def fieller_ratio_interval(
 #: How a quantity of each unit is written, in thresholds and in the report alike (one format per unit):
 #: ``pct`` a fraction as a percentage, ``pp`` a difference of fractions in percentage points,
 #: ``ratio`` a ratio with an x (a speedup > 1 is always "faster"), ``num`` a plain number.
+# The scope keys of judge_scopes (k values, architecture names): any hashable, kept in the output.
+ScopeT = TypeVar("ScopeT", bound=Hashable)
+
 UNITS = ("pct", "pp", "ratio", "num")
 
 
@@ -403,7 +410,7 @@ class Threshold:
     unit: str = "num"
     source: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.unit not in UNITS:
             raise ValueError(f"unknown unit {self.unit!r}; use one of {UNITS}")
         if math.isnan(self.low) or math.isnan(self.high) or self.low > self.high:
@@ -455,7 +462,7 @@ class Judgement:
     verdict: Verdict
     reason: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "verdict", Verdict(self.verdict))
 
     @property
@@ -475,10 +482,8 @@ def _interval_text(est: Estimate, unit: str = "num") -> str:
     )
 
 
-def _no_interval(est: Estimate | None) -> tuple[Verdict, str] | None:
-    """The verdict when there is nothing to compare: not run, or no interval."""
-    if est is None:
-        return NOT_RUN, "no result"
+def _no_interval(est: Estimate) -> tuple[Verdict, str] | None:
+    """The verdict when there is no interval to compare (None: there is one)."""
     if not est.has_interval:
         if est.repeats < 2:
             return INCONCLUSIVE, f"only {_counted(est.repeats, 'repeats')}: too few for an interval"
@@ -494,8 +499,10 @@ def judge(est: Estimate | None, threshold: Threshold) -> Judgement:
     above t: the mirror image. within [a, b]: held if a <= low and high <= b; did not hold if the
     interval lies wholly outside (high < a or low > b); otherwise (it overlaps an edge) inconclusive.
     No estimate: not run; no interval (fewer than two repeats): inconclusive."""
+    if est is None:
+        return Judgement(None, threshold, NOT_RUN, "no result")
     early = _no_interval(est)
-    if early:
+    if early is not None:
         return Judgement(est, threshold, *early)
     unit, shown = threshold.unit, _interval_text(est, threshold.unit)
     if threshold.comparison is Comparison.BELOW:
@@ -594,7 +601,7 @@ def p_value_against(est: Estimate, threshold: Threshold) -> float:
     return min(lower_tail(edge(threshold.low)), upper_tail(edge(threshold.high)))
 
 
-def holm_rejections(p_values, alpha: float) -> np.ndarray:
+def holm_rejections(p_values: ArrayLike, alpha: float) -> np.ndarray:
     """Holm's step-down procedure: sort p ascending, reject H_(i) while p_(i) <= alpha / (m − i + 1)
     (i = 1..m), stop at the first that is not. Controls the family-wise error rate at ``alpha`` under
     any dependence between the tests. Returns a boolean mask in the input order."""
@@ -608,7 +615,9 @@ def holm_rejections(p_values, alpha: float) -> np.ndarray:
     return reject
 
 
-def judge_scopes(estimates: dict, threshold: Threshold) -> tuple[dict, Judgement]:
+def judge_scopes(
+    estimates: Mapping[ScopeT, Estimate | None], threshold: Threshold
+) -> tuple[dict[ScopeT, Judgement], Judgement]:
     """One claim checked in several scopes (k values, architectures, datasets): per-scope judgements
     and the claim's overall judgement.
 
@@ -623,14 +632,14 @@ def judge_scopes(estimates: dict, threshold: Threshold) -> tuple[dict, Judgement
     p-value; else the undecided scope with the smallest; else (held) the scope with the largest
     (the weakest), and its reason starts with that scope's name."""
     plain = {scope: judge(est, threshold) for scope, est in estimates.items()}
-    tested = [s for s, j in plain.items() if j.estimate is not None and j.estimate.has_interval]
+    tested = {s: j.estimate for s, j in plain.items() if j.estimate is not None and j.estimate.has_interval}
     m = len(tested)
     out = dict(plain)
     p_values = dict.fromkeys(plain, 1.0)
     if m:
-        level = plain[tested[0]].estimate.level
+        level = next(iter(tested.values())).level
         alpha = (1 - level) / 2
-        p = [p_value_against(plain[s].estimate, threshold) for s in tested]
+        p = [p_value_against(est, threshold) for est in tested.values()]
         rejected = holm_rejections(p, alpha)
         for scope, p_s, rej in zip(tested, p, rejected):
             p_values[scope] = p_s

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from bnnrepro import stats
 from bnnrepro.families import registry
 from bnnrepro.families.reporting import Claim, ClaimResult, Context
 from bnnrepro.io import write_csv
@@ -111,3 +112,15 @@ def only(results: Sequence[ClaimResult]) -> ClaimResult:
     """The one result of a claim with one scope."""
     assert len(results) == 1, results
     return results[0]
+
+
+def estimate_of(result: ClaimResult) -> stats.Estimate:
+    """The result's estimate; fails the test when the claim came out without one (not run)."""
+    assert result.estimate is not None, f"{result.scope}: no estimate ({result.verdict}: {result.reason})"
+    return result.estimate
+
+
+def judgement_of(result: ClaimResult) -> stats.Judgement:
+    """The judgement the result was built from; fails the test when it has none."""
+    assert result.judgement is not None, f"{result.scope}: no judgement"
+    return result.judgement

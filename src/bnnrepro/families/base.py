@@ -30,7 +30,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +159,14 @@ def csv_tables(family: str, *names: str) -> dict[str, str]:
 
 # ----------------------------------------------------------------------------------------------
 # Counts in words (figures and report sections)
+
+
+def key_parts(key: Hashable) -> tuple[Any, ...]:
+    """The column values of one group key of a ``groupby`` over several columns (pandas-stubs types
+    every group key as ``Hashable``, which cannot be unpacked)."""
+    if not isinstance(key, tuple):
+        raise TypeError(f"a group key over several columns is a tuple, not {key!r}")
+    return key
 
 
 def count(n: int, word: str, plural: str | None = None) -> str:

@@ -25,6 +25,8 @@ Importing this package does not import Triton. The Triton kernels are decorated 
 use; to run them on CPU (the interpreter, for tests) set ``TRITON_INTERPRET=1`` before that.
 """
 
+from typing import Any
+
 from bnnrepro.kernels.conv import PackedConvWeight, im2col_words, padding_correction, xnor_conv2d_packed
 from bnnrepro.kernels.dispatch import (
     BACKENDS,
@@ -61,7 +63,7 @@ from bnnrepro.kernels.reference import popcount32, xnor_gemm_torch
 _TRITON_NAMES = ("xnor_gemm_triton", "xnor_sign_layer_triton", "pack_bits_triton", "int8_gemm_triton")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The Triton wrappers are imported on first access so that TRITON_INTERPRET can still be set
     # after `import bnnrepro.kernels` (Triton reads it when the kernels are decorated).
     if name in _TRITON_NAMES:

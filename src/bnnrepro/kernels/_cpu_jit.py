@@ -23,6 +23,9 @@ All arithmetic is on integers: exact whatever the compiler does (``fastmath`` st
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
@@ -34,7 +37,7 @@ ROWS = 256
 
 
 @intrinsic
-def popcount64(typingctx, x):
+def _ctpop64(typingctx, x):
     """``llvm.ctpop.i64``: LLVM lowers (and vectorizes) it for the target CPU."""
     sig = types.uint64(types.uint64)
 
@@ -42,6 +45,12 @@ def popcount64(typingctx, x):
         return builder.ctpop(args[0])
 
     return sig, codegen
+
+
+#: The population count of a 64-bit word, as compiled code calls it. numba's stubs type an
+#: intrinsic as called from Python, where it only raises (a `Never` result that would make mypy
+#: skip the rest of every kernel), so the compiled signature is stated here.
+popcount64 = cast(Callable[[np.uint64], np.uint64], _ctpop64)
 
 
 @njit(cache=True, inline="always")

@@ -67,14 +67,16 @@ cpu_features        (:func:`bnnrepro.kernels.cpu.cpu_path`; CPU rows only)
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
 import time
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from bnnrepro.errors import ConfigError
@@ -118,7 +120,7 @@ class Case:
     impl: str
     dtype: str
     act_prep: str
-    fn: Callable[[], torch.Tensor]
+    fn: Callable[[], torch.Tensor | np.ndarray]  # the numba rows return numpy arrays
     config: Callable[[], str] | None = None
 
 
@@ -171,7 +173,7 @@ class CpuTimer:
     def __init__(self, block_seconds: float):
         self.block_seconds = block_seconds
 
-    def calls(self, fn, warmup_seconds: float) -> int:
+    def calls(self, fn: Callable[[], object], warmup_seconds: float) -> int:
         """Calls per block: about ``block_seconds`` of calls, at least one (after the warm-up call,
         which took ``warmup_seconds``: a product slower than a block needs no calibration).
 
@@ -188,7 +190,7 @@ class CpuTimer:
                 calls *= 2
         return max(1, round(self.block_seconds / per_call))
 
-    def block(self, fn, calls: int) -> tuple[float, int]:
+    def block(self, fn: Callable[[], object], calls: int) -> tuple[float, int]:
         """(ms per call, calls) of one block."""
         return timeit.Timer(fn).timeit(calls) / calls * 1e3, calls
 
@@ -201,10 +203,10 @@ class GpuTimer:
     def __init__(self, block_seconds: float):
         self.rep_ms = max(1.0, 1e3 * block_seconds)
 
-    def calls(self, fn, warmup_seconds: float) -> int:
+    def calls(self, fn: Callable[[], object], warmup_seconds: float) -> int:
         return 0  # do_bench sizes the block itself
 
-    def block(self, fn, calls: int) -> tuple[float, int]:
+    def block(self, fn: Callable[[], object], calls: int) -> tuple[float, int]:
         import statistics
 
         import triton.testing
@@ -245,14 +247,14 @@ def cases(device: torch.device, a: torch.Tensor, w: torch.Tensor) -> list[Case]:
 
     for name, dtype in (("fp16", torch.float16), ("bf16", torch.bfloat16)):
         ah, wth = a.to(dtype), wt.to(dtype)
-        out.append(Case("torch.matmul", name, "none", lambda ah=ah, wth=wth: torch.matmul(ah, wth)))
+        out.append(Case("torch.matmul", name, "none", functools.partial(torch.matmul, ah, wth)))
     a_bits = tk.pack_bits_triton(a)
     a8, w8 = a.to(torch.int8), w.to(torch.int8)
 
-    def xnor_config():
+    def xnor_config() -> str:
         return str(tk._xnor_gemm_autotuned.best_config)
 
-    def int8_config():
+    def int8_config() -> str:
         return str(tk._int8_gemm_autotuned.best_config)
 
     return out + [
@@ -283,7 +285,7 @@ def rotated(items: list, by: int) -> list:
     return items[shift:] + items[:shift]
 
 
-def _check_fits(device: torch.device, batches, sizes) -> None:
+def _check_fits(device: torch.device, batches: Sequence[int], sizes: Sequence[int]) -> None:
     """Refuse shapes whose operands cannot fit in memory before allocating any (a K = N of 10^6 asks
     for terabytes): per shape about 4 fp32 copies of the K x N weights and 6 of the M x K operands."""
     if min(batches, default=1) < 1 or min(sizes, default=1) < 1:
@@ -305,8 +307,8 @@ def _check_fits(device: torch.device, batches, sizes) -> None:
 
 def benchmark(
     device: torch.device,
-    batches,
-    sizes,
+    batches: Sequence[int],
+    sizes: Sequence[int],
     *,
     repeats: int,
     max_time: float,
@@ -367,7 +369,7 @@ def benchmark(
                     )
                     block_calls.append(timer.calls(case.fn, warmup_seconds))
                     del out
-                times = [[] for _ in shape_cases]
+                times: list[list[float]] = [[] for _ in shape_cases]
                 for block in range(repeats):
                     for position, i in enumerate(rotated(list(range(len(shape_cases))), block)):
                         case, load = shape_cases[i], load_average()

@@ -21,7 +21,7 @@ the product uses the true ``K = C * kh * kw``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -29,17 +29,19 @@ import torch.nn.functional as F
 from bnnrepro.kernels.packing import pack_conv_weight, pack_input_channels, unpack_bits
 
 Pair = tuple[int, int]
+#: A stride or padding as the layers give it: one int for both axes, or one per axis.
+PairLike = int | Iterable[int]
 #: ``gemm(a_packed [M, W], b_packed [N, W], k) -> int32 [M, N]``
 PackedGemm = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 
-def _pair(v, name: str) -> Pair:
+def _pair(v: PairLike, name: str) -> Pair:
     if isinstance(v, int):
         return (v, v)
-    v = tuple(v)
-    if len(v) != 2 or not all(isinstance(i, int) for i in v):
-        raise ValueError(f"{name} must be an int or a pair of ints, not {v!r}")
-    return v  # type: ignore[return-value]
+    pair = tuple(v)
+    if len(pair) == 2 and all(isinstance(i, int) for i in pair):
+        return pair[0], pair[1]
+    raise ValueError(f"{name} must be an int or a pair of ints, not {pair!r}")
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -134,7 +136,7 @@ class PackedConvWeight:
 
 
 def xnor_conv2d_packed(
-    x: torch.Tensor, weight: PackedConvWeight, gemm: PackedGemm, stride=1, padding=0
+    x: torch.Tensor, weight: PackedConvWeight, gemm: PackedGemm, stride: PairLike = 1, padding: PairLike = 0
 ) -> torch.Tensor:
     """Exact ``F.conv2d(x, w, stride=stride, padding=padding)`` for +-1 ``x`` ``[N, C, H, W]``, as int32.
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 import functools
 import platform
 import sys
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +42,7 @@ PARALLEL_MIN_OPS = 1 << 23
 
 
 @functools.cache
-def _jit():
+def _jit() -> ModuleType:
     from bnnrepro.kernels import _cpu_jit
 
     return _cpu_jit
@@ -48,9 +50,15 @@ def _jit():
 
 @functools.cache
 def _pool_size() -> int:
+    return int(_numba_option("NUMBA_NUM_THREADS"))
+
+
+def _numba_option(name: str) -> Any:
+    """A value of :mod:`numba.core.config` (set from the environment when numba loads, so not
+    declared in the module for a type checker)."""
     from numba.core import config
 
-    return config.NUMBA_NUM_THREADS
+    return getattr(config, name)
 
 
 @functools.cache
@@ -65,10 +73,9 @@ def cpu_features() -> tuple[str, ...]:
 
 def cpu_name() -> str:
     """The CPU model LLVM targets (``NUMBA_CPU_NAME`` when set, else the host's)."""
-    from numba.core import config
-
-    if config.CPU_NAME:
-        return config.CPU_NAME
+    configured = _numba_option("CPU_NAME")
+    if configured:
+        return str(configured)
     import llvmlite.binding as llvm
 
     return llvm.get_host_cpu_name()
@@ -76,9 +83,7 @@ def cpu_name() -> str:
 
 def cpu_path() -> str:
     """The popcount path LLVM takes on this CPU (see the module docstring)."""
-    from numba.core import config
-
-    if config.CPU_NAME == "generic":
+    if _numba_option("CPU_NAME") == "generic":
         return "generic-swar"
     features = set(cpu_features())
     machine = platform.machine().lower()

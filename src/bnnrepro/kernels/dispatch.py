@@ -48,15 +48,30 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from bnnrepro.errors import ConfigError
-from bnnrepro.kernels.conv import PackedConvWeight, _pair, conv_output_size, int8_im2col, xnor_conv2d_packed
+from bnnrepro.kernels.conv import (
+    PackedConvWeight,
+    PackedGemm,
+    Pair,
+    PairLike,
+    _pair,
+    conv_output_size,
+    int8_im2col,
+    xnor_conv2d_packed,
+)
 from bnnrepro.kernels.packing import pack_bits, sign_pm1, unpack_bits
 from bnnrepro.kernels.reference import xnor_gemm_torch
+
+if TYPE_CHECKING:  # imported where used: numba loads on first use of the CPU kernels
+    from bnnrepro.kernels.cpu import CpuPackedWeight
 
 BACKENDS = ("auto", "torch", "numba", "triton", "float")
 ENV_VAR = "BNNREPRO_XNOR_BACKEND"
@@ -104,13 +119,21 @@ def use_backend(name: str) -> Iterator[str]:
         _scoped.reset(token)
 
 
-def triton_module():
+def triton_module() -> ModuleType | None:
     """The lazily imported :mod:`bnnrepro.kernels.xnor_gemm`, or None if Triton cannot be imported."""
     try:
         from bnnrepro.kernels import xnor_gemm
     except ImportError:
         return None
     return xnor_gemm
+
+
+def _triton_kernels() -> ModuleType:
+    """:func:`triton_module` for a backend already resolved to ``"triton"``."""
+    module = triton_module()
+    if module is None:
+        raise ConfigError("backend 'triton' needs Triton, which cannot be imported here; use 'torch' or 'float'")
+    return module
 
 
 def triton_usable(device: torch.device | str) -> bool:
@@ -173,7 +196,7 @@ def _sign_pm1(x: torch.Tensor) -> torch.Tensor:
     return sign_pm1(x if x.is_floating_point() else x.float())
 
 
-def gemm_function(backend: str):
+def gemm_function(backend: str) -> PackedGemm:
     """The packed product ``gemm(a [M, W], b [N, W], k) -> int32 [M, N]`` of a concrete backend."""
     if backend == "torch":
         return xnor_gemm_torch
@@ -182,7 +205,7 @@ def gemm_function(backend: str):
 
         return xnor_gemm_cpu
     if backend == "triton":
-        return triton_module().xnor_gemm_triton
+        return _triton_kernels().xnor_gemm_triton
     raise ConfigError(f"backend {backend!r} has no packed product; use 'torch', 'numba' or 'triton'")
 
 
@@ -208,20 +231,28 @@ def packed_gemm(a: torch.Tensor, b: torch.Tensor, k: int, *, backend: str | None
 
 def _pack_rows(x2: torch.Tensor, backend: str) -> torch.Tensor:
     if backend == "triton" and x2.is_floating_point():
-        return triton_module().pack_bits_triton(x2)
+        return _triton_kernels().pack_bits_triton(x2)
     return pack_bits(x2)
 
 
-def _int_product_2d(x2: torch.Tensor, weight_source, backend: str, n: int, k: int) -> torch.Tensor:
-    """int32 ``x2 @ w.T`` for +-1 ``x2 [M, K]`` and ``w [N, K]``; ``weight_source(fmt)`` gives ``w``
-    as ``"packed"`` bits or as an ``"int8"`` matrix."""
+@dataclass(frozen=True)
+class _WeightForms:
+    """A dense +-1 weight ``w [N, K]`` in the form each backend's product takes, built on demand."""
+
+    packed: Callable[[], torch.Tensor]  # int32 bits, the pack_bits layout
+    int8: Callable[[], torch.Tensor]  # the +-1 int8 matrix of Triton's tl.dot kernel
+    cpu64: Callable[[], CpuPackedWeight]  # 64-bit words of the numba kernel
+
+
+def _int_product_2d(x2: torch.Tensor, weight: _WeightForms, backend: str, n: int, k: int) -> torch.Tensor:
+    """int32 ``x2 @ w.T`` for +-1 ``x2 [M, K]`` and ``w [N, K]``, ``w`` in the form ``backend`` takes."""
     if backend == "triton" and choose_triton_impl(x2.shape[0], n, k) == "int8":
-        return triton_module().int8_gemm_triton(x2.to(torch.int8), weight_source("int8"))
+        return _triton_kernels().int8_gemm_triton(x2.to(torch.int8), weight.int8())
     if backend == "numba":  # packs the float activations itself, straight into 64-bit words
         from bnnrepro.kernels.cpu import linear_products
 
-        return linear_products(x2, weight_source("cpu64"))
-    return gemm_function(backend)(_pack_rows(x2, backend), weight_source("packed"), k)
+        return linear_products(x2, weight.cpu64())
+    return gemm_function(backend)(_pack_rows(x2, backend), weight.packed(), k)
 
 
 def xnor_linear(
@@ -244,15 +275,15 @@ def xnor_linear(
         out = F.linear(_sign_pm1(x).to(dtype), _sign_pm1(weight).to(dtype))
     else:
         k = weight.shape[1]
-        formats = {
-            "packed": lambda: pack_bits(weight),
-            "int8": lambda: _sign_pm1(weight).to(torch.int8),
-            "cpu64": lambda: _cpu_weight(_sign_pm1(weight)),
-        }
+        forms = _WeightForms(
+            packed=lambda: pack_bits(weight),
+            int8=lambda: _sign_pm1(weight).to(torch.int8),
+            cpu64=lambda: _cpu_weight(_sign_pm1(weight)),
+        )
         x2 = x.reshape(-1, k)
         if not x2.is_floating_point():
             x2 = x2.to(torch.float32)
-        out = _int_product_2d(x2, lambda fmt: formats[fmt](), chosen, weight.shape[0], k)
+        out = _int_product_2d(x2, forms, chosen, weight.shape[0], k)
         out = out.to(dtype).reshape(*x.shape[:-1], weight.shape[0])
     return out if bias is None else out + bias
 
@@ -261,8 +292,8 @@ def xnor_conv2d(
     x: torch.Tensor,
     weight: torch.Tensor | PackedConvWeight,
     bias: torch.Tensor | None = None,
-    stride=1,
-    padding=0,
+    stride: PairLike = 1,
+    padding: PairLike = 0,
     *,
     backend: str | None = None,
 ) -> torch.Tensor:
@@ -275,34 +306,32 @@ def xnor_conv2d(
     chosen = resolve_backend(x.device, backend)
     dtype = x.dtype if x.is_floating_point() else torch.float32
     if isinstance(weight, PackedConvWeight):
-        prepared = weight
+        in_channels = weight.in_channels
+    elif weight.dim() != 4:
+        raise ValueError(f"a conv weight has shape [out, in, kh, kw], not {tuple(weight.shape)}")
     else:
-        if weight.dim() != 4:
-            raise ValueError(f"a conv weight has shape [out, in, kh, kw], not {tuple(weight.shape)}")
-        prepared = None
-    in_channels = weight.in_channels if prepared else weight.shape[1]
+        in_channels = weight.shape[1]
     if x.dim() != 4 or x.shape[1] != in_channels:
         raise ValueError(f"conv input must be [batch, {in_channels}, height, width], not {tuple(x.shape)}")
-    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
+    strides, paddings = _pair(stride, "stride"), _pair(padding, "padding")
     if chosen == "float":
-        if prepared is not None:
+        if isinstance(weight, PackedConvWeight):
             raise ValueError("backend 'float' needs the +-1 weight tensor, not a PackedConvWeight")
-        out = F.conv2d(_sign_pm1(x).to(dtype), _sign_pm1(weight).to(dtype), stride=stride, padding=padding)
+        out = F.conv2d(_sign_pm1(x).to(dtype), _sign_pm1(weight).to(dtype), stride=strides, padding=paddings)
     else:
-        if prepared is None:
-            prepared = PackedConvWeight(weight)
-        out = _conv_int(x, prepared, chosen, stride, padding).to(dtype)
+        prepared = weight if isinstance(weight, PackedConvWeight) else PackedConvWeight(weight)
+        out = _conv_int(x, prepared, chosen, strides, paddings).to(dtype)
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 
-def _conv_int(x: torch.Tensor, prepared: PackedConvWeight, backend: str, stride, padding):
+def _conv_int(x: torch.Tensor, prepared: PackedConvWeight, backend: str, stride: Pair, padding: Pair) -> torch.Tensor:
     n, _, h, w = x.shape
     kh, kw = prepared.kernel_size
     rows = n * conv_output_size(h, kh, stride[0], padding[0]) * conv_output_size(w, kw, stride[1], padding[1])
     if backend == "triton" and choose_triton_impl(rows, prepared.out_channels, prepared.k) == "int8":
         xi = torch.where(x < 0, -1, 1).to(torch.int8)
         cols = int8_im2col(xi, prepared.kernel_size, stride, padding)
-        out = triton_module().int8_gemm_triton(cols, prepared.int8_matrix())
+        out = _triton_kernels().int8_gemm_triton(cols, prepared.int8_matrix())
         ho, wo = conv_output_size(h, kh, stride[0], padding[0]), conv_output_size(w, kw, stride[1], padding[1])
         return out.view(n, ho, wo, prepared.out_channels).permute(0, 3, 1, 2).contiguous()
     return xnor_conv2d_packed(x, prepared, gemm_function(backend), stride, padding)
@@ -314,7 +343,7 @@ def _conv_int(x: torch.Tensor, prepared: PackedConvWeight, backend: str, stride,
 # inside a layer.
 
 
-def _cpu_weight(weight: torch.Tensor):
+def _cpu_weight(weight: torch.Tensor) -> CpuPackedWeight:
     from bnnrepro.kernels.cpu import CpuPackedWeight
 
     return CpuPackedWeight(weight)
@@ -331,9 +360,9 @@ class PackedLinearWeight:
         self.out_features, self.k = weight.shape
         self.bits = pack_bits(weight)
         self._int8: torch.Tensor | None = None
-        self._cpu64 = None
+        self._cpu64: CpuPackedWeight | None = None
 
-    def cpu_matrix(self):
+    def cpu_matrix(self) -> CpuPackedWeight:
         """The :class:`~bnnrepro.kernels.cpu.CpuPackedWeight` of these bits (64-bit words)."""
         if self._cpu64 is None:
             from bnnrepro.kernels.cpu import CpuPackedWeight, words64, words64_from_int32
@@ -347,10 +376,8 @@ class PackedLinearWeight:
             self._int8 = unpack_bits(self.bits, self.k, torch.int8)
         return self._int8
 
-    def source(self, fmt: str) -> torch.Tensor:
-        if fmt == "cpu64":
-            return self.cpu_matrix()
-        return self.bits if fmt == "packed" else self.int8_matrix()
+    def forms(self) -> _WeightForms:
+        return _WeightForms(packed=lambda: self.bits, int8=self.int8_matrix, cpu64=self.cpu_matrix)
 
 
 def inference_backend(
@@ -376,19 +403,25 @@ def packed_linear(
     x2 = x.reshape(-1, k)
     if not x2.is_floating_point():
         x2 = x2.to(torch.float32)
-    out = _int_product_2d(x2, weight.source, backend, weight.out_features, k)
+    out = _int_product_2d(x2, weight.forms(), backend, weight.out_features, k)
     dtype = x.dtype if x.is_floating_point() else torch.float32
     out = out.to(dtype).reshape(*x.shape[:-1], weight.out_features)
     return out if bias is None else out + bias
 
 
-def conv_supported(groups: int, dilation, padding, padding_mode: str) -> bool:
+def conv_supported(groups: int, dilation: Iterable[int], padding: str | PairLike, padding_mode: str) -> bool:
     """True if the packed convolution handles this geometry (else use the float path)."""
     return groups == 1 and tuple(dilation) == (1, 1) and padding_mode == "zeros" and isinstance(padding, tuple)
 
 
 def packed_conv2d(
-    x: torch.Tensor, weight: PackedConvWeight, bias: torch.Tensor | None = None, *, stride, padding, backend: str
+    x: torch.Tensor,
+    weight: PackedConvWeight,
+    bias: torch.Tensor | None = None,
+    *,
+    stride: PairLike,
+    padding: PairLike,
+    backend: str,
 ) -> torch.Tensor:
     """``conv2d(x, W) + bias`` for +-1 ``x [N, C, H, W]`` (or unbatched ``[C, H, W]``) and a prepared
     +-1 weight, zero padding included, exactly, with the packed ``backend``."""

@@ -34,6 +34,9 @@ are broad on purpose and ``bnnrepro kernels bench`` on a GPU reports what they a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import triton
 import triton.language as tl
@@ -356,7 +359,7 @@ def _int8_gemm_kernel(
 _int8_gemm_kernel = triton.heuristics({"EVEN_K": lambda args: args["K"] % args["BLOCK_K"] == 0})(_int8_gemm_kernel)
 
 
-def _prefer_even_k(configs, named_args, **kwargs):
+def _prefer_even_k(configs: list[triton.Config], named_args: dict[str, Any], **kwargs: Any) -> list[triton.Config]:
     # Tiles whose BLOCK_K divides K skip the K mask (EVEN_K); masked variants of the largest
     # tiles spill registers, so drop them when an unmasked choice exists.
     even = [c for c in configs if named_args["K"] % c.kwargs["BLOCK_K"] == 0]
@@ -370,6 +373,16 @@ _int8_gemm_autotuned = triton.autotune(
 
 # ----------------------------------------------------------------------------------------------
 # Host wrappers
+
+
+def _tile_grid(m: int, n: int) -> Callable[[dict[str, Any]], tuple[int]]:
+    """The launch grid of an ``[m, n]`` output in ``BLOCK_M x BLOCK_N`` tiles, from a launch's
+    meta-parameters (the autotuner's choice, or a fixed config)."""
+
+    def grid(meta: dict[str, Any]) -> tuple[int]:
+        return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
+
+    return grid
 
 
 def _check_device(*tensors: torch.Tensor) -> None:
@@ -408,7 +421,7 @@ def _rows_aligned_16(x: torch.Tensor) -> torch.Tensor:
     return padded
 
 
-def _meta(config: triton.Config | dict) -> dict:
+def _meta(config: triton.Config | dict[str, Any]) -> dict[str, Any]:
     # A Config's all_kwargs() holds its meta-parameters and launch options (num_warps, ...).
     return dict(config.all_kwargs()) if isinstance(config, triton.Config) else dict(config)
 
@@ -485,15 +498,10 @@ def xnor_gemm_triton(
         USE_LIBDEVICE=USE_LIBDEVICE,
     )
     if config is None:
-
-        def grid(meta):
-            return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
-
-        _xnor_gemm_autotuned[grid](*args, **flags)
+        _xnor_gemm_autotuned[_tile_grid(m, n)](*args, **flags)
     else:
         meta = _meta(config)
-        grid = (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
-        _xnor_gemm_kernel[grid](*args, **flags, **meta)
+        _xnor_gemm_kernel[_tile_grid(m, n)(meta)](*args, **flags, **meta)
     return out
 
 
@@ -521,10 +529,7 @@ def xnor_sign_layer_triton(
     inv = invert.to(device=a.device, dtype=torch.int32).contiguous()
     _check_offsets(a, b, out)
 
-    def grid(meta):
-        return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
-
-    _xnor_sign_autotuned[grid](
+    _xnor_sign_autotuned[_tile_grid(m, n)](
         a, b, out, thr, inv, m, n, w, words_out, triton.next_power_of_2(m),
         a.stride(0), a.stride(1), b.stride(0), b.stride(1), out.stride(0), out.stride(1),
         USE_LIBDEVICE=USE_LIBDEVICE,
@@ -607,15 +612,10 @@ def int8_gemm_triton(
         out.stride(1),
     )
     if config is None:
-
-        def grid(meta):
-            return (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
-
-        _int8_gemm_autotuned[grid](*args)
+        _int8_gemm_autotuned[_tile_grid(m, n)](*args)
     else:
         meta = _meta(config)
-        grid = (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
-        _int8_gemm_kernel[grid](*args, **meta)
+        _int8_gemm_kernel[_tile_grid(m, n)(meta)](*args, **meta)
     return out
 
 

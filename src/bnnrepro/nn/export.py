@@ -23,7 +23,7 @@ import dataclasses
 import itertools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,14 @@ from bnnrepro.io import torch_load, torch_save
 from bnnrepro.kernels.packing import pack_bits, unpack_bits
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from bnnrepro.kernels.cpu import CpuPackedWeight
+    from bnnrepro.nn.layers import BinaryLinear
     from bnnrepro.nn.spec import ModelSpec
+
+#: A layer's computation after its integer product, on float32 rows (:func:`_unit_function`).
+UnitFunction = Callable[[torch.Tensor], torch.Tensor]
 
 FORMAT = "bnnrepro-packed"
 VERSION = 1
@@ -195,7 +202,7 @@ class SignLayer:
 _GRID_ROWS = 1024
 
 
-def _unit_function(modules: list[nn.Module], bias: torch.Tensor | None):
+def _unit_function(modules: list[nn.Module], bias: torch.Tensor | None) -> UnitFunction:
     """``g(p) = modules(p + bias)`` on float32 rows: the float model's computation after an exact
     integer product ``p`` (BinaryLinear adds its bias after the product on every backend)."""
 
@@ -209,7 +216,7 @@ def _unit_function(modules: list[nn.Module], bias: torch.Tensor | None):
 
 
 @torch.no_grad()
-def sign_thresholds(k: int, g, units: int) -> tuple:
+def sign_thresholds(k: int, g: UnitFunction, units: int) -> tuple[np.ndarray, np.ndarray]:
     """``(thresholds, invert)`` reproducing ``g(K - 2c) < 0`` (a -1 output after the sign) for every
     mismatch count ``c`` in ``0..K``, computed by evaluating ``g`` itself on every count, so that the
     fused layer agrees with the float model bit for bit.
@@ -223,7 +230,8 @@ def sign_thresholds(k: int, g, units: int) -> tuple:
 
     negatives = torch.zeros(units, dtype=torch.int32)  # counts c with a -1 output
     changes = torch.zeros(units, dtype=torch.int32)  # places where the output flips along c
-    first = previous = None
+    first: torch.Tensor | None = None  # the output signs at c = 0
+    previous: torch.Tensor | None = None
     for start in range(0, k + 1, _GRID_ROWS):
         counts = torch.arange(start, min(k + 1, start + _GRID_ROWS), dtype=torch.float32)
         products = (k - 2 * counts).unsqueeze(1).expand(-1, units).contiguous()
@@ -235,6 +243,8 @@ def sign_thresholds(k: int, g, units: int) -> tuple:
         changes += (negative[1:] != negative[:-1]).sum(0, dtype=torch.int32)
         negatives += negative.sum(0, dtype=torch.int32)
         previous = negative[-1]
+    if first is None:
+        raise ValueError(f"a layer of {k} inputs has no products to threshold")
     bad = (changes > 1).nonzero()
     if len(bad):
         raise ValueError(
@@ -261,7 +271,9 @@ class FusedBinaryMLP:
     (:func:`sign_thresholds`). Build it with :func:`fuse_binary_mlp`.
     """
 
-    def __init__(self, front: list[nn.Module], hidden: list[SignLayer], last_weight, last_tail):
+    def __init__(
+        self, front: list[nn.Module], hidden: list[SignLayer], last_weight: CpuPackedWeight, last_tail: UnitFunction
+    ):
         self.front, self.hidden, self.last_weight, self.last_tail = front, hidden, last_weight, last_tail
 
     @torch.no_grad()
@@ -281,7 +293,7 @@ class FusedBinaryMLP:
         return len(self.hidden) + 1
 
 
-def fuse_binary_mlp(model: nn.Sequential) -> FusedBinaryMLP:
+def fuse_binary_mlp(model: nn.Module) -> FusedBinaryMLP:
     """The :class:`FusedBinaryMLP` of a BinaryNet MLP (eval mode, CPU). ``ValueError`` naming the
     obstacle for anything else: a convolution, a real activation between layers (binaryconnect or
     float modes), a {0, 1} activation, real weights at inference."""
@@ -289,6 +301,8 @@ def fuse_binary_mlp(model: nn.Sequential) -> FusedBinaryMLP:
     from bnnrepro.nn.layers import BinaryLinear
 
     allowed = (nn.Flatten, nn.Dropout, BinaryLinear, nn.BatchNorm1d)
+    if not isinstance(model, nn.Sequential):
+        raise ValueError(f"cannot fuse a {type(model).__name__}: the packed MLP takes a Sequential of layers")
     modules = list(model.eval().cpu())
     for module in modules:
         if not isinstance(module, allowed):
@@ -296,29 +310,30 @@ def fuse_binary_mlp(model: nn.Sequential) -> FusedBinaryMLP:
                 f"cannot fuse {type(module).__name__}: the packed MLP takes Flatten, Dropout, BinaryLinear and "
                 "BatchNorm1d (a BinaryNet MLP)"
             )
-    linear = [i for i, m in enumerate(modules) if isinstance(m, BinaryLinear)]
+    binary = {i: m for i, m in enumerate(modules) if isinstance(m, BinaryLinear)}
+    linear = list(binary)
     if len(linear) < 2:
         raise ValueError("a packed MLP needs at least two dense layers (real input, binary products after it)")
     for i in linear:
-        if not modules[i].binary_weights_at_eval:
+        if not binary[i].binary_weights_at_eval:
             raise ValueError(f"layer {i} has real weights at inference; only binary-weight MLPs can be packed")
     for i in linear[1:]:
-        if not modules[i].xnor_eligible:
+        if not binary[i].xnor_eligible:
             raise ValueError(f"layer {i} does not see +-1 inputs and weights at inference; it cannot be packed")
 
-    def weight_of(layer):
+    def weight_of(layer: BinaryLinear) -> CpuPackedWeight:
         return CpuPackedWeight(layer.quantized_weight().detach().float())
 
-    def bias_of(layer):
+    def bias_of(layer: BinaryLinear) -> torch.Tensor | None:
         return None if layer.bias is None else layer.bias.detach().float()
 
-    hidden = []
+    hidden: list[SignLayer] = []
     for here, nxt in itertools.pairwise(linear[1:]):
-        layer = modules[here]
+        layer = binary[here]
         g = _unit_function(modules[here + 1 : nxt], bias_of(layer))
         thresholds, invert = sign_thresholds(layer.in_features, g, layer.out_features)
         hidden.append(SignLayer(weight_of(layer), thresholds, invert))
-    last = modules[linear[-1]]
+    last = binary[linear[-1]]
     tail = _unit_function(modules[linear[-1] + 1 :], bias_of(last))
     return FusedBinaryMLP(modules[: linear[1]], hidden, weight_of(last), tail)
 

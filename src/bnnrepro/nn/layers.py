@@ -186,13 +186,18 @@ class BinaryConv2d(QuantLayerMixin, nn.Conv2d):
         if not self.xnor_eligible:
             return self._conv_forward(qx, self.quantized_weight(), self.bias)
         backend = kernels.inference_backend(x.device, needs_grad=self._needs_grad(x))
-        if backend != "float" and kernels.conv_supported(self.groups, self.dilation, self.padding, self.padding_mode):
+        padding = self.padding  # conv_supported refuses a padding given by name ("same"), as this check does
+        if (
+            backend != "float"
+            and isinstance(padding, tuple)
+            and kernels.conv_supported(self.groups, self.dilation, padding, self.padding_mode)
+        ):
             return kernels.packed_conv2d(
                 qx,
                 self._prepared_weight(kernels.PackedConvWeight),
                 self.bias,
                 stride=tuple(self.stride),
-                padding=tuple(self.padding),
+                padding=padding,
                 backend=backend,
             )
         out = self._conv_forward(qx, self.quantized_weight(), None)

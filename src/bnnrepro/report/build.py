@@ -28,7 +28,7 @@ import yaml
 from bnnrepro import stats
 from bnnrepro.errors import ConfigError, DataError
 from bnnrepro.families.registry import FAMILIES
-from bnnrepro.families.reporting import ClaimKind, ClaimResult, Context
+from bnnrepro.families.reporting import Claim, ClaimKind, ClaimResult, Context
 from bnnrepro.families.sources import ledger as claims_ledger
 from bnnrepro.families.sources import references
 from bnnrepro.io import json_safe, write_csv, write_text
@@ -92,7 +92,7 @@ def evaluate_claims(context: Context) -> list[dict]:
     return rows
 
 
-def claim_row(claim, family: str, result: ClaimResult) -> dict:
+def claim_row(claim: Claim, family: str, result: ClaimResult) -> dict:
     """One row of claims.csv: every number and text as its own field, read from the judgement."""
     est, judgement = result.estimate, result.judgement
     if judgement is not None:
@@ -211,7 +211,7 @@ def ledger_summary() -> dict:
     }
 
 
-def estimate_texts(estimate, low, high, unit: str) -> tuple[str, str]:
+def estimate_texts(estimate: float | None, low: float | None, high: float | None, unit: str) -> tuple[str, str]:
     """The estimate and its interval as the checklist shows them, at one precision chosen so that
     the shown estimate lies inside the shown interval (:func:`bnnrepro.stats.display_decimals`)."""
     if estimate is None or pd.isna(estimate):

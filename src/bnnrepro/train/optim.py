@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from bnnrepro.errors import ConfigError
 from bnnrepro.nn.layers import BinaryLinear, QuantLayerMixin, binary_layers
@@ -243,11 +244,15 @@ class BinarizedWeightGradients:
     gradient is discarded, as the original code never computed it)."""
 
     def __init__(self, model: nn.Module):
-        self.layers = [layer for layer in binary_layers(model) if layer.kernel_quantizer is not None]
+        self.layers: list[QuantLayerMixin] = []
+        self._handles: list[RemovableHandle] = []
         self._binarized: dict[int, torch.Tensor] = {}
-        self._handles = [layer.kernel_quantizer.register_forward_hook(self._keep) for layer in self.layers]
+        for layer in binary_layers(model):
+            if layer.kernel_quantizer is not None:
+                self.layers.append(layer)
+                self._handles.append(layer.kernel_quantizer.register_forward_hook(self._keep))
 
-    def _keep(self, module, inputs, output) -> None:
+    def _keep(self, module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         if output.requires_grad:
             output.retain_grad()
             self._binarized[id(inputs[0])] = output

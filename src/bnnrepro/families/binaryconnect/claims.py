@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 
 from bnnrepro import stats
@@ -150,7 +152,9 @@ CLAIMS = [
 # --- claims added from the claims ledger (ledger.yaml) ---------------------------------------------
 
 
-def _difference_claim(variant: str, reference: str, key: str, above: bool, what: str, source: str):
+def _difference_claim(
+    variant: str, reference: str, key: str, above: bool, what: str, source: str
+) -> Callable[[Context], list[ClaimResult]]:
     """``variant`` minus ``reference`` in test error (paired by seed) above (or below) the margin
     ``claims.<key>`` (taken with the sign of the claimed direction)."""
 

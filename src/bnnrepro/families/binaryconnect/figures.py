@@ -157,9 +157,9 @@ def plot_saturation(weights: pd.DataFrame, dataset: str, path: Path) -> None:
     if handles:  # below the panels: the control's points may lie anywhere
         fig.legend(handles, names, fontsize=7, loc="outside lower left", frameon=False)
     rows = [(v, paired(data, dataset, "share_saturated", v, CONTROL)) for v in BINARY_VARIANTS if v in variants]
-    rows = [(v, result[0]) for v, result in rows if result is not None]
+    differences = [(v, result[0]) for v, result in rows if result is not None]
     _differences(
-        right, rows, colours, "minus the control, paired by seed (pp)", f"no control {CONTROL!r} to compare with"
+        right, differences, colours, "minus the control, paired by seed (pp)", f"no control {CONTROL!r} to compare with"
     )
     fig.suptitle(f"Saturation of the first layer's latent weights, {dataset_name(dataset)}")
     style.save(fig, path)

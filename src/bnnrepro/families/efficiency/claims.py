@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bnnrepro import stats
 from bnnrepro.families.efficiency.declaration import BASELINE, NAME, tables
 from bnnrepro.families.efficiency.tables import CLAIMED_VARIANT, REPEATS, arch_label
@@ -35,7 +37,7 @@ def arch_threshold(context: Context, key: str, arch: str) -> float | None:
     return float(value)
 
 
-def _training_claim(metric: str, what: str, key: str | None = None):
+def _training_claim(metric: str, what: str, key: str | None = None) -> Callable[[Context], list[ClaimResult]]:
     """BNN / float ratio of ``metric`` paired by timing repeat. ``key`` None: the qualitative claim
     (ratio < 1, "faster" / "leaner"); else the magnitude claim: ratio below the report's own ratio for
     the arch (``claims.<key>``, Srivastava et al., Secs III-A, III-B)."""

@@ -100,7 +100,7 @@ def plot_ratios(training: pd.DataFrame, inference: pd.DataFrame, path: Path) -> 
     colours = style.palette("variant", list(dict.fromkeys(list(train_rows["variant"]) + list(infer_rows["variant"]))))
     if len(train_rows):
         labels = [
-            f"{arch_label(r.arch)}, {TRAINING_METRICS[r.metric]}, {variant_label(r.variant)}"
+            f"{arch_label(r.arch)}, {TRAINING_METRICS[str(r.metric)]}, {variant_label(r.variant)}"
             for r in train_rows.itertuples()
         ]
         marks = [report_ratio(r.arch, r.variant, r.metric) for r in train_rows.itertuples()]
@@ -143,7 +143,10 @@ def plot_inference(timings: pd.DataFrame, path: Path) -> None:
     rank = {v: i for i, v in enumerate(VARIANT_ORDER)}
     data = timings.assign(
         condition=[condition_label(v, p).replace(", ", ",\n") for v, p in zip(timings["variant"], timings["path"])],
-        order=[(rank.get(v, len(rank)), p != "float") for v, p in zip(timings["variant"], timings["path"])],
+        order=pd.Series(
+            [(rank.get(v, len(rank)), p != "float") for v, p in zip(timings["variant"], timings["path"])],
+            index=timings.index,
+        ),
     )
     conditions = list(dict.fromkeys(data.sort_values("order", kind="stable")["condition"]))
     colours = dict(zip(conditions, sns.color_palette("colorblind", len(conditions)).as_hex()))

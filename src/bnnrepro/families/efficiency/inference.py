@@ -48,6 +48,8 @@ from bnnrepro.io import write_csv
 
 #: Paths of the timed conditions: float arithmetic on the model's values, or the packed products.
 FLOAT_PATH, PACKED_PATH = "float", "packed"
+#: A network's forward pass: the model itself or its fused packed form.
+ModelCall = Callable[[torch.Tensor], torch.Tensor]
 EXPORT_COLUMNS = [
     "dataset",
     "arch",
@@ -139,7 +141,7 @@ def packed_backend(device: torch.device) -> str:
     return "triton" if triton_usable(device) else "torch"
 
 
-def packed_model(model: torch.nn.Module, device: torch.device):
+def packed_model(model: torch.nn.Module, device: torch.device) -> tuple[ModelCall, str]:
     """``(callable, kernel)``: the packed path of a loaded BNN. On a CPU a BinaryNet MLP is fused
     (:func:`bnnrepro.nn.export.fuse_binary_mlp`); anything else runs layer by layer on the packed
     backend (the callable is the model itself)."""
@@ -168,7 +170,7 @@ def test_inputs(dataset: str, size: int, data_dir: str | None) -> tuple[torch.Te
 @torch.no_grad()
 def export_and_check(
     trained: TrainedModel, packed_dir: Path, x: torch.Tensor, y: torch.Tensor, device: torch.device
-) -> tuple[dict, torch.nn.Module]:
+) -> tuple[dict[str, Any], torch.nn.Module, ModelCall]:
     """Write the packed export of a binary model, load it back and compare its outputs with the
     original's float computation on ``x``: one row of the exports table, the loaded model and its
     packed path (:func:`packed_model`)."""
@@ -304,7 +306,9 @@ def benchmark(
             f"{manifest}: runs of several datasets ({', '.join(sorted(datasets))}); one chunk is one dataset"
         )
     x, y = test_inputs(models[0].dataset, max(batch_sizes), data_dir)
-    exports, loaded, packed = [], {}, {}
+    exports: list[dict[str, Any]] = []
+    loaded: dict[str, torch.nn.Module] = {}
+    packed: dict[str, ModelCall] = {}
     for trained in models:
         if trained.binary_at_eval:
             row, loaded[trained.run], packed[trained.run] = export_and_check(trained, packed_dir, x, y, target)

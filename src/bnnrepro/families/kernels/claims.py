@@ -205,9 +205,7 @@ def _no_gpu(table: pd.DataFrame, threshold: str) -> list[ClaimResult] | None:
     ]
 
 
-def _gpu_claim(
-    context: Context, threshold_key: str
-) -> tuple[pd.DataFrame | None, float, str, list[ClaimResult] | None]:
+def _gpu_claim(context: Context, threshold_key: str) -> tuple[pd.DataFrame, float, str, list[ClaimResult] | None]:
     """(products table, threshold value, threshold text, "not run" results when the run had no GPU)."""
     table = _products(context)
     thr = context.thresholds[threshold_key]

@@ -9,12 +9,18 @@ Times the packed xnor-popcount product and torch.matmul in interleaved blocks
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bnnrepro.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where it is used: the CLI's help does not load it
+    import torch
 
 
 class Bench:
@@ -126,7 +132,7 @@ NETWORK_COLUMNS = (
 FLOAT_NETWORK, PACKED_BNN = "float network", "packed BNN"
 
 
-def _randomize_batchnorm(model, generator) -> None:
+def _randomize_batchnorm(model: torch.nn.Module, generator: torch.Generator) -> None:
     """BatchNorm statistics and affine parameters of a trained-looking network (means around 0,
     variances around the fan-in, some negative scales): the fused thresholds then vary per unit
     and both signs of the scale are exercised. Timing does not depend on the values."""
@@ -135,18 +141,21 @@ def _randomize_batchnorm(model, generator) -> None:
     for module in model.modules():
         if isinstance(module, torch.nn.BatchNorm1d):
             n = module.num_features
+            if module.running_mean is None or module.running_var is None:
+                raise ValueError("a BatchNorm layer without running statistics cannot be given trained-looking ones")
             module.running_mean.copy_(torch.randn(n, generator=generator) * 8)
             module.running_var.copy_(torch.rand(n, generator=generator) * 900 + 100)
             module.weight.data.copy_(torch.randn(n, generator=generator))
             module.bias.data.copy_(torch.randn(n, generator=generator) * 0.5)
 
 
-def _median_block(call, min_run_time: float) -> tuple[float, int]:
+def _median_block(call: Callable[[], object], min_run_time: float) -> tuple[float, int]:
     """Median seconds per ``call()`` over at least ``min_run_time`` seconds (at least one call)."""
     import statistics
     import time
 
-    times, start = [], time.perf_counter()
+    times: list[float] = []
+    start = time.perf_counter()
     while True:
         t0 = time.perf_counter()
         call()
@@ -157,8 +166,13 @@ def _median_block(call, min_run_time: float) -> tuple[float, int]:
 
 
 def network_benchmark(
-    archs: list[str], batch_sizes: list[int], repeats: int, min_run_time: float, seed: int, log=print
-) -> list[dict]:
+    archs: list[str],
+    batch_sizes: list[int],
+    repeats: int,
+    min_run_time: float,
+    seed: int,
+    log: Callable[[str], object] = print,
+) -> list[dict[str, Any]]:
     """Time the float MLP of each architecture against the fused packed BNN of the same shape
     (:func:`bnnrepro.nn.export.fuse_binary_mlp`) on the CPU, in interleaved blocks (block b runs the
     two conditions in an order rotated by b, at every batch size). The BNN has random weights and
@@ -181,7 +195,7 @@ def network_benchmark(
         "cpu_features": f"{cpu_name()}: {' '.join(cpu_features())}",
     }
     x = torch.rand(max(batch_sizes), 1, 28, 28, generator=generator)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for arch in archs:
         torch.manual_seed(seed)
         float_net = build_model(ModelSpec(arch=arch, mode="float"), (1, 28, 28), 10).eval()
@@ -201,23 +215,26 @@ def network_benchmark(
         }
         del reference, packed
 
-        def float_call(batch, net=float_net):
+        def float_call(batch: torch.Tensor, net: torch.nn.Module = float_net) -> torch.Tensor:
             with use_backend("float"):
                 return net(batch)
 
-        conditions = [(FLOAT_NETWORK, float_call), (PACKED_BNN, fused)]
+        conditions: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = [
+            (FLOAT_NETWORK, float_call),
+            (PACKED_BNN, fused),
+        ]
         batches = {size: x[:size].contiguous() for size in batch_sizes}
         with torch.inference_mode():
             for _, call in conditions:  # warm-up: allocations, compiled code, caches
                 for size in batch_sizes:
                     call(batches[size])
-            times = {}
+            times: dict[tuple[str, int], list[float]] = {}
             for block in range(repeats):
                 shift = block % len(conditions)
                 for size in batch_sizes:
                     for position, (name, call) in enumerate(conditions[shift:] + conditions[:shift]):
                         load = load_average()
-                        seconds, calls = _median_block(lambda c=call, b=batches[size]: c(b), min_run_time)
+                        seconds, calls = _median_block(functools.partial(call, batches[size]), min_run_time)
                         times.setdefault((name, size), []).append(seconds)
                         rows.append(
                             dict(

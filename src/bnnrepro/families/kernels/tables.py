@@ -23,6 +23,7 @@ import pandas as pd
 
 from bnnrepro import stats
 from bnnrepro.errors import DataError
+from bnnrepro.families.base import key_parts
 from bnnrepro.families.kernels.declaration import BLOCKS, NETWORKS, tables
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import read_csv, write_csv
@@ -109,7 +110,8 @@ def _ratio(baseline: pd.Series, times: pd.Series) -> stats.Estimate | None:
 def products(blocks: pd.DataFrame) -> pd.DataFrame:
     """One row per (device, shape, implementation): geometric mean ms, Gop/s, speedups with intervals."""
     rows = []
-    for shape, group in blocks.groupby(SHAPE, sort=True):
+    for key, group in blocks.groupby(SHAPE, sort=True):
+        shape = key_parts(key)
 
         def times(dtype: str, group: pd.DataFrame = group) -> pd.Series:
             base = group[(group["impl"] == "torch.matmul") & (group["dtype"] == dtype)]

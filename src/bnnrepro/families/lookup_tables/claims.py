@@ -8,6 +8,7 @@ random-label claims.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -27,12 +28,14 @@ def _table3(context: Context) -> pd.DataFrame | None:
     return context.csv(tables(context.config)["table3"])
 
 
-def _table3_repeats(context: Context, threshold):
-    """(Table 3, its accuracy per repeat, "not run" results when the config has no Table 3)."""
+def _table3_repeats(
+    context: Context, threshold: stats.Threshold
+) -> tuple[pd.DataFrame, pd.DataFrame] | list[ClaimResult]:
+    """(Table 3, its accuracy per repeat), or the "not run" results when the config has no Table 3."""
     table3 = _table3(context)
     if table3 is None:
-        return None, None, [not_run("", "Table 3 is not run in this config", threshold)]
-    return table3, per_repeat(table3), None
+        return [not_run("", "Table 3 is not run in this config", threshold)]
+    return table3, per_repeat(table3)
 
 
 def _fidelity(context: Context, part: str = "table3") -> str:
@@ -48,9 +51,10 @@ def _above_chance(context: Context) -> list[ClaimResult]:
     """Real-label test accuracy above chance + margin at every k; Holm's correction over the ks."""
     margin = context.thresholds["lut_above_chance"]
     threshold = stats.above(CHANCE + margin, "pct", "config claims.lut_above_chance (rule: 5 points above 50%)")
-    table3, repeats, skipped = _table3_repeats(context, threshold)
-    if skipped:
-        return skipped
+    found = _table3_repeats(context, threshold)
+    if isinstance(found, list):
+        return found
+    table3, repeats = found
     out = []
     for dataset in dict.fromkeys(table3["dataset"]):
         rows = repeats[(repeats["dataset"] == dataset) & (repeats["labels"] == "real") & (repeats["split"] == "test")]
@@ -142,9 +146,10 @@ def _random_harder(context: Context) -> list[ClaimResult]:
     Holm's correction over those ks for "did not hold"."""
     saturated = context.thresholds["lut_saturated"]
     threshold = stats.above(0.0, "pp", f"rule: real labels fitted better, except ties at >= {100 * saturated:g}%")
-    table3, repeats, skipped = _table3_repeats(context, threshold)
-    if skipped:
-        return skipped
+    found = _table3_repeats(context, threshold)
+    if isinstance(found, list):
+        return found
+    table3, repeats = found
     out = []
     for dataset in dict.fromkeys(table3["dataset"]):
         train = repeats[(repeats["dataset"] == dataset) & (repeats["split"] == "train")]
@@ -272,9 +277,10 @@ CLAIMS = [
 def _random_memorized(context: Context) -> list[ClaimResult]:
     slope = float(context.thresholds["lut_random_fit_slope"])
     threshold = stats.above(slope, "num", "claims.lut_random_fit_slope: train accuracy on random labels rises with k")
-    table3, repeats, skipped = _table3_repeats(context, threshold)
-    if skipped:
-        return skipped
+    found = _table3_repeats(context, threshold)
+    if isinstance(found, list):
+        return found
+    table3, repeats = found
     out = []
     for dataset in dict.fromkeys(table3["dataset"]):
         rows = repeats[
@@ -297,13 +303,13 @@ def _random_memorized(context: Context) -> list[ClaimResult]:
     return out
 
 
-def pooled_sd_interval(groups, level: float = 0.95, unit: str = "network seeds") -> stats.Estimate:
+def pooled_sd_interval(groups: Iterable[ArrayLike], level: float = 0.95, unit: str = "network seeds") -> stats.Estimate:
     """The SD within groups pooled over groups, s² = Σ_g Σ_i (x_gi − x̄_g)² / Σ_g (n_g − 1), and its
     χ² interval [s √(df / χ²_{df, (1+level)/2}), s √(df / χ²_{df, (1−level)/2})] (independent normal
     repeats). ``groups``: one array of repeats per group (groups with one repeat add nothing)."""
     squares, df, repeats = 0.0, 0, 0
-    for values in groups:
-        values = np.asarray(values, dtype=float)
+    for group in groups:
+        values = np.asarray(group, dtype=float)
         repeats = max(repeats, values.size)
         if values.size > 1:
             squares += float(((values - values.mean()) ** 2).sum())
@@ -323,9 +329,10 @@ def _wiring_stable(context: Context) -> list[ClaimResult]:
     threshold = stats.below(
         ceiling, "pct", "claims.lut_wiring_sd: differences the paper's two-decimal tables would not show"
     )
-    table3, repeats, skipped = _table3_repeats(context, threshold)
-    if skipped:
-        return skipped
+    found = _table3_repeats(context, threshold)
+    if isinstance(found, list):
+        return found
+    table3, repeats = found
     out = []
     for dataset in dict.fromkeys(table3["dataset"]):
         rows = repeats[(repeats["dataset"] == dataset) & (repeats["labels"] == "real") & (repeats["split"] == "test")]

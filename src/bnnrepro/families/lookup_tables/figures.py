@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from bnnrepro import stats
 from bnnrepro.errors import DataError
 from bnnrepro.families import figures as style
+from bnnrepro.families.base import key_parts
 from bnnrepro.families.lookup_tables.declaration import dataset_name, figures, tables
 from bnnrepro.families.lookup_tables.tables import CHANCE, LABELS, METHOD_NAMES, fits
 from bnnrepro.families.reporting import Context
@@ -164,12 +166,13 @@ def pair_matrix(pairs: pd.DataFrame, k: int) -> tuple[np.ndarray, list[str]]:
     data = pairs[(pairs["k"] == k) & (pairs["labels"] == "real")]
     if data.empty:
         raise DataError(f"no pairwise results for k = {k}")
-    names = {}
+    names: dict[Any, Any] = {}
     for row in data.itertuples():
         names[row.class_a], names[row.class_b] = row.name_a, row.name_b
     n = max(names) + 1
     matrix = np.full((n, n), np.nan)
-    for (a, b, split), value in data.groupby(["class_a", "class_b", "split"])["accuracy"].mean().items():
+    for key, value in data.groupby(["class_a", "class_b", "split"])["accuracy"].mean().items():
+        a, b, split = key_parts(key)
         if split == "train":
             matrix[b, a] = value
         else:

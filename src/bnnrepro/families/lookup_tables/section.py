@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bnnrepro import stats
-from bnnrepro.families.base import count
+from bnnrepro.families.base import count, key_parts
 from bnnrepro.families.lookup_tables.declaration import (
     NAME,
     _part,
@@ -49,8 +49,10 @@ def _table1_section(context: Context, dataset: str) -> list[Table]:
     ours = t1.groupby(["dataset", "method", "k", "split"], dropna=False, as_index=False)["accuracy"].mean()
     frame, columns, notes, shown = paper_beside_ours(ours, "table1", ["method", "k"], ["split"])
     sizes = {
-        (method, condition_key(k)): n
-        for (method, k), n in t1.groupby(["method", "k"], dropna=False)["n_train"].first().items()
+        (parts[0], condition_key(parts[1])): n
+        for parts, n in (
+            (key_parts(key), n) for key, n in t1.groupby(["method", "k"], dropna=False)["n_train"].first().items()
+        )
     }
     frame["examples"] = [sizes.get((m, k), np.nan) for m, k in zip(frame["method"], frame["k"])]
     order = {m: i for i, m in enumerate(METHOD_ORDER)}

@@ -23,6 +23,7 @@ import pandas as pd
 
 from bnnrepro import stats
 from bnnrepro.errors import DataError
+from bnnrepro.families.base import key_parts
 from bnnrepro.families.lookup_tables.declaration import NAME, tables
 from bnnrepro.families.reporting import Context
 from bnnrepro.io import read_csv, write_csv
@@ -99,9 +100,8 @@ def summarize_table3(table3: pd.DataFrame) -> pd.DataFrame:
     """Per dataset, labels, k and split: repeats, their unit, mean accuracy with its 95% t-interval,
     and the range over the repeats."""
     rows = []
-    for (dataset, labels, k, split), group in per_repeat(table3).groupby(
-        ["dataset", "labels", "k", "split"], sort=True
-    ):
+    for key, group in per_repeat(table3).groupby(["dataset", "labels", "k", "split"], sort=True):
+        dataset, labels, k, split = key_parts(key)
         unit = UNITS[labels][1]
         est = stats.mean_interval(group["accuracy"], unit=unit)
         rows.append(

@@ -9,10 +9,11 @@ config's ``claims`` section; their sources and rules are stated there.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from bnnrepro import stats
 from bnnrepro.families.base import base_settings, dataset_name
@@ -37,7 +38,7 @@ CHANCE = 0.9  # every dataset of the study has 10 classes: chance test error 1 -
 
 
 #: A claim's check on one dataset's final-epoch summary.
-DatasetCheck = Callable[[Context, pd.DataFrame, str], ClaimResult]
+DatasetCheck = Callable[[Context, pd.DataFrame, str], ClaimResult | list[ClaimResult]]
 
 
 def _fidelity(context: Context, dataset: str, variant: str = "") -> str:
@@ -66,15 +67,19 @@ def _paired(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
     return a.loc[seeds], b.loc[seeds]
 
 
-def _seeds_text(seeds) -> str:
-    seeds = sorted(int(s) for s in seeds)
-    return f"seeds {seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else f"seeds {seeds}"
+def _seeds_text(seeds: Iterable[int]) -> str:
+    numbers = sorted(int(s) for s in seeds)
+    return (
+        f"seeds {numbers[0]}-{numbers[-1]}"
+        if numbers == list(range(numbers[0], numbers[-1] + 1))
+        else f"seeds {numbers}"
+    )
 
 
 def _per_dataset(check: DatasetCheck) -> Callable[[Context], list[ClaimResult]]:
     def run(context: Context) -> list[ClaimResult]:
         summary = _final(context)
-        out = []
+        out: list[ClaimResult] = []
         for d in dict.fromkeys(summary["dataset"]):
             found = check(context, summary, d)
             out.extend(found if isinstance(found, list) else [found])
@@ -90,7 +95,7 @@ def _memorized(context: Context) -> stats.Threshold:
 
 
 @_per_dataset
-def _det_fits_randy(context, summary, dataset):
+def _det_fits_randy(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     threshold = _memorized(context)
     values = _values(summary, dataset, "final_train_error", binarization="det", labels="randY", regularization="none")
     if values.empty:
@@ -135,7 +140,7 @@ def _penalty_scale(context: Context, dataset: str) -> str:
 
 
 @_per_dataset
-def _l2_does_not_prevent(context, summary, dataset):
+def _l2_does_not_prevent(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     """At each L2 coefficient that still lets true labels train (the stated rule), random labels are
     still memorized; judged per coefficient, Holm's correction over them for "did not hold"."""
     threshold = _memorized(context)
@@ -146,8 +151,11 @@ def _l2_does_not_prevent(context, summary, dataset):
         return not_run(
             dataset, "needs the L2 sweep on true and randY labels and det/true/none (memorization.l2_sweep)", threshold
         )
-    works, fails, estimates = [], [], {}
-    for coefficient, rows in sweep.groupby("coefficient", sort=True):
+    works: list[float] = []
+    fails: list[str] = []
+    estimates: dict[str, stats.Estimate | None] = {}
+    for key, rows in sweep.groupby("coefficient", sort=True):
+        coefficient = float(key)  # the float column of _sweep
         true = rows[rows["labels"] == "true"].set_index("seed")["final_test_error"].sort_index()
         a, b = _paired(true, true_none)
         if len(a) < 2:
@@ -190,7 +198,7 @@ def _max_gap(a: pd.DataFrame, b: pd.DataFrame) -> float:
 
 
 @_per_dataset
-def _l2_original_inert(context, summary, dataset):
+def _l2_original_inert(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     """The original code's path (penalty in the loss, gradients w.r.t. the binarized weights),
     emulated literally, against no regularization, paired by seed: is every error the same?"""
     threshold = stats.within(0.0, 0.0, "pp", "exact: identical errors (a measurement of the emulated path)")
@@ -224,7 +232,7 @@ def _l2_original_inert(context, summary, dataset):
 
 def _gap_claim(other: dict[str, str], what: str) -> Callable[[Context], list[ClaimResult]]:
     @_per_dataset
-    def check(context, summary, dataset):
+    def check(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
         threshold = stats.above(
             context.thresholds["slowdown_margin"], "pp", "config claims.slowdown_margin (rule: 5 points)"
         )
@@ -248,7 +256,7 @@ def _gap_claim(other: dict[str, str], what: str) -> Callable[[Context], list[Cla
     return check
 
 
-def _floor(context: Context, dataset: str):
+def _floor(context: Context, dataset: str) -> tuple[stats.Estimate, stats.Judgement, int] | None:
     """The stochastic randY train-error curves and whether they have flattened: (slope estimate,
     its judgement against the plateau band, last epochs) or None when not run."""
     curves = context.csv(tables(context.config)["curves"])
@@ -277,7 +285,7 @@ def _plateau_text(slope: stats.Estimate, last: int) -> str:
 
 
 @_per_dataset
-def _stoch_floor(context, summary, dataset):
+def _stoch_floor(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     """Stochastic binarization leaves a higher train-error floor: the stochastic randY curve has
     flattened (a plateau), and its level is above det's by the slowdown margin (paired by seed).
     Inconclusive while the curve is still moving."""
@@ -304,7 +312,7 @@ def _stoch_floor(context, summary, dataset):
 
 
 @_per_dataset
-def _stoch_floor_level(context, summary, dataset):
+def _stoch_floor_level(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     """The magnitude: the stochastic floor lies at ~30% (Mehta et al. 2017), judged only on a plateau."""
     low, high = context.thresholds["floor_level"]
     threshold = stats.within(low, high, "pct", "Mehta et al. 2017, Sec. 4: ~30%, read as 30 +- 10 points (rule)")
@@ -328,7 +336,7 @@ def _stoch_floor_level(context, summary, dataset):
 
 
 @_per_dataset
-def _random_test_at_chance(context, summary, dataset):
+def _random_test_at_chance(context: Context, summary: pd.DataFrame, dataset: str) -> list[ClaimResult]:
     """randY / randX test error at chance, each mode its own scope (each seed its own label draw or
     noise). The verdict under the design before its post-hoc changes (seeds 0-2, the narrower band)
     is given beside it."""
@@ -441,7 +449,7 @@ CLAIMS = [
 
 
 @_per_dataset
-def _stoch_true_not_impeded(context, summary, dataset):
+def _stoch_true_not_impeded(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     margin = context.thresholds["slowdown_margin"]
     threshold = stats.below(margin, "pp", "claims.slowdown_margin: the margin that counts as slowing on random labels")
     stoch = _values(summary, dataset, "final_train_error", binarization="stoch", labels="true", regularization="none")
@@ -459,7 +467,7 @@ def _stoch_true_not_impeded(context, summary, dataset):
 
 
 @_per_dataset
-def _random_fit_factor(context, summary, dataset):
+def _random_fit_factor(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     fitted = context.thresholds["memorize_train_error"]
     low, high = context.thresholds["random_fit_factor"]
     threshold = stats.within(
@@ -494,7 +502,7 @@ def _random_fit_factor(context, summary, dataset):
     )
 
 
-def class_dispersion(errors, counts) -> float:
+def class_dispersion(errors: ArrayLike, counts: ArrayLike) -> float:
     """Between-class variance of per-class error rates relative to binomial sampling alone:
     D = Σ_c n_c (e_c − ē)² / (ē (1 − ē)) / (C − 1), with ē the pooled error. D ≈ 1 when every class
     is equally hard (the Pearson χ² of a C × 2 table over its degrees of freedom); NaN when ē is 0 or 1."""
@@ -506,7 +514,7 @@ def class_dispersion(errors, counts) -> float:
 
 
 @_per_dataset
-def _dropout_class_spread(context, summary, dataset):
+def _dropout_class_spread(context: Context, summary: pd.DataFrame, dataset: str) -> ClaimResult:
     minimum = context.thresholds["class_spread_dispersion"]
     threshold = stats.above(
         minimum, "ratio", "claims.class_spread_dispersion: the classes' own errors vary at least as much as sampling"
@@ -522,13 +530,15 @@ def _dropout_class_spread(context, summary, dataset):
     ]
     if rows.empty:
         return not_run(dataset, "condition det/randY/dropout is not in this config", threshold)
-    values, best, worst = {}, [], []
+    dispersions: dict[Hashable, float] = {}
+    best: list[float] = []
+    worst: list[float] = []
     for seed, run in rows.groupby("seed", sort=True):
         last = run[run["epoch"] == run["epoch"].max()]
-        values[seed] = class_dispersion(last["error"], last["n"])
+        dispersions[seed] = class_dispersion(last["error"], last["n"])
         best.append(float(last["error"].min()))
         worst.append(float(last["error"].max()))
-    values = pd.Series(values).dropna()
+    values = pd.Series(dispersions).dropna()
     if values.empty:
         return not_run(dataset, "every det/randY/dropout run ends at 0% or 100% train error", threshold)
     est = stats.mean_interval(values, unit="seeds")

@@ -75,20 +75,27 @@ class LedgerEntry:
     @property
     def status(self) -> str:
         """``checked`` or the reason's value."""
-        return "checked" if self.checked else self.reason.value
+        return "checked" if self.checked else self.unchecked_reason.value
+
+    @property
+    def unchecked_reason(self) -> Reason:
+        """Why no claim checks this entry (:func:`parse` gives every entry without claims a reason)."""
+        if self.reason is None:
+            raise ValueError(f"ledger entry {self.id!r} is checked by claims {self.claims}: it has no reason")
+        return self.reason
 
 
 _KEYS = {"id", "source", "place", "quote", "claims", "unchecked", "cited_in"}
 _REQUIRED = ("id", "source", "place", "quote")
 
 
-def _text(where: str, key: str, value) -> str:
+def _text(where: str, key: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{LEDGER_FILE.name}: {where}: {key!r} must be a non-empty string, got {value!r}")
     return value.strip()
 
 
-def parse(data, known_sources: Iterable[str]) -> tuple[LedgerEntry, ...]:
+def parse(data: object, known_sources: Iterable[str]) -> tuple[LedgerEntry, ...]:
     """Validate the ledger's YAML document and return its entries (in file order)."""
     known = set(known_sources)
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list) or set(data) != {"entries"}:
@@ -207,7 +214,7 @@ def claim_entries(ledger: Sequence[LedgerEntry]) -> dict[str, list[LedgerEntry]]
 def unchecked(ledger: Sequence[LedgerEntry]) -> list[LedgerEntry]:
     """The entries no claim checks, grouped by reason (in :class:`Reason` order), then in file order."""
     order = list(Reason)
-    return sorted((e for e in ledger if not e.checked), key=lambda e: order.index(e.reason))
+    return sorted((e for e in ledger if not e.checked), key=lambda e: order.index(e.unchecked_reason))
 
 
 def tally(ledger: Sequence[LedgerEntry]) -> dict[str, dict[str, int]]:
