@@ -44,8 +44,17 @@ def test_an_old_manifest_is_not_a_finished_chunk_and_unknown_time_is_said(tmp_pa
     watcher = progress.Watcher([chunk, other], cores=1, write=lines.append)
     assert watcher.poll() == 2 and lines == []
     chunk.manifest.write_text("{}")
-    watcher.poll()
+    watcher.poll(now=watcher.started)  # no time has passed: no pace to go by
     assert "time left unknown" in lines[0]
+
+
+def test_without_a_model_the_time_left_follows_this_runs_pace(tmp_path):
+    first, second = _chunk(tmp_path, "a", 2, math.nan), _chunk(tmp_path, "b", 6, math.nan)
+    lines: list[str] = []
+    watcher = progress.Watcher([first, second], cores=1, write=lines.append, started=time.time() - 1)
+    first.manifest.write_text("{}")
+    watcher.poll(now=watcher.started + 60)  # 2 runs in 60 s: 6 runs left take about 3 min
+    assert "roughly 3 min" in lines[0] and "no calibrated model" in lines[0], lines
 
 
 def test_the_closing_lines_tally_the_verdicts(tmp_path):

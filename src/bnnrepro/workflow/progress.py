@@ -84,7 +84,13 @@ class Watcher:
         if not left:
             return text + "; training done"
         if any(math.isnan(c.seconds) for c in self.chunks):
-            return text + "; time left unknown (no finished runs on this machine to calibrate the plan's model)"
+            # No model (nothing finished here before this run): this run's own pace in runs, a rough guide
+            # since runs of different families cost differently.
+            elapsed = now - self.started
+            if runs_done <= 0 or elapsed <= 0:
+                return text + "; time left unknown (no finished runs on this machine to calibrate the plan's model)"
+            rough = elapsed * (runs_total - runs_done) / runs_done
+            return text + f"; roughly {duration(rough)} left at this run's pace so far (no calibrated model yet)"
         modelled_done = sum(c.seconds * c.slots for c in done) / self.cores
         pace = (now - self.started) / modelled_done if modelled_done > 0 else 1.0
         remaining = max(max(c.seconds for c in left), sum(c.seconds * c.slots for c in left) / self.cores)
