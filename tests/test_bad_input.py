@@ -356,6 +356,16 @@ CASES = [
     ),
     Case("plan-configfile-missing", lambda t: ["plan", "--configfile", str(t / "absent.yaml")], "absent.yaml"),
     Case(
+        "plan-configfile-yaml-error",
+        lambda t: ["plan", "--configfile", _yaml(t, "memorization:\n  seeds: [0, 1\n  bad: : x\n")],
+        "bad.yaml:3",
+    ),
+    Case(
+        "plan-configfile-duplicate-key",
+        lambda t: ["plan", "--configfile", _yaml(t, "results: a\nresults: b\n")],
+        "duplicate key",
+    ),
+    Case(
         "plan-config-unknown-key",
         lambda t: ["plan", "--configfile", _yaml(t, "memorization: {seed: [1]}\n")],
         "did you mean 'seeds'",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bnnrepro.errors import ConfigError
 from bnnrepro.io import write_json
+from bnnrepro.workflow.config import load_yaml
 from bnnrepro.workflow.plan import cost
 from bnnrepro.workflow.plan.cost import Calibration, Priced, display, duration, wall_seconds
 from bnnrepro.workflow.plan.dryrun import config_args, dry_run, load_config, snakemake_command
@@ -209,6 +210,7 @@ class Plan:
         for path in args.configfile:
             if not Path(path).is_file():
                 raise ConfigError(f"--configfile {path}: no such file")
+            load_yaml(path)  # a YAML error or a duplicate key: one line naming the file and line
             configfiles.append(str(Path(path).resolve()))
         for entry in args.config:
             if "=" not in entry:
