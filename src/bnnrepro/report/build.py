@@ -66,6 +66,12 @@ KIND_HEADINGS = {
     str(ClaimKind.SANITY): "Sanity checks of the pipeline",
     str(ClaimKind.NOT_LIKE_FOR_LIKE): "Claims this machine cannot test like for like",
 }
+#: A kind counted in the at-a-glance sentence: (one, several).
+KIND_COUNTED = {
+    str(ClaimKind.PUBLISHED): ("published claim", "published claims"),
+    str(ClaimKind.SANITY): ("sanity check", "sanity checks"),
+    str(ClaimKind.NOT_LIKE_FOR_LIKE): ("claim not like for like", "claims not like for like"),
+}
 #: Claims not yet built with :func:`bnnrepro.families.reporting.result` start their detail with the
 #: verdict's reason ("95% interval [a, b] lies below 0.05; ..."); for them only, the reason is split
 #: off the detail here. Claims built from a Judgement carry reason and detail as separate fields.
@@ -363,6 +369,7 @@ def build(
         previous=str(previous) if previous else "",
         claim_kinds=[str(kind) for kind in ClaimKind],
         kind_headings=KIND_HEADINGS,
+        kind_counted=KIND_COUNTED,
         tally=tally,
         kind_tally=kind_tally,
         prov=prov,
