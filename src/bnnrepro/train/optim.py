@@ -20,6 +20,8 @@
 
 from __future__ import annotations
 
+import abc
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,7 +34,7 @@ from bnnrepro.nn.layers import BinaryLinear, QuantLayerMixin, binary_layers
 WEIGHT_CLIP = (-1.0, 1.0)
 
 
-class LatentWeightOptimizer:
+class LatentWeightOptimizer(abc.ABC):
     """Base of :class:`Adam` and :class:`SGD`: parameter groups with per-group learning rates and
     an optional ``clip`` range, applied right after each step.
 
@@ -52,8 +54,9 @@ class LatentWeightOptimizer:
         self.param_groups = [dict(group, params=list(group["params"])) for group in groups]
         self.state: dict[int, dict] = {}  # by position of the parameter over all groups
 
+    @abc.abstractmethod
     def step(self) -> None:
-        raise NotImplementedError  # Adam and SGD below
+        """One update of every parameter from its gradient (Adam and SGD below), then the clipping."""
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
