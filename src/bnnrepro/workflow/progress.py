@@ -31,6 +31,10 @@ from bnnrepro.workflow.plan.cost import Calibration, calibrate, duration, model_
 VERDICT_ORDER = ("held", "did not hold", "inconclusive", "not run")
 
 
+#: Why the time left cannot be told yet.
+UNCALIBRATED = "no finished runs on this machine to calibrate the plan's model"
+
+
 @dataclass
 class Pending:
     """A training chunk this run will train: its manifest, runs to train and modelled seconds."""
@@ -88,7 +92,7 @@ class Watcher:
             # since runs of different families cost differently.
             elapsed = now - self.started
             if runs_done <= 0 or elapsed <= 0:
-                return text + "; time left unknown (no finished runs on this machine to calibrate the plan's model)"
+                return text + f"; time left unknown ({UNCALIBRATED})"
             rough = elapsed * (runs_total - runs_done) / runs_done
             return text + f"; roughly {duration(rough)} left at this run's pace so far (no calibrated model yet)"
         modelled_done = sum(c.seconds * c.slots for c in done) / self.cores
@@ -149,7 +153,7 @@ def start(workflow: Any, config: Mapping, chunks: Mapping, slots_of: Callable) -
         f"about {duration(max(max(c.seconds for c in priced), sum(c.seconds * c.slots for c in priced) / cores))} "
         "by the plan's model"
         if known
-        else "time unknown (no finished runs on this machine to calibrate the plan's model)"
+        else f"time unknown ({UNCALIBRATED})"
     )
     _say(f"[bnnrepro] training {runs} runs in {len(priced)} chunks: {estimate}")
     threading.Thread(target=watcher.run, name="bnnrepro-progress", daemon=True).start()
